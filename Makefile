@@ -1,0 +1,37 @@
+# VKS CĐS — two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test reliability bench clean screenshots
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# With a display: the application. Without one: the headless end-to-end demo.
+run: $(STAMP)
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] || [ "$$(uname -s)" = "Darwin" ]; then \
+		$(BIN)/vks-cds; \
+	else \
+		echo "Không có màn hình: chạy bản minh họa không giao diện (vks-cds demo)."; \
+		$(BIN)/vks-cds demo --out out/demo; \
+	fi
+
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m "not slow"
+
+reliability: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m slow tests/reliability
+
+bench: $(STAMP)
+	for b in benchmarks/bench_*.py; do QT_QPA_PLATFORM=offscreen $(BIN)/python $$b || exit 1; done
+
+screenshots: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m desktop.ui.screenshots docs/screenshots
+
+clean:
+	rm -rf $(VENV) build dist out .pytest_cache

@@ -1,0 +1,371 @@
+"""Command line: `vks-cds` with no sub-command starts the GUI; sub-commands script the app.
+
+Passwords are read only from standard input (`--password-stdin`), one per line, never from
+arguments or the environment. Every command exits 0 on success and non-zero on failure, printing
+a Vietnamese message (no traceback) to stderr.
+
+Exit codes: 0 ok, 1 operation failed (message printed), 2 usage error, 3 login failed,
+4 data damaged, 5 another instance holds the data folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from desktop import __version__
+
+log = logging.getLogger(__name__)
+
+EXIT_FAIL, EXIT_USAGE, EXIT_LOGIN, EXIT_DAMAGED, EXIT_LOCKED = 1, 2, 3, 4, 5
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = EXIT_FAIL):
+        super().__init__(message)
+        self.code = code
+
+
+class _Stdin:
+    """Reads secrets line by line from standard input, in the order a command documents."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    def line(self, what: str) -> str:
+        if not self.enabled:
+            raise CliError(f"Cần --password-stdin để nhập {what} qua đầu vào chuẩn.", EXIT_USAGE)
+        value = sys.stdin.readline()
+        if not value:
+            raise CliError(f"Thiếu {what} trên đầu vào chuẩn (mỗi dòng một giá trị).", EXIT_USAGE)
+        return value.rstrip("\r\n")
+
+
+# ------------------------------------------------------------------ parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="vks-cds",
+        description="VKS CĐS — theo dõi tiến độ chuyển đổi số. Không có lệnh con: mở giao diện.",
+    )
+    p.add_argument("--version", action="version", version=f"vks-cds {__version__}")
+    p.add_argument("--data-dir", help="thư mục dữ liệu (mặc định: biến VKS_CDS_DATA_DIR hoặc thư mục ứng dụng của người dùng)")
+    sub = p.add_subparsers(dest="command", metavar="LỆNH")
+
+    def with_login(sp):
+        sp.add_argument("--user", required=True, help="tên đăng nhập")
+        sp.add_argument("--password-stdin", action="store_true",
+                        help="đọc mật khẩu từ đầu vào chuẩn (dòng đầu tiên)")
+        return sp
+
+    sp = sub.add_parser("init", help="khởi tạo dữ liệu cho một đơn vị (mật khẩu quản trị đọc từ stdin)")
+    sp.add_argument("--unit-code", required=True, help="mã đơn vị, ví dụ VKS-KV1-THA")
+    sp.add_argument("--unit-name", required=True, help="tên đầy đủ của đơn vị")
+    sp.add_argument("--parent-code", help="mã đơn vị cấp trên")
+    sp.add_argument("--parent-name", default="", help="tên đơn vị cấp trên")
+    sp.add_argument("--place-name", default="", help="địa danh dùng trên văn bản, ví dụ Thanh Hóa")
+    sp.add_argument("--doc-symbol", default="", help="ký hiệu viết tắt trên văn bản, ví dụ VKSKV1")
+    sp.add_argument("--level", choices=["toi_cao", "tinh", "khu_vuc"], default="khu_vuc", help="cấp đơn vị")
+    sp.add_argument("--admin", required=True, help="tên đăng nhập của quản trị viên đầu tiên")
+    sp.add_argument("--full-name", default="", help="họ tên quản trị viên")
+    sp.add_argument("--password-stdin", action="store_true", help="đọc mật khẩu quản trị từ stdin")
+    sp.add_argument("--recovery-sheet", help="ghi phiếu mã khôi phục (PDF) vào tệp này để in")
+
+    with_login(sub.add_parser("check", help="kiểm tra toàn vẹn cơ sở dữ liệu (integrity_check, cipher_integrity_check)"))
+    sp = with_login(sub.add_parser("backup", help="sao lưu có mã hóa"))
+    sp.add_argument("--to", help="thư mục đích (mặc định: backups/ trong thư mục dữ liệu)")
+    sp = sub.add_parser("restore", help="khôi phục từ một bản sao lưu; tệp hiện tại được giữ trong damaged/")
+    sp.add_argument("file", help="tệp sao lưu .db")
+    sp.add_argument("--user", help="tên đăng nhập (hoặc dùng --recovery-code-stdin)")
+    sp.add_argument("--password-stdin", action="store_true", help="đọc mật khẩu từ stdin")
+    sp.add_argument("--recovery-code-stdin", action="store_true", help="đọc mã khôi phục từ stdin thay cho mật khẩu")
+
+    sp = sub.add_parser("users", help="quản lý người dùng")
+    usub = sp.add_subparsers(dest="users_cmd", metavar="THAO_TÁC", required=True)
+    with_login(usub.add_parser("list", help="liệt kê người dùng"))
+    ua = with_login(usub.add_parser("add", help="thêm người dùng (stdin: mật khẩu của bạn, rồi mật khẩu người mới)"))
+    ua.add_argument("username")
+    ua.add_argument("--full-name", default="")
+    ua.add_argument("--role", choices=["admin", "data_entry", "approver"], required=True,
+                    help="admin = Quản trị, data_entry = Cán bộ nhập liệu, approver = Lãnh đạo đơn vị")
+    ur = with_login(usub.add_parser("reset-password", help="đặt lại mật khẩu (stdin: mật khẩu của bạn, rồi mật khẩu mới)"))
+    ur.add_argument("username")
+
+    sub.add_parser("selftest", help="tự kiểm tra: tạo CSDL mã hóa tạm, ghi, đọc rồi xóa")
+    sp = with_login(sub.add_parser("audit", help="nhật ký kiểm toán"))
+    sp.add_argument("action", choices=["verify", "list"])
+
+    sp = sub.add_parser("plans", help="kế hoạch chuyển đổi số")
+    psub = sp.add_subparsers(dest="plans_cmd", metavar="THAO_TÁC", required=True)
+    pl = with_login(psub.add_parser("list", help="liệt kê kế hoạch"))
+    pl.add_argument("--json", action="store_true")
+    ps = with_login(psub.add_parser("show", help="xem một kế hoạch"))
+    ps.add_argument("plan")
+    ps.add_argument("--json", action="store_true")
+    pi = with_login(psub.add_parser("import", help="nhập kế hoạch từ tệp .json hoặc .xlsx"))
+    pi.add_argument("file")
+    pe = with_login(psub.add_parser("export", help="xuất kế hoạch ra .json hoặc .xlsx"))
+    pe.add_argument("plan")
+    pe.add_argument("file")
+
+    sp = sub.add_parser("demo", help="dựng dữ liệu minh họa không cần màn hình, in ra nơi lưu các tệp")
+    sp.add_argument("--out", default="out/demo", help="thư mục kết quả (mặc định out/demo)")
+
+    sub.add_parser("gui", help="mở giao diện (mặc định khi không có lệnh con)")
+    return p
+
+
+# ------------------------------------------------------------------ commands
+def _vault(args):
+    from desktop.logsetup import setup_logging
+    from desktop.models.vault import Vault
+    from desktop.paths import resolve_data_dir
+
+    root = resolve_data_dir(args.data_dir)
+    setup_logging(root)
+    return Vault(root)
+
+
+def _login(args, stdin: _Stdin):
+    vault = _vault(args)
+    password = stdin.line("mật khẩu")
+    return vault, vault.unlock(args.user, password)
+
+
+def cmd_init(args, stdin):
+    from desktop.models.vault import UnitIdentity
+
+    vault = _vault(args)
+    password = stdin.line("mật khẩu quản trị")
+    unit = UnitIdentity(code=args.unit_code, name=args.unit_name, parent_code=args.parent_code,
+                        parent_name=args.parent_name, place_name=args.place_name,
+                        doc_symbol=args.doc_symbol, level=args.level)
+    session, code = vault.create(unit, args.admin, password, args.full_name)
+    try:
+        from desktop.models import plans
+
+        plans.install_builtin_plans(session)
+        if args.recovery_sheet:
+            from desktop.models.recovery import write_recovery_sheet
+
+            write_recovery_sheet(session, code, Path(args.recovery_sheet))
+    finally:
+        session.lock()
+    print(f"Đã khởi tạo dữ liệu tại {vault.folder.root}")
+    print("MÃ KHÔI PHỤC (chỉ hiện một lần, hãy in và cất vào két):")
+    print(code)
+    if args.recovery_sheet:
+        print(f"Phiếu mã khôi phục: {args.recovery_sheet}")
+    return 0
+
+
+def cmd_check(args, stdin):
+    vault, session = _login(args, stdin)
+    try:
+        problems = vault.check(session.master_key())
+    finally:
+        session.lock()
+    if problems:
+        print("CƠ SỞ DỮ LIỆU CÓ LỖI:", file=sys.stderr)
+        for p in problems[:50]:
+            print("  - " + p, file=sys.stderr)
+        print("Hãy khôi phục từ bản sao lưu tốt gần nhất: vks-cds restore <tệp> (tệp hỏng được giữ lại).", file=sys.stderr)
+        return EXIT_DAMAGED
+    print(f"Kiểm tra toàn vẹn: đạt ({vault.folder.db_path})")
+    return 0
+
+
+def cmd_backup(args, stdin):
+    vault, session = _login(args, stdin)
+    try:
+        path = vault.backup_now(session, Path(args.to) if args.to else None)
+    finally:
+        session.lock()
+    print(f"Đã sao lưu (mã hóa): {path}")
+    return 0
+
+
+def cmd_restore(args, stdin):
+    from desktop.models.errors import VaultDamaged
+
+    from desktop.models.fsutil import InstanceLock
+
+    vault = _vault(args)
+    lock = InstanceLock(vault.folder.root)
+    lock.acquire()
+    try:
+        if args.recovery_code_stdin:
+            secret = stdin.line("mã khôi phục")
+            opener = lambda: vault.unlock_with_recovery(secret)  # noqa: E731
+        else:
+            if not args.user:
+                raise CliError("Cần --user và --password-stdin, hoặc --recovery-code-stdin.", EXIT_USAGE)
+            password = stdin.line("mật khẩu")
+            opener = lambda: vault.unlock(args.user, password)  # noqa: E731
+        try:
+            session = opener()
+            key = bytearray(session.master_key())
+            session.lock()
+        except VaultDamaged as exc:
+            handle = getattr(exc, "restore_handle", None)
+            if handle is None:
+                raise
+            key = bytearray(handle._master)
+            handle.discard()
+        try:
+            aside = vault.restore(key, Path(args.file))
+        finally:
+            from desktop.models.keyslots import wipe
+
+            wipe(key)
+    finally:
+        lock.release()
+    print(f"Đã khôi phục từ {args.file}. Tệp cũ được giữ tại {aside}")
+    return 0
+
+
+def cmd_users(args, stdin):
+    from desktop.models import accounts
+    from desktop.models.vault import Role
+
+    vault, session = _login(args, stdin)
+    try:
+        if args.users_cmd == "list":
+            for u in accounts.list_users(session):
+                state = "hoạt động" if u.active else "vô hiệu"
+                print(f"{u.username}\t{u.full_name}\t{u.role.label}\t{state}")
+        elif args.users_cmd == "add":
+            new_pw = stdin.line("mật khẩu của người dùng mới")
+            accounts.add_user(session, args.username, args.full_name, Role(args.role), new_pw)
+            print(f"Đã thêm người dùng {args.username}")
+        elif args.users_cmd == "reset-password":
+            new_pw = stdin.line("mật khẩu mới")
+            target = [u for u in accounts.list_users(session) if u.username.casefold() == args.username.casefold()]
+            if not target:
+                raise CliError(f"Không có người dùng {args.username}.")
+            accounts.reset_password(session, target[0].id, new_pw)
+            print(f"Đã đặt lại mật khẩu cho {args.username}")
+    finally:
+        session.lock()
+    return 0
+
+
+def cmd_audit(args, stdin):
+    from desktop.models import audit
+    from desktop.models.vault import Permission
+
+    vault, session = _login(args, stdin)
+    try:
+        session.require(Permission.VIEW_AUDIT)
+        with session.db.session() as s:
+            if args.action == "verify":
+                problems = audit.verify_chain(s)
+            else:
+                for e in reversed(audit.recent(s, 500)):
+                    print(f"{e.id}\t{e.ts}\t{e.user_id or ''}\t{e.label}\t{e.subject}")
+                return 0
+    finally:
+        session.lock()
+    if problems:
+        print("NHẬT KÝ KIỂM TOÁN BỊ THAY ĐỔI:", file=sys.stderr)
+        for p in problems:
+            print("  - " + p, file=sys.stderr)
+        return EXIT_DAMAGED
+    print("Nhật ký kiểm toán: nguyên vẹn")
+    return 0
+
+
+def cmd_plans(args, stdin):
+    from desktop.models import plans
+
+    vault, session = _login(args, stdin)
+    try:
+        if args.plans_cmd == "list":
+            items = plans.list_plans(session)
+            if args.json:
+                print(json.dumps([p.to_json() for p in items], ensure_ascii=False, indent=2))
+            else:
+                for p in items:
+                    print(f"{p.id}\tv{p.version}\t{p.year}\t{p.target_count} mục tiêu\t{p.title}")
+        elif args.plans_cmd == "show":
+            doc = plans.get_plan_document(session, args.plan)
+            if args.json:
+                print(json.dumps(doc, ensure_ascii=False, indent=2))
+            else:
+                print(plans.describe(doc))
+        elif args.plans_cmd == "import":
+            result = plans.import_file(session, Path(args.file))
+            print(f"Đã nhập kế hoạch {result.id} (phiên bản {result.version}, {result.target_count} mục tiêu)")
+        elif args.plans_cmd == "export":
+            plans.export_file(session, args.plan, Path(args.file))
+            print(f"Đã xuất {args.plan} ra {args.file}")
+    finally:
+        session.lock()
+    return 0
+
+
+def cmd_selftest(args, stdin):
+    from desktop.selftest import run_selftest
+
+    return run_selftest(gui=False)
+
+
+def cmd_demo(args, stdin):
+    from desktop.demo import run_demo
+
+    return run_demo(Path(args.out))
+
+
+def cmd_gui(args, stdin):
+    from desktop.ui.app import run_gui
+
+    return run_gui(args.data_dir)
+
+
+COMMANDS = {
+    "init": cmd_init, "check": cmd_check, "backup": cmd_backup, "restore": cmd_restore,
+    "users": cmd_users, "selftest": cmd_selftest, "audit": cmd_audit, "plans": cmd_plans,
+    "demo": cmd_demo, "gui": cmd_gui, None: cmd_gui,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from desktop.models.errors import AppError, LoginFailed, LoginThrottled, VaultDamaged
+    from desktop.models.fsutil import InstanceLockedError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    stdin = _Stdin(getattr(args, "password_stdin", False) or getattr(args, "recovery_code_stdin", False))
+    try:
+        return COMMANDS[args.command](args, stdin) or 0
+    except CliError as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.code
+    except (LoginFailed, LoginThrottled) as exc:
+        print(exc.user_text(), file=sys.stderr)
+        return EXIT_LOGIN
+    except VaultDamaged as exc:
+        print(exc.user_text(), file=sys.stderr)
+        return EXIT_DAMAGED
+    except AppError as exc:
+        print(exc.user_text(), file=sys.stderr)
+        return EXIT_FAIL
+    except InstanceLockedError:
+        print("Ứng dụng VKS CĐS đang mở với thư mục dữ liệu này. Hãy đóng nó trước.", file=sys.stderr)
+        return EXIT_LOCKED
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        log.error("os error in %s: %s", args.command, type(exc).__name__)
+        print(f"Lỗi hệ thống tệp: {exc.strerror or exc}. Kiểm tra quyền ghi và dung lượng ổ đĩa.", file=sys.stderr)
+        return EXIT_FAIL
+    except Exception:
+        log.exception("unexpected error in command %s", args.command)
+        print("Đã xảy ra lỗi không mong đợi. Chi tiết kỹ thuật đã được ghi vào nhật ký (logs/).", file=sys.stderr)
+        return EXIT_FAIL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

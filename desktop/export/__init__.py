@@ -1,0 +1,1 @@
+"""Bundles, PDF and Excel output. Never imports Qt."""

@@ -1,0 +1,56 @@
+"""Errors that reach the user: each carries a Vietnamese message and what to do next.
+
+Services raise these; the UI shows `message` and `hint` in a dialog and the CLI prints them and
+exits non-zero. Anything else escaping a service is a bug and is logged without user data.
+"""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, hint: str = "", **details):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.details = details
+
+    def user_text(self) -> str:
+        return f"{self.message}\n{self.hint}".strip()
+
+
+class LoginFailed(AppError):
+    code = "login_failed"
+
+
+class LoginThrottled(AppError):
+    code = "login_throttled"
+
+
+class PermissionDenied(AppError):
+    code = "permission_denied"
+
+
+class ValidationError(AppError):
+    code = "validation"
+
+
+class VaultMissing(AppError):
+    code = "vault_missing"
+
+
+class VaultDamaged(AppError):
+    """The database cannot be read although the key is right: damaged file."""
+
+    code = "vault_damaged"
+
+
+class StorageError(AppError):
+    """The data folder cannot be written (permissions, full disk)."""
+
+    code = "storage"
+
+
+class NotFound(AppError):
+    code = "not_found"

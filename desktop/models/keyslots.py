@@ -1,0 +1,271 @@
+"""Key slots: the database master key wrapped under passwords (like LUKS / KeePass).
+
+The SQLCipher database is keyed with a random 256-bit master key that never leaves memory in
+plain form. Each user account owns one slot: the master key encrypted with AES-256-GCM under a
+key derived from the user's password with Argon2id. One extra slot is opened by the recovery
+code printed at setup. Changing a password rewraps one slot; the database is never re-encrypted.
+
+The slot file must be readable before unlock, so it lives beside the database in plain JSON. It
+holds no user data: slot ids are salted hashes of the user name (a leak scan for a user name
+finds nothing), and each slot is bound to the vault id and its own id through the GCM
+associated data, so slots cannot be moved between vaults or swapped between users.
+
+This module must never import Qt.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from argon2.low_level import Type, hash_secret_raw
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from .fsutil import atomic_write_bytes
+
+SLOT_FILE_FORMAT = "vks-cds-keyslots/1"
+MASTER_KEY_BYTES = 32
+MIN_MEMORY_KIB = 64 * 1024  # the issue's floor: >= 64 MiB
+RECOVERY_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U: easy to read aloud
+
+
+class SlotError(Exception):
+    """Raised when a slot cannot be opened (wrong secret) or the slot file is unusable."""
+
+
+@dataclass(frozen=True)
+class KdfParams:
+    """Argon2id parameters, stored per slot so each slot keeps the cost it was made with."""
+
+    time_cost: int
+    memory_kib: int
+    parallelism: int
+    salt: bytes
+
+    def derive(self, secret: str) -> bytes:
+        return hash_secret_raw(
+            secret=normalize_secret(secret).encode("utf-8"),
+            salt=self.salt,
+            time_cost=self.time_cost,
+            memory_cost=self.memory_kib,
+            parallelism=self.parallelism,
+            hash_len=32,
+            type=Type.ID,
+        )
+
+    def with_new_salt(self) -> "KdfParams":
+        return KdfParams(self.time_cost, self.memory_kib, self.parallelism, secrets.token_bytes(16))
+
+    def to_json(self) -> dict:
+        return {
+            "alg": "argon2id",
+            "t": self.time_cost,
+            "m": self.memory_kib,
+            "p": self.parallelism,
+            "salt": _b64(self.salt),
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> "KdfParams":
+        if d.get("alg") != "argon2id":
+            raise SlotError("unsupported kdf")
+        return cls(int(d["t"]), int(d["m"]), int(d["p"]), _unb64(d["salt"]))
+
+
+def normalize_secret(secret: str) -> str:
+    # The same password typed on two keyboards must derive the same key.
+    return unicodedata.normalize("NFC", secret)
+
+
+def normalize_username(name: str) -> str:
+    return unicodedata.normalize("NFC", name).strip().casefold()
+
+
+def tune_kdf(target_seconds: float = 0.45, memory_kib: int = MIN_MEMORY_KIB, parallelism: int = 2,
+             max_time_cost: int = 40) -> KdfParams:
+    """Pick the Argon2id time cost so one derivation takes about `target_seconds` on this PC.
+
+    Memory stays at `memory_kib` (>= 64 MiB); time_cost grows until the target is reached.
+    """
+    memory_kib = max(memory_kib, MIN_MEMORY_KIB)
+    salt = secrets.token_bytes(16)
+    probe = KdfParams(1, memory_kib, parallelism, salt)
+    probe.derive("warm-up")  # first call pays for page faults of the 64 MiB arena
+    best = None
+    for _ in range(2):
+        t0 = time.perf_counter()
+        probe.derive("probe")
+        elapsed = time.perf_counter() - t0
+        best = elapsed if best is None else min(best, elapsed)
+    per_pass = max(best, 1e-3)
+    time_cost = max(1, min(max_time_cost, round(target_seconds / per_pass)))
+    return KdfParams(time_cost, memory_kib, parallelism, secrets.token_bytes(16))
+
+
+def generate_master_key() -> bytearray:
+    return bytearray(secrets.token_bytes(MASTER_KEY_BYTES))
+
+
+def generate_recovery_code() -> str:
+    """25 symbols of a 30-letter alphabet (~122 bits), in five groups of five."""
+    chars = [secrets.choice(RECOVERY_ALPHABET) for _ in range(25)]
+    return "-".join("".join(chars[i:i + 5]) for i in range(0, 25, 5))
+
+
+def normalize_recovery_code(code: str) -> str:
+    cleaned = "".join(ch for ch in unicodedata.normalize("NFC", code).upper() if ch.isalnum())
+    cleaned = cleaned.replace("0", "O").replace("1", "I")
+    return "-".join(cleaned[i:i + 5] for i in range(0, len(cleaned), 5))
+
+
+@dataclass
+class KeySlot:
+    slot_id: str
+    kind: str  # "user" or "recovery"
+    kdf: KdfParams
+    nonce: bytes
+    ciphertext: bytes
+    created_at: float = field(default_factory=time.time)
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.slot_id,
+            "kind": self.kind,
+            "kdf": self.kdf.to_json(),
+            "nonce": _b64(self.nonce),
+            "ct": _b64(self.ciphertext),
+            "created_at": int(self.created_at),
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> "KeySlot":
+        return cls(
+            slot_id=str(d["id"]),
+            kind=str(d["kind"]),
+            kdf=KdfParams.from_json(d["kdf"]),
+            nonce=_unb64(d["nonce"]),
+            ciphertext=_unb64(d["ct"]),
+            created_at=float(d.get("created_at", 0)),
+        )
+
+
+class SlotFile:
+    """The keyslots.json file: vault id, a salt for slot ids, and the slots."""
+
+    def __init__(self, path: Path, vault_id: str, id_salt: bytes, slots: list[KeySlot]):
+        self.path = Path(path)
+        self.vault_id = vault_id
+        self.id_salt = id_salt
+        self.slots = slots
+
+    # --- construction / persistence -------------------------------------------------------
+    @classmethod
+    def new(cls, path: Path) -> "SlotFile":
+        return cls(path, str(uuid.uuid4()), secrets.token_bytes(16), [])
+
+    @classmethod
+    def load(cls, path: Path) -> "SlotFile":
+        try:
+            raw = json.loads(Path(path).read_text("utf-8"))
+            if raw.get("format") != SLOT_FILE_FORMAT:
+                raise SlotError("unknown slot file format")
+            return cls(path, str(raw["vault_id"]), _unb64(raw["id_salt"]),
+                       [KeySlot.from_json(s) for s in raw["slots"]])
+        except SlotError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise SlotError(f"slot file unreadable: {type(exc).__name__}") from exc
+
+    def to_bytes(self) -> bytes:
+        doc = {
+            "format": SLOT_FILE_FORMAT,
+            "vault_id": self.vault_id,
+            "id_salt": _b64(self.id_salt),
+            "slots": [s.to_json() for s in self.slots],
+        }
+        return json.dumps(doc, indent=1, sort_keys=True).encode("utf-8")
+
+    def save(self) -> None:
+        atomic_write_bytes(self.path, self.to_bytes())
+
+    # --- slot operations -------------------------------------------------------------------
+    def user_slot_id(self, username: str) -> str:
+        digest = hmac.new(self.id_salt, b"user:" + normalize_username(username).encode("utf-8"),
+                          hashlib.sha256).hexdigest()
+        return "u-" + digest[:32]
+
+    @property
+    def recovery_slot_id(self) -> str:
+        return "recovery"
+
+    def find(self, slot_id: str) -> KeySlot | None:
+        for s in self.slots:
+            if s.slot_id == slot_id:
+                return s
+        return None
+
+    def _aad(self, slot_id: str) -> bytes:
+        return f"{SLOT_FILE_FORMAT}|{self.vault_id}|{slot_id}".encode("utf-8")
+
+    def put(self, slot_id: str, kind: str, secret: str, master_key: bytes | bytearray,
+            kdf: KdfParams) -> KeySlot:
+        """Create or replace the slot `slot_id` wrapping `master_key` under `secret`."""
+        params = kdf.with_new_salt()
+        wrapping_key = params.derive(secret)
+        nonce = secrets.token_bytes(12)
+        ct = AESGCM(wrapping_key).encrypt(nonce, bytes(master_key), self._aad(slot_id))
+        slot = KeySlot(slot_id, kind, params, nonce, ct)
+        self.slots = [s for s in self.slots if s.slot_id != slot_id] + [slot]
+        return slot
+
+    def remove(self, slot_id: str) -> bool:
+        before = len(self.slots)
+        self.slots = [s for s in self.slots if s.slot_id != slot_id]
+        return len(self.slots) != before
+
+    def open(self, slot_id: str, secret: str) -> bytearray:
+        """Unwrap the master key from slot `slot_id`; SlotError when the secret is wrong.
+
+        An unknown slot still pays for one Argon2id run so that timing does not tell which
+        user names exist.
+        """
+        slot = self.find(slot_id)
+        if slot is None:
+            template = self.slots[0].kdf if self.slots else KdfParams(1, MIN_MEMORY_KIB, 2, b"\0" * 16)
+            template.derive(secret)
+            raise SlotError("no such slot")
+        wrapping_key = slot.kdf.derive(secret)
+        try:
+            return bytearray(AESGCM(wrapping_key).decrypt(slot.nonce, slot.ciphertext, self._aad(slot_id)))
+        except InvalidTag as exc:
+            raise SlotError("wrong secret") from exc
+
+
+def wipe(buf: bytearray | None) -> None:
+    """Overwrite a key buffer in place (best effort: Python may hold other copies briefly)."""
+    if buf is None:
+        return
+    for i in range(len(buf)):
+        buf[i] = 0
+
+
+def _b64(b: bytes) -> str:
+    return base64.b64encode(b).decode("ascii")
+
+
+def _unb64(s: str) -> bytes:
+    return base64.b64decode(s.encode("ascii"), validate=True)
+
+
+def random_id() -> str:
+    return os.urandom(8).hex()

@@ -1,0 +1,125 @@
+"""SQLAlchemy tables of the encrypted store.
+
+The ORM classes stay inside `desktop.models`: services turn rows into plain dataclasses before
+anything reaches the UI. Schema changes are made by Alembic migrations in `migrations/versions`,
+never by `create_all` on a user's database.
+
+This module must never import Qt.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+# ------------------------------------------------------------------ foundation (revision 0001)
+class Setting(Base):
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, nullable=False)  # JSON
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), nullable=False)
+    username_key: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    full_name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    role: Mapped[str] = mapped_column(String(20), nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    slot_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    password_changed_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class Unit(Base):
+    __tablename__ = "units"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), nullable=False)
+    short_name: Mapped[str] = mapped_column(String(120), nullable=False, default="")
+    level: Mapped[str] = mapped_column(String(20), nullable=False)  # toi_cao | tinh | khu_vuc
+    parent_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    place_name: Mapped[str] = mapped_column(String(120), nullable=False, default="")
+    doc_symbol: Mapped[str] = mapped_column(String(40), nullable=False, default="")
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    is_self: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class UnitFormerName(Base):
+    __tablename__ = "unit_former_names"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code", ondelete="CASCADE"), nullable=False)
+    name: Mapped[str] = mapped_column(String(300), nullable=False)
+    valid_from: Mapped[str | None] = mapped_column(String(10), nullable=True)  # ISO date
+    valid_to: Mapped[str | None] = mapped_column(String(10), nullable=True)
+
+
+class AuditRecord(Base):
+    """Append-only, hash-chained: hash = SHA-256(prev_hash | canonical JSON of the record)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ts: Mapped[str] = mapped_column(String(32), nullable=False)  # UTC ISO, part of the hash
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    action: Mapped[str] = mapped_column(String(40), nullable=False)
+    subject: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    detail: Mapped[str] = mapped_column(Text, nullable=False, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+
+
+# ------------------------------------------------------------------ plans (revision 0002)
+class Plan(Base):
+    __tablename__ = "plans"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    current_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    origin: Mapped[str] = mapped_column(String(20), nullable=False)  # builtin | own | imported | received
+    owner_unit_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    derived_from: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    archived: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
+class PlanVersion(Base):
+    __tablename__ = "plan_versions"
+    __table_args__ = (UniqueConstraint("plan_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    document: Mapped[str] = mapped_column(Text, nullable=False)  # the plan file JSON (format vks-cds-plan/1)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+
+class PlanTarget(Base):
+    """Denormalised targets of every plan version, for browsing, searching and filtering."""
+
+    __tablename__ = "plan_targets"
+    __table_args__ = (UniqueConstraint("plan_version_id", "code"),
+                      Index("ix_plan_targets_plan", "plan_id", "version"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_version_id: Mapped[int] = mapped_column(ForeignKey("plan_versions.id", ondelete="CASCADE"), nullable=False)
+    plan_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    group_code: Mapped[str] = mapped_column(String(20), nullable=False)
+    group_title: Mapped[str] = mapped_column(Text, nullable=False)
+    code: Mapped[str] = mapped_column(String(32), nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    lead_units: Mapped[str] = mapped_column(Text, nullable=False, default="")  # "; "-joined for display/search
+    measure_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    deadline_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    deadline_end: Mapped[str | None] = mapped_column(String(10), nullable=True)  # ISO date, for deadline filters
+    data: Mapped[str] = mapped_column(Text, nullable=False)  # the target's JSON
+    search_key: Mapped[str] = mapped_column(Text, nullable=False)  # accent-folded lowercase text
+

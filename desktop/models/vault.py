@@ -1,0 +1,639 @@
+"""The data folder and its lifecycle: create, unlock, lock, backup, restore, check.
+
+Data folder layout (never on the network share):
+
+    vks-cds.db        SQLCipher 4 database, keyed with the random master key
+    keyslots.json     the master key wrapped per user and once for the recovery code
+    throttle.json     failed-login counters per slot id (no user names)
+    backups/          encrypted backups (same master key) with a copy of keyslots.json each
+    damaged/          damaged database files set aside before a restore (never overwritten)
+    logs/             rotating log file: events and ids only, never secrets or contents
+    .lock             one running instance per data folder
+
+A failed login reads files and may update throttle.json; it never opens the database for
+writing. Unlock order: open the slot (Argon2id + AES-GCM), open the database with the key, take
+an encrypted backup when a migration is due (always) or the last one is a day old, migrate,
+then record the login in the audit log.
+
+This module must never import Qt.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Callable
+
+import sqlcipher3
+from sqlalchemy import select
+
+from . import audit, db as dbmod
+from .errors import (AppError, LoginFailed, LoginThrottled, PermissionDenied, StorageError,
+                     ValidationError, VaultDamaged, VaultMissing)
+from .fsutil import atomic_write_bytes, fsync_dir, is_disk_full
+from .i18n import nfc, tr
+from .keyslots import (KdfParams, SlotError, SlotFile, generate_master_key, generate_recovery_code,
+                       normalize_recovery_code, normalize_username, tune_kdf, wipe)
+from .schema import Setting, Unit, User
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "vks-cds.db"
+SLOTS_NAME = "keyslots.json"
+THROTTLE_NAME = "throttle.json"
+BACKUP_KEEP = 10
+BACKUP_INTERVAL_S = 24 * 3600
+MIN_PASSWORD_LEN = 10
+
+
+# ------------------------------------------------------------------ roles and permissions
+class Role(str, Enum):
+    ADMIN = "admin"
+    DATA_ENTRY = "data_entry"
+    APPROVER = "approver"
+
+    @property
+    def label(self) -> str:
+        return tr("Role", ROLE_LABELS[self])
+
+
+ROLE_LABELS = {
+    Role.ADMIN: "Quản trị",
+    Role.DATA_ENTRY: "Cán bộ nhập liệu",
+    Role.APPROVER: "Lãnh đạo đơn vị",
+}
+
+
+class Permission(str, Enum):
+    VIEW = "view"
+    MANAGE_USERS = "manage_users"
+    MANAGE_SETTINGS = "manage_settings"
+    BACKUP = "backup"
+    RESTORE = "restore"
+    MANAGE_PLANS = "manage_plans"
+    EDIT_PROGRESS = "edit_progress"
+    SUBMIT_REPORT = "submit_report"
+    APPROVE_REPORT = "approve_report"
+    EXCHANGE = "exchange"  # export/import bundles
+    MANAGE_KEYS = "manage_keys"
+    VIEW_AUDIT = "view_audit"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset({Permission.VIEW, Permission.MANAGE_USERS, Permission.MANAGE_SETTINGS,
+                          Permission.BACKUP, Permission.RESTORE, Permission.MANAGE_PLANS,
+                          Permission.EXCHANGE, Permission.MANAGE_KEYS, Permission.VIEW_AUDIT}),
+    Role.DATA_ENTRY: frozenset({Permission.VIEW, Permission.EDIT_PROGRESS, Permission.SUBMIT_REPORT,
+                               Permission.BACKUP}),
+    Role.APPROVER: frozenset({Permission.VIEW, Permission.APPROVE_REPORT, Permission.EXCHANGE,
+                             Permission.BACKUP, Permission.VIEW_AUDIT, Permission.MANAGE_PLANS}),
+}
+
+
+def check_password_policy(username: str, password: str) -> None:
+    """Length >= 10 and not the user name (nor containing it)."""
+    pw = unicodedata.normalize("NFC", password or "")
+    if len(pw) < MIN_PASSWORD_LEN:
+        raise ValidationError(tr("Vault", "Mật khẩu phải có ít nhất {0} ký tự.").format(MIN_PASSWORD_LEN),
+                              tr("Vault", "Hãy dùng một cụm từ dài, dễ nhớ với bạn nhưng khó đoán."))
+    name = normalize_username(username)
+    if name and name in pw.casefold():
+        raise ValidationError(tr("Vault", "Mật khẩu không được chứa tên đăng nhập."),
+                              tr("Vault", "Hãy chọn mật khẩu khác."))
+
+
+def check_username(username: str) -> str:
+    name = nfc(username).strip()
+    if not (3 <= len(name) <= 64) or any(ch.isspace() for ch in name):
+        raise ValidationError(tr("Vault", "Tên đăng nhập phải dài 3–64 ký tự và không có dấu cách."))
+    return name
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    id: int
+    username: str
+    full_name: str
+    role: Role
+    via_recovery: bool = False
+
+    def can(self, perm: Permission) -> bool:
+        return perm in ROLE_PERMISSIONS[self.role]
+
+
+@dataclass(frozen=True)
+class UnitIdentity:
+    code: str
+    name: str
+    parent_code: str | None = None
+    parent_name: str = ""
+    place_name: str = ""
+    doc_symbol: str = ""
+    short_name: str = ""
+    level: str = "khu_vuc"
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    path: Path
+    created: datetime
+    size: int
+    reason: str
+
+
+# ------------------------------------------------------------------ the data folder
+class DataFolder:
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / DB_NAME
+
+    @property
+    def slots_path(self) -> Path:
+        return self.root / SLOTS_NAME
+
+    @property
+    def throttle_path(self) -> Path:
+        return self.root / THROTTLE_NAME
+
+    @property
+    def backups(self) -> Path:
+        return self.root / "backups"
+
+    @property
+    def damaged(self) -> Path:
+        return self.root / "damaged"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def temp(self) -> Path:
+        return self.root / "tmp"
+
+    def is_initialised(self) -> bool:
+        return self.db_path.exists() and self.slots_path.exists()
+
+    def ensure(self) -> None:
+        try:
+            for p in (self.root, self.backups, self.logs):
+                p.mkdir(parents=True, exist_ok=True)
+            probe = self.root / f".write-test-{os.getpid()}"
+            probe.write_bytes(b"x")
+            probe.unlink()
+        except OSError as exc:
+            raise StorageError(
+                tr("Vault", "Không ghi được vào thư mục dữ liệu {0}.").format(self.root),
+                tr("Vault", "Ổ đĩa đầy hoặc không có quyền ghi. Hãy giải phóng dung lượng hoặc chọn thư mục khác (--data-dir)."),
+            ) from exc
+
+
+# ------------------------------------------------------------------ failed-login throttle
+class Throttle:
+    """Growing delay per account after failed logins, kept outside the database."""
+
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time):
+        self.path = path
+        self.clock = clock
+
+    def _load(self) -> dict:
+        try:
+            return json.loads(self.path.read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def _save(self, data: dict) -> None:
+        try:
+            atomic_write_bytes(self.path, json.dumps(data, sort_keys=True).encode("utf-8"))
+        except OSError:
+            log.warning("throttle state could not be saved")
+
+    @staticmethod
+    def delay_for(failures: int) -> float:
+        """Seconds to wait after `failures` consecutive failures: 0, 0, 2, 4, 8 … capped at 300."""
+        if failures < 2:
+            return 0.0
+        return float(min(2 ** (failures - 1), 300))
+
+    def wait_remaining(self, slot_id: str) -> float:
+        rec = self._load().get(slot_id)
+        if not rec:
+            return 0.0
+        ready_at = rec["last"] + self.delay_for(rec["failures"])
+        return max(0.0, ready_at - self.clock())
+
+    def failure(self, slot_id: str) -> int:
+        data = self._load()
+        rec = data.get(slot_id, {"failures": 0, "last": 0})
+        rec = {"failures": rec["failures"] + 1, "last": self.clock()}
+        data[slot_id] = rec
+        self._save(data)
+        return rec["failures"]
+
+    def success(self, slot_id: str) -> int:
+        data = self._load()
+        rec = data.pop(slot_id, None)
+        if rec is not None:
+            self._save(data)
+            return int(rec["failures"])
+        return 0
+
+
+# ------------------------------------------------------------------ an unlocked session
+class AppSession:
+    """Everything that exists only while the vault is unlocked: the key, the DB, the user."""
+
+    def __init__(self, folder: DataFolder, database: dbmod.Database, master_key: bytearray,
+                 slots: SlotFile, user: CurrentUser, kdf_template: KdfParams):
+        self.folder = folder
+        self.db = database
+        self._master_key = master_key
+        self.slots = slots
+        self.user = user
+        self.kdf_template = kdf_template
+        self._lock_callbacks: list[Callable[[], None]] = []
+
+    @property
+    def is_unlocked(self) -> bool:
+        return self._master_key is not None and self.db.is_open
+
+    def master_key(self) -> bytearray:
+        if self._master_key is None:
+            raise AppError(tr("Vault", "Phiên làm việc đã khóa."), tr("Vault", "Hãy đăng nhập lại."))
+        return self._master_key
+
+    def require(self, perm: Permission) -> None:
+        if not self.is_unlocked:
+            raise AppError(tr("Vault", "Phiên làm việc đã khóa."), tr("Vault", "Hãy đăng nhập lại."))
+        if not self.user.can(perm):
+            raise PermissionDenied(
+                tr("Vault", "Tài khoản {0} ({1}) không có quyền thực hiện thao tác này.")
+                .format(self.user.username, self.user.role.label),
+                tr("Vault", "Hãy nhờ người có thẩm quyền thực hiện."))
+
+    def on_lock(self, callback: Callable[[], None]) -> None:
+        self._lock_callbacks.append(callback)
+
+    def audit(self, action: str, subject: str = "", detail: dict | None = None) -> None:
+        with self.db.session() as s:
+            audit.append(s, self.user.id, action, subject, detail)
+
+    def lock(self) -> None:
+        """Close every connection, run lock hooks (e.g. delete temp copies), wipe the key."""
+        if self._master_key is None:
+            return
+        try:
+            self.audit("lock")
+        except Exception:  # locking must always succeed
+            log.warning("could not record lock in audit log")
+        for cb in list(self._lock_callbacks):
+            try:
+                cb()
+            except Exception:
+                log.exception("lock callback failed")
+        self.db.close()
+        wipe(self._master_key)
+        self._master_key = None
+        log.info("session locked")
+
+
+# ------------------------------------------------------------------ vault operations
+class Vault:
+    def __init__(self, root: Path | str, clock: Callable[[], float] = time.time):
+        self.folder = DataFolder(root)
+        self.clock = clock
+        self.throttle = Throttle(self.folder.throttle_path, clock)
+
+    # --- creation ---------------------------------------------------------------------------
+    def create(self, unit: UnitIdentity, admin_username: str, admin_password: str,
+               admin_full_name: str = "", kdf: KdfParams | None = None) -> tuple[AppSession, str]:
+        """Initialise an empty data folder. Returns the admin's session and the recovery code.
+
+        The recovery code is returned once and never stored in plain form.
+        """
+        if self.folder.is_initialised():
+            raise ValidationError(tr("Vault", "Thư mục dữ liệu đã có cơ sở dữ liệu: {0}").format(self.folder.db_path))
+        username = check_username(admin_username)
+        check_password_policy(username, admin_password)
+        if not nfc(unit.code).strip() or not nfc(unit.name).strip():
+            raise ValidationError(tr("Vault", "Cần nhập mã và tên đơn vị."))
+        self.folder.ensure()
+        kdf = kdf or tune_kdf()
+        master = generate_master_key()
+        recovery_code = generate_recovery_code()
+        slots = SlotFile.new(self.folder.slots_path)
+        user_slot = slots.user_slot_id(username)
+        slots.put(user_slot, "user", admin_password, master, kdf)
+        slots.put(slots.recovery_slot_id, "recovery", normalize_recovery_code(recovery_code), master, kdf)
+        database = None
+        try:
+            database = dbmod.Database(self.folder.db_path, master)
+            dbmod.upgrade(database)
+            now = datetime.now()
+            with database.session() as s:
+                if unit.parent_code:
+                    s.add(Unit(code=nfc(unit.parent_code).strip(), name=nfc(unit.parent_name or unit.parent_code),
+                               level="tinh" if unit.level == "khu_vuc" else "toi_cao", parent_code=None,
+                               place_name="", doc_symbol="", short_name="", active=True, is_self=False))
+                s.add(Unit(code=nfc(unit.code).strip(), name=nfc(unit.name).strip(), short_name=nfc(unit.short_name),
+                           level=unit.level, parent_code=nfc(unit.parent_code).strip() or None,
+                           place_name=nfc(unit.place_name), doc_symbol=nfc(unit.doc_symbol), active=True, is_self=True))
+                s.add(Setting(key="kdf_template", value=json.dumps(kdf.to_json())))
+                user = User(username=username, username_key=normalize_username(username),
+                            full_name=nfc(admin_full_name).strip(), role=Role.ADMIN.value, active=True,
+                            slot_id=user_slot, created_at=now, password_changed_at=now)
+                s.add(user)
+                s.flush()
+                audit.append(s, user.id, "vault.create", nfc(unit.code))
+                current = CurrentUser(user.id, user.username, user.full_name, Role.ADMIN)
+            slots.save()
+        except BaseException as exc:
+            if database is not None:
+                database.close()
+            for p in (self.folder.db_path, Path(str(self.folder.db_path) + "-wal"),
+                      Path(str(self.folder.db_path) + "-shm"), self.folder.slots_path):
+                try:
+                    p.unlink()
+                except OSError:
+                    pass
+            if is_disk_full(exc):
+                raise StorageError(tr("Vault", "Ổ đĩa đã đầy, chưa khởi tạo được dữ liệu."),
+                                   tr("Vault", "Hãy giải phóng dung lượng rồi thử lại.")) from exc
+            raise
+        log.info("vault created")
+        return AppSession(self.folder, database, master, slots, current, kdf), recovery_code
+
+    # --- unlock -----------------------------------------------------------------------------
+    def _load_slots(self) -> SlotFile:
+        if not self.folder.is_initialised():
+            raise VaultMissing(tr("Vault", "Chưa có dữ liệu trong thư mục {0}.").format(self.folder.root),
+                               tr("Vault", "Hãy chạy trình thiết lập lần đầu hoặc chọn đúng thư mục dữ liệu."))
+        try:
+            return SlotFile.load(self.folder.slots_path)
+        except SlotError as exc:
+            raise VaultDamaged(
+                tr("Vault", "Tệp khóa {0} bị hỏng hoặc không phải của VKS CĐS.").format(self.folder.slots_path),
+                tr("Vault", "Hãy khôi phục tệp keyslots.json từ thư mục backups/ (mỗi bản sao lưu có một bản)."),
+            ) from exc
+
+    def unlock(self, username: str, password: str) -> AppSession:
+        slots = self._load_slots()
+        slot_id = slots.user_slot_id(username)
+        wait = self.throttle.wait_remaining(slot_id)
+        if wait > 0:
+            raise LoginThrottled(tr("Vault", "Đăng nhập sai nhiều lần. Vui lòng đợi {0} giây rồi thử lại.")
+                                 .format(int(wait + 0.999)), wait=wait)
+        try:
+            master = slots.open(slot_id, password)
+        except SlotError:
+            failures = self.throttle.failure(slot_id)
+            log.info("failed login (%d consecutive for this account)", failures)
+            raise LoginFailed(tr("Vault", "Sai tên đăng nhập hoặc mật khẩu"),
+                              tr("Vault", "Kiểm tra lại bộ gõ (Unikey) và phím Caps Lock."),
+                              failures=failures, wait=self.throttle.delay_for(failures))
+        previous_failures = self.throttle.success(slot_id)
+        return self._open_session(slots, master, slot_id=slot_id, previous_failures=previous_failures)
+
+    def unlock_with_recovery(self, recovery_code: str) -> AppSession:
+        """Open the vault with the recovery code: an administrator session meant for resetting a password."""
+        slots = self._load_slots()
+        slot_id = slots.recovery_slot_id
+        wait = self.throttle.wait_remaining(slot_id)
+        if wait > 0:
+            raise LoginThrottled(tr("Vault", "Nhập sai mã khôi phục nhiều lần. Vui lòng đợi {0} giây.")
+                                 .format(int(wait + 0.999)), wait=wait)
+        try:
+            master = slots.open(slot_id, normalize_recovery_code(recovery_code))
+        except SlotError:
+            self.throttle.failure(slot_id)
+            raise LoginFailed(tr("Vault", "Mã khôi phục không đúng."),
+                              tr("Vault", "Kiểm tra lại mã trên phiếu khôi phục (25 ký tự, 5 nhóm)."))
+        self.throttle.success(slot_id)
+        return self._open_session(slots, master, slot_id=None, previous_failures=0)
+
+    def _open_session(self, slots: SlotFile, master: bytearray, slot_id: str | None,
+                      previous_failures: int) -> AppSession:
+        try:
+            dbmod.check_key_opens(self.folder.db_path, master)
+        except dbmod.DatabaseError as exc:
+            raise self._damaged_error(master, exc.detail) from exc
+        database = dbmod.Database(self.folder.db_path, master)
+        try:
+            self._migrate_if_needed(database)
+            self._auto_backup_if_due(database)
+            with database.session() as s:
+                if slot_id is not None:
+                    user = s.scalars(select(User).where(User.slot_id == slot_id)).first()
+                    if user is None or not user.active:
+                        raise LoginFailed(tr("Vault", "Sai tên đăng nhập hoặc mật khẩu"),
+                                          tr("Vault", "Tài khoản có thể đã bị vô hiệu hóa; hãy liên hệ quản trị."))
+                    user.last_login_at = datetime.now()
+                    if previous_failures:
+                        audit.append(s, user.id, "login.failed", user.username, {"count": previous_failures})
+                    audit.append(s, user.id, "login", user.username)
+                    current = CurrentUser(user.id, user.username, user.full_name, Role(user.role))
+                else:
+                    audit.append(s, None, "login.recovery")
+                    current = CurrentUser(0, "recovery", tr("Vault", "Mã khôi phục"), Role.ADMIN, via_recovery=True)
+                tmpl = s.get(Setting, "kdf_template")
+                kdf = KdfParams.from_json(json.loads(tmpl.value)) if tmpl else slots.slots[0].kdf
+        except (sqlcipher3.DatabaseError, dbmod.DatabaseError) as exc:
+            database.close()
+            raise self._damaged_error(master, str(exc)) from exc
+        except BaseException:
+            database.close()
+            wipe(master)
+            raise
+        log.info("unlocked (user id %s)", current.id)
+        return AppSession(self.folder, database, master, slots, current, kdf)
+
+    def _damaged_error(self, master: bytearray, detail: str) -> VaultDamaged:
+        good = self.good_backups(master)
+        err = VaultDamaged(
+            tr("Vault", "Cơ sở dữ liệu {0} bị hỏng, không đọc được (mật khẩu đúng).").format(self.folder.db_path),
+            (tr("Vault", "Có thể khôi phục từ bản sao lưu tốt gần nhất ({0}). Tệp hỏng sẽ được giữ lại trong thư mục damaged/.")
+             .format(good[0].created.strftime("%d/%m/%Y %H:%M")) if good else
+             tr("Vault", "Không tìm thấy bản sao lưu tốt. Hãy liên hệ bộ phận CNTT; không xóa tệp hỏng.")),
+            detail=detail)
+        err.restore_handle = RestoreHandle(self, master, good)
+        return err
+
+    def _migrate_if_needed(self, database: dbmod.Database) -> None:
+        current = dbmod.current_revision(database)
+        head = dbmod.head_revision()
+        if current == head:
+            return
+        # Always keep an encrypted copy of the pre-migration database.
+        self._write_backup(database, reason=f"pre-migrate-{current or 'none'}")
+        dbmod.upgrade(database)
+        with database.session() as s:
+            audit.append(s, None, "migrate", f"{current} -> {head}")
+        log.info("migrated schema %s -> %s", current, head)
+
+    # --- backups ----------------------------------------------------------------------------
+    def _write_backup(self, database: dbmod.Database, reason: str = "auto", dest_dir: Path | None = None) -> Path:
+        dest_dir = Path(dest_dir) if dest_dir else self.folder.backups
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        target = dest_dir / f"vks-cds-{stamp}-{reason}.db"
+        n = 1
+        while target.exists():
+            n += 1
+            target = dest_dir / f"vks-cds-{stamp}-{reason}-{n}.db"
+        try:
+            dest_dir.mkdir(parents=True, exist_ok=True)
+            database.export_encrypted_copy(target)
+            shutil.copyfile(self.folder.slots_path, target.with_suffix(".slots.json"))
+            fsync_dir(dest_dir)
+        except sqlcipher3.DatabaseError:
+            raise
+        except OSError as exc:
+            for p in (target, target.with_suffix(".slots.json")):
+                try:
+                    p.unlink()
+                except OSError:
+                    pass
+            raise StorageError(tr("Vault", "Không ghi được bản sao lưu vào {0}.").format(dest_dir),
+                               tr("Vault", "Ổ đĩa đầy hoặc không có quyền ghi.")) from exc
+        if dest_dir == self.folder.backups:
+            self._rotate_backups()
+        return target
+
+    def _rotate_backups(self) -> None:
+        autos = [b for b in self.list_backups() if b.reason == "auto"]
+        for old in autos[BACKUP_KEEP:]:
+            for p in (old.path, old.path.with_suffix(".slots.json")):
+                try:
+                    p.unlink()
+                except OSError:
+                    pass
+
+    def _auto_backup_if_due(self, database: dbmod.Database) -> None:
+        newest = [b for b in self.list_backups() if b.reason == "auto"]
+        if newest and (time.time() - newest[0].created.timestamp()) < BACKUP_INTERVAL_S:
+            return
+        try:
+            self._write_backup(database, reason="auto")
+        except StorageError:
+            log.warning("automatic backup skipped: storage error")
+
+    def list_backups(self) -> list[BackupInfo]:
+        """Backups in the data folder, newest first."""
+        out = []
+        if not self.folder.backups.exists():
+            return out
+        for p in self.folder.backups.glob("vks-cds-*.db"):
+            parts = p.stem.split("-")
+            try:
+                created = datetime.strptime(parts[2] + parts[3], "%Y%m%d%H%M%S")
+                reason = parts[4] if len(parts) > 4 else "auto"
+            except (IndexError, ValueError):
+                continue
+            out.append(BackupInfo(p, created, p.stat().st_size, reason))
+        out.sort(key=lambda b: (b.created, b.path.name), reverse=True)
+        return out
+
+    def good_backups(self, master: bytearray) -> list[BackupInfo]:
+        good = []
+        for b in self.list_backups():
+            if backup_is_good(b.path, master):
+                good.append(b)
+        return good
+
+    def backup_now(self, session: AppSession, dest_dir: Path | None = None) -> Path:
+        session.require(Permission.BACKUP)
+        path = self._write_backup(session.db, reason="manual", dest_dir=dest_dir)
+        session.audit("backup", path.name)
+        return path
+
+    def restore(self, master: bytearray, backup: Path) -> Path:
+        """Replace the database with `backup` (checked first). The old file is kept in damaged/.
+
+        Returns where the replaced file was put.
+        """
+        backup = Path(backup)
+        if not backup_is_good(backup, master):
+            raise VaultDamaged(tr("Vault", "Bản sao lưu {0} bị hỏng hoặc không thuộc cơ sở dữ liệu này.").format(backup),
+                               tr("Vault", "Hãy chọn bản sao lưu khác."))
+        self.folder.damaged.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        aside = self.folder.damaged / f"vks-cds-{stamp}.db"
+        staged = self.folder.root / f".restore-{stamp}.db"
+        try:
+            shutil.copyfile(backup, staged)
+            with open(staged, "rb+") as fh:
+                os.fsync(fh.fileno())
+            if self.folder.db_path.exists():
+                os.replace(self.folder.db_path, aside)
+            for suffix in ("-wal", "-shm"):
+                side = Path(str(self.folder.db_path) + suffix)
+                if side.exists():
+                    os.replace(side, Path(str(aside) + suffix))
+            os.replace(staged, self.folder.db_path)
+            fsync_dir(self.folder.root)
+        except OSError as exc:
+            try:
+                staged.unlink()
+            except OSError:
+                pass
+            raise StorageError(tr("Vault", "Không khôi phục được: lỗi ghi đĩa."),
+                               tr("Vault", "Dữ liệu hiện tại không bị thay đổi. Hãy kiểm tra dung lượng ổ đĩa.")) from exc
+        log.info("restored from backup")
+        return aside
+
+    # --- check ------------------------------------------------------------------------------
+    def check(self, master: bytearray) -> list[str]:
+        database = dbmod.Database(self.folder.db_path, master)
+        try:
+            return database.integrity_problems()
+        finally:
+            database.close()
+
+
+class RestoreHandle:
+    """Given to the UI with VaultDamaged: restore the newest good backup with the key already derived."""
+
+    def __init__(self, vault: Vault, master: bytearray, good: list[BackupInfo]):
+        self._vault = vault
+        self._master = bytearray(master)
+        self.good_backups = good
+
+    def restore(self, backup: BackupInfo | None = None) -> Path:
+        if self._master is None:
+            raise AppError(tr("Vault", "Phiên khôi phục đã đóng."))
+        target = backup or (self.good_backups[0] if self.good_backups else None)
+        if target is None:
+            raise VaultDamaged(tr("Vault", "Không có bản sao lưu tốt để khôi phục."))
+        aside = self._vault.restore(self._master, target.path)
+        return aside
+
+    def discard(self) -> None:
+        wipe(self._master)
+        self._master = None
+
+
+def backup_is_good(path: Path, master: bytearray) -> bool:
+    try:
+        database = dbmod.Database(path, master)
+    except Exception:
+        return False
+    try:
+        return database.integrity_problems() == []
+    except Exception:
+        return False
+    finally:
+        database.close()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

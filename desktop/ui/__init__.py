@@ -1,0 +1,1 @@
+"""All Qt widgets of the application."""

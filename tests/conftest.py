@@ -1,0 +1,55 @@
+"""Shared fixtures: a fresh encrypted data folder per test, with a fast KDF.
+
+Production unlock uses Argon2id tuned to ~0.45 s and >= 64 MiB; tests pass cheap parameters
+explicitly (never through an environment variable the app would read).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+
+from desktop.models.keyslots import KdfParams
+from desktop.models.vault import Role, UnitIdentity, Vault
+
+FAST_KDF = KdfParams(time_cost=1, memory_kib=8192, parallelism=1, salt=b"\0" * 16)
+ADMIN_PW = "quan-tri-vien-2025"
+ENTRY_PW = "nhap-lieu-2025!"
+APPROVER_PW = "lanh-dao-2025!"
+MARKER_UNIT = "Viện kiểm sát nhân dân khu vực 1 - Thanh Hóa"
+
+UNIT = UnitIdentity(code="VKS-KV1-THA", name=MARKER_UNIT, parent_code="VKS-THA",
+                    parent_name="Viện kiểm sát nhân dân tỉnh Thanh Hóa", place_name="Thanh Hóa",
+                    doc_symbol="VKSKV1", short_name="VKSND KV1", level="khu_vuc")
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    d = tmp_path / "data"
+    return d
+
+
+@pytest.fixture
+def vault(data_dir):
+    return Vault(data_dir)
+
+
+@pytest.fixture
+def created(vault):
+    """(vault, admin session, recovery code) on a new data folder with three users."""
+    from desktop.models import accounts
+
+    session, code = vault.create(UNIT, "admin", ADMIN_PW, "Nguyễn Văn Quản", kdf=FAST_KDF)
+    accounts.add_user(session, "nhaplieu", "Trần Thị Nhập", Role.DATA_ENTRY, ENTRY_PW)
+    accounts.add_user(session, "lanhdao", "Lê Văn Đạo", Role.APPROVER, APPROVER_PW)
+    yield vault, session, code
+    if session.is_unlocked:
+        session.lock()
+
+
+@pytest.fixture
+def admin_session(created):
+    return created[1]
