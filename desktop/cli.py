@@ -254,18 +254,15 @@ def cmd_users(args, stdin):
 
 def cmd_audit(args, stdin):
     from desktop.models import audit
-    from desktop.models.vault import Permission
 
     vault, session = _login(args, stdin)
     try:
-        session.require(Permission.VIEW_AUDIT)
-        with session.db.session() as s:
-            if args.action == "verify":
-                problems = audit.verify_chain(s)
-            else:
-                for e in reversed(audit.recent(s, 500)):
-                    print(f"{e.id}\t{e.ts}\t{e.user_id or ''}\t{e.label}\t{e.subject}")
-                return 0
+        if args.action == "verify":
+            problems = audit.verify(session)
+        else:
+            for e in reversed(audit.list_entries(session, 500)):
+                print(f"{e.id}\t{e.ts}\t{e.user_id or ''}\t{e.label}\t{e.subject}")
+            return 0
     finally:
         session.lock()
     if problems:

@@ -41,6 +41,8 @@ from .vnformat import (
 
 __all__ = [
     "Status",
+    "NOT_REPORTED_ABBREV",
+    "NOT_REPORTED_LABEL",
     "SECTION_KEYS",
     "SECTION_TITLES",
     "ReportHeader",
@@ -78,19 +80,19 @@ def paragraphs(text: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(p for p in (nfc(x).strip() for x in items) if p)
 
 
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and not isinstance(value, enum.Enum)
+
+
 def _freeze(obj: object) -> None:
     """NFC every str field, turn lists into tuples (used in ``__post_init__``)."""
     for f in fields(obj):  # type: ignore[arg-type]
         value = getattr(obj, f.name)
-        if isinstance(value, str):
+        if _is_text(value):
             object.__setattr__(obj, f.name, nfc(value))
-        elif isinstance(value, list):
+        elif isinstance(value, (list, tuple)):
             object.__setattr__(
-                obj, f.name, tuple(nfc(v) if isinstance(v, str) else v for v in value)
-            )
-        elif isinstance(value, tuple) and any(isinstance(v, str) for v in value):
-            object.__setattr__(
-                obj, f.name, tuple(nfc(v) if isinstance(v, str) else v for v in value)
+                obj, f.name, tuple(nfc(v) if _is_text(v) else v for v in value)
             )
 
 

@@ -123,3 +123,21 @@ def verify_chain(s: Session) -> list[str]:
 def recent(s: Session, limit: int = 200) -> list[AuditEntry]:
     rows = s.scalars(select(AuditRecord).order_by(AuditRecord.id.desc()).limit(limit))
     return [AuditEntry(r.id, r.ts, r.user_id, r.action, r.subject, json.loads(r.detail)) for r in rows]
+
+
+# ------------------------------------------------------------------ services for the UI and CLI
+def list_entries(app_session, limit: int = 500) -> list[AuditEntry]:
+    """Newest first; requires VIEW_AUDIT."""
+    from .vault import Permission
+
+    app_session.require(Permission.VIEW_AUDIT)
+    with app_session.db.session() as s:
+        return recent(s, limit)
+
+
+def verify(app_session) -> list[str]:
+    from .vault import Permission
+
+    app_session.require(Permission.VIEW_AUDIT)
+    with app_session.db.session() as s:
+        return verify_chain(s)

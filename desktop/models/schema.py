@@ -95,6 +95,7 @@ class PlanVersion(Base):
     plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), nullable=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     document: Mapped[str] = mapped_column(Text, nullable=False)  # the plan file JSON (format vks-cds-plan/1)
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False, default="", server_default="")  # SHA-256 of the document minus "version"
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     note: Mapped[str] = mapped_column(Text, nullable=False, default="")

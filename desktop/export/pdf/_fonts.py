@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 
-from reportlab.lib.fonts import addMapping
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
@@ -34,21 +33,8 @@ def register_fonts() -> None:
             if not path.is_file():
                 raise FileNotFoundError(f"missing font file {path}")
             pdfmetrics.registerFont(TTFont(name, str(path)))
+        # makes <b>/<i> markup in paragraphs pick the right member of the family
         pdfmetrics.registerFontFamily(
             FAMILY, normal=REGULAR, bold=BOLD, italic=ITALIC, boldItalic=BOLD_ITALIC
         )
-        # <b>/<i> markup in paragraphs whose style names a member of the family
-        for name, (b, i) in {
-            REGULAR: (0, 0),
-            BOLD: (1, 0),
-            ITALIC: (0, 1),
-            BOLD_ITALIC: (1, 1),
-        }.items():
-            addMapping(FAMILY, b, i, name)
         _done = True
-
-
-def has_glyph(ch: str) -> bool:
-    register_fonts()
-    font = pdfmetrics.getFont(REGULAR)
-    return ord(ch) in font.face.charToGlyph

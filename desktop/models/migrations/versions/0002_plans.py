@@ -28,6 +28,7 @@ def upgrade() -> None:
     sa.Column('plan_id', sa.String(length=64), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('document', sa.Text(), nullable=False),
+    sa.Column('content_hash', sa.String(length=64), nullable=False, server_default=''),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('created_by', sa.Integer(), nullable=True),
     sa.Column('note', sa.Text(), nullable=False),

@@ -1,0 +1,1813 @@
+"""The ``.cdsb`` bundle format: one file per transfer between two units.
+
+A bundle is an age file (X25519, to the receiving unit) whose plaintext is a ZIP holding
+``manifest.json``, its minisign signature ``manifest.json.minisig``, ``SHA256SUMS``,
+``data/*.json``, ``attachments/<sha256>`` and optionally ``report.pdf``. The format is specified
+in docs/bundle-format.md; this module is its only implementation.
+
+What this module is for:
+
+* ``write_bundle`` / ``write_bundle_to``: build, sign, encrypt and (for a folder) publish a bundle
+  atomically: ``NAME.part`` → flush + fsync → read back and compare SHA-256 → rename without
+  overwriting → fsync the folder.
+* ``open_bundle``: the only way to read one. Every check runs before anything is handed out or
+  extracted; anything odd is *rejected* (``BundleRejected`` with a reason code), never repaired.
+* ``check_stream``: the pure replay / rollback / gap rule; the caller owns the stored state.
+* ``verify_report``: the same checks as a list of (Vietnamese check name, ok, detail) for a CLI.
+
+What it must never do: write outside the destination folder (writer) or the staging folder
+(reader), trust a size or name from a ZIP header, touch the database, or import Qt.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import json
+import os
+import re
+import secrets
+import stat
+import struct
+import sys
+import time
+import uuid
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, Sequence, Union
+
+import pyrage
+
+from desktop import __version__ as _APP_VERSION
+from desktop.export.keys import (
+    UNIT_CODE_RE,
+    MinisignError,
+    PublicUnitKeys,
+    TrustedKey,
+    UnitKeys,
+    key_id_hex,
+    minisign_verify,
+    parse_minisign_signature,
+)
+
+__all__ = [
+    "Attachment",
+    "Bundle",
+    "BundleError",
+    "BundleRejected",
+    "BundleWriteError",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "KINDS",
+    "Limits",
+    "REJECT_REASONS",
+    "WRITE_REASONS",
+    "WrittenBundle",
+    "bundle_filename",
+    "check_stream",
+    "open_bundle",
+    "parse_bundle_filename",
+    "sha256sums_text",
+    "sweep_stale_parts",
+    "trusted_comment_for",
+    "validate_manifest",
+    "verify_report",
+    "write_bundle",
+    "write_bundle_to",
+]
+
+FORMAT = "vks-cds-bundle"
+FORMAT_VERSION = 1
+KINDS = ("report", "receipt", "return", "plan", "roster", "enrolment")
+BUNDLE_SUFFIX = ".cdsb"
+PART_SUFFIX = ".part"
+
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.json.minisig"
+SUMS = "SHA256SUMS"
+REPORT = "report.pdf"
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps enforced by the reader (and respected by the writer so it never makes a bundle the
+    reader would refuse). Sizes are counted on bytes actually read, never taken from headers."""
+
+    max_bundle_bytes: int = 768 * MiB  # the encrypted .cdsb file
+    max_total_bytes: int = 768 * MiB  # all members, uncompressed
+    max_member_bytes: int = 512 * MiB  # one member, uncompressed
+    max_members: int = 10_000
+    max_manifest_bytes: int = 8 * MiB
+    max_signature_bytes: int = 16 * 1024
+    max_json_bytes: int = 64 * MiB  # one data/*.json
+    max_ratio: int = 100  # uncompressed : compressed, per member
+
+
+DEFAULT_LIMITS = Limits()
+
+# --------------------------------------------------------------------------- errors
+
+#: Reasons a bundle is refused by the reader, with the message shown to users.
+REJECT_REASONS: dict[str, str] = {
+    "unreadable": "Không đọc được tệp gói tin.",
+    "too_large": "Tệp gói tin vượt quá dung lượng cho phép.",
+    "not_for_us": "Gói tin này không gửi cho đơn vị này.",
+    "decrypt_failed": "Không giải mã được gói tin: tệp bị hỏng hoặc đã bị sửa đổi.",
+    "zip_malformed": "Cấu trúc gói tin (ZIP) bị hỏng.",
+    "zip_unsupported": "Gói tin dùng tính năng ZIP không được hỗ trợ.",
+    "zip_header_mismatch": "Thông tin trong gói tin không nhất quán (tiêu đề ZIP mâu thuẫn).",
+    "zip_overlap": "Các tệp trong gói tin chồng lấn lên nhau (dấu hiệu gói tin độc hại).",
+    "too_many_members": "Gói tin chứa quá nhiều tệp.",
+    "path_absolute": "Gói tin chứa đường dẫn tuyệt đối.",
+    "path_drive": "Gói tin chứa đường dẫn có ký tự ổ đĩa.",
+    "path_backslash": "Gói tin chứa đường dẫn có dấu gạch chéo ngược.",
+    "path_traversal": "Gói tin chứa đường dẫn thoát ra ngoài thư mục (..).",
+    "path_invalid": "Gói tin chứa tên tệp không hợp lệ.",
+    "trailing_dot_space": "Gói tin chứa tên tệp kết thúc bằng dấu chấm hoặc dấu cách.",
+    "reserved_name": "Gói tin chứa tên tệp dành riêng của Windows (CON, NUL, COM1…).",
+    "member_not_regular": "Gói tin chứa mục không phải tệp thông thường (thư mục, thiết bị…).",
+    "symlink": "Gói tin chứa liên kết tượng trưng (symlink).",
+    "encrypted_member": "Gói tin chứa tệp ZIP được mã hóa riêng.",
+    "duplicate_name": "Gói tin chứa hai tệp trùng tên.",
+    "duplicate_casefold": "Gói tin chứa hai tệp trùng tên khi không phân biệt chữ hoa, chữ thường.",
+    "compression_ratio": "Gói tin chứa tệp có tỉ lệ nén bất thường (nghi là bom nén).",
+    "member_too_large": "Một tệp trong gói tin vượt quá dung lượng cho phép.",
+    "total_too_large": "Tổng dung lượng các tệp trong gói tin vượt quá mức cho phép.",
+    "crc_mismatch": "Dữ liệu một tệp trong gói tin bị hỏng (sai mã CRC).",
+    "nested_archive": "Gói tin chứa tệp nén hoặc tệp mã hóa lồng bên trong.",
+    "manifest_missing": "Gói tin thiếu bản kê khai (manifest.json).",
+    "manifest_invalid": "Bản kê khai (manifest.json) không hợp lệ.",
+    "format_unsupported": "Phiên bản định dạng gói tin không được hỗ trợ; hãy cập nhật ứng dụng.",
+    "unexpected_member": "Gói tin chứa tệp không có trong bản kê khai.",
+    "missing_member": "Gói tin thiếu tệp đã ghi trong bản kê khai.",
+    "signature_missing": "Gói tin thiếu chữ ký số.",
+    "signature_malformed": "Chữ ký số của gói tin sai định dạng.",
+    "key_unknown": "Gói tin được ký bằng khóa không có trong danh sách tin cậy.",
+    "key_revoked": "Gói tin được ký bằng khóa đã bị thu hồi.",
+    "signature_invalid": "Chữ ký số không hợp lệ: gói tin đã bị sửa đổi.",
+    "key_wrong_unit": "Khóa ký không thuộc đơn vị gửi ghi trong gói tin.",
+    "key_id_mismatch": "Mã khóa ghi trong bản kê khai không khớp khóa đã ký.",
+    "trusted_comment_mismatch": "Chú thích tin cậy của chữ ký không khớp bản kê khai.",
+    "size_mismatch": "Kích thước một tệp không khớp bản kê khai.",
+    "hash_mismatch": "Mã băm SHA-256 của một tệp không khớp bản kê khai.",
+    "sha256sums_mismatch": "Tệp SHA256SUMS không khớp bản kê khai.",
+    "data_invalid": "Dữ liệu JSON trong gói tin không hợp lệ.",
+    "report_invalid": "Tệp báo cáo PDF trong gói tin không hợp lệ.",
+    "wrong_recipient": "Gói tin được lập cho đơn vị nhận khác.",
+}
+
+#: Reasons writing or extracting fails, with the message shown to users.
+WRITE_REASONS: dict[str, str] = {
+    "share_unreachable": "Không truy cập được thư mục dùng chung. Hãy kiểm tra kết nối mạng và đường dẫn.",
+    "read_only": "Thư mục dùng chung chỉ cho phép đọc hoặc tài khoản không có quyền ghi.",
+    "disk_full": "Ổ đĩa chứa thư mục dùng chung đã đầy, không ghi được gói tin.",
+    "name_exists": "Trong thư mục đích đã có tệp cùng tên; ứng dụng không ghi đè.",
+    "io_error": "Lỗi đọc/ghi tệp khi xuất gói tin.",
+    "verify_failed": "Đọc lại tệp vừa ghi thấy không khớp; đã hủy tệp, hãy xuất lại.",
+    "source_changed": "Tệp đính kèm bị thay đổi trong lúc đóng gói; hãy xuất lại.",
+    "attachment_unreadable": "Không đọc được tệp đính kèm.",
+    "attachment_is_archive": "Tệp đính kèm là tệp nén hoặc tệp mã hóa; không được phép đính kèm.",
+    "invalid_input": "Thông tin để lập gói tin không hợp lệ.",
+    "too_large": "Gói tin vượt quá dung lượng cho phép.",
+    "cancelled": "Đã hủy xuất gói tin.",
+    "staging_error": "Không giải nén được gói tin vào thư mục tạm.",
+}
+
+
+class BundleError(Exception):
+    """Base of every error this module raises on purpose: ``.reason`` is a stable code,
+    ``.message_vi`` the sentence shown to the user, ``.detail`` technical text for logs."""
+
+    messages: Mapping[str, str] = {}
+
+    def __init__(self, reason: str, message_vi: str | None = None, detail: str = ""):
+        self.reason = reason
+        self.message_vi = message_vi or self.messages.get(reason) or "Lỗi gói tin."
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+
+
+class BundleWriteError(BundleError):
+    """Exporting (or extracting into the staging folder) failed; see ``WRITE_REASONS``."""
+
+    messages = WRITE_REASONS
+
+
+class BundleRejected(BundleError):
+    """A bundle failed verification; see ``REJECT_REASONS``."""
+
+    messages = REJECT_REASONS
+
+
+# --------------------------------------------------------------------------- manifest rules
+
+_PERIOD_RE = re.compile(r"^[0-9]{4}(?:-(?:0[1-9]|1[0-2]|Q[1-4]|H[12]))?$")
+_PLAN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
+_HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
+_KEYID_RE = re.compile(r"^[0-9A-F]{16}$")
+_CREATED_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
+_APP_VERSION_RE = re.compile(r"^[\x21-\x7e]{1,64}$")
+_DATA_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_DATA_PATH_RE = re.compile(r"^data/[a-z0-9][a-z0-9_-]{0,63}\.json$")
+_ATTACH_PATH_RE = re.compile(r"^attachments/([0-9a-f]{64})$")
+_MAX_SEQ = 2**31 - 1
+
+_MANIFEST_FIELDS = {
+    "format", "format_version", "bundle_id", "kind", "sender_unit", "sender_key_id",
+    "recipient_unit", "plan_id", "plan_version", "period", "seq", "prev_sha256",
+    "created_at", "app_version", "members",
+}  # fmt: skip
+
+
+class _Reject(Exception):
+    """Internal: carries a reason code up to the stage runner."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def trusted_comment_for(manifest: Mapping[str, Any]) -> str:
+    """The minisign trusted comment a bundle's signature must carry (one line, ASCII)."""
+    return (
+        f"vks-cds-bundle/{manifest.get('format_version')} bundle_id={manifest.get('bundle_id')} "
+        f"sender={manifest.get('sender_unit')} recipient={manifest.get('recipient_unit')} "
+        f"kind={manifest.get('kind')} seq={manifest.get('seq')}"
+    )
+
+
+def sha256sums_text(members: Iterable[Mapping[str, Any]]) -> bytes:
+    """``SHA256SUMS`` in GNU ``sha256sum`` format for every member except SHA256SUMS itself."""
+    lines = [f"{m['sha256']}  {m['path']}\n" for m in sorted(members, key=lambda m: m["path"]) if m["path"] != SUMS]
+    return "".join(lines).encode("ascii")
+
+
+def _check_format(manifest: Mapping[str, Any]) -> None:
+    if manifest.get("format") != FORMAT:
+        raise _Reject("manifest_invalid", "format is not vks-cds-bundle")
+    v = manifest.get("format_version")
+    if not _is_int(v):
+        raise _Reject("manifest_invalid", "format_version is not an integer")
+    if v != FORMAT_VERSION:
+        raise _Reject("format_unsupported", f"format_version {v}")
+
+
+def validate_manifest(manifest: Any) -> None:
+    """Full schema check of a version-1 manifest. Raises ``BundleRejected`` (manifest_invalid or
+    format_unsupported)."""
+    try:
+        _validate_manifest(manifest)
+    except _Reject as r:
+        raise BundleRejected(r.reason, detail=r.detail) from None
+
+
+def _validate_manifest(m: Any) -> None:
+    bad = "manifest_invalid"
+    if not isinstance(m, dict):
+        raise _Reject(bad, "manifest is not an object")
+    _check_format(m)
+    missing = _MANIFEST_FIELDS - m.keys()
+    extra = m.keys() - _MANIFEST_FIELDS
+    if missing:
+        raise _Reject(bad, f"missing fields: {sorted(missing)}")
+    if extra:
+        raise _Reject(bad, f"unknown fields: {sorted(extra)}")
+
+    def need(cond: bool, what: str) -> None:
+        if not cond:
+            raise _Reject(bad, what)
+
+    bid = m["bundle_id"]
+    need(isinstance(bid, str), "bundle_id must be a string")
+    try:
+        u = uuid.UUID(bid)
+    except ValueError:
+        raise _Reject(bad, "bundle_id is not a UUID") from None
+    need(str(u) == bid and u.version == 4, "bundle_id must be a canonical lower-case uuid4")
+    need(m["kind"] in KINDS, "unknown kind")
+    for f in ("sender_unit", "recipient_unit"):
+        need(isinstance(m[f], str) and bool(UNIT_CODE_RE.fullmatch(m[f])), f"bad {f}")
+    need(m["sender_unit"] != m["recipient_unit"], "sender and recipient are the same unit")
+    need(isinstance(m["sender_key_id"], str) and bool(_KEYID_RE.fullmatch(m["sender_key_id"])), "bad sender_key_id")
+    pid, pver = m["plan_id"], m["plan_version"]
+    if pid is None or pver is None:
+        need(pid is None and pver is None, "plan_id and plan_version are both set or both null")
+    else:
+        need(isinstance(pid, str) and bool(_PLAN_ID_RE.fullmatch(pid)), "bad plan_id")
+        need(_is_int(pver) and 1 <= pver <= _MAX_SEQ, "bad plan_version")
+    need(isinstance(m["period"], str) and bool(_PERIOD_RE.fullmatch(m["period"])), "bad period")
+    seq, prev = m["seq"], m["prev_sha256"]
+    need(_is_int(seq) and 1 <= seq <= _MAX_SEQ, "bad seq")
+    if seq == 1:
+        need(prev is None, "seq 1 must have prev_sha256 null")
+    else:
+        need(isinstance(prev, str) and bool(_HEX64_RE.fullmatch(prev)), "prev_sha256 must be 64 hex digits")
+    ca = m["created_at"]
+    need(isinstance(ca, str) and bool(_CREATED_RE.fullmatch(ca)), "created_at must be YYYY-MM-DDTHH:MM:SSZ")
+    try:
+        datetime.strptime(ca, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        raise _Reject(bad, "created_at is not a valid date") from None
+    need(isinstance(m["app_version"], str) and bool(_APP_VERSION_RE.fullmatch(m["app_version"])), "bad app_version")
+
+    members = m["members"]
+    need(isinstance(members, list), "members must be a list")
+    paths = []
+    for e in members:
+        need(isinstance(e, dict) and set(e) == {"path", "size", "sha256"}, "member entries are {path, size, sha256}")
+        p, size, h = e["path"], e["size"], e["sha256"]
+        need(isinstance(p, str), "member path must be a string")
+        need(_is_int(size) and size >= 0, f"bad size for {p}")
+        need(isinstance(h, str) and bool(_HEX64_RE.fullmatch(h)), f"bad sha256 for {p}")
+        am = _ATTACH_PATH_RE.fullmatch(p)
+        if am:
+            need(am.group(1) == h, f"attachment name is not its SHA-256: {p}")
+        else:
+            need(p in (SUMS, REPORT) or bool(_DATA_PATH_RE.fullmatch(p)), f"member path not allowed: {p}")
+        paths.append(p)
+    need(paths == sorted(paths), "members must be sorted by path")
+    need(len(set(paths)) == len(paths), "duplicate member paths")
+    need(SUMS in paths, "SHA256SUMS must be listed")
+
+
+def bundle_filename(manifest: Mapping[str, Any], file_sha256: str) -> str:
+    """``{sender}_{kind}_{period}_{seq:06d}_{hash8}.cdsb``."""
+    return (
+        f"{manifest['sender_unit']}_{manifest['kind']}_{manifest['period']}_"
+        f"{int(manifest['seq']):06d}_{file_sha256[:8]}{BUNDLE_SUFFIX}"
+    )
+
+
+_FILENAME_RE = re.compile(
+    r"^(?P<sender>[A-Z0-9.-]+)_(?P<kind>[a-z]+)_(?P<period>[0-9]{4}(?:-[0-9QH]{2})?)_"
+    r"(?P<seq>[0-9]{6,10})_(?P<hash8>[0-9a-f]{8})\.cdsb$"
+)
+_PART_RE = re.compile(r"^[A-Z0-9.-]+_[a-z]+_[0-9QH-]+_[0-9]{6,10}_[0-9a-f]{16}\.cdsb\.part$")
+
+
+def parse_bundle_filename(name: str) -> dict[str, Any] | None:
+    """The fields of a bundle file name, or None if it is not one."""
+    mt = _FILENAME_RE.fullmatch(name)
+    if not mt or mt["kind"] not in KINDS or not UNIT_CODE_RE.fullmatch(mt["sender"]):
+        return None
+    d: dict[str, Any] = mt.groupdict()
+    d["seq"] = int(d["seq"])
+    return d
+
+
+# --------------------------------------------------------------------------- stream rule
+
+
+def check_stream(
+    manifest: Mapping[str, Any],
+    last_seen_seq: int | None,
+    last_seen_hash: str | None,
+    *,
+    bundle_sha256: str | None = None,
+) -> str:
+    """Where a verified bundle stands in its sender→recipient stream.
+
+    ``last_seen_seq`` / ``last_seen_hash`` are the sequence number and file SHA-256 of the last
+    bundle *applied* from this stream (None, None before the first one). Returns:
+
+    * ``"apply"``: the next one: ``seq == last + 1`` and ``prev_sha256 == last_seen_hash``
+      (for the first bundle: ``seq == 1`` and ``prev_sha256`` null);
+    * ``"replay"``: ``seq <= last`` — a bundle already applied (or older) delivered again; ignore it.
+      With ``bundle_sha256`` given and ``seq == last`` the file must also be the same one;
+    * ``"rollback"``: the bundle contradicts the chain we hold: ``seq == last + 1`` but it does not
+      chain to the bundle we applied, or ``seq == last`` with a different file — the sender's
+      history was rewound or forked (e.g. a restored backup); needs a person;
+    * ``"gap"``: ``seq > last + 1`` (or ``seq > 1`` with nothing seen): bundles are missing;
+      keep it until the missing ones arrive.
+    """
+    seq = manifest["seq"]
+    prev = manifest.get("prev_sha256")
+    if not _is_int(seq) or seq < 1:
+        raise ValueError("manifest seq must be a positive integer")
+    if last_seen_seq is None:
+        if seq == 1:
+            return "apply" if prev is None else "rollback"
+        return "gap"
+    if seq <= last_seen_seq:
+        if seq == last_seen_seq and bundle_sha256 is not None and last_seen_hash is not None:
+            return "replay" if bundle_sha256 == last_seen_hash else "rollback"
+        return "replay"
+    if seq == last_seen_seq + 1:
+        return "apply" if prev == last_seen_hash else "rollback"
+    return "gap"
+
+
+# --------------------------------------------------------------------------- archive sniffing
+
+_ARCHIVE_MAGICS = (
+    (b"PK\x03\x04", "zip"), (b"PK\x05\x06", "zip"), (b"PK\x07\x08", "zip"), (b"PK00", "zip"),
+    (b"age-encryption.org/", "age"), (b"-----BEGIN AGE ENCRYPTED FILE-----", "age (armored)"),
+    (b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"), (b"7z\xbc\xaf\x27\x1c", "7z"),
+    (b"Rar!\x1a\x07", "rar"), (b"\x28\xb5\x2f\xfd", "zstd"), (b"MSCF", "cab"),
+)  # fmt: skip
+
+
+def _archive_kind(head: bytes | memoryview) -> str | None:
+    head = bytes(head[:512])
+    for magic, kind in _ARCHIVE_MAGICS:
+        if head.startswith(magic):
+            return kind
+    if head[257:262] == b"ustar":
+        return "tar"
+    return None
+
+
+# --------------------------------------------------------------------------- ZIP writer
+
+_LFH = struct.Struct("<IHHHHHIIIHH")  # local file header
+_CDH = struct.Struct("<IHHHHHHIIIHHHHHII")  # central directory header
+_EOCD = struct.Struct("<IHHHHIIH")
+_SIG_LFH, _SIG_CDH, _SIG_EOCD = 0x04034B50, 0x02014B50, 0x06054B50
+_STORED, _DEFLATED = 0, 8
+_MADE_BY_UNIX = (3 << 8) | 20
+_REGULAR_0644 = (stat.S_IFREG | 0o644) << 16
+_CHUNK = 1 * MiB
+
+
+def _dos_datetime(dt: datetime) -> tuple[int, int]:
+    year = min(max(dt.year, 1980), 2107)
+    return (dt.hour << 11) | (dt.minute << 5) | (dt.second // 2), ((year - 1980) << 9) | (dt.month << 5) | dt.day
+
+
+@dataclass
+class _OutMember:
+    path: str
+    usize: int
+    sha256: str
+    crc: int
+    method: int = _STORED
+    payload: bytes | None = None  # stored or deflated bytes for in-memory members
+    source: Path | None = None  # file streamed at write time (stored)
+
+    @property
+    def csize(self) -> int:
+        return len(self.payload) if self.payload is not None else self.usize
+
+
+def _memory_member(path: str, data: bytes, compress: bool) -> _OutMember:
+    usize = len(data)
+    payload, method = data, _STORED
+    if compress and usize >= 64:
+        c = zlib.compressobj(6, zlib.DEFLATED, -15)
+        deflated = c.compress(data) + c.flush()
+        # A ratio above the reader's 100:1 cap would get our own bundle rejected: store instead.
+        if len(deflated) < usize and usize <= 100 * len(deflated):
+            payload, method = deflated, _DEFLATED
+    return _OutMember(path, usize, hashlib.sha256(data).hexdigest(), zlib.crc32(data), method, payload)
+
+
+def _zip_size(members: Sequence[_OutMember]) -> int:
+    n = sum(2 * len(m.path) + _LFH.size + _CDH.size + m.csize for m in members)
+    return n + _EOCD.size
+
+
+def _zip_chunks(
+    members: Sequence[_OutMember],
+    dostime: tuple[int, int],
+    on_bytes: Callable[[int], None],
+) -> Iterator[bytes | memoryview]:
+    """The ZIP as a stream of chunks, file members read from disk in 1 MiB pieces."""
+    t, d = dostime
+    central = []
+    offset = 0
+    buf = bytearray(_CHUNK)
+    for m in members:
+        name = m.path.encode("ascii")
+        needed = 20 if m.method == _DEFLATED else 10
+        lfh = _LFH.pack(_SIG_LFH, needed, 0, m.method, t, d, m.crc, m.csize, m.usize, len(name), 0) + name
+        central.append(
+            _CDH.pack(_SIG_CDH, _MADE_BY_UNIX, needed, 0, m.method, t, d, m.crc, m.csize, m.usize,
+                      len(name), 0, 0, 0, 0, _REGULAR_0644, offset) + name
+        )  # fmt: skip
+        yield lfh
+        offset += len(lfh) + m.csize
+        if m.payload is not None:
+            yield m.payload
+            on_bytes(len(m.payload))
+            continue
+        assert m.source is not None
+        crc = n = 0
+        try:
+            f = open(m.source, "rb")
+        except OSError as exc:
+            raise BundleWriteError("attachment_unreadable", detail=f"{m.source}: {exc}") from exc
+        with f:
+            view = memoryview(buf)
+            while True:
+                try:
+                    got = f.readinto(buf)
+                except OSError as exc:
+                    raise BundleWriteError("attachment_unreadable", detail=f"{m.source}: {exc}") from exc
+                if not got:
+                    break
+                n += got
+                if n > m.usize:
+                    raise BundleWriteError("source_changed", detail=f"{m.source} grew while exporting")
+                chunk = view[:got]
+                crc = zlib.crc32(chunk, crc)
+                yield chunk  # consumed before the generator resumes, so the buffer can be reused
+                on_bytes(got)
+        if n != m.usize or crc != m.crc:
+            raise BundleWriteError("source_changed", detail=f"{m.source} changed while exporting")
+    cd = b"".join(central)
+    yield cd + _EOCD.pack(_SIG_EOCD, 0, 0, len(members), len(members), len(cd), offset, 0)
+
+
+class _ChunkReader(io.RawIOBase):
+    """Pull-side adapter: pyrage.encrypt_io reads the ZIP from here as the generator makes it.
+    Exceptions raised by the generator are kept so they survive pyrage's error wrapping."""
+
+    def __init__(self, chunks: Iterator[bytes | memoryview]):
+        self._it = chunks
+        self._cur = memoryview(b"")
+        self._pos = 0
+        self.error: BaseException | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self) -> bool:
+        while self._pos >= len(self._cur):
+            try:
+                self._cur = memoryview(next(self._it))
+            except StopIteration:
+                return False
+            except BaseException as exc:
+                self.error = exc
+                raise
+            self._pos = 0
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        if not self._fill():
+            return b""
+        if n is None or n < 0:
+            n = len(self._cur) - self._pos
+        out = self._cur[self._pos : self._pos + n]
+        self._pos += len(out)
+        return bytes(out)
+
+    def readinto(self, b: Any) -> int:
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+
+class _HashingSink(io.RawIOBase):
+    """Write-side adapter: counts, hashes and forwards ciphertext; keeps the original OSError
+    (pyrage would otherwise turn ENOSPC into a plain EncryptError string)."""
+
+    def __init__(self, out: BinaryIO):
+        self._out = out
+        self.sha = hashlib.sha256()
+        self.size = 0
+        self.error: BaseException | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        try:
+            done = 0
+            while done < len(view):  # raw files may write short
+                w = self._out.write(view[done:])
+                if w is None:  # non-blocking stream full: not something we support
+                    raise OSError(errno.EAGAIN, "short write")
+                done += w
+        except BaseException as exc:
+            self.error = exc
+            raise
+        self.sha.update(view)
+        self.size += len(view)
+        return len(view)
+
+
+# --------------------------------------------------------------------------- writer
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file attached to a bundle: a path (streamed) or bytes. ``sha256`` is optional; when
+    given it must match the content."""
+
+    source: Union[bytes, Path]
+    sha256: str | None = None
+
+    @classmethod
+    def from_path(cls, path: str | os.PathLike[str], sha256: str | None = None) -> "Attachment":
+        return cls(Path(path), sha256)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, sha256: str | None = None) -> "Attachment":
+        return cls(bytes(data), sha256)
+
+
+@dataclass(frozen=True)
+class WrittenBundle:
+    """What was written: ``path`` is None for ``write_bundle_to`` (stream output)."""
+
+    manifest: dict[str, Any]
+    file_sha256: str
+    size: int
+    filename: str
+    path: Path | None = None
+
+    @property
+    def bundle_id(self) -> str:
+        return self.manifest["bundle_id"]
+
+
+def _as_attachment(a: Any) -> Attachment:
+    if isinstance(a, Attachment):
+        return a
+    if isinstance(a, (bytes, bytearray, memoryview)):
+        return Attachment(bytes(a))
+    if isinstance(a, (str, os.PathLike)):
+        return Attachment(Path(a))
+    raise BundleWriteError("invalid_input", detail=f"attachment of type {type(a).__name__}")
+
+
+def _hash_file(path: Path, limits: Limits, what: str) -> tuple[int, str, int, bytes]:
+    """(size, sha256, crc32, first 512 bytes) in one read of the file."""
+    sha, crc, n, head = hashlib.sha256(), 0, 0, b""
+    buf = bytearray(_CHUNK)
+    view = memoryview(buf)
+    try:
+        with open(path, "rb") as f:
+            while True:
+                got = f.readinto(buf)
+                if not got:
+                    break
+                chunk = view[:got]
+                if len(head) < 512:
+                    head += bytes(chunk[: 512 - len(head)])
+                sha.update(chunk)
+                crc = zlib.crc32(chunk, crc)
+                n += got
+                if n > limits.max_member_bytes:
+                    raise BundleWriteError("too_large", detail=f"{what} is larger than {limits.max_member_bytes} bytes")
+    except OSError as exc:
+        raise BundleWriteError("attachment_unreadable", detail=f"{path}: {exc}") from exc
+    return n, sha.hexdigest(), crc, head
+
+
+def _prepare(
+    *,
+    sender: UnitKeys,
+    recipient: PublicUnitKeys,
+    kind: str,
+    period: str,
+    seq: int,
+    prev_sha256: str | None,
+    data: Mapping[str, Any],
+    attachments: Iterable[Any],
+    report_pdf: bytes | str | os.PathLike[str] | None,
+    plan_id: str | None,
+    plan_version: int | None,
+    bundle_id: str | None,
+    created_at: datetime | None,
+    app_version: str,
+    limits: Limits,
+) -> tuple[dict[str, Any], list[_OutMember], datetime]:
+    if not isinstance(sender, UnitKeys) or not isinstance(recipient, PublicUnitKeys):
+        raise BundleWriteError("invalid_input", detail="sender must be UnitKeys, recipient PublicUnitKeys")
+    created = (created_at or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
+    members: dict[str, _OutMember] = {}
+
+    if not isinstance(data, Mapping):
+        raise BundleWriteError("invalid_input", detail="data must map names to JSON values")
+    for name, value in data.items():
+        if not isinstance(name, str) or not _DATA_NAME_RE.fullmatch(name):
+            raise BundleWriteError("invalid_input", detail=f"bad data member name {name!r}")
+        try:
+            raw = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise BundleWriteError("invalid_input", detail=f"data/{name}.json: {exc}") from exc
+        blob = raw.encode("utf-8")
+        if len(blob) > min(limits.max_json_bytes, limits.max_member_bytes):
+            raise BundleWriteError("too_large", detail=f"data/{name}.json is too large")
+        members[f"data/{name}.json"] = _memory_member(f"data/{name}.json", blob, compress=True)
+
+    def file_member(path_name: str | None, src: Any, want_sha: str | None, what: str) -> _OutMember:
+        if isinstance(src, (bytes, bytearray, memoryview)):
+            blob = bytes(src)
+            if len(blob) > limits.max_member_bytes:
+                raise BundleWriteError("too_large", detail=f"{what} is too large")
+            size, sha, crc, head, source, payload = len(blob), hashlib.sha256(blob).hexdigest(), zlib.crc32(blob), blob[:512], None, blob
+        else:
+            source = Path(src)
+            size, sha, crc, head = _hash_file(source, limits, what)
+            payload = None
+        if want_sha is not None and want_sha != sha:
+            raise BundleWriteError("invalid_input", detail=f"{what}: SHA-256 differs from the one given")
+        kind_ = _archive_kind(head)
+        if kind_:
+            raise BundleWriteError("attachment_is_archive", detail=f"{what} is a {kind_} file")
+        return _OutMember(path_name or f"attachments/{sha}", size, sha, crc, _STORED, payload, source)
+
+    if report_pdf is not None:
+        m = file_member(REPORT, report_pdf, None, REPORT)
+        head = m.payload[:5] if m.payload is not None else _read_head(m.source, 5)
+        if head != b"%PDF-":
+            raise BundleWriteError("invalid_input", detail="report.pdf does not start with %PDF-")
+        members[REPORT] = m
+    for a in attachments:
+        att = _as_attachment(a)
+        m = file_member(None, att.source, att.sha256, f"attachment {att.source if isinstance(att.source, Path) else '<bytes>'}")
+        members.setdefault(m.path, m)  # content-addressed: the same file twice is stored once
+
+    listed = [{"path": p, "size": m.usize, "sha256": m.sha256} for p, m in members.items()]
+    sums = _memory_member(SUMS, sha256sums_text(listed), compress=False)
+    members[SUMS] = sums
+    listed.append({"path": SUMS, "size": sums.usize, "sha256": sums.sha256})
+    listed.sort(key=lambda e: e["path"])
+
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "bundle_id": bundle_id or str(uuid.uuid4()),
+        "kind": kind,
+        "sender_unit": sender.unit_code,
+        "sender_key_id": sender.key_id_hex,
+        "recipient_unit": recipient.unit_code,
+        "plan_id": plan_id,
+        "plan_version": plan_version,
+        "period": period,
+        "seq": seq,
+        "prev_sha256": prev_sha256,
+        "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "app_version": app_version,
+        "members": listed,
+    }
+    try:
+        _validate_manifest(manifest)
+    except _Reject as r:
+        raise BundleWriteError("invalid_input", detail=r.detail) from None
+
+    manifest_bytes = (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=True) + "\n").encode("ascii")
+    sig = sender.sign_minisign(manifest_bytes, trusted_comment_for(manifest)).encode("utf-8")
+    ordered = [
+        _memory_member(MANIFEST, manifest_bytes, compress=False),
+        _memory_member(SIGNATURE, sig, compress=False),
+        members.pop(SUMS),
+    ]
+    ordered += [members[p] for p in sorted(members) if not p.startswith("attachments/")]
+    ordered += [members[p] for p in sorted(members) if p.startswith("attachments/")]
+
+    total = sum(m.usize for m in ordered)
+    if len(ordered) > limits.max_members:
+        raise BundleWriteError("too_large", detail="too many members")
+    if total > limits.max_total_bytes:
+        raise BundleWriteError("too_large", detail=f"{total} bytes of members, limit {limits.max_total_bytes}")
+    if len(manifest_bytes) > limits.max_manifest_bytes:
+        raise BundleWriteError("too_large", detail="manifest too large")
+    zip_size = _zip_size(ordered)
+    if zip_size + 16 * (zip_size // 65536 + 1) + 4096 > limits.max_bundle_bytes:
+        raise BundleWriteError("too_large", detail=f"bundle would exceed {limits.max_bundle_bytes} bytes")
+    return manifest, ordered, created
+
+
+def _read_head(path: Path | None, n: int) -> bytes:
+    assert path is not None
+    try:
+        with open(path, "rb") as f:
+            return f.read(n)
+    except OSError as exc:
+        raise BundleWriteError("attachment_unreadable", detail=f"{path}: {exc}") from exc
+
+
+def _encrypt_members(
+    out: BinaryIO,
+    members: Sequence[_OutMember],
+    created: datetime,
+    recipient: PublicUnitKeys,
+    progress: Callable[[int, int], None] | None,
+    cancel: Callable[[], bool] | None,
+) -> _HashingSink:
+    total = sum(m.csize for m in members)
+    done = 0
+
+    def on_bytes(n: int) -> None:
+        nonlocal done
+        done += n
+        if cancel is not None and cancel():
+            raise BundleWriteError("cancelled")
+        if progress is not None:
+            progress(done, total)
+
+    reader = _ChunkReader(_zip_chunks(members, _dos_datetime(created), on_bytes))
+    sink = _HashingSink(out)
+    try:
+        pyrage.encrypt_io(reader, sink, [recipient.recipient()])
+    except Exception as exc:
+        if reader.error is not None:
+            raise reader.error from None
+        if sink.error is not None:
+            raise sink.error from None
+        raise BundleWriteError("io_error", detail=f"age encryption failed: {exc}") from exc
+    # pyrage (1.4) can return normally after a write raised during finalisation (the error is
+    # dropped), so the adapters' own records are the authority, not pyrage's return.
+    if reader.error is not None:
+        raise reader.error
+    if sink.error is not None:
+        raise sink.error
+    return sink
+
+
+def write_bundle_to(
+    out: BinaryIO,
+    *,
+    sender: UnitKeys,
+    recipient: PublicUnitKeys,
+    kind: str,
+    period: str,
+    seq: int,
+    prev_sha256: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    attachments: Iterable[Any] = (),
+    report_pdf: bytes | str | os.PathLike[str] | None = None,
+    plan_id: str | None = None,
+    plan_version: int | None = None,
+    bundle_id: str | None = None,
+    created_at: datetime | None = None,
+    app_version: str = _APP_VERSION,
+    limits: Limits = DEFAULT_LIMITS,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> WrittenBundle:
+    """Write one bundle to a binary stream (tests, in-memory use). OSErrors from ``out`` are
+    raised as they are; use ``write_bundle`` for the share folder."""
+    manifest, members, created = _prepare(
+        sender=sender, recipient=recipient, kind=kind, period=period, seq=seq, prev_sha256=prev_sha256,
+        data=data or {}, attachments=attachments, report_pdf=report_pdf, plan_id=plan_id,
+        plan_version=plan_version, bundle_id=bundle_id, created_at=created_at, app_version=app_version,
+        limits=limits,
+    )  # fmt: skip
+    sink = _encrypt_members(out, members, created, recipient, progress, cancel)
+    digest = sink.sha.hexdigest()
+    return WrittenBundle(manifest, digest, sink.size, bundle_filename(manifest, digest))
+
+
+# ---- publishing into a folder
+
+_WIN_DISK_FULL = {39, 112}
+_WIN_READ_ONLY = {5, 19, 32}
+_WIN_EXISTS = {80, 183}
+_WIN_UNREACHABLE = {2, 3, 51, 53, 59, 64, 67, 121, 1219, 1222, 1231, 1232}
+_UNREACHABLE = {
+    errno.ENOENT, errno.ENOTDIR, errno.EHOSTDOWN, errno.EHOSTUNREACH, errno.ENETUNREACH,
+    errno.ENETDOWN, errno.ETIMEDOUT, errno.ESTALE, errno.ENOTCONN, errno.ECONNREFUSED,
+    errno.ECONNRESET, errno.ECONNABORTED,
+}  # fmt: skip
+
+
+def _map_os_error(exc: BaseException, where: str) -> BundleError:
+    if isinstance(exc, BundleError):
+        return exc
+    if not isinstance(exc, OSError):
+        return BundleWriteError("io_error", detail=f"{where}: {exc!r}")
+    e, w = exc.errno, getattr(exc, "winerror", None)
+    detail = f"{where}: {exc}"
+    if e in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) or w in _WIN_DISK_FULL:
+        return BundleWriteError("disk_full", detail=detail)
+    if isinstance(exc, FileExistsError) or e == errno.EEXIST or w in _WIN_EXISTS:
+        return BundleWriteError("name_exists", detail=detail)
+    if e in (errno.EROFS, errno.EACCES, errno.EPERM) or w in _WIN_READ_ONLY:
+        return BundleWriteError("read_only", detail=detail)
+    if e in _UNREACHABLE or w in _WIN_UNREACHABLE:
+        return BundleWriteError("share_unreachable", detail=detail)
+    return BundleWriteError("io_error", detail=detail)
+
+
+def _open_part(path: Path) -> BinaryIO:
+    """Create the ``.part`` file; O_EXCL so two writers can never share one. (A seam for the
+    fault-injection tests.)"""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, 0o644)
+    return os.fdopen(fd, "wb", buffering=0)
+
+
+_renameat2: Any = None
+
+
+def _rename_noreplace(src: Path, dst: Path) -> None:
+    """Rename that fails with FileExistsError instead of replacing ``dst``."""
+    global _renameat2
+    if os.name == "nt":
+        os.rename(src, dst)  # Windows never replaces with rename()
+        return
+    if sys.platform.startswith("linux"):
+        if _renameat2 is None:
+            try:
+                import ctypes
+
+                libc = ctypes.CDLL(None, use_errno=True)
+                fn = libc.renameat2
+                fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+                _renameat2 = (fn, ctypes)
+            except (OSError, AttributeError):
+                _renameat2 = False
+        if _renameat2:
+            fn, ctypes = _renameat2
+            if fn(-100, os.fsencode(src), -100, os.fsencode(dst), 1) == 0:  # AT_FDCWD, RENAME_NOREPLACE
+                return
+            err = ctypes.get_errno()
+            if err not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+                raise OSError(err, os.strerror(err), str(dst))
+    try:  # POSIX fallback: link() never replaces
+        os.link(src, dst)
+    except OSError as exc:
+        if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS):
+            # No hard links on this share: check-then-rename (a narrow race, documented).
+            if os.path.lexists(dst):
+                raise FileExistsError(errno.EEXIST, "file exists", str(dst)) from None
+            os.rename(src, dst)
+            return
+        raise
+    os.unlink(src)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name == "nt":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some network filesystems cannot fsync a directory
+    finally:
+        os.close(fd)
+
+
+def _sha256_file(path: Path) -> tuple[str, int]:
+    sha, n = hashlib.sha256(), 0
+    buf = bytearray(_CHUNK)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        while True:
+            got = f.readinto(buf)
+            if not got:
+                break
+            sha.update(view[:got])
+            n += got
+    return sha.hexdigest(), n
+
+
+def write_bundle(
+    dest_dir: str | os.PathLike[str],
+    *,
+    sender: UnitKeys,
+    recipient: PublicUnitKeys,
+    kind: str,
+    period: str,
+    seq: int,
+    prev_sha256: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    attachments: Iterable[Any] = (),
+    report_pdf: bytes | str | os.PathLike[str] | None = None,
+    plan_id: str | None = None,
+    plan_version: int | None = None,
+    bundle_id: str | None = None,
+    created_at: datetime | None = None,
+    app_version: str = _APP_VERSION,
+    limits: Limits = DEFAULT_LIMITS,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> WrittenBundle:
+    """Export one bundle into ``dest_dir`` (the recipient's inbox on the share).
+
+    Writes ``<sender>_<kind>_<period>_<seq>_<random>.cdsb.part``, fsyncs it, reads it back and
+    compares its SHA-256 with what was written, renames it to ``bundle_filename(…)`` without ever
+    replacing an existing file, and fsyncs the folder. On any failure the ``.part`` file is
+    removed (if the process is killed, ``sweep_stale_parts`` removes it later) and a
+    ``BundleWriteError`` is raised; nothing ever appears under a final name unless complete.
+    """
+    folder = Path(dest_dir)
+    try:
+        st = os.stat(folder)
+    except OSError as exc:
+        raise _map_os_error(exc, f"destination {folder}") from exc
+    if not stat.S_ISDIR(st.st_mode):
+        raise BundleWriteError("share_unreachable", detail=f"{folder} is not a folder")
+
+    manifest, members, created = _prepare(
+        sender=sender, recipient=recipient, kind=kind, period=period, seq=seq, prev_sha256=prev_sha256,
+        data=data or {}, attachments=attachments, report_pdf=report_pdf, plan_id=plan_id,
+        plan_version=plan_version, bundle_id=bundle_id, created_at=created_at, app_version=app_version,
+        limits=limits,
+    )  # fmt: skip
+    stem = f"{manifest['sender_unit']}_{kind}_{period}_{seq:06d}_{secrets.token_hex(8)}"
+    part = folder / f"{stem}{BUNDLE_SUFFIX}{PART_SUFFIX}"
+    created_part = False
+    try:
+        try:
+            f = _open_part(part)
+        except OSError as exc:
+            raise _map_os_error(exc, f"create {part.name}") from exc
+        created_part = True
+        with f:
+            try:
+                sink = _encrypt_members(f, members, created, recipient, progress, cancel)
+                f.flush()
+                os.fsync(f.fileno())
+            except BundleError:
+                raise
+            except OSError as exc:
+                raise _map_os_error(exc, f"write {part.name}") from exc
+        digest = sink.sha.hexdigest()
+        try:
+            back, back_size = _sha256_file(part)
+        except OSError as exc:
+            raise _map_os_error(exc, f"read back {part.name}") from exc
+        if back != digest or back_size != sink.size:
+            raise BundleWriteError("verify_failed", detail=f"wrote {digest}, read back {back}")
+        final = folder / bundle_filename(manifest, digest)
+        try:
+            _rename_noreplace(part, final)
+        except OSError as exc:
+            raise _map_os_error(exc, f"rename to {final.name}") from exc
+        created_part = False
+        _fsync_dir(folder)
+    except BaseException:
+        if created_part:
+            try:
+                os.unlink(part)
+            except OSError:
+                pass  # left for sweep_stale_parts
+        raise
+    return WrittenBundle(manifest, digest, sink.size, final.name, final)
+
+
+def sweep_stale_parts(
+    folder: str | os.PathLike[str],
+    *,
+    older_than_seconds: float = 900.0,
+    sender: str | None = None,
+    now: float | None = None,
+) -> list[Path]:
+    """Remove ``*.cdsb.part`` files left by killed exports. Only names this module makes are
+    touched, only those untouched for ``older_than_seconds`` (another unit may be writing into
+    the same inbox right now), and only ``sender``'s if given. Returns what was removed."""
+    root = Path(folder)
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return removed
+    for e in entries:
+        if not _PART_RE.fullmatch(e.name) or (sender is not None and not e.name.startswith(sender + "_")):
+            continue
+        try:
+            st = e.stat(follow_symlinks=False)
+            if not stat.S_ISREG(st.st_mode) or now - st.st_mtime < older_than_seconds:
+                continue
+            os.unlink(e.path)
+            removed.append(Path(e.path))
+        except OSError:
+            continue
+    return removed
+
+
+# --------------------------------------------------------------------------- ZIP reader
+
+_WIN_RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$"} | {
+    f"{p}{i}" for p in ("COM", "LPT") for i in range(1, 10)
+}
+_WIN_BAD_CHARS = set('<>:"|?*')
+_FORBIDDEN_EXTRA = {
+    0x0001: ("zip_unsupported", "Zip64 extra field"),
+    0x7075: ("zip_unsupported", "Info-ZIP Unicode Path extra field (second name)"),
+    0x6375: ("zip_unsupported", "Info-ZIP Unicode Comment extra field"),
+    0x9901: ("encrypted_member", "WinZip AES extra field"),
+    0x0017: ("encrypted_member", "strong encryption header"),
+}
+_FLAG_ENCRYPTED = 0x0001 | 0x0040 | 0x2000
+_FLAG_ALLOWED = 0x0002 | 0x0004 | 0x0800
+
+
+@dataclass
+class _Entry:
+    name: str
+    flags: int
+    method: int
+    crc: int
+    csize: int
+    usize: int
+    offset: int
+    made_by: int
+    external_attr: int
+    dostime: int
+    dosdate: int
+    needed: int
+    data_offset: int = 0
+
+
+def check_member_name(name: str) -> None:
+    """Reject (never fix) a member name; raises ``_Reject`` with the reason."""
+    if name == "":
+        raise _Reject("path_invalid", "empty name")
+    if name.startswith("/"):
+        raise _Reject("path_absolute", name)
+    if re.match(r"^[A-Za-z]:", name):
+        raise _Reject("path_drive", name)
+    if "\\" in name:
+        raise _Reject("path_backslash", name)
+    parts = name.split("/")
+    if ".." in parts:
+        raise _Reject("path_traversal", name)
+    if not name.isascii() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        raise _Reject("path_invalid", f"non-ASCII or control character in {name!r}")
+    if name.endswith("/"):
+        raise _Reject("member_not_regular", f"directory entry {name}")
+    if "" in parts or "." in parts or len(parts) > 8 or len(name) > 240:
+        raise _Reject("path_invalid", name)
+    if any(c in _WIN_BAD_CHARS for c in name):
+        raise _Reject("path_invalid", f"character not allowed on Windows in {name}")
+    for p in parts:
+        if p[-1] in ". ":
+            raise _Reject("trailing_dot_space", name)
+    for p in parts:
+        if p.split(".")[0].rstrip(" ").upper() in _WIN_RESERVED:
+            raise _Reject("reserved_name", name)
+
+
+def _parse_extra(extra: bytes | memoryview) -> None:
+    pos = 0
+    while pos < len(extra):
+        if pos + 4 > len(extra):
+            raise _Reject("zip_malformed", "truncated extra field")
+        hid, hlen = struct.unpack_from("<HH", extra, pos)
+        pos += 4 + hlen
+        if pos > len(extra):
+            raise _Reject("zip_malformed", "extra field overruns")
+        if hid in _FORBIDDEN_EXTRA:
+            raise _Reject(*_FORBIDDEN_EXTRA[hid])
+
+
+def _parse_zip(buf: memoryview, limits: Limits) -> list[_Entry]:
+    """Strict central-directory parser: exactly one layout accepted — local records back to back
+    from offset 0, then the central directory, then an end record with no comment."""
+    n = len(buf)
+    if n < _EOCD.size or buf[:4] != b"PK\x03\x04":
+        if n >= 4 and buf[:4] == b"PK\x05\x06":
+            raise _Reject("zip_malformed", "empty archive")
+        raise _Reject("zip_malformed", "not a ZIP archive")
+    eocd_pos = n - _EOCD.size
+    sig, disk, cd_disk, n_disk, n_total, cd_size, cd_off, clen = _EOCD.unpack_from(buf, eocd_pos)
+    if sig != _SIG_EOCD:
+        if bytes(buf[max(0, n - 65557) :]).rfind(b"PK\x05\x06") >= 0:
+            raise _Reject("zip_malformed", "archive comment or data after the end record")
+        raise _Reject("zip_malformed", "no end of central directory record")
+    if n_total == 0xFFFF or cd_size == 0xFFFFFFFF or cd_off == 0xFFFFFFFF or (
+        eocd_pos >= 20 and buf[eocd_pos - 20 : eocd_pos - 16] == b"PK\x06\x07"
+    ):
+        raise _Reject("zip_unsupported", "Zip64 archive")
+    if clen:
+        raise _Reject("zip_malformed", "end record announces a comment that is not there")
+    if disk or cd_disk or n_disk != n_total:
+        raise _Reject("zip_unsupported", "multi-disk archive")
+    if n_total > limits.max_members:
+        raise _Reject("too_many_members", f"{n_total} members")
+    if cd_off + cd_size != eocd_pos:
+        raise _Reject("zip_malformed", "central directory is not where the end record says")
+
+    entries: list[_Entry] = []
+    pos = cd_off
+    for _ in range(n_total):
+        if pos + _CDH.size > eocd_pos:
+            raise _Reject("zip_malformed", "central directory truncated")
+        (sig, made_by, needed, flags, method, t, d, crc, csize, usize, nlen, elen, clen, dstart, _iattr,
+         eattr, off) = _CDH.unpack_from(buf, pos)  # fmt: skip
+        if sig != _SIG_CDH:
+            raise _Reject("zip_malformed", "bad central directory signature")
+        end = pos + _CDH.size + nlen + elen + clen
+        if end > eocd_pos:
+            raise _Reject("zip_malformed", "central directory entry overruns")
+        raw_name = bytes(buf[pos + _CDH.size : pos + _CDH.size + nlen])
+        _parse_extra(buf[pos + _CDH.size + nlen : pos + _CDH.size + nlen + elen])
+        if clen:
+            raise _Reject("zip_unsupported", "file comment")
+        if dstart:
+            raise _Reject("zip_unsupported", "multi-disk archive")
+        if 0xFFFFFFFF in (csize, usize, off):
+            raise _Reject("zip_unsupported", "Zip64 sizes")
+        try:
+            name = raw_name.decode("ascii")
+        except UnicodeDecodeError:
+            raise _Reject("path_invalid", f"non-ASCII name {raw_name!r}") from None
+        if needed > 20:
+            raise _Reject("zip_unsupported", f"{name} needs ZIP version {needed}")
+        entries.append(_Entry(name, flags, method, crc, csize, usize, off, made_by, eattr, t, d, needed))
+        pos = end
+    if pos != eocd_pos:
+        raise _Reject("zip_malformed", "data between central directory and end record")
+    return entries
+
+
+def _check_entries(entries: list[_Entry], buf: memoryview, limits: Limits) -> None:
+    for e in entries:
+        check_member_name(e.name)
+        if e.flags & _FLAG_ENCRYPTED or e.method == 99:
+            raise _Reject("encrypted_member", e.name)
+        if e.flags & 0x0008:
+            raise _Reject("zip_unsupported", f"data descriptor on {e.name}")
+        if e.flags & ~(_FLAG_ALLOWED | _FLAG_ENCRYPTED | 0x0008):
+            raise _Reject("zip_unsupported", f"flags 0x{e.flags:04x} on {e.name}")
+        if e.method not in (_STORED, _DEFLATED):
+            raise _Reject("zip_unsupported", f"compression method {e.method} on {e.name}")
+        mode, dos = e.external_attr >> 16, e.external_attr & 0xFFFF
+        ftype = stat.S_IFMT(mode)
+        if ftype == stat.S_IFLNK or dos & 0x400:
+            raise _Reject("symlink", e.name)
+        if (ftype not in (0, stat.S_IFREG)) or dos & 0x10:
+            raise _Reject("member_not_regular", e.name)
+        if e.method == _STORED and e.csize != e.usize:
+            raise _Reject("zip_header_mismatch", f"stored member {e.name} with two sizes")
+    seen: dict[str, str] = {}
+    folded: dict[str, str] = {}
+    for e in entries:
+        if e.name in seen:
+            raise _Reject("duplicate_name", e.name)
+        seen[e.name] = e.name
+        key = e.name.casefold()
+        if key in folded:
+            raise _Reject("duplicate_casefold", f"{folded[key]} / {e.name}")
+        folded[key] = e.name
+
+    # Local headers must agree with the central directory, and the records must tile
+    # [0, central directory) exactly: no gaps (hidden data) and no overlap (zip bombs).
+    cd_start = struct.unpack_from("<I", buf, len(buf) - _EOCD.size + 16)[0]
+    expected = 0
+    for e in sorted(entries, key=lambda x: x.offset):
+        if e.offset < expected:
+            raise _Reject("zip_overlap", f"{e.name} overlaps the previous member")
+        if e.offset > expected:
+            raise _Reject("zip_malformed", f"unaccounted bytes before {e.name}")
+        if e.offset + _LFH.size > cd_start:
+            raise _Reject("zip_malformed", f"local header of {e.name} overruns")
+        sig, needed, flags, method, t, d, crc, csize, usize, nlen, elen = _LFH.unpack_from(buf, e.offset)
+        if sig != _SIG_LFH:
+            raise _Reject("zip_malformed", f"bad local header signature for {e.name}")
+        name_end = e.offset + _LFH.size + nlen
+        if name_end + elen > cd_start:
+            raise _Reject("zip_malformed", f"local header of {e.name} overruns")
+        if bytes(buf[e.offset + _LFH.size : name_end]) != e.name.encode("ascii"):
+            raise _Reject("zip_header_mismatch", f"local name differs from central name {e.name}")
+        if (needed, flags, method, crc, csize, usize, t, d) != (
+            e.needed, e.flags, e.method, e.crc, e.csize, e.usize, e.dostime, e.dosdate
+        ):
+            raise _Reject("zip_header_mismatch", f"local header of {e.name} differs from central directory")
+        _parse_extra(buf[name_end : name_end + elen])
+        e.data_offset = name_end + elen
+        expected = e.data_offset + e.csize
+        if expected > cd_start:
+            raise _Reject("zip_malformed", f"data of {e.name} overruns")
+    if expected != cd_start:
+        raise _Reject("zip_malformed", "unaccounted bytes before the central directory")
+
+
+@dataclass
+class _Content:
+    data: bytes | memoryview
+    sha256: str
+
+
+def _read_members(entries: list[_Entry], buf: memoryview, limits: Limits) -> dict[str, _Content]:
+    """Read every member once: sizes counted on output actually produced, ratio checked as it
+    grows, CRC, SHA-256 and nested-archive sniffing in the same pass."""
+    claimed = 0
+    for e in entries:
+        if e.usize > limits.max_member_bytes:
+            raise _Reject("member_too_large", f"{e.name} claims {e.usize} bytes")
+        claimed += e.usize
+    if claimed > limits.max_total_bytes:
+        raise _Reject("total_too_large", f"members claim {claimed} bytes")
+
+    out: dict[str, _Content] = {}
+    total = 0
+    for e in entries:
+        raw = buf[e.data_offset : e.data_offset + e.csize]
+        if e.method == _STORED:
+            data: bytes | memoryview = raw
+            if len(raw) > limits.max_member_bytes:
+                raise _Reject("member_too_large", e.name)
+            total += len(raw)
+            if total > limits.max_total_bytes:
+                raise _Reject("total_too_large", f"at {e.name}")
+        else:
+            d = zlib.decompressobj(-15)
+            pieces: list[bytes] = []
+            produced = 0
+            ratio_cap = limits.max_ratio * max(e.csize, 1)
+            pending: bytes | memoryview = raw
+            try:
+                while True:
+                    piece = d.decompress(pending, 256 * 1024)
+                    pending = d.unconsumed_tail
+                    if not piece and not pending:
+                        piece = d.flush(256 * 1024) if not d.eof else b""
+                        if not piece:
+                            break
+                    produced += len(piece)
+                    total += len(piece)
+                    if produced > ratio_cap:
+                        raise _Reject("compression_ratio", f"{e.name} expands more than {limits.max_ratio}:1")
+                    if produced > limits.max_member_bytes:
+                        raise _Reject("member_too_large", e.name)
+                    if total > limits.max_total_bytes:
+                        raise _Reject("total_too_large", f"at {e.name}")
+                    pieces.append(piece)
+            except zlib.error as exc:
+                raise _Reject("zip_malformed", f"bad deflate data in {e.name}: {exc}") from None
+            if not d.eof or d.unused_data:
+                raise _Reject("zip_malformed", f"deflate stream of {e.name} is truncated or has trailing bytes")
+            data = b"".join(pieces)
+        if len(data) != e.usize:
+            raise _Reject("zip_header_mismatch", f"{e.name} holds {len(data)} bytes, header says {e.usize}")
+        if zlib.crc32(data) != e.crc:
+            raise _Reject("crc_mismatch", e.name)
+        kind = _archive_kind(data[:512])
+        if kind:
+            raise _Reject("nested_archive", f"{e.name} is a {kind} file")
+        out[e.name] = _Content(data, hashlib.sha256(data).hexdigest())
+    return out
+
+
+def _strict_json(data: bytes | memoryview, what: str, reason: str) -> Any:
+    def no_dupes(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        d: dict[str, Any] = {}
+        for k, v in pairs:
+            if k in d:
+                raise ValueError(f"duplicate key {k!r}")
+            d[k] = v
+        return d
+
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        text = bytes(data).decode("utf-8")
+        if text.startswith("\ufeff"):
+            raise ValueError("byte order mark")
+        return json.loads(text, object_pairs_hook=no_dupes, parse_constant=no_constants)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise _Reject(reason, f"{what}: {exc}") from None
+
+
+# --------------------------------------------------------------------------- reader
+
+
+TrustedLookup = Callable[[str], Any]
+
+
+def _as_identities(ids: Any) -> list[Any]:
+    if isinstance(ids, (UnitKeys, str, pyrage.x25519.Identity)):
+        ids = [ids]
+    out = []
+    for i in ids:
+        if isinstance(i, UnitKeys):
+            out.append(i.identity)
+        elif isinstance(i, str):
+            out.append(pyrage.x25519.Identity.from_str(i.strip()))
+        else:
+            out.append(i)
+    return out
+
+
+def _as_lookup(trusted: Any) -> TrustedLookup:
+    if callable(trusted):
+        return trusted
+    if isinstance(trusted, Mapping):
+        return trusted.get
+    table = {}
+    for k in trusted:
+        table[k.key_id_hex] = TrustedKey.from_public(k) if isinstance(k, PublicUnitKeys) else k
+    return table.get
+
+
+class _CappedReader(io.RawIOBase):
+    def __init__(self, f: BinaryIO, cap: int):
+        self._f = f
+        self._cap = cap
+        self.sha = hashlib.sha256()
+        self.size = 0
+        self.error: BaseException | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            data = self._f.read(n if n is not None and n >= 0 else self._cap + 1)
+        except BaseException as exc:
+            self.error = exc
+            raise
+        self.size += len(data)
+        if self.size > self._cap:
+            self.error = _Reject("too_large", "file grew while reading or exceeds the cap")
+            raise self.error
+        self.sha.update(data)
+        return data
+
+    def readinto(self, b: Any) -> int:
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+
+class _BufferWriter(io.RawIOBase):
+    def __init__(self, capacity: int):
+        self.buf = bytearray(capacity)
+        self._view = memoryview(self.buf)
+        self.size = 0
+        self.error: _Reject | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        n = len(b)
+        end = self.size + n
+        if end > len(self.buf):
+            self.error = _Reject("decrypt_failed", "plaintext longer than ciphertext")
+            raise self.error
+        self._view[self.size : end] = b
+        self.size = end
+        return n
+
+
+@dataclass
+class _State:
+    source_name: str | None = None
+    file_size: int = 0
+    file_sha256: str = ""
+    plain: memoryview | None = None
+    entries: list[_Entry] = field(default_factory=list)
+    contents: dict[str, _Content] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)
+    signer: Any = None
+    signature: Any = None
+
+
+class Bundle:
+    """A verified bundle. Members live in memory (stored members are views into the one
+    decrypted copy); nothing is on disk unless ``extract_to`` is called."""
+
+    def __init__(self, st: _State):
+        self.manifest: dict[str, Any] = st.manifest
+        self.file_sha256: str = st.file_sha256
+        self.file_size: int = st.file_size
+        self.source_name: str | None = st.source_name
+        self.signer = st.signer
+        self._contents = st.contents
+
+    # identity of the bundle
+    bundle_id = property(lambda self: self.manifest["bundle_id"])
+    kind = property(lambda self: self.manifest["kind"])
+    sender_unit = property(lambda self: self.manifest["sender_unit"])
+    recipient_unit = property(lambda self: self.manifest["recipient_unit"])
+    period = property(lambda self: self.manifest["period"])
+    seq = property(lambda self: self.manifest["seq"])
+    prev_sha256 = property(lambda self: self.manifest["prev_sha256"])
+    plan_id = property(lambda self: self.manifest["plan_id"])
+    plan_version = property(lambda self: self.manifest["plan_version"])
+
+    @property
+    def created_at(self) -> datetime:
+        return datetime.strptime(self.manifest["created_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+    @property
+    def expected_filename(self) -> str:
+        return bundle_filename(self.manifest, self.file_sha256)
+
+    # members
+    def member_names(self) -> list[str]:
+        return sorted(self._contents)
+
+    def __contains__(self, path: str) -> bool:
+        return path in self._contents
+
+    def view(self, path: str) -> memoryview:
+        """Zero-copy read-only view of a member."""
+        return memoryview(self._contents[path].data).toreadonly()
+
+    def read(self, path: str) -> bytes:
+        return bytes(self._contents[path].data)
+
+    def open(self, path: str) -> BinaryIO:
+        return io.BytesIO(self._contents[path].data)
+
+    def data_names(self) -> list[str]:
+        return [p[5:-5] for p in self.member_names() if p.startswith("data/")]
+
+    def data(self, name: str) -> Any:
+        """Parsed ``data/<name>.json`` (already validated as strict JSON)."""
+        return json.loads(bytes(self._contents[f"data/{name}.json"].data).decode("utf-8"))
+
+    def attachments(self) -> dict[str, int]:
+        """sha256 → size of every attachment."""
+        return {e["sha256"]: e["size"] for e in self.manifest["members"] if e["path"].startswith("attachments/")}
+
+    def attachment(self, sha256: str) -> bytes:
+        return self.read(f"attachments/{sha256}")
+
+    @property
+    def report_pdf(self) -> bytes | None:
+        return self.read(REPORT) if REPORT in self._contents else None
+
+    def extract_to(self, staging_dir: str | os.PathLike[str]) -> list[Path]:
+        """Write every member under ``staging_dir`` (which must exist). Files are created with
+        O_EXCL and never through a symlink; nothing is written outside the folder."""
+        root = Path(staging_dir)
+        try:
+            st = os.lstat(root)
+            if not stat.S_ISDIR(st.st_mode):
+                raise BundleWriteError("staging_error", detail=f"{root} is not a folder")
+            real_root = os.path.realpath(root)
+            written = []
+            for path in self.member_names():
+                check_member_name(path)  # verified already; cheap belt and braces
+                target = root.joinpath(*path.split("/"))
+                parent = target.parent
+                if parent != root:
+                    try:
+                        os.mkdir(parent, 0o700)
+                    except FileExistsError:
+                        pass
+                    pst = os.lstat(parent)
+                    if not stat.S_ISDIR(pst.st_mode):
+                        raise BundleWriteError("staging_error", detail=f"{parent} is not a folder")
+                if os.path.dirname(os.path.realpath(target)) != os.path.realpath(parent) or not os.path.realpath(
+                    parent
+                ).startswith(real_root):
+                    raise BundleWriteError("staging_error", detail=f"{target} escapes the staging folder")
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+                fd = os.open(target, flags, 0o600)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(self._contents[path].data)
+                written.append(target)
+            return written
+        except _Reject as r:
+            raise BundleWriteError("staging_error", detail=r.detail) from None
+        except OSError as exc:
+            raise BundleWriteError("staging_error", detail=str(exc)) from exc
+
+
+# ---- the verification stages, in order. Each takes the state and raises _Reject.
+
+Stage = tuple[str, Callable[..., str]]
+
+
+def _stage_size(st: _State, src: Any, limits: Limits, **_: Any) -> str:
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        st.file_size = len(src)
+    else:
+        st.source_name = os.path.basename(os.fspath(src))
+        try:
+            fst = os.stat(src)
+        except OSError as exc:
+            raise _Reject("unreadable", str(exc)) from None
+        if not stat.S_ISREG(fst.st_mode):
+            raise _Reject("unreadable", "not a regular file")
+        st.file_size = fst.st_size
+    if st.file_size > limits.max_bundle_bytes:
+        raise _Reject("too_large", f"{st.file_size} bytes > {limits.max_bundle_bytes}")
+    return f"{st.file_size} byte"
+
+
+def _stage_decrypt(st: _State, src: Any, identities: list[Any], **_: Any) -> str:
+    try:
+        f: BinaryIO = io.BytesIO(src) if isinstance(src, (bytes, bytearray, memoryview)) else open(src, "rb")
+    except OSError as exc:
+        raise _Reject("unreadable", str(exc)) from None
+    with f:
+        reader = _CappedReader(f, st.file_size)
+        sink = _BufferWriter(st.file_size)
+        try:
+            pyrage.decrypt_io(reader, sink, identities)
+            # pyrage may drop an exception raised inside our adapters: check their records
+            if reader.error is not None:
+                raise reader.error if isinstance(reader.error, _Reject) else _Reject("unreadable", str(reader.error))
+            if sink.error is not None:
+                raise sink.error
+            if f.read(1):
+                raise _Reject("decrypt_failed", "data after the end of the age stream")
+        except _Reject:
+            raise
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException as exc:  # pyrage errors, and pyo3 panics (BaseException)
+            if isinstance(reader.error, _Reject):
+                raise reader.error from None
+            if reader.error is not None:
+                raise _Reject("unreadable", str(reader.error)) from None
+            if isinstance(exc, pyrage.DecryptError) and "No matching keys" in str(exc):
+                raise _Reject("not_for_us", str(exc)) from None
+            raise _Reject("decrypt_failed", f"{type(exc).__name__}: {exc}") from None
+    st.file_sha256 = reader.sha.hexdigest()
+    st.plain = memoryview(sink.buf)[: sink.size]
+    return f"SHA-256 tệp {st.file_sha256[:16]}…"
+
+
+def _stage_archive(st: _State, limits: Limits, **_: Any) -> str:
+    assert st.plain is not None
+    st.entries = _parse_zip(st.plain, limits)
+    _check_entries(st.entries, st.plain, limits)
+    st.contents = _read_members(st.entries, st.plain, limits)
+    return f"{len(st.entries)} tệp"
+
+
+def _stage_members(st: _State, limits: Limits, **_: Any) -> str:
+    if MANIFEST not in st.contents:
+        raise _Reject("manifest_missing", "")
+    raw = st.contents[MANIFEST].data
+    if len(raw) > limits.max_manifest_bytes:
+        raise _Reject("manifest_invalid", "manifest too large")
+    m = _strict_json(raw, MANIFEST, "manifest_invalid")
+    if not isinstance(m, dict):
+        raise _Reject("manifest_invalid", "manifest is not an object")
+    _check_format(m)
+    members = m.get("members")
+    if not isinstance(members, list) or not all(isinstance(e, dict) and isinstance(e.get("path"), str) for e in members):
+        raise _Reject("manifest_invalid", "members must be a list of {path, size, sha256}")
+    listed = [e["path"] for e in members]
+    if len(set(listed)) != len(listed) or MANIFEST in listed or SIGNATURE in listed:
+        raise _Reject("manifest_invalid", "duplicate or reserved member path")
+    present = set(st.contents) - {MANIFEST, SIGNATURE}
+    extra = sorted(present - set(listed))
+    if extra:
+        raise _Reject("unexpected_member", ", ".join(extra[:5]))
+    missing = sorted(set(listed) - present)
+    if missing:
+        raise _Reject("missing_member", ", ".join(missing[:5]))
+    st.manifest = m
+    return f"{len(listed)} tệp được kê khai"
+
+
+def _stage_signature(st: _State, lookup: TrustedLookup, limits: Limits, **_: Any) -> str:
+    if SIGNATURE not in st.contents:
+        raise _Reject("signature_missing", "")
+    raw = st.contents[SIGNATURE].data
+    if len(raw) > limits.max_signature_bytes:
+        raise _Reject("signature_malformed", "signature file too large")
+    try:
+        sig = parse_minisign_signature(bytes(raw))
+    except MinisignError as exc:
+        raise _Reject("signature_malformed", exc.detail) from None
+    kid = sig.key_id_hex
+    key = lookup(kid)
+    if key is None:
+        raise _Reject("key_unknown", f"key id {kid}")
+    if getattr(key, "key_id", sig.key_id) != sig.key_id:
+        raise _Reject("key_unknown", f"trust store returned another key for {kid}")
+    if getattr(key, "revoked", False):
+        raise _Reject("key_revoked", f"key id {kid} of {getattr(key, 'unit_code', '?')}")
+    try:
+        minisign_verify(key.ed25519_public, bytes(st.contents[MANIFEST].data), sig)
+    except MinisignError as exc:
+        raise _Reject("signature_invalid", exc.detail) from None
+    sender = st.manifest.get("sender_unit")
+    if not isinstance(sender, str) or key.unit_code != sender:
+        raise _Reject("key_wrong_unit", f"key {kid} belongs to {key.unit_code}, manifest says {sender!r}")
+    if st.manifest.get("sender_key_id") != kid:
+        raise _Reject("key_id_mismatch", f"manifest names {st.manifest.get('sender_key_id')!r}, signed by {kid}")
+    st.signer, st.signature = key, sig
+    return f"ký bởi {key.unit_code}, khóa {kid}"
+
+
+def _stage_comment(st: _State, **_: Any) -> str:
+    want = trusted_comment_for(st.manifest)
+    if st.signature.trusted_comment != want:
+        raise _Reject("trusted_comment_mismatch", f"{st.signature.trusted_comment!r} != {want!r}")
+    return st.signature.trusted_comment
+
+
+def _stage_hashes(st: _State, **_: Any) -> str:
+    for e in st.manifest["members"]:
+        c = st.contents[e["path"]]
+        if not _is_int(e.get("size")) or len(c.data) != e["size"]:
+            raise _Reject("size_mismatch", f"{e['path']}: {len(c.data)} bytes, manifest says {e.get('size')!r}")
+        if c.sha256 != e.get("sha256"):
+            raise _Reject("hash_mismatch", e["path"])
+    if SUMS in st.contents and bytes(st.contents[SUMS].data) != sha256sums_text(st.manifest["members"]):
+        raise _Reject("sha256sums_mismatch", "SHA256SUMS is not the listing of the manifest")
+    return f"{len(st.manifest['members'])} tệp khớp"
+
+
+def _stage_schema(st: _State, expected_recipient: str | None, limits: Limits, **_: Any) -> str:
+    _validate_manifest(st.manifest)
+    for e in st.manifest["members"]:
+        p = e["path"]
+        if p.startswith("data/"):
+            if e["size"] > limits.max_json_bytes:
+                raise _Reject("data_invalid", f"{p} too large")
+            _strict_json(st.contents[p].data, p, "data_invalid")
+    if REPORT in st.contents and bytes(st.contents[REPORT].data[:5]) != b"%PDF-":
+        raise _Reject("report_invalid", "report.pdf does not start with %PDF-")
+    if expected_recipient is not None and st.manifest["recipient_unit"] != expected_recipient:
+        raise _Reject("wrong_recipient", f"made for {st.manifest['recipient_unit']}")
+    return f"định dạng {FORMAT}/{FORMAT_VERSION}, {st.manifest['kind']} kỳ {st.manifest['period']} số {st.manifest['seq']}"
+
+
+_STAGES: list[tuple[str, Callable[..., str]]] = [
+    ("Kích thước tệp", _stage_size),
+    ("Giải mã (age)", _stage_decrypt),
+    ("An toàn cấu trúc ZIP", _stage_archive),
+    ("Danh sách tệp khớp bản kê khai", _stage_members),
+    ("Chữ ký số (minisign)", _stage_signature),
+    ("Chú thích tin cậy của chữ ký", _stage_comment),
+    ("Mã băm SHA-256 và kích thước", _stage_hashes),
+    ("Lược đồ bản kê khai và dữ liệu", _stage_schema),
+]
+
+
+def _run(src: Any, identities: Any, trusted: Any, expected_recipient: str | None, limits: Limits | None,
+         record: Callable[[str, bool, str], None] | None = None) -> _State:  # fmt: skip
+    if isinstance(src, (bytearray, memoryview)):
+        src = bytes(src)
+    st = _State()
+    ctx = dict(
+        src=src, identities=_as_identities(identities), lookup=_as_lookup(trusted),
+        expected_recipient=expected_recipient, limits=limits or DEFAULT_LIMITS,
+    )  # fmt: skip
+    for name, fn in _STAGES:
+        try:
+            detail = fn(st, **ctx)
+        except _Reject as r:
+            if record:
+                record(name, False, f"{REJECT_REASONS.get(r.reason, r.reason)} [{r.reason}] {r.detail}".strip())
+            raise BundleRejected(r.reason, detail=r.detail) from None
+        if record:
+            record(name, True, detail)
+    return st
+
+
+def open_bundle(
+    source: str | os.PathLike[str] | bytes,
+    my_identities: Any,
+    trusted_keys_lookup: Any,
+    *,
+    expected_recipient: str | None = None,
+    staging_dir: str | os.PathLike[str] | None = None,
+    limits: Limits | None = None,
+) -> Bundle:
+    """Verify a bundle and return it, or raise ``BundleRejected(reason, message_vi)``.
+
+    ``my_identities``: UnitKeys, pyrage identities or ``AGE-SECRET-KEY-1…`` strings (one or many).
+    ``trusted_keys_lookup``: ``f(key_id_hex) -> TrustedKey | None`` (or a mapping / iterable of
+    keys); an exception it raises is not a verdict on the bundle and propagates.
+    ``expected_recipient``: our unit code; a bundle made for another unit is rejected.
+    ``staging_dir``: if given, members are extracted there after every check passed.
+    """
+    st = _run(source, my_identities, trusted_keys_lookup, expected_recipient, limits)
+    bundle = Bundle(st)
+    if staging_dir is not None:
+        bundle.extract_to(staging_dir)
+    return bundle
+
+
+def verify_report(
+    path: str | os.PathLike[str] | bytes,
+    identity: Any,
+    trusted: Any,
+    *,
+    expected_recipient: str | None = None,
+    last_seen_seq: int | None = None,
+    last_seen_hash: str | None = None,
+    limits: Limits | None = None,
+) -> list[tuple[str, bool, str]]:
+    """Every check as (Vietnamese check name, ok, detail), stopping at the first failure, for the
+    CLI ``verify`` command. With stream state given, the stream rule is reported too."""
+    rows: list[tuple[str, bool, str]] = []
+    try:
+        st = _run(path, identity, trusted, expected_recipient, limits, lambda *r: rows.append(r))
+    except BundleRejected:
+        return rows
+    if not isinstance(path, (bytes, bytearray, memoryview)):
+        want = bundle_filename(st.manifest, st.file_sha256)
+        name = os.path.basename(os.fspath(path))
+        rows.append(("Tên tệp đúng quy ước", name == want, want if name == want else f"tên đúng phải là {want}"))
+    if last_seen_seq is not None or last_seen_hash is not None:
+        verdict = check_stream(st.manifest, last_seen_seq, last_seen_hash, bundle_sha256=st.file_sha256)
+        rows.append(("Thứ tự trong chuỗi gói tin", verdict == "apply", verdict))
+    return rows

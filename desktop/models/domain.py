@@ -1,0 +1,792 @@
+"""The plan domain: plans, groups, targets, deadlines, measures and reporting periods.
+
+Plain frozen dataclasses built from a plan document (file format ``vks-cds-plan/1``, see
+``docs/plan-format.md``). The document stays the stored truth; these objects are what services,
+status rules, reports and widgets read. Free-text parsing of deadlines ("3/2024", "Tháng 12/2025",
+"Hàng tháng", "31/8/2023") and measures ("100% …", "tối thiểu 04 lần/01 năm") also lives here so the
+Excel import and the editor agree.
+
+This module must never import Qt.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Iterator, Mapping
+
+from .i18n import fold, nfc, tr
+
+FORMAT = "vks-cds-plan/1"
+
+PERIOD_TYPES = ("month", "quarter", "half_year", "year")
+DEADLINE_TYPES = ("month", "date", "period", "recurring", "year", "none")
+MEASURE_TYPES = ("ratio", "count", "milestone", "recurring", "qualitative")
+PLAN_KINDS = ("ke_hoach", "huong_dan", "ke_hoach_hanh_dong")
+TARGET_KINDS = ("muc_tieu", "nhiem_vu", "chi_tieu")
+LEVELS = ("toi_cao", "tinh", "khu_vuc")
+
+PLAN_KIND_LABELS = {"ke_hoach": "Kế hoạch", "huong_dan": "Hướng dẫn", "ke_hoach_hanh_dong": "Kế hoạch hành động"}
+TARGET_KIND_LABELS = {"muc_tieu": "Mục tiêu", "nhiem_vu": "Nhiệm vụ", "chi_tieu": "Chỉ tiêu"}
+LEVEL_LABELS = {"toi_cao": "VKSND tối cao", "tinh": "VKSND tỉnh", "khu_vuc": "VKSND khu vực"}
+MEASURE_LABELS = {"ratio": "Tỷ lệ", "count": "Số lượng tối thiểu", "milestone": "Mốc hoàn thành",
+                  "recurring": "Định kỳ", "qualitative": "Định tính"}
+PERIOD_TYPE_LABELS = {"month": "Tháng", "quarter": "Quý", "half_year": "6 tháng", "year": "Năm"}
+EVERY_LABELS = {"month": "Hàng tháng", "quarter": "Hàng quý", "half_year": "6 tháng một lần", "year": "Hàng năm"}
+PER_LABELS = {"month": "tháng", "quarter": "quý", "half_year": "6 tháng", "year": "năm", "plan": "cả kỳ kế hoạch"}
+
+PERIOD_MONTHS = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}
+ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII", "XIV", "XV",
+         "XVI", "XVII", "XVIII", "XIX", "XX")
+
+
+def _t(text: str) -> str:
+    return tr("Domain", text)
+
+
+def fmt_date(d: date | None) -> str:
+    """dd/MM/yyyy, the only numeric date form users see."""
+    return "" if d is None else f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
+
+
+def fmt_percent_value(value: float | int | None) -> str:
+    """A percentage value (already in %): 100 -> '100%', 20.5 -> '20,5%'."""
+    if value is None:
+        return ""
+    if float(value).is_integer():
+        return f"{int(value)}%"
+    return f"{value:g}".replace(".", ",") + "%"
+
+
+def roman(n: int) -> str:
+    return ROMAN[n - 1] if 1 <= n <= len(ROMAN) else str(n)
+
+
+def last_day(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+# ------------------------------------------------------------------ reporting periods
+@dataclass(frozen=True)
+class ReportingPeriod:
+    """One reporting period: a month (index 1–12), quarter (1–4), half-year (1–2) or year (1)."""
+
+    type: str
+    year: int
+    index: int = 1
+
+    def __post_init__(self):
+        if self.type not in PERIOD_TYPES:
+            raise ValueError(f"unknown period type {self.type!r}")
+        top = 12 // PERIOD_MONTHS[self.type]
+        if not 1 <= self.index <= top:
+            raise ValueError(f"{self.type} index {self.index} outside 1..{top}")
+
+    @property
+    def months(self) -> int:
+        return PERIOD_MONTHS[self.type]
+
+    @property
+    def key(self) -> str:
+        if self.type == "month":
+            return f"{self.year}-{self.index:02d}"
+        if self.type == "quarter":
+            return f"{self.year}-Q{self.index}"
+        if self.type == "half_year":
+            return f"{self.year}-H{self.index}"
+        return f"{self.year}"
+
+    @property
+    def start(self) -> date:
+        return date(self.year, (self.index - 1) * self.months + 1, 1)
+
+    @property
+    def end(self) -> date:
+        return last_day(self.year, self.index * self.months)
+
+    @property
+    def label(self) -> str:
+        if self.type == "month":
+            return _t("Tháng {0:02d}/{1}").format(self.index, self.year)
+        if self.type == "quarter":
+            return _t("Quý {0}/{1}").format(roman(self.index), self.year)
+        if self.type == "half_year":
+            return (_t("6 tháng đầu năm {0}") if self.index == 1 else _t("6 tháng cuối năm {0}")).format(self.year)
+        return _t("Năm {0}").format(self.year)
+
+    def __str__(self) -> str:
+        return self.key
+
+    def sort_key(self) -> tuple:
+        return (self.end, -self.months)
+
+    def contains(self, d: date) -> bool:
+        return self.start <= d <= self.end
+
+    def submission_deadline(self, days_after: int) -> date:
+        """The last day a report for this period may be sent: `days_after` days after the period ends."""
+        return self.end + timedelta(days=int(days_after))
+
+    def next(self) -> "ReportingPeriod":
+        top = 12 // self.months
+        return ReportingPeriod(self.type, self.year + 1, 1) if self.index == top else \
+            ReportingPeriod(self.type, self.year, self.index + 1)
+
+    def previous(self) -> "ReportingPeriod":
+        top = 12 // self.months
+        return ReportingPeriod(self.type, self.year - 1, top) if self.index == 1 else \
+            ReportingPeriod(self.type, self.year, self.index - 1)
+
+    @classmethod
+    def periods_of_year(cls, type: str, year: int) -> list["ReportingPeriod"]:
+        return [cls(type, year, i) for i in range(1, 12 // PERIOD_MONTHS[type] + 1)]
+
+    @classmethod
+    def containing(cls, type: str, d: date) -> "ReportingPeriod":
+        return cls(type, d.year, (d.month - 1) // PERIOD_MONTHS[type] + 1)
+
+    _KEY = re.compile(r"^(\d{4})(?:-(?:(\d{2})|Q([1-4])|H([12])))?$")
+
+    @classmethod
+    def parse(cls, key: str) -> "ReportingPeriod":
+        m = cls._KEY.match((key or "").strip().upper())
+        if not m:
+            raise ValueError(f"not a period key: {key!r}")
+        year = int(m.group(1))
+        if m.group(2):
+            return cls("month", year, int(m.group(2)))
+        if m.group(3):
+            return cls("quarter", year, int(m.group(3)))
+        if m.group(4):
+            return cls("half_year", year, int(m.group(4)))
+        return cls("year", year, 1)
+
+
+# ------------------------------------------------------------------ deadlines
+@dataclass(frozen=True)
+class Deadline:
+    """When a target is due: a month, a date, a period, recurring, the plan year, or not stated."""
+
+    type: str = "none"
+    year: int | None = None
+    month: int | None = None
+    date: date | None = None
+    start: date | None = None
+    end: date | None = None
+    every: str | None = None
+    text: str = ""
+
+    def end_date(self, plan_year: int) -> date | None:
+        """The last day the target is due (recurring and year-long targets: 31/12 of the plan year)."""
+        if self.type == "month":
+            return last_day(self.year, self.month)
+        if self.type == "date":
+            return self.date
+        if self.type == "period":
+            return self.end
+        if self.type in ("recurring", "year"):
+            return date(plan_year, 12, 31)
+        return None
+
+    def start_date(self, plan_year: int) -> date | None:
+        if self.type == "month":
+            return date(self.year, self.month, 1)
+        if self.type == "date":
+            return self.date
+        if self.type == "period":
+            return self.start
+        if self.type in ("recurring", "year"):
+            return date(plan_year, 1, 1)
+        return None
+
+    def due_periods(self, plan_year: int) -> list[ReportingPeriod]:
+        """Recurring targets: every period of the plan year in which the work must be done."""
+        if self.type != "recurring":
+            return []
+        return ReportingPeriod.periods_of_year(self.every, plan_year)
+
+    def label(self, plan_year: int | None = None) -> str:
+        """Short Vietnamese form for tables: 'Tháng 03/2024', '31/08/2023', 'Hàng tháng', 'Năm 2025'."""
+        if self.type == "month":
+            return _t("Tháng {0:02d}/{1}").format(self.month, self.year)
+        if self.type == "date":
+            return fmt_date(self.date)
+        if self.type == "period":
+            return f"{fmt_date(self.start)} – {fmt_date(self.end)}"
+        if self.type == "recurring":
+            return _t(EVERY_LABELS[self.every])
+        if self.type == "year":
+            return _t("Năm {0}").format(plan_year) if plan_year else _t("Trong năm kế hoạch")
+        return _t("Không ghi thời hạn")
+
+    def to_json(self) -> dict:
+        out: dict[str, Any] = {"type": self.type}
+        if self.type == "month":
+            out.update(year=self.year, month=self.month)
+        elif self.type == "date":
+            out["date"] = self.date.isoformat()
+        elif self.type == "period":
+            out.update(start=self.start.isoformat(), end=self.end.isoformat())
+        elif self.type == "recurring":
+            out["every"] = self.every
+        if self.text:
+            out["text"] = self.text
+        return out
+
+    @classmethod
+    def from_json(cls, d: Mapping) -> "Deadline":
+        t = d.get("type", "none")
+        text = nfc(d.get("text", ""))
+        if t == "month":
+            return cls("month", year=int(d["year"]), month=int(d["month"]), text=text)
+        if t == "date":
+            return cls("date", date=date.fromisoformat(d["date"]), text=text)
+        if t == "period":
+            return cls("period", start=date.fromisoformat(d["start"]), end=date.fromisoformat(d["end"]), text=text)
+        if t == "recurring":
+            return cls("recurring", every=d["every"], text=text)
+        return cls(t, text=text)
+
+
+class DeadlineParseError(ValueError):
+    """A free-text deadline that cannot be understood; the message is Vietnamese."""
+
+
+_D = r"(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})"
+_RE_PERIOD = re.compile(r"(?:từ\s+(?:ngày\s+)?)?" + _D + r"\s*(?:đến|–|-|—)\s*(?:ngày\s+)?" + _D)
+_RE_DATE = re.compile(r"^(?:(?:hoàn thành|ban hành)\s+)?(?:trước\s+)?(?:ngày\s+)?" + _D + r"$")
+_RE_DATE_WORDS = re.compile(r"^(?:trước\s+)?ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})$")
+_RE_MONTH = re.compile(r"^(?:trong\s+)?(?:tháng|t)?\s*(\d{1,2})\s*(?:/|-|\.|\s+năm\s+)\s*(\d{4})$")
+_RE_MONTH_NOYEAR = re.compile(r"^(?:trong\s+)?tháng\s+(\d{1,2})$")
+_RE_QUARTER = re.compile(r"^(?:trong\s+)?quý\s+([ivx]+|[1-4])\s*(?:/|năm)?\s*(\d{4})?$")
+_RE_HALF = re.compile(r"^6 tháng (đầu|cuối) năm\s*(\d{4})?$")
+_RE_YEAR = re.compile(r"^(?:trong\s+)?(?:năm\s+)?(\d{4})$")
+_RECURRING = (
+    (re.compile(r"\b(?:hàng|hằng)\s+tháng\b|\bmỗi tháng\b"), "month"),
+    (re.compile(r"\b(?:hàng|hằng)\s+quý\b|\bmỗi quý\b"), "quarter"),
+    (re.compile(r"\b6 tháng (?:một|1) lần\b|\b(?:hàng|hằng) 6 tháng\b"), "half_year"),
+    (re.compile(r"\b(?:hàng|hằng)\s+năm\b|\bmỗi năm\b"), "year"),
+)
+_ROMAN_Q = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+
+
+def _mkdate(day: str, month: str, year: str, raw: str) -> date:
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        raise DeadlineParseError(_t("Ngày '{0}' không tồn tại.").format(raw)) from None
+
+
+def parse_deadline(text: Any, plan_year: int | None = None, date_only_month: bool = False) -> Deadline:
+    """Read a deadline as written in the documents' tables.
+
+    Accepts '3/2024', 'Tháng 12/2025', 'tháng 3 năm 2024', '31/8/2023', 'trước ngày 15/9/2023',
+    'từ ngày 01/9/2023 đến ngày 30/11/2023', 'Quý I/2024', '6 tháng đầu năm 2024', 'Năm 2025',
+    'Hàng tháng', 'Hằng quý', an empty cell (no deadline) and spreadsheet date cells (a date cell
+    formatted without a day, e.g. 'mm/yyyy', is a month: pass `date_only_month=True`).
+    Raises DeadlineParseError with a Vietnamese message.
+    """
+    if isinstance(text, datetime):
+        text = text.date()
+    if isinstance(text, date):
+        if date_only_month:
+            return Deadline("month", year=text.year, month=text.month, text=f"{text.month}/{text.year}")
+        return Deadline("date", date=text, text=fmt_date(text))
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        text = str(int(text)) if float(text).is_integer() else str(text)
+    raw = " ".join(nfc(str(text or "")).split())
+    if not raw:
+        return Deadline("none")
+    low = raw.casefold().rstrip(" .;")
+    for rx, every in _RECURRING:
+        if rx.search(low):
+            return Deadline("recurring", every=every, text=raw)
+    m = _RE_PERIOD.search(low)
+    if m:
+        start = _mkdate(m.group(1), m.group(2), m.group(3), raw)
+        end = _mkdate(m.group(4), m.group(5), m.group(6), raw)
+        if end < start:
+            raise DeadlineParseError(_t("Thời hạn '{0}': ngày kết thúc trước ngày bắt đầu.").format(raw))
+        return Deadline("period", start=start, end=end, text=raw)
+    m = _RE_DATE.match(low) or _RE_DATE_WORDS.match(low)
+    if m:
+        return Deadline("date", date=_mkdate(m.group(1), m.group(2), m.group(3), raw), text=raw)
+    m = _RE_MONTH.match(low)
+    if m:
+        month, year = int(m.group(1)), int(m.group(2))
+        if not 1 <= month <= 12:
+            raise DeadlineParseError(_t("Tháng {0} trong thời hạn '{1}' không hợp lệ (1–12).").format(month, raw))
+        return Deadline("month", year=year, month=month, text=raw)
+    m = _RE_MONTH_NOYEAR.match(low)
+    if m:
+        month = int(m.group(1))
+        if not 1 <= month <= 12:
+            raise DeadlineParseError(_t("Tháng {0} trong thời hạn '{1}' không hợp lệ (1–12).").format(month, raw))
+        if plan_year is None:
+            raise DeadlineParseError(_t("Thời hạn '{0}' thiếu năm.").format(raw))
+        return Deadline("month", year=plan_year, month=month, text=raw)
+    m = _RE_QUARTER.match(low)
+    if m:
+        q = _ROMAN_Q.get(m.group(1)) or (int(m.group(1)) if m.group(1).isdigit() else 0)
+        year = int(m.group(2)) if m.group(2) else plan_year
+        if not q or year is None:
+            raise DeadlineParseError(_t("Không hiểu thời hạn '{0}'.").format(raw))
+        p = ReportingPeriod("quarter", year, q)
+        return Deadline("period", start=p.start, end=p.end, text=raw)
+    m = _RE_HALF.match(low)
+    if m:
+        year = int(m.group(2)) if m.group(2) else plan_year
+        if year is None:
+            raise DeadlineParseError(_t("Thời hạn '{0}' thiếu năm.").format(raw))
+        p = ReportingPeriod("half_year", year, 1 if m.group(1) == "đầu" else 2)
+        return Deadline("period", start=p.start, end=p.end, text=raw)
+    m = _RE_YEAR.match(low)
+    if m:
+        year = int(m.group(1))
+        if plan_year is None or year == plan_year:
+            return Deadline("year", text=raw)
+        return Deadline("period", start=date(year, 1, 1), end=date(year, 12, 31), text=raw)
+    raise DeadlineParseError(
+        _t("Không hiểu thời hạn '{0}'. Hãy ghi theo dạng 3/2024, Tháng 12/2025, 31/8/2023, Năm 2025 hoặc Hàng tháng.")
+        .format(raw))
+
+
+# ------------------------------------------------------------------ measures
+@dataclass(frozen=True)
+class Measure:
+    """How a target is measured, with the direction and thresholds the status rules need.
+
+    * ratio: numerator/denominator as a percentage against `target_percent`; `comparison` '>='
+      (at least; "phấn đấu", "ít nhất") or '=' (exactly).
+    * count: at least `minimum` occurrences `per` month/quarter/half_year/year/plan; `cumulative`
+      means the count adds up over the `per` window (4 meetings in the year, in any quarters).
+    * milestone: done, with the date it was done, by the deadline.
+    * recurring: done in every period of type `every` (e.g. a monthly report).
+    * qualitative: a narrative only; no threshold.
+    """
+
+    type: str = "qualitative"
+    target_percent: float | None = None
+    comparison: str = ">="
+    numerator_label: str = ""
+    denominator_label: str = ""
+    minimum: int | None = None
+    per: str | None = None
+    cumulative: bool = False
+    unit_label: str = ""
+    every: str | None = None
+
+    # --- what the status rules read ---------------------------------------------------------
+    @property
+    def is_quantitative(self) -> bool:
+        return self.type in ("ratio", "count")
+
+    @property
+    def direction(self) -> str:
+        """'at_least' (higher is better, reach the threshold), 'exactly', 'done' (milestone),
+        'every_period' (recurring) or 'none' (qualitative)."""
+        if self.type == "ratio":
+            return "exactly" if self.comparison == "=" else "at_least"
+        if self.type == "count":
+            return "at_least"
+        if self.type == "milestone":
+            return "done"
+        if self.type == "recurring":
+            return "every_period"
+        return "none"
+
+    @property
+    def threshold(self) -> float | None:
+        """The number to reach: a percentage for ratios, the minimum for counts."""
+        if self.type == "ratio":
+            return self.target_percent
+        if self.type == "count":
+            return float(self.minimum)
+        return None
+
+    @staticmethod
+    def percent(numerator: float, denominator: float) -> float | None:
+        """numerator/denominator in %, None when the denominator is 0 (nothing to measure yet)."""
+        if not denominator:
+            return None
+        return 100.0 * float(numerator) / float(denominator)
+
+    def meets(self, value: float | None) -> bool | None:
+        """Does an achieved value (percent for ratio, count for count) reach the threshold?"""
+        if value is None or self.threshold is None:
+            return None
+        if self.type == "ratio" and self.comparison == "=":
+            return math.isclose(float(value), self.threshold, abs_tol=1e-9)
+        return float(value) + 1e-9 >= self.threshold
+
+    def ratio_met(self, numerator: float, denominator: float) -> bool | None:
+        return self.meets(self.percent(numerator, denominator))
+
+    def minimum_for(self, period: ReportingPeriod) -> int | None:
+        """Occurrences required within `period` for a count measure.
+
+        Per-period counts scale (4/year -> 8 over two years, 1/quarter -> 3 per quarter when the
+        minimum is per month); a cumulative count is only judged on its whole window, so a shorter
+        period has no minimum of its own (None). Counts over the whole plan: None.
+        """
+        if self.type != "count" or self.per == "plan":
+            return None
+        per_months = PERIOD_MONTHS[self.per]
+        if period.months >= per_months:
+            return self.minimum * (period.months // per_months)
+        if self.cumulative:
+            return None
+        return math.ceil(self.minimum * period.months / per_months)
+
+    def expected_by(self, as_of: date) -> int | None:
+        """Pro-rata count a cumulative target should have reached by `as_of` within its window
+        (e.g. 4/year: 1 by the end of March, 2 by the end of June) — for an 'on track' rule."""
+        if self.type != "count" or self.per == "plan" or not self.cumulative:
+            return None
+        window = ReportingPeriod.containing(self.per, as_of)
+        done_months = (as_of.month - window.start.month) + (1 if as_of == last_day(as_of.year, as_of.month) else 0)
+        return math.ceil(self.minimum * done_months / window.months)
+
+    def due_periods(self, plan_year: int) -> list[ReportingPeriod]:
+        if self.type != "recurring":
+            return []
+        return ReportingPeriod.periods_of_year(self.every, plan_year)
+
+    # --- display ----------------------------------------------------------------------------
+    @property
+    def label(self) -> str:
+        if self.type == "ratio":
+            sign = "=" if self.comparison == "=" else "≥"
+            return _t("Tỷ lệ {0} {1}").format(sign, fmt_percent_value(self.target_percent))
+        if self.type == "count":
+            what = self.unit_label or _t("lần")
+            if self.per == "plan":
+                return _t("Tối thiểu {0} {1} (cả kỳ kế hoạch)").format(self.minimum, what)
+            return _t("Tối thiểu {0} {1}/{2}").format(self.minimum, what, _t(PER_LABELS[self.per]))
+        if self.type == "milestone":
+            return _t("Mốc hoàn thành")
+        if self.type == "recurring":
+            return _t("Thực hiện {0}").format(_t(EVERY_LABELS[self.every]).lower())
+        return _t("Định tính")
+
+    @property
+    def type_label(self) -> str:
+        return _t(MEASURE_LABELS[self.type])
+
+    def to_json(self) -> dict:
+        out: dict[str, Any] = {"type": self.type}
+        if self.type == "ratio":
+            tp = self.target_percent
+            out["target_percent"] = int(tp) if float(tp).is_integer() else tp
+            out["comparison"] = self.comparison
+            if self.numerator_label:
+                out["numerator_label"] = self.numerator_label
+            if self.denominator_label:
+                out["denominator_label"] = self.denominator_label
+        elif self.type == "count":
+            out.update(minimum=self.minimum, per=self.per, cumulative=self.cumulative)
+            if self.unit_label:
+                out["unit_label"] = self.unit_label
+        elif self.type == "recurring":
+            out["every"] = self.every
+        return out
+
+    @classmethod
+    def from_json(cls, d: Mapping) -> "Measure":
+        t = d.get("type", "qualitative")
+        if t == "ratio":
+            return cls("ratio", target_percent=float(d["target_percent"]), comparison=d.get("comparison", ">="),
+                       numerator_label=nfc(d.get("numerator_label", "")),
+                       denominator_label=nfc(d.get("denominator_label", "")))
+        if t == "count":
+            return cls("count", minimum=int(d["minimum"]), per=d["per"], cumulative=bool(d.get("cumulative", False)),
+                       unit_label=nfc(d.get("unit_label", "")))
+        if t == "recurring":
+            return cls("recurring", every=d["every"])
+        return cls(t)
+
+
+_PER_WORDS = {"tháng": "month", "quý": "quarter", "năm": "year", "6 tháng": "half_year"}
+_RE_COUNT = re.compile(
+    r"(?:tối thiểu|ít nhất)\s+(\d+)\s*([^\d/()]*?)\s*/\s*(?:0?1\s+)?(6 tháng|tháng|quý|năm)")
+_RE_RATIO = re.compile(r"(?:^|\b(?:phấn đấu|đạt|ít nhất|tối thiểu|trên|từ)\s+)(≥|>=|=)?\s*(\d{1,3}(?:[.,]\d+)?)\s*%")
+_RE_RATIO_LABEL = re.compile(r"^tỷ lệ\s*(≥|>=|=)?\s*(\d{1,3}(?:[.,]\d+)?)\s*%$")
+_RE_COUNT_LABEL = re.compile(r"^tối thiểu\s+(\d+)\s*(.*?)\s*(?:/\s*(6 tháng|tháng|quý|năm)|\(cả kỳ kế hoạch\))$")
+
+
+def _pct(s: str) -> float:
+    return float(s.replace(",", "."))
+
+
+def parse_measure(text: Any) -> Measure:
+    """Read a measure written as this app exports it ('Tỷ lệ ≥ 100%', 'Tối thiểu 4 lần/năm',
+    'Mốc hoàn thành', 'Thực hiện hàng tháng', 'Định tính'). Raises ValueError (Vietnamese)."""
+    raw = " ".join(nfc(str(text or "")).split())
+    low = raw.casefold().rstrip(" .")
+    m = _RE_RATIO_LABEL.match(low)
+    if m:
+        pct = _pct(m.group(2))
+        if not 0 < pct <= 100:
+            raise ValueError(_t("Tỷ lệ {0}% phải lớn hơn 0 và không quá 100%.").format(m.group(2)))
+        return Measure("ratio", target_percent=pct, comparison="=" if m.group(1) == "=" else ">=")
+    m = _RE_COUNT_LABEL.match(low)
+    if m:
+        what = raw[len("Tối thiểu "):].split("/")[0].split("(")[0].strip()
+        what = what[len(m.group(1)):].strip()
+        per = _PER_WORDS[m.group(3)] if m.group(3) else "plan"
+        return Measure("count", minimum=int(m.group(1)), per=per, cumulative=True,
+                       unit_label="" if what == _t("lần") else what)
+    if low in ("mốc", "mốc hoàn thành", "milestone"):
+        return Measure("milestone")
+    for rx, every in _RECURRING:
+        if rx.search(low):
+            return Measure("recurring", every=every)
+    if low in ("định tính", "qualitative", ""):
+        return Measure("qualitative")
+    raise ValueError(_t("Không hiểu chỉ tiêu/đo lường '{0}'. Ví dụ hợp lệ: Tỷ lệ ≥ 100%, Tối thiểu 4 lần/năm, "
+                        "Mốc hoàn thành, Thực hiện hàng tháng, Định tính.").format(raw))
+
+
+def infer_measure(text: str, deadline: Deadline, expected_result: str = "") -> Measure:
+    """Guess how a target is measured from its wording, as a person reading the appendix would:
+    '100% …' is a ratio, 'tối thiểu 04 lần/01 năm' a count, a recurring deadline makes it recurring,
+    a dated deliverable a milestone, anything else qualitative."""
+    low = " ".join(nfc(text).casefold().split())
+    m = _RE_COUNT.search(low)
+    if m:
+        what = m.group(2).strip() or _t("lần")
+        return Measure("count", minimum=int(m.group(1)), per=_PER_WORDS[m.group(3)], cumulative=True,
+                       unit_label="" if what == _t("lần") else what)
+    m = _RE_RATIO.search(low)
+    if m:
+        pct = _pct(m.group(2))
+        if 0 < pct <= 100:
+            return Measure("ratio", target_percent=pct, comparison="=" if m.group(1) == "=" else ">=")
+    if deadline.type == "recurring":
+        return Measure("recurring", every=deadline.every)
+    if deadline.type in ("month", "date", "period", "year") or expected_result.strip():
+        return Measure("milestone")
+    return Measure("qualitative")
+
+
+# ------------------------------------------------------------------ plan, groups, targets
+@dataclass(frozen=True)
+class UnitRef:
+    name: str
+    code: str = ""
+
+    @classmethod
+    def from_json(cls, d: Mapping | None) -> "UnitRef | None":
+        if not d:
+            return None
+        return cls(nfc(d["name"]), nfc(d.get("code", "")))
+
+
+@dataclass(frozen=True)
+class Target:
+    code: str
+    kind: str
+    text: str
+    deadline: Deadline
+    measure: Measure
+    lead_units: tuple[str, ...] = ()
+    coordinating_units: tuple[str, ...] = ()
+    expected_result: str = ""
+    exclusion_note: str = ""
+    evidence_required: bool = False
+    applies_to_levels: tuple[str, ...] = ()
+    source_ref: str = ""
+    group_code: str = ""
+
+    @property
+    def kind_label(self) -> str:
+        return _t(TARGET_KIND_LABELS.get(self.kind, self.kind))
+
+    def applies_to(self, level: str) -> bool:
+        return not self.applies_to_levels or level in self.applies_to_levels
+
+    @property
+    def levels_label(self) -> str:
+        return ", ".join(_t(LEVEL_LABELS[lv]) for lv in self.applies_to_levels)
+
+    def search_text(self) -> str:
+        """Accent-folded text the search box matches against."""
+        return fold(" ".join([self.code, self.text, *self.lead_units, *self.coordinating_units,
+                              self.expected_result, self.exclusion_note]))
+
+    @classmethod
+    def from_json(cls, d: Mapping, group_code: str = "") -> "Target":
+        return cls(
+            code=d["code"], kind=d["kind"], text=nfc(d["text"]),
+            deadline=Deadline.from_json(d["deadline"]), measure=Measure.from_json(d["measure"]),
+            lead_units=tuple(nfc(u) for u in d.get("lead_units", ())),
+            coordinating_units=tuple(nfc(u) for u in d.get("coordinating_units", ())),
+            expected_result=nfc(d.get("expected_result", "")), exclusion_note=nfc(d.get("exclusion_note", "")),
+            evidence_required=bool(d.get("evidence_required", False)),
+            applies_to_levels=tuple(d.get("applies_to_levels", ())), source_ref=nfc(d.get("source_ref", "")),
+            group_code=group_code)
+
+
+@dataclass(frozen=True)
+class PlanGroup:
+    code: str
+    title: str
+    targets: tuple[Target, ...]
+    source_ref: str = ""
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    file: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    id: str
+    kind: str
+    symbol: str
+    title: str
+    issuing_unit: UnitRef
+    year: int
+    version: int
+    groups: tuple[PlanGroup, ...]
+    number: str | None = None
+    parent_unit: UnitRef | None = None
+    place_name: str = ""
+    issue_date: date | None = None
+    issue_date_text: str = ""
+    legal_bases: tuple[str, ...] = ()
+    source_document: SourceDocument | None = None
+    applies_to_levels: tuple[str, ...] = ()
+    period_types: tuple[str, ...] = ()
+    submission_deadlines: tuple[tuple[str, int], ...] = ()
+    principles: tuple[str, ...] = ()
+    notes: str = ""
+    ocr_fixes: tuple[tuple[str, str, str], ...] = field(default=(), repr=False)
+
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        return tuple(t for g in self.groups for t in g.targets)
+
+    def iter_targets(self) -> Iterator[tuple[PlanGroup, Target]]:
+        for g in self.groups:
+            for t in g.targets:
+                yield g, t
+
+    def target(self, code: str) -> Target | None:
+        return next((t for t in self.targets if t.code == code), None)
+
+    def group(self, code: str) -> PlanGroup | None:
+        return next((g for g in self.groups if g.code == code), None)
+
+    @property
+    def kind_label(self) -> str:
+        return _t(PLAN_KIND_LABELS.get(self.kind, self.kind))
+
+    @property
+    def reference(self) -> str:
+        """Number and symbol as written on the document: '136/HD-VKS-VP', '08-KH/ĐU', '/KH-VKSTC'.
+
+        Party documents (symbol with '/', e.g. 'KH/ĐU') join the number with a hyphen.
+        """
+        sep = "-" if "/" in self.symbol else "/"
+        if self.number:
+            return f"{self.number}{sep}{self.symbol}"
+        return f"{sep}{self.symbol}" if sep == "/" else f"…-{self.symbol}"
+
+    @property
+    def issue_date_label(self) -> str:
+        return fmt_date(self.issue_date) if self.issue_date else self.issue_date_text
+
+    def submission_days(self, period_type: str) -> int | None:
+        return dict(self.submission_deadlines).get(period_type)
+
+    def submission_deadline(self, period: ReportingPeriod) -> date | None:
+        """When the report for `period` is due, as set by the plan's owner (None when not set)."""
+        days = self.submission_days(period.type)
+        return None if days is None else period.submission_deadline(days)
+
+    def reporting_periods(self, period_type: str) -> list[ReportingPeriod]:
+        return ReportingPeriod.periods_of_year(period_type, self.year)
+
+
+def plan_from_document(doc: Mapping) -> Plan:
+    """Build the domain view of a valid plan document (validate it first: plans.validate_document)."""
+    groups = []
+    for g in doc["groups"]:
+        targets = tuple(Target.from_json(t, g["code"]) for t in g["targets"])
+        groups.append(PlanGroup(g["code"], nfc(g["title"]), targets, nfc(g.get("source_ref", ""))))
+    src = doc.get("source_document")
+    return Plan(
+        id=doc["id"], kind=doc["kind"], symbol=nfc(doc["symbol"]), title=nfc(doc["title"]),
+        issuing_unit=UnitRef.from_json(doc["issuing_unit"]), year=int(doc["year"]), version=int(doc["version"]),
+        groups=tuple(groups), number=doc.get("number"), parent_unit=UnitRef.from_json(doc.get("parent_unit")),
+        place_name=nfc(doc.get("place_name", "")),
+        issue_date=date.fromisoformat(doc["issue_date"]) if doc.get("issue_date") else None,
+        issue_date_text=nfc(doc.get("issue_date_text", "")),
+        legal_bases=tuple(nfc(x) for x in doc.get("legal_bases", ())),
+        source_document=SourceDocument(src["file"], nfc(src.get("description", ""))) if src else None,
+        applies_to_levels=tuple(doc.get("applies_to_levels", ())), period_types=tuple(doc.get("period_types", ())),
+        submission_deadlines=tuple(sorted(doc.get("submission_deadlines", {}).items(),
+                                          key=lambda kv: PERIOD_TYPES.index(kv[0]))),
+        principles=tuple(nfc(x) for x in doc.get("principles", ())), notes=nfc(doc.get("notes", "")),
+        ocr_fixes=tuple((f["where"], f["original"], f["fixed"]) for f in doc.get("ocr_fixes", ())),
+    )
+
+
+# ------------------------------------------------------------------ problems found in plan files
+FIELD_LABELS = {
+    "text": "Mục tiêu/nhiệm vụ", "code": "Mã", "kind": "Loại", "lead_units": "Đơn vị chủ trì",
+    "coordinating_units": "Đơn vị phối hợp", "deadline": "Thời gian hoàn thành", "expected_result": "Kết quả",
+    "measure": "Chỉ tiêu/đo lường", "exclusion_note": "Ghi chú loại trừ", "evidence_required": "Cần minh chứng",
+    "applies_to_levels": "Cấp áp dụng", "source_ref": "Vị trí trong văn bản", "title": "Tên", "group": "Nhóm",
+    "id": "Mã kế hoạch", "number": "Số", "symbol": "Ký hiệu", "year": "Năm", "issuing_unit": "Đơn vị ban hành",
+    "issue_date": "Ngày ban hành", "legal_bases": "Căn cứ", "period_types": "Kỳ báo cáo",
+    "submission_deadlines": "Hạn gửi báo cáo", "notes": "Ghi chú", "place_name": "Địa danh",
+}
+
+
+@dataclass(frozen=True)
+class PlanProblem:
+    """One problem in a plan file or spreadsheet, located precisely enough to fix it.
+
+    `file` is the file name, `target`/`group` the codes involved, `field` the JSON path inside the
+    document (e.g. ``groups[1].targets[3].deadline.month``), `row`/`column` the spreadsheet cell
+    when the plan came from Excel. `message` is Vietnamese.
+    """
+
+    file: str
+    message: str
+    field: str = ""
+    target: str = ""
+    group: str = ""
+    row: int | None = None
+    column: str = ""
+
+    @property
+    def location(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(self.file)
+        if self.row is not None:
+            parts.append(_t("dòng {0}").format(self.row))
+        if self.column:
+            parts.append(_t("cột '{0}'").format(self.column))
+        if self.target:
+            parts.append(_t("mục tiêu {0}").format(self.target))
+        elif self.group:
+            parts.append(_t("nhóm {0}").format(self.group))
+        if self.field and self.row is None:
+            parts.append(_t("trường {0}").format(self.field))
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+    def to_json(self) -> dict:
+        return {"file": self.file, "row": self.row, "column": self.column, "group": self.group,
+                "target": self.target, "field": self.field, "message": self.message}

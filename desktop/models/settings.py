@@ -1,0 +1,75 @@
+"""Settings declared in one place, with typed defaults, stored in the encrypted database.
+
+Nothing is stored outside the encrypted store except what must be read before unlock (the data
+folder location comes from the command line or environment, never from a saved file).
+This module must never import Qt.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from . import audit
+from .errors import ValidationError
+from .i18n import tr
+from .schema import Setting
+from .vault import AppSession, Permission
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    key: str
+    default: Any
+    kind: type
+    label: str
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+SPECS: dict[str, SettingSpec] = {s.key: s for s in [
+    SettingSpec("auto_lock_minutes", 10, int, "Tự khóa sau (phút không thao tác)", 1, 120),
+    SettingSpec("share_folder", "", str, "Thư mục dùng chung trên mạng (đường dẫn hoặc \\\\máy-chủ\\thư-mục)"),
+    SettingSpec("backup_keep", 10, int, "Số bản sao lưu tự động giữ lại", 3, 100),
+    SettingSpec("evidence_max_mb", 50, int, "Dung lượng tối đa mỗi tệp minh chứng (MB)", 1, 500),
+]}
+
+
+def get(session: AppSession, key: str) -> Any:
+    spec = SPECS[key]
+    with session.db.session() as s:
+        row = s.get(Setting, key)
+        if row is None:
+            return spec.default
+        try:
+            return spec.kind(json.loads(row.value))
+        except (ValueError, TypeError):
+            return spec.default
+
+
+def get_all(session: AppSession) -> dict[str, Any]:
+    return {k: get(session, k) for k in SPECS}
+
+
+def set_value(session: AppSession, key: str, value: Any) -> None:
+    session.require(Permission.MANAGE_SETTINGS)
+    spec = SPECS.get(key)
+    if spec is None:
+        raise ValidationError(tr("Settings", "Cài đặt không tồn tại: {0}").format(key))
+    try:
+        value = spec.kind(value)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(tr("Settings", "Giá trị không hợp lệ cho “{0}”.").format(tr("Settings", spec.label))) from exc
+    if spec.kind is int and ((spec.minimum is not None and value < spec.minimum) or
+                             (spec.maximum is not None and value > spec.maximum)):
+        raise ValidationError(tr("Settings", "“{0}” phải từ {1} đến {2}.")
+                              .format(tr("Settings", spec.label), spec.minimum, spec.maximum))
+    with session.db.session() as s:
+        row = s.get(Setting, key)
+        encoded = json.dumps(value, ensure_ascii=False)
+        if row is None:
+            s.add(Setting(key=key, value=encoded))
+        else:
+            row.value = encoded
+        audit.append(s, session.user.id or None, "settings", key)

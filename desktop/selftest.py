@@ -1,0 +1,106 @@
+"""`vks-cds selftest`: prove on this PC that the encrypted store works (and, with a display or
+offscreen, that the main window opens). Exit 0 when every step passes."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _step(name: str, fn) -> bool:
+    t0 = time.perf_counter()
+    try:
+        detail = fn()
+    except Exception as exc:  # report every failing step, never a traceback
+        print(f"[LỖI] {name}: {type(exc).__name__}: {exc}")
+        return False
+    print(f"[ĐẠT] {name} ({(time.perf_counter() - t0) * 1000:.0f} ms){': ' + detail if detail else ''}")
+    return True
+
+
+def run_selftest(gui: bool = False) -> int:
+    from desktop.models.db import Database, raw_connect, upgrade
+    from desktop.models.keyslots import generate_master_key, wipe
+
+    tmp = Path(tempfile.mkdtemp(prefix="vks-cds-selftest-"))
+    marker = "KIEM-TRA-MA-HOA-" + str(time.time_ns())
+    key = generate_master_key()
+    ok = True
+    try:
+        path = tmp / "selftest.db"
+
+        def write_read():
+            db = Database(path, key)
+            try:
+                upgrade(db)
+                from desktop.models.schema import Setting
+
+                with db.session() as s:
+                    s.add(Setting(key="selftest", value=f'"{marker}"'))
+                with db.session() as s:
+                    assert s.get(Setting, "selftest").value == f'"{marker}"'
+                problems = db.integrity_problems()
+                assert not problems, problems
+            finally:
+                db.close()
+            return "SQLCipher " + raw_connect(path, key).execute("PRAGMA cipher_version").fetchone()[0]
+
+        ok &= _step("Cơ sở dữ liệu mã hóa: ghi, đọc, kiểm tra toàn vẹn", write_read)
+
+        def no_plaintext():
+            for f in tmp.iterdir():
+                if marker.encode() in f.read_bytes():
+                    raise AssertionError(f"bản rõ trong {f.name}")
+            return ""
+
+        ok &= _step("Không có bản rõ trên đĩa", no_plaintext)
+
+        def wrong_key():
+            import sqlcipher3
+
+            conn = raw_connect(path, bytes(32))
+            try:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlcipher3.DatabaseError:
+                return ""
+            finally:
+                conn.close()
+            raise AssertionError("khóa sai vẫn mở được")
+
+        ok &= _step("Khóa sai bị từ chối", wrong_key)
+
+        def pdf():
+            import io
+
+            from desktop.export.documents import RecoverySheetDoc
+            from desktop.export.pdf import render_recovery_sheet
+            from datetime import date
+
+            buf = io.BytesIO()
+            render_recovery_sheet(RecoverySheetDoc(unit_name="Đơn vị kiểm tra", unit_code="KT", created=date.today(),
+                                                   recovery_code="ABCDE-FGHJK-MNPQR-STVWX-YZ234"), buf)
+            assert buf.getvalue().startswith(b"%PDF")
+            return f"{len(buf.getvalue())} byte"
+
+        ok &= _step("Tạo PDF (ReportLab, phông Liberation Serif)", pdf)
+
+        if gui:
+            def window():
+                from PySide6.QtWidgets import QApplication, QLabel
+
+                app = QApplication.instance() or QApplication(sys.argv[:1])
+                w = QLabel("VKS CĐS")
+                w.show()
+                app.processEvents()
+                w.close()
+                return app.platformName()
+
+            ok &= _step("Mở cửa sổ Qt", window)
+    finally:
+        wipe(key)
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("KẾT QUẢ: " + ("ĐẠT" if ok else "KHÔNG ĐẠT"))
+    return 0 if ok else 1

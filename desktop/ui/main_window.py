@@ -1,0 +1,205 @@
+"""The main window: navigation on the left, one page per task, lock on Ctrl+L."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QMainWindow, QStackedWidget, QVBoxLayout, QWidget)
+
+from desktop import APP_NAME, __version__
+from desktop.models import units
+from desktop.models.vault import AppSession, Permission, Vault
+from desktop.ui.messages import MessageBox
+
+
+class HomePage(QWidget):
+    """Who and where: the unit, the signed-in user, the plans and the backups at a glance."""
+
+    def __init__(self, session: AppSession, vault: Vault, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.vault = vault
+        lay = QVBoxLayout(self)
+        self.unit_label = QLabel(objectName="homeUnit")
+        f = self.unit_label.font()
+        f.setPointSize(f.pointSize() + 6)
+        f.setBold(True)
+        self.unit_label.setFont(f)
+        self.unit_label.setWordWrap(True)
+        lay.addWidget(self.unit_label)
+        self.grid = QGridLayout()
+        lay.addLayout(self.grid)
+        lay.addStretch(1)
+        self.refresh()
+
+    def _card(self, row: int, col: int, title: str, value: str, name: str) -> None:
+        card = QFrame(objectName=name)
+        card.setFrameShape(QFrame.Shape.StyledPanel)
+        card.setStyleSheet("QFrame#%s { background: #f5f7fb; border: 1px solid #d0d7e2; border-radius: 6px; }" % name)
+        v = QVBoxLayout(card)
+        t = QLabel(title)
+        t.setStyleSheet("color: #555;")
+        val = QLabel(value)
+        val.setObjectName(name + "Value")
+        val.setWordWrap(True)
+        vf = val.font()
+        vf.setPointSize(vf.pointSize() + 3)
+        vf.setBold(True)
+        val.setFont(vf)
+        v.addWidget(t)
+        v.addWidget(val)
+        self.grid.addWidget(card, row, col)
+
+    def refresh(self) -> None:
+        while self.grid.count():
+            item = self.grid.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        unit = units.own_unit(self.session)
+        self.unit_label.setText(f"{unit.name}\n{unit.level_label} · {self.tr('Mã')}: {unit.code}")
+        user = self.session.user
+        self._card(0, 0, self.tr("Người đăng nhập"), f"{user.full_name or user.username}\n{user.role.label}", "cardUser")
+        try:
+            from desktop.models import plans
+
+            items = plans.list_plans(self.session)
+            text = self.tr("{0} kế hoạch, {1} mục tiêu/nhiệm vụ").format(
+                len(items), sum(p.target_count for p in items))
+        except Exception:
+            text = "—"
+        self._card(0, 1, self.tr("Kế hoạch chuyển đổi số"), text, "cardPlans")
+        backups = self.vault.list_backups()
+        last = backups[0].created.strftime("%d/%m/%Y %H:%M") if backups else self.tr("chưa có")
+        self._card(1, 0, self.tr("Sao lưu gần nhất"), last, "cardBackup")
+        self._card(1, 1, self.tr("Thư mục dữ liệu"), str(self.vault.folder.root), "cardFolder")
+
+
+class MainWindow(QMainWindow):
+    lockRequested = Signal()
+
+    def __init__(self, session: AppSession, vault: Vault, on_settings_changed=None, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.vault = vault
+        self._on_settings_changed = on_settings_changed
+        unit = units.own_unit(session)
+        self.setWindowTitle(f"{APP_NAME} — {unit.name}")
+        self.resize(1280, 800)
+
+        self.nav = QListWidget(objectName="navigation")
+        self.nav.setFixedWidth(220)
+        self.nav.setStyleSheet("QListWidget { font-size: 11pt; } QListWidget::item { padding: 8px; }")
+        self.pages = QStackedWidget(objectName="pages")
+        self._factories: list = []
+        self._add_page(self.tr("Tổng quan"), "home", lambda: HomePage(session, vault))
+        self._add_page(self.tr("Kế hoạch"), "plans", self._make_plan_browser)
+        # Everyone gets the users page (to change their own password); managing is checked by the service.
+        self._add_page(self.tr("Người dùng"), "users", self._make_users_page)
+        self._add_page(self.tr("Sao lưu và kiểm tra"), "backup", self._make_backup_page)
+        if session.user.can(Permission.VIEW_AUDIT):
+            self._add_page(self.tr("Nhật ký kiểm toán"), "audit", self._make_audit_page)
+        self._add_page(self.tr("Cài đặt"), "settings", self._make_settings_page)
+        self.nav.currentRowChanged.connect(self._show_page)
+
+        central = QWidget()
+        row = QHBoxLayout(central)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.nav)
+        row.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+
+        file_menu = self.menuBar().addMenu(self.tr("&Tệp"))
+        self.lock_action = QAction(self.tr("Khóa phiên làm việc"), self)
+        self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.lock_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.lock_action.triggered.connect(self.lockRequested)
+        file_menu.addAction(self.lock_action)
+        file_menu.addSeparator()
+        quit_action = QAction(self.tr("Thoát"), self)
+        quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        help_menu = self.menuBar().addMenu(self.tr("&Trợ giúp"))
+        about = QAction(self.tr("Giới thiệu"), self)
+        about.triggered.connect(self._about)
+        help_menu.addAction(about)
+
+        who = session.user.full_name or session.user.username
+        if session.user.via_recovery:
+            who = self.tr("PHIÊN KHÔI PHỤC — hãy đặt lại mật khẩu quản trị trong mục Người dùng")
+        self.status_user = QLabel(f"{who} · {session.user.role.label}")
+        self.status_user.setObjectName("statusUser")
+        self.statusBar().addWidget(self.status_user, 1)
+        self.statusBar().addPermanentWidget(QLabel(self.tr("Ctrl+L để khóa")))
+        self.nav.setCurrentRow(0)
+
+    def _add_page(self, title: str, key: str, factory) -> None:
+        item = QListWidgetItem(title)
+        item.setData(Qt.ItemDataRole.UserRole, key)
+        self.nav.addItem(item)
+        holder = QWidget()
+        holder.setObjectName(f"page_{key}")
+        QVBoxLayout(holder).setContentsMargins(12, 12, 12, 12)
+        self.pages.addWidget(holder)
+        self._factories.append(factory)
+
+    def page_widget(self, key: str) -> QWidget | None:
+        """The page's content widget (built on first use)."""
+        for i in range(self.nav.count()):
+            if self.nav.item(i).data(Qt.ItemDataRole.UserRole) == key:
+                self._ensure_built(i)
+                holder = self.pages.widget(i)
+                return holder.layout().itemAt(0).widget()
+        return None
+
+    def _ensure_built(self, index: int) -> None:
+        holder = self.pages.widget(index)
+        if holder.layout().count() == 0:
+            holder.layout().addWidget(self._factories[index]())
+
+    def _show_page(self, index: int) -> None:
+        if index < 0:
+            return
+        self._ensure_built(index)
+        self.pages.setCurrentIndex(index)
+        widget = self.pages.widget(index).layout().itemAt(0).widget()
+        refresh = getattr(widget, "refresh", None)
+        if callable(refresh) and index != 0:
+            refresh()
+
+    def show_page(self, key: str) -> None:
+        for i in range(self.nav.count()):
+            if self.nav.item(i).data(Qt.ItemDataRole.UserRole) == key:
+                self.nav.setCurrentRow(i)
+                return
+
+    def _make_plan_browser(self):
+        from desktop.ui.plan_browser import PlanBrowser
+
+        return PlanBrowser(self.session)
+
+    def _make_users_page(self):
+        from desktop.ui.admin_pages import UsersPage
+
+        return UsersPage(self.session)
+
+    def _make_backup_page(self):
+        from desktop.ui.admin_pages import BackupPage
+
+        return BackupPage(self.session, self.vault)
+
+    def _make_audit_page(self):
+        from desktop.ui.admin_pages import AuditPage
+
+        return AuditPage(self.session)
+
+    def _make_settings_page(self):
+        from desktop.ui.admin_pages import SettingsPage
+
+        return SettingsPage(self.session, self._on_settings_changed)
+
+    def _about(self) -> None:
+        MessageBox.info(self, self.tr("Giới thiệu"),
+                        self.tr("{0} phiên bản {1}\nTheo dõi, báo cáo tiến độ chuyển đổi số của Viện kiểm sát nhân dân.\n"
+                                "Dữ liệu được mã hóa (SQLCipher 4, AES-256); không cần Internet.").format(APP_NAME, __version__))
