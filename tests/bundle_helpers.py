@@ -251,6 +251,7 @@ def craft_bundle(
             manifest_edit(m)
         mbytes = manifest_raw if manifest_raw is not None else encode_manifest(m)
         tc = trusted_comment if trusted_comment is not None else trusted_comment_for(m if isinstance(m, dict) else {})
+        tc = tc.replace("\r", " ").replace("\n", " ")  # minisign comments are one line
         sig = sig_text if sig_text is not None else signer.sign_minisign(mbytes, tc).encode()
         if sig_edit:
             sig = sig_edit(sig.decode()).encode()

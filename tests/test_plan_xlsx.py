@@ -166,23 +166,29 @@ def test_reads_a_task_appendix_with_results_and_date_cells():
     assert (t[2]["deadline"]["type"], t[2]["deadline"]["month"]) == ("month", 9)
 
 
-def test_every_problem_is_reported_with_row_and_column():
+def test_every_problem_is_reported_with_row_and_column(tmp_path):
     rows = [
-        ["I", "Nhóm một", None, None, None],
-        [1, "MT01: Nội dung hợp lệ", "Cục 2", None, "13/2024"],          # row 5: month out of range
-        [2, None, "Cục 2", None, "3/2024"],                              # row 6: no text
-        ["x1", "Một dòng lạ", None, None, "3/2024"],                     # row 7: unknown TT
-        [3, "MT01: Trùng mã", "Cục 2", None, "31/2/2024"],              # row 8: bad date (and duplicate code)
-        ["II", "Nhóm trống", None, None, None],                          # row 9: empty group
+        ["I", "Nhóm một", None, None, None],                             # row 3 (title row 1, header row 2)
+        [1, "MT01: Nội dung hợp lệ", "Cục 2", None, "13/2024"],          # row 4: month out of range
+        [2, None, "Cục 2", None, "3/2024"],                              # row 5: no text
+        ["x1", "Một dòng lạ", None, None, "3/2024"],                     # row 6: unknown TT
+        [3, "MT01: Trùng mã", "Cục 2", None, "31/2/2024"],              # row 7: bad date (and duplicate code)
+        ["II", "Nhóm trống", None, None, None],                          # row 8: empty group
     ]
-    _, buf = _sheet(rows, above=["Kế hoạch năm 2024"])
+    wb, buf = _sheet(rows, above=["Kế hoạch năm 2024"])
     res = plan_xlsx.read_plan(buf, "loi.xlsx")
     got = {(p.row, p.column) for p in res.problems}
-    assert got == {(5, "THỜI GIAN HOÀN THÀNH"), (6, "MỤC TIÊU"), (7, "TT"), (8, "THỜI GIAN HOÀN THÀNH"), (9, "MỤC TIÊU")}
+    assert got == {(4, "THỜI GIAN HOÀN THÀNH"), (5, "MỤC TIÊU"), (6, "TT"), (7, "THỜI GIAN HOÀN THÀNH"), (8, "MỤC TIÊU")}
     assert all(p.file == "loi.xlsx" and p.message for p in res.problems)
-    month = next(p for p in res.problems if p.row == 5)
+    # the service adds what only the whole document shows (the duplicate code on row 7), once per cell
+    wb.save(tmp_path / "loi.xlsx")
+    preview = plans.preview_xlsx(tmp_path / "loi.xlsx")
+    assert {(p.row, p.column) for p in preview.problems} == got | {(7, "MỤC TIÊU")}
+    assert len(preview.problems) == len(got) + 1
+    assert any("trùng" in p.message and p.row == 7 for p in preview.problems)
+    month = next(p for p in res.problems if p.row == 4)
     assert "Tháng 13" in month.message and month.target == "MT01"
-    assert "dòng 5" in str(month) and "THỜI GIAN HOÀN THÀNH" in str(month)
+    assert "dòng 4" in str(month) and "THỜI GIAN HOÀN THÀNH" in str(month)
 
 
 def test_document_level_problems_land_on_their_rows(tmp_path):
@@ -195,11 +201,11 @@ def test_document_level_problems_land_on_their_rows(tmp_path):
     preview = plans.preview_xlsx(path)
     assert not preview.ok
     where = {(p.row, p.column) for p in preview.problems}
-    assert where == {(6, "MỤC TIÊU"), (6, "THỜI GIAN HOÀN THÀNH")}  # duplicate code; 2030 outside the plan year
+    assert where == {(5, "MỤC TIÊU"), (5, "THỜI GIAN HOÀN THÀNH")}  # duplicate code; 2030 outside the plan year
 
 
 def test_unreadable_sheets(tmp_path):
-    _, buf = _sheet([[1, "x", None]], header=["STT", "Nội dung công việc ghi chú", "Ghi chú"])
+    _, buf = _sheet([[1, "x", None]], header=["Số", "Ghi chú", "Người ký"])
     res = plan_xlsx.read_plan(buf, "khong-co-tieu-de.xlsx")
     assert res.document is None and "dòng tiêu đề" in res.problems[0].message
     res = plan_xlsx.read_plan(io.BytesIO(b"not a zip"), "rac.xlsx")
@@ -215,7 +221,7 @@ def test_bad_spreadsheet_is_never_half_imported(installed, tmp_path):
     wb.save(path)
     with pytest.raises(plans.PlanFormatError) as info:
         plans.import_file(installed, path)
-    assert [(p.row, p.column) for p in info.value.problems] == [(18, "THỜI GIAN HOÀN THÀNH")]
+    assert [(p.row, p.column) for p in info.value.problems] == [(16, "THỜI GIAN HOÀN THÀNH")]
     assert snapshot(installed) == before
     rows[-1][-1] = "12/2024"
     wb, _ = _sheet(rows, above=["Kế hoạch năm 2024"])

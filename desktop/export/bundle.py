@@ -1319,15 +1319,24 @@ def _read_members(entries: list[_Entry], buf: memoryview, limits: Limits) -> dic
             pieces: list[bytes] = []
             produced = 0
             ratio_cap = limits.max_ratio * max(e.csize, 1)
-            pending: bytes | memoryview = raw
+            # Input goes in 64 KiB slices: zlib copies the unconsumed input on every bounded
+            # call, so feeding a whole large member at once would be quadratic.
+            pos = 0
+            pending: bytes | memoryview = b""
             try:
-                while True:
+                while not d.eof:
+                    if not pending:
+                        if pos >= len(raw):
+                            break
+                        pending = raw[pos : pos + 65536]
+                        pos += len(pending)
+                    before = len(pending)
                     piece = d.decompress(pending, 256 * 1024)
                     pending = d.unconsumed_tail
-                    if not piece and not pending:
-                        piece = d.flush(256 * 1024) if not d.eof else b""
-                        if not piece:
-                            break
+                    if not piece:
+                        if pending and len(pending) == before:  # no progress: never loop forever
+                            raise _Reject("zip_malformed", f"deflate stream of {e.name} is stuck")
+                        continue
                     produced += len(piece)
                     total += len(piece)
                     if produced > ratio_cap:
@@ -1339,7 +1348,7 @@ def _read_members(entries: list[_Entry], buf: memoryview, limits: Limits) -> dic
                     pieces.append(piece)
             except zlib.error as exc:
                 raise _Reject("zip_malformed", f"bad deflate data in {e.name}: {exc}") from None
-            if not d.eof or d.unused_data:
+            if not d.eof or d.unused_data or pending or pos < len(raw):
                 raise _Reject("zip_malformed", f"deflate stream of {e.name} is truncated or has trailing bytes")
             data = b"".join(pieces)
         if len(data) != e.usize:
@@ -1557,9 +1566,10 @@ class Bundle:
                     pst = os.lstat(parent)
                     if not stat.S_ISDIR(pst.st_mode):
                         raise BundleWriteError("staging_error", detail=f"{parent} is not a folder")
-                if os.path.dirname(os.path.realpath(target)) != os.path.realpath(parent) or not os.path.realpath(
-                    parent
-                ).startswith(real_root):
+                real_parent = os.path.realpath(parent)
+                if os.path.commonpath([real_parent, real_root]) != real_root or (
+                    os.path.dirname(os.path.realpath(target)) != real_parent
+                ):
                     raise BundleWriteError("staging_error", detail=f"{target} escapes the staging folder")
                 flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
                 fd = os.open(target, flags, 0o600)

@@ -266,7 +266,10 @@ class ReadResult:
         except IndexError:
             return p
         if ti is None:
-            column = self.headers.get("text", "") if key == "title" else self.headers.get("code", "") if key == "code" else ""
+            column = self.headers.get("code", "") if key == "code" and "code" in self.headers else \
+                self.headers.get("text", "")
+        elif key == "code" and "code" not in self.headers:
+            column = self.headers.get("text", "")  # the code came from the text ("MT01: …")
         else:
             column = self.headers.get(key, tr("Domain", FIELD_LABELS.get(key, key)))
         return PlanProblem(p.file, p.message, field=p.field, target=p.target, group=p.group, row=row, column=column)

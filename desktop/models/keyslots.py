@@ -27,10 +27,6 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from argon2.low_level import Type, hash_secret_raw
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from .fsutil import atomic_write_bytes
 
 SLOT_FILE_FORMAT = "vks-cds-keyslots/1"
@@ -53,6 +49,8 @@ class KdfParams:
     salt: bytes
 
     def derive(self, secret: str) -> bytes:
+        from argon2.low_level import Type, hash_secret_raw  # imported on first use: fast start-up
+
         return hash_secret_raw(
             secret=normalize_secret(secret).encode("utf-8"),
             salt=self.salt,
@@ -99,16 +97,26 @@ def tune_kdf(target_seconds: float = 0.45, memory_kib: int = MIN_MEMORY_KIB, par
     """
     memory_kib = max(memory_kib, MIN_MEMORY_KIB)
     salt = secrets.token_bytes(16)
-    probe = KdfParams(1, memory_kib, parallelism, salt)
-    probe.derive("warm-up")  # first call pays for page faults of the 64 MiB arena
-    best = None
-    for _ in range(2):
-        t0 = time.perf_counter()
-        probe.derive("probe")
-        elapsed = time.perf_counter() - t0
-        best = elapsed if best is None else min(best, elapsed)
-    per_pass = max(best, 1e-3)
-    time_cost = max(1, min(max_time_cost, round(target_seconds / per_pass)))
+
+    def measure(t: int) -> float:
+        params = KdfParams(t, memory_kib, parallelism, salt)
+        best = None
+        for _ in range(2):
+            t0 = time.perf_counter()
+            params.derive("probe")
+            elapsed = time.perf_counter() - t0
+            best = elapsed if best is None else min(best, elapsed)
+        return best
+
+    KdfParams(1, memory_kib, parallelism, salt).derive("warm-up")  # page faults of the arena
+    # Cost is roughly a + b*t (allocation + passes): fit it from two probes, then correct once.
+    t1, t3 = measure(1), measure(3)
+    per_pass = max((t3 - t1) / 2, 1e-4)
+    fixed = max(t1 - per_pass, 0.0)
+    time_cost = max(1, min(max_time_cost, round((target_seconds - fixed) / per_pass)))
+    actual = measure(time_cost)
+    if actual > 0 and not (0.8 * target_seconds <= actual <= 1.2 * target_seconds):
+        time_cost = max(1, min(max_time_cost, round(time_cost * target_seconds / actual)))
     return KdfParams(time_cost, memory_kib, parallelism, secrets.token_bytes(16))
 
 
@@ -220,6 +228,8 @@ class SlotFile:
     def put(self, slot_id: str, kind: str, secret: str, master_key: bytes | bytearray,
             kdf: KdfParams) -> KeySlot:
         """Create or replace the slot `slot_id` wrapping `master_key` under `secret`."""
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         params = kdf.with_new_salt()
         wrapping_key = params.derive(secret)
         nonce = secrets.token_bytes(12)
@@ -244,6 +254,9 @@ class SlotFile:
             template = self.slots[0].kdf if self.slots else KdfParams(1, MIN_MEMORY_KIB, 2, b"\0" * 16)
             template.derive(secret)
             raise SlotError("no such slot")
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         wrapping_key = slot.kdf.derive(secret)
         try:
             return bytearray(AESGCM(wrapping_key).decrypt(slot.nonce, slot.ciphertext, self._aad(slot_id)))

@@ -1050,9 +1050,15 @@ def preview_xlsx(path: Path | str, defaults: Mapping | None = None) -> XlsxPrevi
                            None, path.name)
     result = plan_xlsx.read_plan(io.BytesIO(data), path.name, defaults=defaults)
     problems = list(result.problems)
-    if result.document is not None and not problems:
+    if result.document is not None:
+        # also check the document, so every problem shows at once; a cell the reader already
+        # flagged is not reported twice
+        seen = {(p.row, p.column) for p in problems}
         for p in validate_document(result.document, path.name):
-            problems.append(result.locate(p))
+            p = result.locate(p)
+            if (p.row, p.column) not in seen or p.row is None:
+                seen.add((p.row, p.column))
+                problems.append(p)
     return XlsxPreview(result.rows, problems, result.document, path.name)
 
 

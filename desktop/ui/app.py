@@ -14,7 +14,6 @@ from PySide6.QtCore import QEvent, QLibraryInfo, QLocale, QObject, QTimer, QTran
 from PySide6.QtWidgets import QApplication
 
 from desktop import APP_ID, APP_NAME, ORG_NAME
-from desktop.models import settings
 from desktop.models.fsutil import InstanceLock, InstanceLockedError
 from desktop.models.vault import AppSession, Vault
 from desktop.ui.messages import MessageBox, show_error
@@ -94,6 +93,7 @@ class AppController(QObject):
         self.login.reset(message)
         self.login.show()
         self.login.raise_()
+        _preload_storage_in_background()
 
     def _on_unlocked(self, session: AppSession) -> None:
         from desktop.ui.main_window import MainWindow
@@ -113,6 +113,8 @@ class AppController(QObject):
     def _apply_settings(self) -> None:
         if self.session is None:
             return
+        from desktop.models import settings
+
         self.idle.set_minutes(settings.get(self.session, "auto_lock_minutes"))
 
     def lock(self, message: str = "") -> None:
@@ -153,6 +155,15 @@ class AppController(QObject):
         if self.session is not None:
             self.session.lock()
             self.session = None
+
+
+def _preload_storage_in_background() -> None:
+    """Load SQLAlchemy and the schema while the user types the password (daemon thread)."""
+    import threading
+
+    from desktop.models import vault as vault_module
+
+    threading.Thread(target=vault_module.preload, name="preload-storage", daemon=True).start()
 
 
 def install_translations(app: QApplication) -> None:
