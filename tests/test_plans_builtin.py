@@ -18,8 +18,7 @@ from sqlalchemy import func, select
 from desktop.models import plans
 from desktop.models.domain import plan_from_document
 from desktop.models.schema import AuditRecord
-from plan_fixtures import (PLANS_DIR, installed, load_doc, plan_file, seed_text,  # noqa: F401
-                           targets_by_code)
+from plan_fixtures import PLANS_DIR, load_doc, plan_file, seed_text, targets_by_code
 
 BUILTIN_FILES = sorted(p for p in PLANS_DIR.glob("*.json") if p.name != plans.SCHEMA_FILE)
 EXPECTED = {  # plan id: (groups, targets) as transcribed from the source documents

@@ -44,6 +44,19 @@ ACTION_LABELS = {
     "plan.create": "Tạo kế hoạch",
     "plan.edit": "Sửa kế hoạch",
     "plan.export": "Xuất kế hoạch",
+    "report.cho_duyet": "Trình duyệt báo cáo",
+    "report.da_duyet": "Duyệt báo cáo",
+    "report.nhap": "Chuyển báo cáo về nháp",
+    "report.da_gui": "Gửi báo cáo",
+    "report.da_nhan": "Cấp trên đã nhận báo cáo",
+    "report.bi_tra_lai": "Báo cáo bị trả lại",
+    "bundle.export": "Xuất gói tin",
+    "bundle.import": "Nhập gói tin",
+    "bundle.reject": "Từ chối gói tin",
+    "key.create": "Tạo khóa đơn vị",
+    "key.rotate": "Đổi khóa đơn vị",
+    "key.trust": "Xác nhận khóa đơn vị khác",
+    "key.revoke": "Thu hồi khóa",
 }
 
 

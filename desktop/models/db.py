@@ -100,7 +100,9 @@ class Database:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Deferred BEGIN: in WAL mode readers never block the writer, so a read inside a
+            # write transaction (e.g. loading a plan while saving an entry) cannot deadlock.
+            conn.exec_driver_sql("BEGIN")
 
         return engine
 

@@ -26,14 +26,13 @@ import json
 import logging
 import re
 import unicodedata
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from . import audit
 from .domain import (FIELD_LABELS, FORMAT, LEVEL_LABELS, PLAN_KIND_LABELS, Deadline, Measure, Plan,

@@ -124,3 +124,91 @@ class PlanTarget(Base):
     data: Mapped[str] = mapped_column(Text, nullable=False)  # the target's JSON
     search_key: Mapped[str] = mapped_column(Text, nullable=False)  # accent-folded lowercase text
 
+
+
+# ------------------------------------------------------------------ progress (revision 0003)
+class Report(Base):
+    """One unit's report on one plan for one reporting period, with its workflow state."""
+
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("plan_id", "period_key", "unit_code"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    plan_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    period_key: Mapped[str] = mapped_column(String(16), nullable=False)
+    unit_code: Mapped[str] = mapped_column(String(40), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    narrative: Mapped[str] = mapped_column(Text, nullable=False, default="{}")  # JSON: sections I..VI
+    revision: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    approved_snapshot: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON frozen at approval
+    approved_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    received_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    return_comments: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON {general, targets{code: text}}
+    last_bundle_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class ProgressEntry(Base):
+    __tablename__ = "progress_entries"
+    __table_args__ = (UniqueConstraint("report_id", "target_code"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), nullable=False)
+    target_code: Mapped[str] = mapped_column(String(32), nullable=False)
+    numerator: Mapped[float | None] = mapped_column(nullable=True)
+    denominator: Mapped[float | None] = mapped_column(nullable=True)
+    count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    done: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    done_date: Mapped[str | None] = mapped_column(String(10), nullable=True)  # ISO date
+    result_text: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    difficulties: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    proposals: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    updated_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class EntryRevision(Base):
+    """Every change to an entry field: who, when, old → new."""
+
+    __tablename__ = "entry_revisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("progress_entries.id", ondelete="CASCADE"), nullable=False, index=True)
+    ts: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    field: Mapped[str] = mapped_column(String(32), nullable=False)
+    old_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    new_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ReportTransition(Base):
+    __tablename__ = "report_transitions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), nullable=False, index=True)
+    ts: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    from_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(20), nullable=False)
+    comment: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+
+class EvidenceBlob(Base):
+    """An encrypted file in the content-addressed store (evidence/), stored once per content."""
+
+    __tablename__ = "evidence_blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    store_name: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+class EvidenceLink(Base):
+    __tablename__ = "evidence_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("progress_entries.id", ondelete="CASCADE"), nullable=False, index=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("evidence_blobs.sha256"), nullable=False)
+    filename: Mapped[str] = mapped_column(String(260), nullable=False)
+    mime: Mapped[str] = mapped_column(String(120), nullable=False, default="application/octet-stream")
+    added_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    added_by: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -13,11 +13,11 @@ import html
 from datetime import date, timedelta
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
                                QFormLayout, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSizePolicy, QSpinBox,
+                               QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSpinBox,
                                QSplitter, QTableView, QTextBrowser, QVBoxLayout, QWidget)
 
 from desktop.models import plans
@@ -25,7 +25,7 @@ from desktop.models.domain import (LEVEL_LABELS, LEVELS, MEASURE_LABELS, TARGET_
                                    DeadlineParseError, Measure, ReportingPeriod, fmt_date, parse_deadline,
                                    parse_measure)
 from desktop.models.errors import AppError
-from desktop.models.i18n import nfc
+from desktop.models.i18n import nfc, tr
 from desktop.models.vault import Permission
 
 GROUP_BG = QColor("#e8eef7")
@@ -504,7 +504,7 @@ class PlanBrowser(QWidget):
         self.measure_combo.blockSignals(True)
         self.measure_combo.addItem(self.tr("Mọi cách đo"), None)
         for key in ("ratio", "count", "milestone", "recurring", "qualitative"):
-            self.measure_combo.addItem(self.tr(MEASURE_LABELS[key]), key)
+            self.measure_combo.addItem(tr("Domain", MEASURE_LABELS[key]), key)
         self.measure_combo.blockSignals(False)
         self.count_label = QLabel()
         self.count_label.setStyleSheet("color: #555;")
@@ -533,7 +533,7 @@ class PlanBrowser(QWidget):
         self.target_model = TargetTableModel(self)
         self.target_view = _table(self.target_model, stretch=1)
         hh = self.target_view.horizontalHeader()
-        for col, width in ((0, 96), (2, 190), (3, 130), (4, 150)):
+        for col, width in ((0, 92), (2, 170), (3, 120), (4, 140)):
             hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             self.target_view.setColumnWidth(col, width)
         self.target_view.selectionModel().currentRowChanged.connect(self._on_target_row)
@@ -784,7 +784,7 @@ class PlanBrowser(QWidget):
             rows.append(row(self.tr("Loại trừ"), e(t.exclusion_note)))
         rows.append(row(self.tr("Cần minh chứng"), self.tr("Có") if t.evidence_required else self.tr("Không")))
         if t.applies_to_levels:
-            rows.append(row(self.tr("Cấp áp dụng"), e(", ".join(self.tr(LEVEL_LABELS[lv]) for lv in t.applies_to_levels))))
+            rows.append(row(self.tr("Cấp áp dụng"), e(t.levels_label)))
         if t.source_ref:
             rows.append(row(self.tr("Vị trí trong văn bản"), e(t.source_ref)))
         self.detail.setHtml(
@@ -794,6 +794,9 @@ class PlanBrowser(QWidget):
 
     # --- actions ------------------------------------------------------------------------------
     def _keep(self, dialog: QDialog) -> QDialog:
+        old = self.dialog
+        if old is not None and old is not dialog and not old.isVisible():
+            old.deleteLater()
         self.dialog = dialog
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
         dialog.open()
@@ -883,6 +886,7 @@ class CreateOwnPlanDialog(QDialog):
         self.year_spin = QSpinBox()
         self.year_spin.setRange(2000, 2100)
         self.year_spin.setValue(superior.year)
+        self.year_spin.setMaximumWidth(110)
         form = QFormLayout()
         form.addRow(self.tr("Mã kế hoạch"), self.id_edit)
         form.addRow(self.tr("Tên kế hoạch"), self.title_edit)
@@ -952,6 +956,8 @@ class PlanEditDialog(QDialog):
         self.year_spin = QSpinBox()
         self.year_spin.setRange(2000, 2100)
         self.year_spin.setValue(self.doc["year"])
+        self.year_spin.setMaximumWidth(110)
+        self.year_spin.valueChanged.connect(lambda _v: self._update_hints())
         self.days: dict[str, QSpinBox] = {}
         days_box = QHBoxLayout()
         for key, label, top in (("month", self.tr("tháng"), 60), ("quarter", self.tr("quý"), 90),
@@ -989,7 +995,7 @@ class PlanEditDialog(QDialog):
         self.group_combo = QComboBox()
         self.kind_combo = QComboBox()
         for k, label in TARGET_KIND_LABELS.items():
-            self.kind_combo.addItem(self.tr(label), k)
+            self.kind_combo.addItem(tr("Domain", label), k)
         self.text_edit = QPlainTextEdit()
         self.lead_edit = QPlainTextEdit()
         self.lead_edit.setPlaceholderText(self.tr("Mỗi dòng một đơn vị"))
@@ -1005,7 +1011,7 @@ class PlanEditDialog(QDialog):
         self.measure_hint = QLabel()
         self.exclusion_edit = QLineEdit()
         self.evidence_check = QCheckBox(self.tr("Cần minh chứng"))
-        self.level_checks = {lv: QCheckBox(self.tr(LEVEL_LABELS[lv])) for lv in LEVELS}
+        self.level_checks = {lv: QCheckBox(tr("Domain", LEVEL_LABELS[lv])) for lv in LEVELS}
         for w in (self.text_edit, self.result_edit):
             w.setFixedHeight(70)
         for w in (self.lead_edit, self.coord_edit):
