@@ -93,7 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     ur = with_login(usub.add_parser("reset-password", help="đặt lại mật khẩu (stdin: mật khẩu của bạn, rồi mật khẩu mới)"))
     ur.add_argument("username")
 
-    sub.add_parser("selftest", help="tự kiểm tra: tạo CSDL mã hóa tạm, ghi, đọc rồi xóa")
+    sp = sub.add_parser("selftest", help="tự kiểm tra: tạo CSDL mã hóa tạm, ghi, đọc rồi xóa")
+    sp.add_argument("--gui", action="store_true", help="kiểm tra thêm việc mở cửa sổ Qt")
+    sp.add_argument("--offscreen", action="store_true",
+                    help="như --gui nhưng không cần màn hình (Qt offscreen; dùng cho CI, cài đặt im lặng)")
     sp = with_login(sub.add_parser("audit", help="nhật ký kiểm toán"))
     sp.add_argument("action", choices=["verify", "list"])
 
@@ -306,7 +309,11 @@ def cmd_plans(args, stdin):
 def cmd_selftest(args, stdin):
     from desktop.selftest import run_selftest
 
-    return run_selftest(gui=False)
+    if getattr(args, "offscreen", False):
+        import os
+
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    return run_selftest(gui=getattr(args, "gui", False) or getattr(args, "offscreen", False))
 
 
 def cmd_demo(args, stdin):

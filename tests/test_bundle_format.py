@@ -626,3 +626,14 @@ def test_reject_reason_messages_are_vietnamese_nfc() -> None:
             assert msg == unicodedata.normalize("NFC", msg) and msg.endswith(".")
     e = BundleRejected("hash_mismatch")
     assert e.reason == "hash_mismatch" and "SHA-256" in e.message_vi
+
+
+def test_format_doc_lists_every_reason_and_field() -> None:
+    doc = (REPO / "docs" / "bundle-format.md").read_text(encoding="utf-8")
+    for table in (bm.REJECT_REASONS, bm.WRITE_REASONS):
+        for code, msg in table.items():
+            assert f"`{code}`" in doc, code
+    for code, msg in bm.REJECT_REASONS.items():
+        assert f"| `{code}` | {msg} |" in doc, code  # the table shows the exact message
+    for f in bm._MANIFEST_FIELDS:
+        assert f"| `{f}` |" in doc, f

@@ -18,8 +18,8 @@ from bundle_helpers import ZEntry, craft_bundle, default_files, encrypt_to, entr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from desktop.export.bundle import REJECT_REASONS, Bundle, BundleRejected, check_member_name, open_bundle, write_bundle_to
-from desktop.export.keys import MinisignError, parse_minisign_public_key, parse_minisign_signature, KeyFormatError
+from desktop.export.bundle import REJECT_REASONS, Bundle, BundleRejected, open_bundle, write_bundle_to
+from desktop.export.keys import KeyFormatError, MinisignError, parse_minisign_public_key, parse_minisign_signature
 
 # CI: a fixed, reproducible 300 examples per property. A soak run: BUNDLE_FUZZ_EXAMPLES=20000.
 _SOAK = int(os.environ.get("BUNDLE_FUZZ_EXAMPLES", "0"))
@@ -231,10 +231,10 @@ def test_public_key_parser(text: str) -> None:
 @FUZZ
 @given(st.text(max_size=80))
 def test_member_name_check(name: str) -> None:
-    from desktop.export.bundle import _Reject
+    from desktop.export.bundle import _check_member_name, _Reject
 
     try:
-        check_member_name(name)
+        _check_member_name(name)
     except _Reject as r:
         assert r.reason in REJECT_REASONS
         return

@@ -322,9 +322,11 @@ def test_unlock_migrates_after_backup(created, data_dir):
 
     with session.db.connection() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num='0001'"))
-        conn.execute(text("DROP TABLE plan_targets"))
-        conn.execute(text("DROP TABLE plan_versions"))
-        conn.execute(text("DROP TABLE plans"))
+        foundation = {"settings", "users", "units", "unit_former_names", "audit_log", "alembic_version"}
+        later = [r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='table' ORDER BY rowid"))
+                 if r[0] not in foundation and not r[0].startswith("sqlite_")]
+        for name in reversed(later):  # children before the tables they reference
+            conn.execute(text(f'DROP TABLE "{name}"'))
     session.lock()
     s = vault.unlock("admin", ADMIN_PW)
     pre = [b for b in vault.list_backups() if b.reason.startswith("pre")]

@@ -1122,7 +1122,7 @@ class _Entry:
     data_offset: int = 0
 
 
-def check_member_name(name: str) -> None:
+def _check_member_name(name: str) -> None:
     """Reject (never fix) a member name; raises ``_Reject`` with the reason."""
     if name == "":
         raise _Reject("path_invalid", "empty name")
@@ -1224,9 +1224,9 @@ def _parse_zip(buf: memoryview, limits: Limits) -> list[_Entry]:
     return entries
 
 
-def _check_entries(entries: list[_Entry], buf: memoryview, limits: Limits) -> None:
+def _check_entries(entries: list[_Entry], buf: memoryview) -> None:
     for e in entries:
-        check_member_name(e.name)
+        _check_member_name(e.name)
         if e.flags & _FLAG_ENCRYPTED or e.method == 99:
             raise _Reject("encrypted_member", e.name)
         if e.flags & 0x0008:
@@ -1555,7 +1555,7 @@ class Bundle:
             real_root = os.path.realpath(root)
             written = []
             for path in self.member_names():
-                check_member_name(path)  # verified already; cheap belt and braces
+                _check_member_name(path)  # verified already; cheap belt and braces
                 target = root.joinpath(*path.split("/"))
                 parent = target.parent
                 if parent != root:
@@ -1584,8 +1584,6 @@ class Bundle:
 
 
 # ---- the verification stages, in order. Each takes the state and raises _Reject.
-
-Stage = tuple[str, Callable[..., str]]
 
 
 def _stage_size(st: _State, src: Any, limits: Limits, **_: Any) -> str:
@@ -1642,7 +1640,7 @@ def _stage_decrypt(st: _State, src: Any, identities: list[Any], **_: Any) -> str
 def _stage_archive(st: _State, limits: Limits, **_: Any) -> str:
     assert st.plain is not None
     st.entries = _parse_zip(st.plain, limits)
-    _check_entries(st.entries, st.plain, limits)
+    _check_entries(st.entries, st.plain)
     st.contents = _read_members(st.entries, st.plain, limits)
     return f"{len(st.entries)} tệp"
 

@@ -1,0 +1,165 @@
+"""What goes into the frozen VKS CĐS (PyInstaller onedir), in one place.
+
+Read by installer/vks-cds.spec, by the Qt hook overrides in installer/hooks/ and by
+tests/test_installer.py. Plain data plus two small filter functions; no PyInstaller import, so it
+can be imported anywhere.
+
+Principles
+  * Everything the app imports is found by PyInstaller's analysis; this file only *removes*
+    what the app never uses (Qt modules, Qt plugins, Qt translations, SQLAlchemy/Alembic
+    dialects, Pillow ...) and *adds* what analysis cannot see (lazily imported modules,
+    the Alembic migration scripts, the `resources` data files).
+  * User data never lives in the install folder: the app resolves it through Qt's
+    AppLocalDataLocation (desktop/paths.py); the installed folder is read-only program files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+APP_NAME = "vks-cds"
+CLI_NAME = "vks-cds-cli"          # console twin of the windowed exe (same files, for IT staff scripts)
+
+# ------------------------------------------------------------------ Python modules
+# Qt modules the app does not import (it uses QtCore, QtGui, QtWidgets only).
+EXCLUDED_QT_MODULES = [
+    "PySide6.QtNetwork", "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtQuickWidgets",
+    "PySide6.QtQuickControls2", "PySide6.QtQuickTest", "PySide6.QtQmlFeatures", "PySide6.QtQuick3D",
+    "PySide6.Qt3DCore", "PySide6.Qt3DRender", "PySide6.Qt3DInput", "PySide6.Qt3DLogic",
+    "PySide6.Qt3DAnimation", "PySide6.Qt3DExtras",
+    "PySide6.QtWebEngineCore", "PySide6.QtWebEngineWidgets", "PySide6.QtWebEngineQuick",
+    "PySide6.QtWebChannel", "PySide6.QtWebSockets", "PySide6.QtWebView", "PySide6.QtHttpServer",
+    "PySide6.QtMultimedia", "PySide6.QtMultimediaWidgets", "PySide6.QtSpatialAudio",
+    "PySide6.QtTextToSpeech", "PySide6.QtPdf", "PySide6.QtPdfWidgets",
+    "PySide6.QtCharts", "PySide6.QtDataVisualization", "PySide6.QtGraphs", "PySide6.QtGraphsWidgets",
+    "PySide6.QtOpenGL", "PySide6.QtOpenGLWidgets", "PySide6.QtSvg", "PySide6.QtSvgWidgets",
+    "PySide6.QtSql", "PySide6.QtTest", "PySide6.QtXml", "PySide6.QtDBus", "PySide6.QtDesigner",
+    "PySide6.QtHelp", "PySide6.QtUiTools", "PySide6.QtConcurrent", "PySide6.QtPrintSupport",
+    "PySide6.QtLabsStyleKit", "PySide6.QtBluetooth", "PySide6.QtNfc", "PySide6.QtPositioning",
+    "PySide6.QtLocation", "PySide6.QtSensors", "PySide6.QtSerialPort", "PySide6.QtSerialBus",
+    "PySide6.QtRemoteObjects", "PySide6.QtScxml", "PySide6.QtStateMachine", "PySide6.QtNetworkAuth",
+    "PySide6.QtAxContainer", "PySide6.QtCanvasPainter",
+]
+
+# SQLAlchemy: only the SQLite dialect is used (SQLCipher through a creator function).
+# Alembic's matching DDL modules import those dialects at module level; they are replaced at
+# run time by empty stand-ins (installer/rthooks/pyi_rth_vks_alembic.py).
+EXCLUDED_DB_MODULES = [
+    "sqlalchemy.dialects.postgresql", "sqlalchemy.dialects.mysql", "sqlalchemy.dialects.oracle",
+    "sqlalchemy.dialects.mssql", "sqlalchemy.connectors.pyodbc", "sqlalchemy.connectors.aioodbc",
+    "sqlalchemy.connectors.asyncio", "sqlalchemy.ext.asyncio", "sqlalchemy.ext.mypy",
+    "sqlalchemy.testing", "alembic.testing",
+    "alembic.ddl.postgresql", "alembic.ddl.mysql", "alembic.ddl.oracle", "alembic.ddl.mssql",
+    "psycopg2", "psycopg", "MySQLdb", "pymysql", "pysqlite2", "cx_Oracle", "oracledb", "pyodbc",
+]
+ALEMBIC_STUBBED_DDL = ["mssql", "mysql", "oracle", "postgresql"]
+
+# Third-party and standard-library packages never imported by the app.
+EXCLUDED_OTHER_MODULES = [
+    "PIL",                 # ReportLab only needs Pillow for raster images; the app draws vectors only
+    "pypdfium2", "pypdfium2_raw",   # not imported by desktop/ (keep out unless a module imports it)
+    "numpy", "pandas", "IPython", "matplotlib",
+    "tkinter", "_tkinter", "turtle", "turtledemo", "idlelib", "lib2to3", "pydoc_data",
+    "test", "unittest.test", "ensurepip", "pip", "setuptools", "pkg_resources", "distutils",
+    "PyQt5", "PyQt6", "PySide2",
+    "hypothesis", "pytest", "pytestqt", "_pytest",
+]
+
+EXCLUDES = EXCLUDED_QT_MODULES + EXCLUDED_DB_MODULES + EXCLUDED_OTHER_MODULES
+
+# Imported at run time in ways analysis cannot follow (importlib / _LazyModule, Alembic scripts).
+HIDDEN_IMPORTS = [
+    "resources",                      # importlib.resources.files("resources")
+    "sqlcipher3", "sqlcipher3.dbapi2",
+    "sqlalchemy.dialects.sqlite", "sqlalchemy.dialects.sqlite.pysqlite",
+    "sqlalchemy.sql.default_comparator",
+    "alembic", "alembic.op", "alembic.context", "alembic.command", "alembic.config",
+    "alembic.script", "alembic.runtime.migration", "alembic.runtime.environment",
+    "alembic.ddl", "alembic.ddl.sqlite", "alembic.ddl.impl",
+    "logging.handlers",
+]
+
+# Alembic scripts are loaded from files (desktop.models.db.MIGRATIONS_DIR = <db.py>/../migrations),
+# so they must exist as .py files next to the frozen package, not only inside the PYZ archive.
+MIGRATION_DATA = [
+    ("desktop/models/migrations", "*.py"),
+    ("desktop/models/migrations", "*.mako"),
+    ("desktop/models/migrations/versions", "*.py"),
+]
+# Data files of the `resources` package (plans/*.json, fonts/*, icons/*, i18n/*, ...): the whole
+# tree minus Python sources and caches.
+RESOURCES_PACKAGE = "resources"
+RESOURCES_SKIP = re.compile(r"(^|/)__pycache__(/|$)|\.py[co]?$")
+
+# Data of third-party packages the app does not need.
+DATA_DROP = [
+    re.compile(r"^alembic/templates(/|$)"),     # `alembic init` templates; the app never runs `init`
+]
+
+# ------------------------------------------------------------------ Qt plugins and translations
+# Plugin type -> plugin base names to keep ("*" = all of that type). Every other plugin type is
+# dropped before dependency analysis, so the libraries they would drag in are never collected.
+KEEP_QT_PLUGINS: dict[str, list[str]] = {
+    # Windows: qwindows; Linux desktop: xcb, wayland; CI and headless self-test: offscreen.
+    "platforms": ["qwindows", "qxcb", "qwayland", "qoffscreen", "qcocoa"],
+    # Windows 11 / Windows Vista native look (qmodernwindowsstyle, qwindowsvistastyle).
+    "styles": ["*"],
+    # the window icon (.ico); PNG and BMP are built into QtGui
+    "imageformats": ["qico"],
+    # Vietnamese input methods on Linux (IBus-Unikey/Bamboo, compose); Windows IMEs need no plugin
+    "platforminputcontexts": ["composeplatforminputcontextplugin", "ibusplatforminputcontextplugin"],
+    "wayland-shell-integration": ["xdg-shell"],
+    "wayland-decoration-client": ["bradient"],
+}
+# Only the Vietnamese Qt catalogue (Qt ships qtbase_<lang>.qm; qt_<lang>.qm is the meta file).
+KEEP_QT_TRANSLATIONS = ["qtbase_vi", "qt_vi"]
+# Windows-only extras the PySide6 hook adds: software OpenGL and ANGLE, useless to a QtWidgets app
+# that never creates an OpenGL context (opengl32sw.dll alone is ~20 MB).
+DROP_QT_EXTRA_BINARIES = re.compile(r"^(opengl32sw|libEGL|libGLESv2|d3dcompiler_\d+)\.dll$", re.I)
+
+
+def plugin_stem(filename: str) -> str:
+    """libqxcb.so -> qxcb; qwindows.dll -> qwindows; libqcocoa.dylib -> qcocoa."""
+    name = os.path.basename(filename)
+    name = re.sub(r"\.(so(\.\d+)*|dll|dylib)$", "", name)
+    if name.startswith("lib"):
+        name = name[3:]
+    return name
+
+
+def keep_qt_plugin(plugin_type: str, filename: str) -> bool:
+    keep = KEEP_QT_PLUGINS.get(plugin_type.replace("\\", "/"))
+    if keep is None:
+        return False
+    return "*" in keep or plugin_stem(filename) in keep
+
+
+def keep_qt_translation(filename: str) -> bool:
+    stem = os.path.splitext(os.path.basename(filename))[0]
+    return stem in KEEP_QT_TRANSLATIONS
+
+
+def filter_qt_binaries(binaries):
+    """Filter (src, dest_dir) pairs produced by PyInstaller's Qt hooks."""
+    out = []
+    for src, dest in binaries:
+        d = dest.replace("\\", "/").rstrip("/")
+        m = re.search(r"(?:^|/)plugins/(.+)$", d)
+        if m:
+            if keep_qt_plugin(m.group(1), src):
+                out.append((src, dest))
+            continue
+        if DROP_QT_EXTRA_BINARIES.match(os.path.basename(src)):
+            continue
+        out.append((src, dest))
+    return out
+
+
+def filter_qt_datas(datas):
+    out = []
+    for src, dest in datas:
+        if src.endswith(".qm") and not keep_qt_translation(src):
+            continue
+        out.append((src, dest))
+    return out
