@@ -48,7 +48,6 @@ from desktop.export.keys import (
     PublicUnitKeys,
     TrustedKey,
     UnitKeys,
-    key_id_hex,
     minisign_verify,
     parse_minisign_signature,
 )

@@ -327,12 +327,14 @@ def _fmt(v) -> str:
 
 
 def _encode(name: str, value) -> str | None:
-    if value is None:
+    if value is None or value == "":
         return None
     if name == "done":
         return "1" if value else "0"
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:.15g}"
     return str(value)
 
 

@@ -421,14 +421,13 @@ def _count(ctx: _Ctx) -> StatusResult:
     what = m.unit_label or _t("lần")
     entries = _dedupe(ctx.entries, "count")
     pd = ctx.progress_date
-    total = sum(_finite(e.count) for e in entries)
 
     units: list[_Unit] = []
     sub_missed: list[ReportingPeriod] = []
     if per == "plan":
         u = _Unit(_t("cả kỳ kế hoạch"), ctx.start, ctx.horizon,
                   max(1, _months_between(ctx.start, ctx.horizon) + 1), minimum)
-        u.value = total
+        u.value = sum(_finite(e.count) for e in entries)
         units.append(u)
     else:
         per_months = PERIOD_MONTHS[per]
@@ -456,6 +455,7 @@ def _count(ctx: _Ctx) -> StatusResult:
                             sub_missed.append(e.period)
             units.append(u)
         units.sort(key=lambda u: u.start)
+    total = sum(u.value for u in units)     # entries outside the plan year's windows do not count
 
     # what is due by the progress date, and which windows that have ended fell short
     expected = 0
