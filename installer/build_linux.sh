@@ -34,6 +34,6 @@ start=$(date +%s)
 end=$(date +%s)
 
 APP="$DIST/vks-cds"
-test -x "$APP/vks-cds" && test -x "$APP/vks-cds-cli"
+test -x "$APP/vks-cds"
 size=$(du -sm "$APP" | cut -f1)
 echo "Đã dựng $APP trong $((end - start)) s; dung lượng ${size} MB"

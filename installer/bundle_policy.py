@@ -19,7 +19,10 @@ import os
 import re
 
 APP_NAME = "vks-cds"
-CLI_NAME = "vks-cds-cli"          # console twin of the windowed exe (same files, for IT staff scripts)
+# Windows only: console twin of the windowed exe (same files, same program) so IT staff can run
+# `vks-cds-cli selftest`, `backup` ... with output in the console. On Linux the single
+# executable is already a console program, so the twin (a second ~10 MB PYZ) is not built.
+CLI_NAME = "vks-cds-cli"
 
 # ------------------------------------------------------------------ Python modules
 # Qt modules the app does not import (it uses QtCore, QtGui, QtWidgets only).
@@ -48,7 +51,7 @@ EXCLUDED_QT_MODULES = [
 EXCLUDED_DB_MODULES = [
     "sqlalchemy.dialects.postgresql", "sqlalchemy.dialects.mysql", "sqlalchemy.dialects.oracle",
     "sqlalchemy.dialects.mssql", "sqlalchemy.connectors.pyodbc", "sqlalchemy.connectors.aioodbc",
-    "sqlalchemy.connectors.asyncio", "sqlalchemy.ext.asyncio", "sqlalchemy.ext.mypy",
+    "sqlalchemy.ext.mypy",
     "sqlalchemy.testing", "alembic.testing",
     "alembic.ddl.postgresql", "alembic.ddl.mysql", "alembic.ddl.oracle", "alembic.ddl.mssql",
     "psycopg2", "psycopg", "MySQLdb", "pymysql", "pysqlite2", "cx_Oracle", "oracledb", "pyodbc",
@@ -57,8 +60,12 @@ ALEMBIC_STUBBED_DDL = ["mssql", "mysql", "oracle", "postgresql"]
 
 # Third-party and standard-library packages never imported by the app.
 EXCLUDED_OTHER_MODULES = [
-    "PIL",                 # ReportLab only needs Pillow for raster images; the app draws vectors only
+    # Pillow stays (reportlab.lib.utils imports PIL.Image at module level) minus the parts the
+    # app cannot reach: it embeds no raster images, so no AVIF/WebP codecs, Tk or Qt bridges.
+    "PIL._avif", "PIL.AvifImagePlugin", "PIL._webp", "PIL.WebPImagePlugin",
+    "PIL._imagingtk", "PIL.ImageTk", "PIL.ImageQt", "PIL.ImageShow",
     "pypdfium2", "pypdfium2_raw",   # not imported by desktop/ (keep out unless a module imports it)
+    "pygments",            # only Mako's optional HTML error pages use it
     "numpy", "pandas", "IPython", "matplotlib",
     "tkinter", "_tkinter", "turtle", "turtledemo", "idlelib", "lib2to3", "pydoc_data",
     "test", "unittest.test", "ensurepip", "pip", "setuptools", "pkg_resources", "distutils",

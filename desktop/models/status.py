@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -233,6 +233,8 @@ def _remaining(pd: date, end: date) -> str:
     if m > 0:
         return _t("còn {0} tháng").format(m)
     days = (end - pd).days
+    if days < 0:
+        return _t("đã hết năm kế hoạch")
     return _t("còn {0} ngày").format(days) if days > 0 else _t("hôm nay là hạn cuối")
 
 

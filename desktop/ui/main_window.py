@@ -4,75 +4,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QMainWindow, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QStackedWidget,
+                               QVBoxLayout, QWidget)
 
 from desktop import APP_NAME, __version__
 from desktop.models import units
 from desktop.models.vault import AppSession, Permission, Vault
 from desktop.ui.messages import MessageBox
-
-
-class HomePage(QWidget):
-    """Who and where: the unit, the signed-in user, the plans and the backups at a glance."""
-
-    def __init__(self, session: AppSession, vault: Vault, parent=None):
-        super().__init__(parent)
-        self.session = session
-        self.vault = vault
-        lay = QVBoxLayout(self)
-        self.unit_label = QLabel(objectName="homeUnit")
-        f = self.unit_label.font()
-        f.setPointSize(f.pointSize() + 6)
-        f.setBold(True)
-        self.unit_label.setFont(f)
-        self.unit_label.setWordWrap(True)
-        lay.addWidget(self.unit_label)
-        self.grid = QGridLayout()
-        lay.addLayout(self.grid)
-        lay.addStretch(1)
-        self.refresh()
-
-    def _card(self, row: int, col: int, title: str, value: str, name: str) -> None:
-        card = QFrame(objectName=name)
-        card.setFrameShape(QFrame.Shape.StyledPanel)
-        card.setStyleSheet("QFrame#%s { background: #f5f7fb; border: 1px solid #d0d7e2; border-radius: 6px; }" % name)
-        v = QVBoxLayout(card)
-        t = QLabel(title)
-        t.setStyleSheet("color: #555;")
-        val = QLabel(value)
-        val.setObjectName(name + "Value")
-        val.setWordWrap(True)
-        vf = val.font()
-        vf.setPointSize(vf.pointSize() + 3)
-        vf.setBold(True)
-        val.setFont(vf)
-        v.addWidget(t)
-        v.addWidget(val)
-        self.grid.addWidget(card, row, col)
-
-    def refresh(self) -> None:
-        while self.grid.count():
-            item = self.grid.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
-        unit = units.own_unit(self.session)
-        self.unit_label.setText(f"{unit.name}\n{unit.level_label} · {self.tr('Mã')}: {unit.code}")
-        user = self.session.user
-        self._card(0, 0, self.tr("Người đăng nhập"), f"{user.full_name or user.username}\n{user.role.label}", "cardUser")
-        try:
-            from desktop.models import plans
-
-            items = plans.list_plans(self.session)
-            text = self.tr("{0} kế hoạch, {1} mục tiêu/nhiệm vụ").format(
-                len(items), sum(p.target_count for p in items))
-        except Exception:
-            text = "—"
-        self._card(0, 1, self.tr("Kế hoạch chuyển đổi số"), text, "cardPlans")
-        backups = self.vault.list_backups()
-        last = backups[0].created.strftime("%d/%m/%Y %H:%M") if backups else self.tr("chưa có")
-        self._card(1, 0, self.tr("Sao lưu gần nhất"), last, "cardBackup")
-        self._card(1, 1, self.tr("Thư mục dữ liệu"), str(self.vault.folder.root), "cardFolder")
 
 
 class MainWindow(QMainWindow):
@@ -92,7 +30,7 @@ class MainWindow(QMainWindow):
         self.nav.setStyleSheet("QListWidget { font-size: 11pt; } QListWidget::item { padding: 8px; }")
         self.pages = QStackedWidget(objectName="pages")
         self._factories: list = []
-        self._add_page(self.tr("Tổng quan"), "home", lambda: HomePage(session, vault))
+        self._add_page(self.tr("Tổng quan"), "home", self._make_dashboard)
         self._add_page(self.tr("Kế hoạch"), "plans", self._make_plan_browser)
         # Everyone gets the users page (to change their own password); managing is checked by the service.
         self._add_page(self.tr("Người dùng"), "users", self._make_users_page)
@@ -173,6 +111,11 @@ class MainWindow(QMainWindow):
             if self.nav.item(i).data(Qt.ItemDataRole.UserRole) == key:
                 self.nav.setCurrentRow(i)
                 return
+
+    def _make_dashboard(self):
+        from desktop.ui.dashboard import DashboardPage
+
+        return DashboardPage(self.session, self.vault)
 
     def _make_plan_browser(self):
         from desktop.ui.plan_browser import PlanBrowser

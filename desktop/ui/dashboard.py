@@ -1,0 +1,281 @@
+"""The home screen: how far the unit is on its plan, what is late, what waits for approval.
+
+Every item clicks through (`openTarget(plan_id, period_key, target_code)`, `openReport(report_id)`).
+Figures come from `desktop.models.dashboard.build_dashboard`; nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QSizePolicy,
+                               QTableView, QVBoxLayout, QWidget)
+
+from desktop.export.vnformat import fmt_date, fmt_percent
+from desktop.models import dashboard as dash
+from desktop.models import plans, units
+from desktop.models.domain import ReportingPeriod
+from desktop.models.status import Progress
+from desktop.ui.messages import show_error
+
+
+class GroupChart(QWidget):
+    """Horizontal bars: completion rate per group, labelled in Vietnamese number format."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._groups: list[dash.GroupStat] = []
+        self.setMinimumHeight(120)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+
+    def set_groups(self, groups) -> None:
+        self._groups = list(groups)
+        self.setMinimumHeight(max(120, 34 * len(self._groups) + 16))
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(600, max(120, 34 * len(self._groups) + 16))
+
+    def paintEvent(self, _event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        w = self.width()
+        label_w = int(w * 0.42)
+        bar_w = w - label_w - 80
+        y = 8
+        fm = p.fontMetrics()
+        for g in self._groups:
+            text = fm.elidedText(f"{g.code}. {g.title}", Qt.TextElideMode.ElideRight, label_w - 8)
+            p.setPen(QPen(QColor("#263238")))
+            p.drawText(QRectF(0, y, label_w - 8, 24), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QBrush(QColor("#e3e8ef")))
+            p.drawRoundedRect(QRectF(label_w, y + 4, bar_w, 16), 4, 4)
+            p.setBrush(QBrush(QColor("#2e7d32" if g.rate >= 0.999 else "#1565c0")))
+            p.drawRoundedRect(QRectF(label_w, y + 4, max(0.0, bar_w * g.rate), 16), 4, 4)
+            p.setPen(QPen(QColor("#263238")))
+            p.drawText(QRectF(label_w + bar_w + 8, y, 72, 24), Qt.AlignmentFlag.AlignVCenter,
+                       f"{fmt_percent(g.rate)} ({g.done}/{g.total})")
+            y += 34
+        p.end()
+
+
+class TargetStatusModel(QAbstractTableModel):
+    HEADERS = ("Mã", "Mục tiêu/nhiệm vụ", "Thời hạn", "Tiến độ", "Ghi chú")
+
+    def __init__(self, year: int | None = None, parent=None):
+        super().__init__(parent)
+        self._rows: list[dash.TargetStatus] = []
+        self.year = year
+
+    def set_rows(self, rows, year: int | None = None) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        if year is not None:
+            self.year = year
+        self.endResetModel()
+
+    def row(self, i: int) -> dash.TargetStatus:
+        return self._rows[i]
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+            return None
+        ts = self._rows[index.row()]
+        col = index.column()
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            if col == 0:
+                return ts.target.code
+            if col == 1:
+                return ts.target.text
+            if col == 2:
+                end = ts.target.deadline.end_date(self.year) if self.year else None
+                return fmt_date(end) if end else ts.target.deadline.text
+            if col == 3:
+                return ts.result.status.label
+            return ts.result.reason
+        if role == Qt.ItemDataRole.BackgroundRole and col == 3:
+            return QBrush(QColor(ts.result.status.colour))
+        return None
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal and 0 <= section < 5:
+            return self.HEADERS[section]
+        return None
+
+
+class PendingReportModel(QAbstractTableModel):
+    HEADERS = ("Kế hoạch", "Kỳ báo cáo", "Trình lúc")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._rows = []
+
+    def set_rows(self, rows) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row(self, i: int):
+        return self._rows[i]
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else 3
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not (0 <= index.row() < len(self._rows)) or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        r = self._rows[index.row()]
+        return (r.plan_id, ReportingPeriod.parse(r.period_key).label,
+                r.updated_at.strftime("%d/%m/%Y %H:%M"))[index.column()]
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal and 0 <= section < 3:
+            return self.HEADERS[section]
+        return None
+
+
+def _table(model) -> QTableView:
+    v = QTableView()
+    v.setModel(model)
+    v.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+    v.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
+    v.verticalHeader().setVisible(False)
+    v.horizontalHeader().setStretchLastSection(True)
+    v.setWordWrap(False)
+    v.setAlternatingRowColors(True)
+    return v
+
+
+class DashboardPage(QWidget):
+    openTarget = Signal(str, str, str)  # plan id, period key, target code
+    openReport = Signal(int)
+
+    def __init__(self, session, vault=None, today: date | None = None, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.vault = vault
+        self.today = today
+        self.board: dash.Dashboard | None = None
+        unit = units.own_unit(session)
+
+        title = QLabel(unit.name, objectName="dashUnit")
+        tf = QFont(title.font())
+        tf.setPointSize(tf.pointSize() + 5)
+        tf.setBold(True)
+        title.setFont(tf)
+        self.plan_combo = QComboBox(objectName="dashPlan")
+        for p in plans.list_plans(session):
+            self.plan_combo.addItem(f"{p.title} ({p.year})", p.id)
+        top = QHBoxLayout()
+        top.addWidget(title, 1)
+        top.addWidget(QLabel(self.tr("Kế hoạch:")))
+        top.addWidget(self.plan_combo, 1)
+
+        self.rate = QLabel(objectName="dashRate")
+        rf = QFont(self.rate.font())
+        rf.setPointSize(rf.pointSize() + 16)
+        rf.setBold(True)
+        self.rate.setFont(rf)
+        self.rate.setStyleSheet("color: #1565c0;")
+        self.counts = QLabel(objectName="dashCounts")
+        self.counts.setWordWrap(True)
+        self.exchange = QLabel(objectName="dashExchange")
+        self.exchange.setWordWrap(True)
+        summary = QFrame(objectName="dashSummary")
+        summary.setFrameShape(QFrame.Shape.StyledPanel)
+        sl = QVBoxLayout(summary)
+        sl.addWidget(QLabel(self.tr("Tỷ lệ hoàn thành chung")))
+        sl.addWidget(self.rate)
+        sl.addWidget(self.counts)
+        sl.addStretch(1)
+        sl.addWidget(self.exchange)
+        self.chart = GroupChart()
+        chart_box = QFrame()
+        chart_box.setFrameShape(QFrame.Shape.StyledPanel)
+        cl = QVBoxLayout(chart_box)
+        cl.addWidget(QLabel(self.tr("Hoàn thành theo nhóm")))
+        cl.addWidget(self.chart)
+
+        self.overdue_model = TargetStatusModel()
+        self.soon_model = TargetStatusModel()
+        self.pending_model = PendingReportModel()
+        self.overdue_view = _table(self.overdue_model)
+        self.soon_view = _table(self.soon_model)
+        self.pending_view = _table(self.pending_model)
+        for v in (self.overdue_view, self.soon_view):
+            v.setColumnWidth(0, 110)
+            v.setColumnWidth(1, 380)
+            v.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
+        self.overdue_title = QLabel()
+        self.soon_title = QLabel()
+        self.pending_title = QLabel()
+
+        grid = QGridLayout()
+        grid.addWidget(summary, 0, 0)
+        grid.addWidget(chart_box, 0, 1)
+        grid.addWidget(self.overdue_title, 1, 0)
+        grid.addWidget(self.soon_title, 1, 1)
+        grid.addWidget(self.overdue_view, 2, 0)
+        grid.addWidget(self.soon_view, 2, 1)
+        grid.addWidget(self.pending_title, 3, 0, 1, 2)
+        grid.addWidget(self.pending_view, 4, 0, 1, 2)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
+        grid.setRowStretch(2, 3)
+        grid.setRowStretch(4, 1)
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addLayout(grid)
+
+        self.overdue_view.doubleClicked.connect(lambda i: self._open_target(self.overdue_model, i))
+        self.soon_view.doubleClicked.connect(lambda i: self._open_target(self.soon_model, i))
+        self.pending_view.doubleClicked.connect(lambda i: self.openReport.emit(self.pending_model.row(i.row()).id))
+        self.plan_combo.currentIndexChanged.connect(lambda _i: self.refresh())
+        default = dash.default_plan_id(session)
+        if default:
+            idx = self.plan_combo.findData(default)
+            if idx >= 0:
+                self.plan_combo.blockSignals(True)
+                self.plan_combo.setCurrentIndex(idx)
+                self.plan_combo.blockSignals(False)
+        self.refresh()
+
+    def refresh(self) -> None:
+        try:
+            board = dash.build_dashboard(self.session, self.plan_combo.currentData(), self.today)
+        except Exception as exc:
+            show_error(self, exc)
+            return
+        self.board = board
+        self.rate.setText(fmt_percent(board.overall_rate))
+        parts = [f"{p.label}: {board.counts.get(p, 0)}" for p in Progress]
+        self.counts.setText(" · ".join(parts))
+        last_export = board.last_export.strftime("%d/%m/%Y %H:%M") if board.last_export else self.tr("chưa có")
+        last_receipt = board.last_receipt.strftime("%d/%m/%Y %H:%M") if board.last_receipt else self.tr("chưa có")
+        self.exchange.setText(self.tr("Gửi báo cáo gần nhất: {0}\nXác nhận đã nhận gần nhất: {1}").format(last_export, last_receipt))
+        self.chart.set_groups(board.groups)
+        self.overdue_model.set_rows(board.overdue, board.plan_year)
+        self.soon_model.set_rows(board.due_soon, board.plan_year)
+        self.pending_model.set_rows(board.awaiting_approval)
+        self.overdue_title.setText(self.tr("<b>Quá hạn</b> ({0})").format(len(board.overdue)))
+        self.soon_title.setText(self.tr("<b>Đến hạn trong 30 ngày</b> ({0})").format(len(board.due_soon)))
+        self.pending_title.setText(self.tr("<b>Báo cáo chờ duyệt</b> ({0})").format(len(board.awaiting_approval)))
+
+    def _open_target(self, model: TargetStatusModel, index) -> None:
+        ts = model.row(index.row())
+        today = self.today or date.today()
+        year = self.board.plan_year if self.board else today.year
+        period = ReportingPeriod.containing("month", today if today.year == year else date(year, 12, 31))
+        self.openTarget.emit(ts.plan_id, ts.latest_period or period.key, ts.target.code)
