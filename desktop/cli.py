@@ -113,6 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
     pe.add_argument("plan")
     pe.add_argument("file")
 
+    sp = sub.add_parser("progress", help="tiến độ thực hiện")
+    prsub = sp.add_subparsers(dest="progress_cmd", metavar="THAO_TÁC", required=True)
+    pr = with_login(prsub.add_parser("show", help="xem tiến độ một kỳ báo cáo"))
+    pr.add_argument("--plan", required=True, help="mã kế hoạch, ví dụ thanhhoa-cds-2025")
+    pr.add_argument("--period", required=True, help="kỳ: 2025-03 (tháng), 2025-Q1, 2025-H1, 2025")
+    pr.add_argument("--json", action="store_true")
+    pi2 = with_login(prsub.add_parser("import", help="nhập số liệu từ tệp JSON (tất cả hoặc không gì)"))
+    pi2.add_argument("file")
+
     sp = sub.add_parser("demo", help="dựng dữ liệu minh họa không cần màn hình, in ra nơi lưu các tệp")
     sp.add_argument("--out", default="out/demo", help="thư mục kết quả (mặc định out/demo)")
 
@@ -306,6 +315,53 @@ def cmd_plans(args, stdin):
     return 0
 
 
+def cmd_progress(args, stdin):
+    from datetime import date
+
+    from desktop.export.vnformat import fmt_percent
+    from desktop.models import dashboard, progress
+    from desktop.models.domain import ReportingPeriod
+
+    vault, session = _login(args, stdin)
+    try:
+        if args.progress_cmd == "import":
+            ids = progress.import_progress_json(session, Path(args.file))
+            print(f"Đã nhập số liệu vào {len(ids)} báo cáo.")
+            return 0
+        period = ReportingPeriod.parse(args.period)
+        reports = [r for r in progress.list_reports(session, args.plan) if r.period_key == period.key]
+        report = progress.get_report(session, reports[0].id) if reports else None
+        as_of = min(date.today(), period.end)  # a past period is judged as at its last day
+        statuses = dashboard.evaluate_unit(session, args.plan, as_of, period)
+        rows = []
+        for ts in statuses:
+            e = report.entries.get(ts.target.code) if report else None
+            rows.append({
+                "code": ts.target.code, "text": ts.target.text, "measure": ts.target.measure.type,
+                "status": ts.result.status.value, "status_label": ts.result.status.label,
+                "percent": ts.result.percent, "reason": ts.result.reason,
+                "entry": None if e is None else {
+                    "numerator": e.numerator, "denominator": e.denominator, "count": e.count, "done": e.done,
+                    "done_date": e.done_date.isoformat() if e.done_date else None, "result_text": e.result_text,
+                    "difficulties": e.difficulties, "proposals": e.proposals,
+                    "evidence": [{"filename": x.filename, "sha256": x.sha256, "size": x.size} for x in e.evidence]},
+            })
+        if args.json:
+            print(json.dumps({"plan": args.plan, "period": period.key,
+                              "report": None if report is None else {"id": report.id, "status": report.status,
+                                                                     "revision": report.revision},
+                              "targets": rows}, ensure_ascii=False, indent=2))
+        else:
+            state = report.status_label if report else "chưa có báo cáo"
+            print(f"{args.plan} — {period.label} — {state}")
+            for r in rows:
+                pct = fmt_percent(r["percent"]) if r["percent"] is not None else ""
+                print(f"{r['code']:<14}{r['status_label']:<16}{pct:>8}  {r['reason']}")
+    finally:
+        session.lock()
+    return 0
+
+
 def cmd_selftest(args, stdin):
     from desktop.selftest import run_selftest
 
@@ -331,7 +387,7 @@ def cmd_gui(args, stdin):
 COMMANDS = {
     "init": cmd_init, "check": cmd_check, "backup": cmd_backup, "restore": cmd_restore,
     "users": cmd_users, "selftest": cmd_selftest, "audit": cmd_audit, "plans": cmd_plans,
-    "demo": cmd_demo, "gui": cmd_gui, None: cmd_gui,
+    "demo": cmd_demo, "gui": cmd_gui, "progress": cmd_progress, None: cmd_gui,
 }
 
 

@@ -16,6 +16,7 @@ def run_demo(out: Path) -> int:
     from desktop.logsetup import setup_logging
     from desktop.models import accounts, plans
     from desktop.models.recovery import write_recovery_sheet
+    from desktop.demo_data import fill_unit_progress
     from desktop.models.vault import Role, UnitIdentity, Vault
 
     out = Path(out).resolve()
@@ -36,14 +37,47 @@ def run_demo(out: Path) -> int:
         items = plans.list_plans(session)
         sheet = out / "phieu-ma-khoi-phuc.pdf"
         write_recovery_sheet(session, code, sheet)
-        backup = vault.backup_now(session)
     finally:
         session.lock()
+    evidence = out / "bien-ban-minh-hoa.pdf"
+    _write_sample_evidence(evidence)
+    entry = vault.unlock("nhaplieu", DEMO_PASSWORD)
+    try:
+        report_ids = fill_unit_progress(entry, "thanhhoa-cds-2025", 2025, 10, evidence_file=evidence,
+                                        approve_with=lambda: vault.unlock("lanhdao", DEMO_PASSWORD))
+    finally:
+        entry.lock()
+    admin = vault.unlock("quantri", DEMO_PASSWORD)
+    try:
+        backup = vault.backup_now(admin)
+    finally:
+        admin.lock()
     print("Bản minh họa VKS CĐS đã sẵn sàng.")
     print(f"  Thư mục dữ liệu (mã hóa SQLCipher): {data}")
     print(f"  Kế hoạch có sẵn: {len(items)} ({', '.join(p.id for p in items)})")
+    print(f"  Tiến độ: {len(report_ids)} báo cáo tháng của kế hoạch thanhhoa-cds-2025 (9 đã duyệt, 1 chờ duyệt)")
     print(f"  Phiếu mã khôi phục (PDF): {sheet}")
     print(f"  Bản sao lưu: {backup}")
     print(f"  Tài khoản: quantri / nhaplieu / lanhdao — mật khẩu {DEMO_PASSWORD}")
     print(f"  Mở giao diện: vks-cds --data-dir {data}")
     return 0
+
+
+def _write_sample_evidence(path: Path) -> None:
+    """A one-page PDF standing in for a scanned minutes document."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    from desktop.resources import font_path
+
+    if "DemoSerif" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("DemoSerif", str(font_path("Regular"))))
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setFont("DemoSerif", 14)
+    c.drawString(72, 770, "BIÊN BẢN HỌP GIAO BAN TRỰC TUYẾN (minh họa)")
+    c.setFont("DemoSerif", 12)
+    c.drawString(72, 740, "Thành phần: lãnh đạo và công chức VKSND khu vực 1 - Thanh Hóa.")
+    c.showPage()
+    c.save()

@@ -63,7 +63,8 @@ EXCLUDED_OTHER_MODULES = [
     # Pillow stays (reportlab.lib.utils imports PIL.Image at module level) minus the parts the
     # app cannot reach: it embeds no raster images, so no AVIF/WebP codecs, Tk or Qt bridges.
     "PIL._avif", "PIL.AvifImagePlugin", "PIL._webp", "PIL.WebPImagePlugin",
-    "PIL._imagingtk", "PIL.ImageTk", "PIL.ImageQt", "PIL.ImageShow",
+    "PIL._imagingtk", "PIL.ImageTk", "PIL.ImageQt", "PIL.ImageShow", "PIL._imagingcms", "PIL.ImageCms",
+    "readline",            # interactive console line editing (pulls libreadline + libtinfo)
     "pypdfium2", "pypdfium2_raw",   # not imported by desktop/ (keep out unless a module imports it)
     "pygments",            # only Mako's optional HTML error pages use it
     "numpy", "pandas", "IPython", "matplotlib",
@@ -102,6 +103,13 @@ RESOURCES_SKIP = re.compile(r"(^|/)__pycache__(/|$)|\.py[co]?$")
 # Data of third-party packages the app does not need.
 DATA_DROP = [
     re.compile(r"^alembic/templates(/|$)"),     # `alembic init` templates; the app never runs `init`
+]
+
+# Collected shared libraries that nothing in the app can load (matched on the file name).
+DROP_BINARIES = [
+    # CJK codecs (the app reads and writes UTF-8; Vietnamese legacy files are cp1258, pure Python)
+    re.compile(r"^_codecs_(cn|hk|jp|kr|tw|iso2022)\."),
+    re.compile(r"^_multibytecodec\."),
 ]
 
 # ------------------------------------------------------------------ Qt plugins and translations

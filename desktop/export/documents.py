@@ -109,6 +109,7 @@ class Status(str, enum.Enum):
     HOAN_THANH = "hoan_thanh"
     DUNG_TIEN_DO = "dung_tien_do"
     CHAM_TIEN_DO = "cham_tien_do"
+    QUA_HAN = "qua_han"
     CHUA_THUC_HIEN = "chua_thuc_hien"
     KHONG_AP_DUNG = "khong_ap_dung"
 
@@ -137,6 +138,7 @@ _STATUS_LABELS: dict[Status, tuple[str, str]] = {
     Status.HOAN_THANH: ("Hoàn thành", "HT"),
     Status.DUNG_TIEN_DO: ("Đúng tiến độ", "ĐTĐ"),
     Status.CHAM_TIEN_DO: ("Chậm tiến độ", "CTĐ"),
+    Status.QUA_HAN: ("Quá hạn", "QH"),
     Status.CHUA_THUC_HIEN: ("Chưa thực hiện", "CTH"),
     Status.KHONG_AP_DUNG: ("Không áp dụng", "KAD"),
 }

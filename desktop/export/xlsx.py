@@ -64,6 +64,7 @@ _STATUS_FILL = {
     Status.HOAN_THANH: "D6EDD6",
     Status.DUNG_TIEN_DO: "DBE8F7",
     Status.CHAM_TIEN_DO: "FFE6B3",
+    Status.QUA_HAN: "F09A9A",
     Status.CHUA_THUC_HIEN: "F7CCCC",
     Status.KHONG_AP_DUNG: "EBEBEB",
 }

@@ -36,13 +36,13 @@ class GroupChart(QWidget):
         self.update()
 
     def sizeHint(self) -> QSize:
-        return QSize(600, max(120, 34 * len(self._groups) + 16))
+        return QSize(520, max(120, 34 * len(self._groups) + 16))
 
     def paintEvent(self, _event) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         w = self.width()
-        label_w = int(w * 0.42)
+        label_w = int(w * 0.5)
         bar_w = w - label_w - 80
         y = 8
         fm = p.fontMetrics()
@@ -115,9 +115,10 @@ class TargetStatusModel(QAbstractTableModel):
 class PendingReportModel(QAbstractTableModel):
     HEADERS = ("Kế hoạch", "Kỳ báo cáo", "Trình lúc")
 
-    def __init__(self, parent=None):
+    def __init__(self, titles: dict | None = None, parent=None):
         super().__init__(parent)
         self._rows = []
+        self.titles = titles or {}
 
     def set_rows(self, rows) -> None:
         self.beginResetModel()
@@ -137,7 +138,7 @@ class PendingReportModel(QAbstractTableModel):
         if not index.isValid() or not (0 <= index.row() < len(self._rows)) or role != Qt.ItemDataRole.DisplayRole:
             return None
         r = self._rows[index.row()]
-        return (r.plan_id, ReportingPeriod.parse(r.period_key).label,
+        return (self.titles.get(r.plan_id, r.plan_id), ReportingPeriod.parse(r.period_key).label,
                 r.updated_at.strftime("%d/%m/%Y %H:%M"))[index.column()]
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
@@ -176,8 +177,12 @@ class DashboardPage(QWidget):
         tf.setBold(True)
         title.setFont(tf)
         self.plan_combo = QComboBox(objectName="dashPlan")
+        self.plan_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.plan_combo.setMinimumContentsLength(30)
+        self._titles = {}
         for p in plans.list_plans(session):
             self.plan_combo.addItem(f"{p.title} ({p.year})", p.id)
+            self._titles[p.id] = p.title
         top = QHBoxLayout()
         top.addWidget(title, 1)
         top.addWidget(QLabel(self.tr("Kế hoạch:")))
@@ -210,34 +215,35 @@ class DashboardPage(QWidget):
 
         self.overdue_model = TargetStatusModel()
         self.soon_model = TargetStatusModel()
-        self.pending_model = PendingReportModel()
+        self.pending_model = PendingReportModel(self._titles)
         self.overdue_view = _table(self.overdue_model)
         self.soon_view = _table(self.soon_model)
         self.pending_view = _table(self.pending_model)
         for v in (self.overdue_view, self.soon_view):
-            v.setColumnWidth(0, 110)
-            v.setColumnWidth(1, 380)
+            v.setColumnWidth(0, 100)
+            v.setColumnWidth(1, 300)
             v.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
         self.overdue_title = QLabel()
         self.soon_title = QLabel()
         self.pending_title = QLabel()
 
-        grid = QGridLayout()
-        grid.addWidget(summary, 0, 0)
-        grid.addWidget(chart_box, 0, 1)
-        grid.addWidget(self.overdue_title, 1, 0)
-        grid.addWidget(self.soon_title, 1, 1)
-        grid.addWidget(self.overdue_view, 2, 0)
-        grid.addWidget(self.soon_view, 2, 1)
-        grid.addWidget(self.pending_title, 3, 0, 1, 2)
-        grid.addWidget(self.pending_view, 4, 0, 1, 2)
-        grid.setColumnStretch(0, 1)
-        grid.setColumnStretch(1, 1)
-        grid.setRowStretch(2, 3)
-        grid.setRowStretch(4, 1)
+        summary.setMaximumWidth(340)
+        top_row = QHBoxLayout()
+        top_row.addWidget(summary)
+        top_row.addWidget(chart_box, 1)
+        lists = QGridLayout()
+        lists.addWidget(self.overdue_title, 0, 0)
+        lists.addWidget(self.soon_title, 0, 1)
+        lists.addWidget(self.overdue_view, 1, 0)
+        lists.addWidget(self.soon_view, 1, 1)
+        lists.setColumnStretch(0, 1)
+        lists.setColumnStretch(1, 1)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
-        lay.addLayout(grid)
+        lay.addLayout(top_row, 3)
+        lay.addLayout(lists, 3)
+        lay.addWidget(self.pending_title)
+        lay.addWidget(self.pending_view, 1)
 
         self.overdue_view.doubleClicked.connect(lambda i: self._open_target(self.overdue_model, i))
         self.soon_view.doubleClicked.connect(lambda i: self._open_target(self.soon_model, i))
@@ -260,8 +266,10 @@ class DashboardPage(QWidget):
             return
         self.board = board
         self.rate.setText(fmt_percent(board.overall_rate))
-        parts = [f"{p.label}: {board.counts.get(p, 0)}" for p in Progress]
-        self.counts.setText(" · ".join(parts))
+        rows = "".join(
+            f"<tr><td style='background:{p.colour}; width:14px'>&nbsp;</td><td>&nbsp;{p.label}</td>"
+            f"<td align='right'>&nbsp;&nbsp;<b>{board.counts.get(p, 0)}</b></td></tr>" for p in Progress)
+        self.counts.setText(f"<table cellspacing='3'>{rows}</table>")
         last_export = board.last_export.strftime("%d/%m/%Y %H:%M") if board.last_export else self.tr("chưa có")
         last_receipt = board.last_receipt.strftime("%d/%m/%Y %H:%M") if board.last_receipt else self.tr("chưa có")
         self.exchange.setText(self.tr("Gửi báo cáo gần nhất: {0}\nXác nhận đã nhận gần nhất: {1}").format(last_export, last_receipt))

@@ -49,6 +49,7 @@ STATUS_FILL: dict[Status | None, colors.Color] = {
     Status.HOAN_THANH: colors.Color(0.84, 0.93, 0.84),
     Status.DUNG_TIEN_DO: colors.Color(0.86, 0.91, 0.97),
     Status.CHAM_TIEN_DO: colors.Color(1.00, 0.90, 0.70),
+    Status.QUA_HAN: colors.Color(0.94, 0.60, 0.60),
     Status.CHUA_THUC_HIEN: colors.Color(0.97, 0.80, 0.80),
     Status.KHONG_AP_DUNG: colors.Color(0.92, 0.92, 0.92),
     None: colors.white,
