@@ -122,6 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
     pi2 = with_login(prsub.add_parser("import", help="nhập số liệu từ tệp JSON (tất cả hoặc không gì)"))
     pi2.add_argument("file")
 
+    rp = with_login(sub.add_parser("report", help="in báo cáo ra PDF hoặc Excel (.xlsx)"))
+    rp.add_argument("--plan", required=True, help="mã kế hoạch")
+    rp.add_argument("--period", required=True, help="kỳ: 2025-03, 2025-Q1, 2025-H1, 2025")
+    rp.add_argument("--kind", choices=["unit", "consolidated"], default="unit",
+                    help="unit = báo cáo của đơn vị; consolidated = báo cáo tổng hợp các đơn vị trực thuộc")
+    rp.add_argument("--out", required=True, help="tệp kết quả .pdf hoặc .xlsx")
+
     sp = sub.add_parser("demo", help="dựng dữ liệu minh họa không cần màn hình, in ra nơi lưu các tệp")
     sp.add_argument("--out", default="out/demo", help="thư mục kết quả (mặc định out/demo)")
 
@@ -362,6 +369,38 @@ def cmd_progress(args, stdin):
     return 0
 
 
+def cmd_report(args, stdin):
+    from desktop.models import progress, reporting
+    from desktop.models.domain import ReportingPeriod
+    from desktop.models.fsutil import atomic_write_bytes
+    from desktop.models.units import own_unit
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".pdf", ".xlsx"):
+        raise CliError("Tệp kết quả phải có đuôi .pdf hoặc .xlsx.", EXIT_USAGE)
+    vault, session = _login(args, stdin)
+    try:
+        period = ReportingPeriod.parse(args.period)
+        if args.kind == "unit":
+            me = own_unit(session).code
+            found = [r for r in progress.list_reports(session, args.plan)
+                     if r.period_key == period.key and r.unit_code == me]
+            if not found:
+                raise CliError(f"Chưa có báo cáo kỳ {period.label} của kế hoạch {args.plan}.")
+            rid = found[0].id
+            data = (reporting.unit_report_pdf(session, rid, reporting.default_verification(
+                session, progress.get_report(session, rid).last_bundle_sha256))
+                    if out.suffix.lower() == ".pdf" else reporting.unit_report_xlsx(session, rid))
+        else:
+            data = (reporting.consolidated_pdf(session, args.plan, period) if out.suffix.lower() == ".pdf"
+                    else reporting.consolidated_xlsx(session, args.plan, period))
+        atomic_write_bytes(out, data)
+    finally:
+        session.lock()
+    print(f"Đã ghi {out} ({len(data):,} byte)".replace(",", "."))
+    return 0
+
+
 def cmd_selftest(args, stdin):
     from desktop.selftest import run_selftest
 
@@ -387,7 +426,8 @@ def cmd_gui(args, stdin):
 COMMANDS = {
     "init": cmd_init, "check": cmd_check, "backup": cmd_backup, "restore": cmd_restore,
     "users": cmd_users, "selftest": cmd_selftest, "audit": cmd_audit, "plans": cmd_plans,
-    "demo": cmd_demo, "gui": cmd_gui, "progress": cmd_progress, None: cmd_gui,
+    "demo": cmd_demo, "gui": cmd_gui, "progress": cmd_progress, "report": cmd_report,
+    None: cmd_gui,
 }
 
 

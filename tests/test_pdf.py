@@ -489,7 +489,7 @@ def test_consolidated_report(consolidated):
         assert t.code in text
         assert norm(t.text) in targets_column
     layout = norm(pdftext(path, layout=True))
-    assert ("HT Hoàn thành ĐTĐ Đúng tiến độ CTĐ Chậm tiến độ CTH Chưa thực hiện "
+    assert ("HT Hoàn thành ĐTĐ Đúng tiến độ CTĐ Chậm tiến độ QH Quá hạn CTH Chưa thực hiện "
             "KAD Không áp dụng – Chưa báo cáo") in layout
     # a matrix row: TT, unit, then "status value" per target
     row = doc.units[0]

@@ -32,6 +32,7 @@ class MainWindow(QMainWindow):
         self._factories: list = []
         self._add_page(self.tr("Tổng quan"), "home", self._make_dashboard)
         self._add_page(self.tr("Kế hoạch"), "plans", self._make_plan_browser)
+        self._add_page(self.tr("In báo cáo"), "print", self._make_print_page)
         # Everyone gets the users page (to change their own password); managing is checked by the service.
         self._add_page(self.tr("Người dùng"), "users", self._make_users_page)
         self._add_page(self.tr("Sao lưu và kiểm tra"), "backup", self._make_backup_page)
@@ -116,6 +117,11 @@ class MainWindow(QMainWindow):
         from desktop.ui.dashboard import DashboardPage
 
         return DashboardPage(self.session, self.vault)
+
+    def _make_print_page(self):
+        from desktop.ui.print_page import PrintPage
+
+        return PrintPage(self.session)
 
     def _make_plan_browser(self):
         from desktop.ui.plan_browser import PlanBrowser

@@ -155,7 +155,7 @@ def legend() -> Table:
     widths: list[float] = []
     for i, (status, abbrev, label) in enumerate(items):
         cells += [abbrev, Paragraph(esc(label), st.matrix_unit)]
-        widths += [10 * mm, 29 * mm]
+        widths += [10 * mm, 24 * mm]
         style.append(("BACKGROUND", (2 * i, 0), (2 * i, 0), STATUS_FILL[status]))
         style.append(("BOX", (2 * i, 0), (2 * i, 0), 0.5, GRID))
     t = Table([cells], colWidths=widths, hAlign="LEFT", spaceAfter=4)
