@@ -68,8 +68,13 @@ EXCLUDED_OTHER_MODULES = [
     "pypdfium2", "pypdfium2_raw",   # not imported by desktop/ (keep out unless a module imports it)
     "pygments",            # only Mako's optional HTML error pages use it
     "numpy", "pandas", "IPython", "matplotlib",
+    # Debug/test tooling reached only through ReportLab's `_test()` doctests; multiprocessing only
+    # through concurrent.futures' ProcessPoolExecutor. Leaving them out also drops PyInstaller's
+    # multiprocessing and pkgutil runtime hooks, which would run at every start.
+    "doctest", "pdb", "bdb", "pydoc", "unittest", "multiprocessing", "concurrent.futures.process",
+    "reportlab.graphics.testshapes",
     "tkinter", "_tkinter", "turtle", "turtledemo", "idlelib", "lib2to3", "pydoc_data",
-    "test", "unittest.test", "ensurepip", "pip", "setuptools", "pkg_resources", "distutils",
+    "test", "ensurepip", "pip", "setuptools", "pkg_resources", "distutils",
     "PyQt5", "PyQt6", "PySide2",
     "hypothesis", "pytest", "pytestqt", "_pytest",
 ]
