@@ -75,9 +75,12 @@ def build_minimal(out: Path) -> Path:
     if exe.exists() and exe.stat().st_mtime >= max(s.stat().st_mtime for s in sources):
         return exe
     print("Dựng chương trình đối chứng (cửa sổ PySide6 tối thiểu, cùng cách đóng gói)...", flush=True)
-    subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "ERROR",
-                    "--distpath", str(out / "dist"), "--workpath", str(out / "work"), str(spec)],
-                   check=True, cwd=ROOT)
+    r = subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "ERROR",
+                        "--distpath", str(out / "dist"), "--workpath", str(out / "work"), str(spec)],
+                       cwd=ROOT, capture_output=True, text=True)
+    if r.returncode != 0:
+        print(r.stdout[-3000:], r.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(f"PyInstaller failed on {spec.name}")
     return exe
 
 

@@ -132,6 +132,43 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("demo", help="dựng dữ liệu minh họa không cần màn hình, in ra nơi lưu các tệp")
     sp.add_argument("--out", default="out/demo", help="thư mục kết quả (mặc định out/demo)")
 
+    sp = sub.add_parser("keys", help="khóa của đơn vị và khóa tin cậy của đơn vị khác")
+    ksub = sp.add_subparsers(dest="keys_cmd", metavar="THAO_TÁC", required=True)
+    with_login(ksub.add_parser("show", help="xem vân tay khóa của đơn vị và danh sách khóa tin cậy"))
+    kr = with_login(ksub.add_parser("rotate", help="đổi khóa (khóa cũ giữ lại để giải mã gói tin đang gửi)"))
+    kr.add_argument("--revoke-previous", action="store_true", help="thu hồi ngay khóa cũ (khi nghi bị lộ)")
+    kv = with_login(ksub.add_parser("revoke", help="thu hồi một khóa (của đơn vị khác, hoặc khóa cũ của đơn vị)"))
+    kv.add_argument("key_id", help="mã khóa 16 ký tự")
+    kv.add_argument("--note", default="", help="lý do thu hồi")
+
+    sp = with_login(sub.add_parser("export", help="gửi báo cáo đã duyệt lên đơn vị cấp trên (gói tin .cdsb)"))
+    sp.add_argument("--plan", required=True, help="mã kế hoạch")
+    sp.add_argument("--period", required=True, help="kỳ báo cáo: 2025-03, 2025-Q1, 2025-H1, 2025")
+    sp.add_argument("--to", help="chép gói tin vào thư mục này thay cho thư mục dùng chung (ví dụ USB)")
+    sp.add_argument("--no-pdf", action="store_true", help="không kèm bản in báo cáo (report.pdf)")
+    sp = with_login(sub.add_parser("import", help="nhận gói tin: không có PATH thì quét hộp thư đến trên thư mục dùng chung"))
+    sp.add_argument("paths", nargs="*", metavar="PATH", help="tệp .cdsb (hoặc thư mục) mở bằng tay")
+    sp = with_login(sub.add_parser("verify", help="kiểm tra một gói tin, in từng bước và kết quả (không thay đổi gì)"))
+    sp.add_argument("file")
+    sp = sub.add_parser("outbox", help="hộp thư đi: gói tin chờ chuyển hoặc chờ xác nhận")
+    osub = sp.add_subparsers(dest="outbox_cmd", metavar="THAO_TÁC", required=True)
+    with_login(osub.add_parser("list", help="liệt kê"))
+    orr = with_login(osub.add_parser("retry", help="chuyển lại các gói tin đang chờ"))
+    orr.add_argument("--to", help="chép vào thư mục này thay cho thư mục dùng chung")
+    sp = sub.add_parser("enrol", help="đăng ký khóa giữa các đơn vị (không cần mạng)")
+    esub = sp.add_subparsers(dest="enrol_cmd", metavar="THAO_TÁC", required=True)
+    er = with_login(esub.add_parser("request", help="lập phiếu đề nghị đăng ký khóa (tệp .cdse và bản in PDF)"))
+    er.add_argument("--out", default=".", help="thư mục ghi tệp")
+    ea = with_login(esub.add_parser("accept", help="cấp trên: nhận phiếu đề nghị của đơn vị, xác nhận bằng vân tay"))
+    ea.add_argument("file")
+    ea.add_argument("--fingerprint", help="vân tay in trên phiếu giấy (20 chữ số); thiếu thì chỉ ghi nhận, chờ đối chiếu")
+    ei = with_login(esub.add_parser("import", help="đơn vị: nhập gói đăng ký của cấp trên, xác nhận bằng vân tay"))
+    ei.add_argument("file")
+    ei.add_argument("--fingerprint", help="vân tay in trên văn bản giấy của cấp trên (20 chữ số)")
+    ep = with_login(esub.add_parser("package", help="cấp trên: lập gói đăng ký cho đơn vị trực thuộc (tệp .cdse và bản in)"))
+    ep.add_argument("--out", default=".", help="thư mục ghi tệp")
+    ep.add_argument("--plan", action="append", help="kế hoạch gửi kèm (lặp lại được; mặc định: mọi kế hoạch hiện hành)")
+
     sub.add_parser("gui", help="mở giao diện (mặc định khi không có lệnh con)")
     return p
 
@@ -401,6 +438,161 @@ def cmd_report(args, stdin):
     return 0
 
 
+def _fmt_when(dt) -> str:
+    return dt.strftime("%d/%m/%Y %H:%M") if dt else ""
+
+
+def cmd_keys(args, stdin):
+    from desktop.models import keystore
+
+    vault, session = _login(args, stdin)
+    try:
+        if args.keys_cmd == "rotate":
+            info = keystore.rotate_own_keys(session, revoke_previous=args.revoke_previous)
+            print(f"Đã đổi khóa. Mã khóa mới: {info.key_id}")
+            print(f"Vân tay mới: {info.fingerprint}")
+            print("Hãy lập phiếu đề nghị đăng ký khóa mới gửi cấp trên: vks-cds enrol request")
+            return 0
+        if args.keys_cmd == "revoke":
+            if any(k.key_id == args.key_id for k in keystore.list_own_keys(session)):
+                keystore.revoke_own_key(session, args.key_id)
+            else:
+                keystore.revoke_trusted_key(session, args.key_id, args.note)
+            print(f"Đã thu hồi khóa {args.key_id}")
+            return 0
+        info = keystore.own_key_info(session)
+        print(f"Đơn vị: {info.unit_code}")
+        print(f"Vân tay khóa của đơn vị: {info.fingerprint}")
+        print(f"Vân tay khóa nhận: {info.receiving_fingerprint}")
+        print(f"Mã khóa: {info.key_id}   (minisign: {info.minisign_public_key})")
+        for k in keystore.list_own_keys(session):
+            if k.key_id != info.key_id:
+                print(f"Khóa cũ: {k.key_id}  {k.fingerprint}  {k.state_label}")
+        print("Khóa của các đơn vị khác:")
+        for t in keystore.list_trusted(session):
+            who = f" — {t.confirmed_by}, {_fmt_when(t.confirmed_at)}" if t.confirmed_at else ""
+            print(f"  {t.unit_code:<14}{t.key_id}  {t.fingerprint}  {t.state_label}{who}")
+    finally:
+        session.lock()
+    return 0
+
+
+def cmd_export(args, stdin):
+    from desktop.models import exchange
+
+    vault, session = _login(args, stdin)
+    try:
+        res = exchange.export_report(session, args.plan, args.period, to_dir=Path(args.to) if args.to else None,
+                                     include_pdf=not args.no_pdf)
+    finally:
+        session.lock()
+    print(f"Đã lập gói tin {res.item.filename} (số {res.item.seq}, SHA-256 {res.item.file_sha256})")
+    if res.delivered:
+        print(f"Đã chuyển tới {res.item.delivered_to}")
+        return 0
+    print(f"Chưa chuyển được: {res.message} Gói tin nằm trong hộp thư đi; chạy lại: vks-cds outbox retry", file=sys.stderr)
+    return EXIT_FAIL
+
+
+def cmd_import(args, stdin):
+    from desktop.models import exchange
+
+    vault, session = _login(args, stdin)
+    try:
+        if args.paths:
+            outcomes = exchange.import_files(session, [Path(p) for p in args.paths])
+        else:
+            outcomes = exchange.scan_inbox(session)
+    finally:
+        session.lock()
+    if not outcomes:
+        print("Không có gói tin nào chờ nhận.")
+    failed = False
+    for x in outcomes:
+        line = f"[{x.verdict_label}] {x.source}: {x.message}"
+        if x.reason:
+            line += f" [{x.reason}]"
+        print(line)
+        if x.warning:
+            print(f"    Lưu ý: {x.warning}")
+        failed |= x.verdict in (exchange.REJECTED, exchange.ERROR)
+    return EXIT_FAIL if failed else 0
+
+
+def cmd_verify(args, stdin):
+    from desktop.models import exchange
+
+    vault, session = _login(args, stdin)
+    try:
+        rows = exchange.verify_file(session, Path(args.file))
+    finally:
+        session.lock()
+    for name, ok, detail in rows:
+        print(f"[{'ĐẠT' if ok else 'LỖI'}] {name}: {detail}")
+    ok = bool(rows) and all(r[1] for r in rows)
+    print("KẾT QUẢ: " + ("gói tin hợp lệ" if ok else "gói tin KHÔNG hợp lệ"))
+    return 0 if ok else EXIT_FAIL
+
+
+def cmd_outbox(args, stdin):
+    from desktop.models import exchange
+
+    vault, session = _login(args, stdin)
+    try:
+        if args.outbox_cmd == "retry":
+            results = exchange.retry_outbox(session, Path(args.to) if args.to else None)
+            for r in results:
+                name = r.item.filename if r.item else "?"
+                print(f"{name}: " + ("đã chuyển" if r.delivered else f"chưa chuyển — {r.message}"))
+            if not results:
+                print("Không có gói tin nào chờ chuyển.")
+            return 0 if all(r.delivered for r in results) else EXIT_FAIL
+        for i in exchange.list_outbox(session):
+            err = f"  ({i.last_error_message})" if i.pending and i.last_error_message else ""
+            print(f"{i.id}\t{i.recipient_unit}\t{i.kind}\t{i.period}\tsố {i.seq}\t{i.state_label}\t{i.filename or ''}{err}")
+    finally:
+        session.lock()
+    return 0
+
+
+def cmd_enrol(args, stdin):
+    from desktop.models import keystore
+
+    vault, session = _login(args, stdin)
+    try:
+        if args.enrol_cmd in ("request", "package"):
+            out = Path(args.out)
+            if args.enrol_cmd == "request":
+                path = keystore.make_enrolment_request(session, out)
+            else:
+                path = keystore.make_enrolment_package(session, out, args.plan)
+            pdf = path.with_suffix(".pdf")
+            from desktop.models.fsutil import atomic_write_bytes
+
+            atomic_write_bytes(pdf, keystore.enrolment_form_pdf(session, "request"))
+            info = keystore.own_key_info(session)
+            print(f"Đã ghi {path}")
+            print(f"Bản in có vân tay: {pdf}")
+            print(f"Vân tay khóa của đơn vị: {info.fingerprint}")
+            return 0
+        want = "request" if args.enrol_cmd == "accept" else "package"
+        preview = keystore.preview_enrolment_file(Path(args.file))
+        if preview.kind != want:
+            raise CliError("Tệp này là " + preview.kind_label.lower() + "; lệnh này cần "
+                           + ("phiếu đề nghị của đơn vị trực thuộc." if want == "request" else "gói đăng ký của cấp trên."))
+        result = keystore.accept_enrolment(session, Path(args.file), args.fingerprint)
+    finally:
+        session.lock()
+    print(f"{result.kind_label}: {result.unit_name} ({result.unit_code})")
+    print(f"Vân tay khóa: {result.fingerprint}")
+    print(f"Trạng thái: {keystore.state_label(result.state)}")
+    for line in result.applied:
+        print("  - " + line)
+    if result.needs_confirmation:
+        print("Đối chiếu vân tay trên với văn bản giấy, rồi chạy lại lệnh với --fingerprint \"…\".")
+    return 0
+
+
 def cmd_selftest(args, stdin):
     from desktop.selftest import run_selftest
 
@@ -427,6 +619,8 @@ COMMANDS = {
     "init": cmd_init, "check": cmd_check, "backup": cmd_backup, "restore": cmd_restore,
     "users": cmd_users, "selftest": cmd_selftest, "audit": cmd_audit, "plans": cmd_plans,
     "demo": cmd_demo, "gui": cmd_gui, "progress": cmd_progress, "report": cmd_report,
+    "keys": cmd_keys, "export": cmd_export, "import": cmd_import, "verify": cmd_verify, "outbox": cmd_outbox,
+    "enrol": cmd_enrol,
     None: cmd_gui,
 }
 

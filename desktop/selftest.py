@@ -87,6 +87,23 @@ def run_selftest(gui: bool = False) -> int:
 
         ok &= _step("Tạo PDF (ReportLab, phông Liberation Serif)", pdf)
 
+        def bundle():
+            from desktop.export.bundle import check_stream, open_bundle, write_bundle
+            from desktop.export.keys import TrustedKey, UnitKeys
+
+            sender, recipient = UnitKeys.generate("KT-GUI"), UnitKeys.generate("KT-NHAN")
+            folder = tmp / "bundle"
+            folder.mkdir()
+            w = write_bundle(folder, sender=sender, recipient=recipient.public(), kind="receipt", period="2025",
+                             seq=1, data={"kiem_tra": {"noi_dung": marker}})
+            trusted = [TrustedKey.from_public(sender.public())]
+            b = open_bundle(w.path, recipient, trusted, expected_recipient="KT-NHAN")
+            assert b.data("kiem_tra") == {"noi_dung": marker} and check_stream(b.manifest, None, None) == "apply"
+            assert marker.encode() not in w.path.read_bytes()
+            return f"{w.size} byte, khóa {sender.fingerprint}"
+
+        ok &= _step("Ký và xác minh gói tin", bundle)
+
         if gui:
             def window():
                 from PySide6.QtWidgets import QApplication, QLabel

@@ -25,7 +25,8 @@ APP_NAME = "vks-cds"
 CLI_NAME = "vks-cds-cli"
 
 # ------------------------------------------------------------------ Python modules
-# Qt modules the app does not import (it uses QtCore, QtGui, QtWidgets only).
+# Qt modules the app does not import (it uses QtCore, QtGui, QtWidgets and QtPrintSupport;
+# tests/test_installer.py fails if desktop/ imports one of these).
 EXCLUDED_QT_MODULES = [
     "PySide6.QtNetwork", "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtQuickWidgets",
     "PySide6.QtQuickControls2", "PySide6.QtQuickTest", "PySide6.QtQmlFeatures", "PySide6.QtQuick3D",
@@ -38,7 +39,7 @@ EXCLUDED_QT_MODULES = [
     "PySide6.QtCharts", "PySide6.QtDataVisualization", "PySide6.QtGraphs", "PySide6.QtGraphsWidgets",
     "PySide6.QtOpenGL", "PySide6.QtOpenGLWidgets", "PySide6.QtSvg", "PySide6.QtSvgWidgets",
     "PySide6.QtSql", "PySide6.QtTest", "PySide6.QtXml", "PySide6.QtDBus", "PySide6.QtDesigner",
-    "PySide6.QtHelp", "PySide6.QtUiTools", "PySide6.QtConcurrent", "PySide6.QtPrintSupport",
+    "PySide6.QtHelp", "PySide6.QtUiTools", "PySide6.QtConcurrent",
     "PySide6.QtLabsStyleKit", "PySide6.QtBluetooth", "PySide6.QtNfc", "PySide6.QtPositioning",
     "PySide6.QtLocation", "PySide6.QtSensors", "PySide6.QtSerialPort", "PySide6.QtSerialBus",
     "PySide6.QtRemoteObjects", "PySide6.QtScxml", "PySide6.QtStateMachine", "PySide6.QtNetworkAuth",
@@ -62,10 +63,10 @@ ALEMBIC_STUBBED_DDL = ["mssql", "mysql", "oracle", "postgresql"]
 EXCLUDED_OTHER_MODULES = [
     # Pillow stays (reportlab.lib.utils imports PIL.Image at module level) minus the parts the
     # app cannot reach: it embeds no raster images, so no AVIF/WebP codecs, Tk or Qt bridges.
+    # (pypdfium2's to_pil() only needs PIL.Image itself.)
     "PIL._avif", "PIL.AvifImagePlugin", "PIL._webp", "PIL.WebPImagePlugin",
     "PIL._imagingtk", "PIL.ImageTk", "PIL.ImageQt", "PIL.ImageShow", "PIL._imagingcms", "PIL.ImageCms",
     "readline",            # interactive console line editing (pulls libreadline + libtinfo)
-    "pypdfium2", "pypdfium2_raw",   # not imported by desktop/ (keep out unless a module imports it)
     "pygments",            # only Mako's optional HTML error pages use it
     "numpy", "pandas", "IPython", "matplotlib",
     # Debug/test tooling reached only through ReportLab's `_test()` doctests; multiprocessing only
@@ -117,6 +118,14 @@ DROP_BINARIES = [
     re.compile(r"^_multibytecodec\."),
 ]
 
+# Linux only: the CUPS printing chain that Qt's cupsprintersupport plugin links against is taken
+# from the desktop's own system (every Linux desktop that prints has it; without it Qt still
+# prints to PDF). Bundling it would add ~10 MB of TLS/Kerberos/mDNS libraries. Windows printing
+# is built into Qt6PrintSupport.dll and needs none of these.
+LINUX_SYSTEM_LIBS = re.compile(
+    r"^lib(cups|gnutls|unistring|p11-kit|krb5|krb5support|k5crypto|gssapi_krb5|com_err|keyutils"
+    r"|avahi-client|avahi-common|gmp|nettle|hogweed|idn2|tasn1)\.so(\.|$)")
+
 # ------------------------------------------------------------------ Qt plugins and translations
 # Plugin type -> plugin base names to keep ("*" = all of that type). Every other plugin type is
 # dropped before dependency analysis, so the libraries they would drag in are never collected.
@@ -125,8 +134,11 @@ KEEP_QT_PLUGINS: dict[str, list[str]] = {
     "platforms": ["qwindows", "qxcb", "qwayland", "qoffscreen", "qcocoa"],
     # Windows 11 / Windows Vista native look (qmodernwindowsstyle, qwindowsvistastyle).
     "styles": ["*"],
-    # the window icon (.ico); PNG and BMP are built into QtGui
-    "imageformats": ["qico"],
+    # evidence images (desktop/ui/evidence_viewer.py: jpg, gif, tif, webp) and the window icon
+    # (.ico); PNG and BMP are built into QtGui. Not svg/pdf/icns/tga/wbmp.
+    "imageformats": ["qico", "qjpeg", "qgif", "qtiff", "qwebp"],
+    # printing (desktop/ui/pdf_preview.py): CUPS backend on Linux; Windows printing is built in
+    "printsupport": ["*"],
     # Vietnamese input methods on Linux (IBus-Unikey/Bamboo, compose); Windows IMEs need no plugin
     "platforminputcontexts": ["composeplatforminputcontextplugin", "ibusplatforminputcontextplugin"],
     "wayland-shell-integration": ["xdg-shell"],

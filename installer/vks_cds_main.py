@@ -8,6 +8,11 @@ source).
 exactly as usual, prints `startup-probe: <Window> shown at <time.time()>` once its first
 top-level window (login, or the first-run wizard) has been shown by the event loop, and quits.
 The benchmark subtracts the time it launched the process: cold start to the window.
+
+`--bundle-check` as the first argument checks what the packaging trimmed or added, inside the
+frozen app (installer/ci_frozen_check.sh): Qt image formats kept for evidence files, printing to
+a PDF printer, PDF pages rasterised with PDFium, Alembic migrations present as files, resources
+found through importlib.resources. Exit 0 when all pass. `vks-cds selftest` covers the rest.
 """
 
 from __future__ import annotations
@@ -64,8 +69,103 @@ def _prepare_gui(probe: bool) -> None:
         app.installEventFilter(app._vks_probe)
 
 
+def bundle_check() -> int:
+    import io
+    import os
+    import tempfile
+    from datetime import date
+    from pathlib import Path
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    results = []
+
+    def check(name, fn):
+        try:
+            detail = fn()
+        except Exception as exc:  # report every failing check
+            results.append(False)
+            print(f"[LỖI] {name}: {type(exc).__name__}: {exc}")
+        else:
+            results.append(True)
+            print(f"[ĐẠT] {name}{': ' + detail if detail else ''}")
+
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+
+    def resources_found():
+        from importlib import resources
+
+        from desktop.resources import font_path, resource_path
+
+        plans = [p for p in resources.files("resources").joinpath("plans").iterdir() if p.name.endswith(".json")]
+        assert plans, "no plans"
+        assert font_path().is_file() and resource_path("icons", "vks-cds.png").is_file()
+        return f"{len(plans)} tệp kế hoạch, phông, biểu tượng"
+
+    def migrations():
+        from desktop.models import db
+
+        files = sorted(p.name for p in (db.MIGRATIONS_DIR / "versions").glob("*.py") if p.name != "__init__.py")
+        assert files, f"no revision files in {db.MIGRATIONS_DIR}"
+        return f"head {db.head_revision()} ({len(files)} tệp)"
+
+    def image_formats():
+        from PySide6.QtGui import QImageReader
+
+        have = {bytes(f).decode() for f in QImageReader.supportedImageFormats()}
+        need = {"png", "bmp", "jpg", "jpeg", "gif", "tif", "tiff", "webp", "ico"}
+        assert need <= have, f"thiếu {sorted(need - have)}"
+        return ", ".join(sorted(need))
+
+    def pdf_bytes():
+        from desktop.export.documents import RecoverySheetDoc
+        from desktop.export.pdf import render_recovery_sheet
+
+        buf = io.BytesIO()
+        render_recovery_sheet(RecoverySheetDoc(unit_name="Đơn vị kiểm tra", unit_code="KT", created=date.today(),
+                                               recovery_code="ABCDE-FGHJK-MNPQR-STVWX-YZ234"), buf)
+        return buf.getvalue()
+
+    def pdfium_and_print():
+        from PySide6.QtPrintSupport import QPrinter
+
+        from desktop.ui.pdf_preview import print_pdf, render_pages
+
+        data = pdf_bytes()
+        pages = render_pages(data, 50)
+        assert pages and not pages[0].isNull()
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "in-thu.pdf"
+            printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+            printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+            printer.setOutputFileName(str(out))
+            printed = print_pdf(data, printer)
+            assert out.read_bytes().startswith(b"%PDF")
+        return f"{len(pages)} trang PDFium, {printed} trang in ra máy in PDF"
+
+    def translations():
+        from PySide6.QtCore import QLibraryInfo, QTranslator
+
+        path = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+        loaded = QTranslator().load("qtbase_vi", path)
+        return "qtbase_vi có" if loaded else "Qt không phát hành qtbase_vi (nút hộp thoại chuẩn theo chữ của ứng dụng)"
+
+    check("Tài nguyên qua importlib.resources", resources_found)
+    check("Alembic: tệp migration đi kèm", migrations)
+    check("Định dạng ảnh minh chứng (plugin imageformats)", image_formats)
+    check("PDFium (pypdfium2) và in (QtPrintSupport)", pdfium_and_print)
+    check("Bản dịch Qt tiếng Việt", translations)
+    app.processEvents()
+    ok = all(results)
+    print("KIỂM TRA GÓI: " + ("ĐẠT" if ok else "KHÔNG ĐẠT"))
+    return 0 if ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--bundle-check"]:
+        return bundle_check()
     probe = argv[:1] == ["--startup-probe"]
     if probe:
         argv = argv[1:]

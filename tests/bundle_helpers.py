@@ -290,3 +290,61 @@ def snapshot(root: Path) -> dict[str, tuple[str, int, str]]:
             else:
                 out[str(p.relative_to(root))] = ("d", 0, "")
     return out
+
+
+# --------------------------------------------------------------------------- Office documents
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ODT = "application/vnd.oasis.opendocument.text"
+
+
+def office_zip(parts: list[tuple[str, bytes]], *, stored_first: bool = False) -> bytes:
+    """A ZIP made with Python's zipfile (what Office-like writers produce: deflated parts, data
+    descriptors off). ``stored_first`` stores the first part (ODF's ``mimetype``)."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for i, (name, data) in enumerate(parts):
+            method = zipfile.ZIP_STORED if (stored_first and i == 0) else zipfile.ZIP_DEFLATED
+            z.writestr(zipfile.ZipInfo(name, (2025, 3, 1, 8, 0, 0)), data, compress_type=method)
+    return buf.getvalue()
+
+
+def make_docx(body: str = "Báo cáo minh chứng", extra: list[tuple[str, bytes]] = ()) -> bytes:
+    ct = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+          b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+          b'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+          b'<Default Extension="xml" ContentType="application/xml"/>'
+          b'<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+          b'wordprocessingml.document.main+xml"/></Types>')
+    rels = (b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+            b'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+            b'officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>')
+    doc = ('<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+           f'wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>{body}</w:t></w:r></w:p></w:body></w:document>')
+    return office_zip([("[Content_Types].xml", ct), ("_rels/.rels", rels), ("word/document.xml", doc.encode()),
+                       *extra])
+
+
+def make_odt(mimetype: bytes = ODT.encode(), first: bool = True) -> bytes:
+    parts = [("mimetype", mimetype), ("META-INF/manifest.xml", b"<manifest/>"), ("content.xml", b"<office/>")]
+    if not first:
+        parts = parts[1:] + parts[:1]
+    return office_zip(parts, stored_first=first)
+
+
+def make_xlsx() -> bytes:
+    """A real workbook written by openpyxl."""
+    import io
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active["A1"] = "Tỉ lệ văn bản ký số"
+    wb.active["B1"] = 0.97
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

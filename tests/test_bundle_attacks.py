@@ -13,6 +13,9 @@ from typing import Any, Callable
 
 import pytest
 from bundle_helpers import (
+    DOCX,
+    ODT,
+    XLSX,
     ZEntry,
     craft_bundle,
     default_files,
@@ -21,7 +24,10 @@ from bundle_helpers import (
     entry,
     keys,
     lookup,
+    make_docx,
+    make_odt,
     make_zip,
+    office_zip,
     sha,
     snapshot,
 )
@@ -101,6 +107,65 @@ def _legacy_sig() -> bytes:
 
     return craft_bundle(sig_edit=edit)
 
+
+def _office(data: bytes, media_type: str | None, path: str | None = None) -> bytes:
+    """A bundle carrying ``data`` as an attachment whose manifest entry declares ``media_type``."""
+    p = path or f"attachments/{sha(data)}"
+
+    def declare(m: dict) -> None:
+        if media_type is not None:
+            next(e for e in m["members"] if e["path"] == p)["media_type"] = media_type
+
+    return craft_bundle(extra_files={p: data}, manifest_edit=declare)
+
+
+_ZEROS = b"\0" * (4 * 1024 * 1024)  # deflates ~1000:1 inside the document
+
+
+def _docx_encrypted_part() -> bytes:
+    ct = make_docx()
+    import io
+    import zipfile
+
+    parts = [(i.filename, zipfile.ZipFile(io.BytesIO(ct)).read(i)) for i in zipfile.ZipFile(io.BytesIO(ct)).infolist()]
+    return make_zip([ZEntry(n, d, flags=0x0001 if n == "word/document.xml" else 0) for n, d in parts])
+
+
+def _docx_bad_crc() -> bytes:
+    import io
+    import zipfile
+
+    z = zipfile.ZipFile(io.BytesIO(make_docx()))
+    return make_zip([ZEntry(i.filename, z.read(i), method=8, crc=0xDEADBEEF if i.filename.startswith("word/") else None)
+                     for i in z.infolist()])
+
+
+OFFICE_ATTACKS: list[Attack] = [
+    Attack("docx_undeclared", "nested_archive", lambda: _office(make_docx(), None)),
+    Attack("zip_disguised_as_docx", "office_invalid", lambda: _office(NESTED_ZIP, DOCX)),
+    Attack("zip_disguised_as_odt", "office_invalid", lambda: _office(NESTED_ZIP, ODT)),
+    Attack("docx_declared_as_xlsx", "office_invalid", lambda: _office(make_docx(), XLSX)),
+    Attack("odt_with_other_mimetype", "office_invalid", lambda: _office(make_odt(b"application/zip"), ODT)),
+    Attack("odt_mimetype_not_first", "office_invalid", lambda: _office(make_odt(first=False), ODT)),
+    Attack("docx_hiding_a_bomb", "office_invalid",
+           lambda: _office(make_docx(extra=[("word/media/bomb.bin", _ZEROS)]), DOCX)),
+    Attack("docx_with_encrypted_part", "office_invalid", lambda: _office(_docx_encrypted_part(), DOCX)),
+    Attack("docx_with_bad_crc", "office_invalid", lambda: _office(_docx_bad_crc(), DOCX)),
+    Attack("docx_duplicate_parts", "office_invalid",
+           lambda: _office(make_zip([ZEntry("[Content_Types].xml", b"x"), ZEntry("[Content_Types].xml", b"y")]), DOCX)),
+    Attack("prepended_data_docx", "office_invalid", lambda: _office(b"MZ\x90\0stub" + make_docx(), DOCX)),
+    Attack("pdf_declared_as_docx", "office_invalid", lambda: _office(b"%PDF-1.7 not a zip", DOCX)),
+    Attack("age_file_declared_as_docx", "nested_archive", lambda: _office(NESTED_AGE, DOCX)),
+    Attack("zip_declared_as_plain_zip", "nested_archive", lambda: _office(NESTED_ZIP, "application/zip")),
+    Attack("docx_as_data_member", "nested_archive", lambda: _office(make_docx(), None, path="data/evil.json")),
+    Attack("media_type_not_allowed", "manifest_invalid", lambda: _office(b"%PDF-1.7 ok", "application/pdf")),
+    Attack("media_type_on_report_pdf", "manifest_invalid",
+           lambda: craft_bundle(manifest_edit=lambda m: next(e for e in m["members"] if e["path"] == "report.pdf")
+                                .update(media_type="application/pdf"))),
+    Attack("office_zip_too_large_for_limits", "office_invalid",
+           lambda: _office(make_docx(extra=[("word/media/big.bin", bytes(range(256)) * 400)]), DOCX),
+           {"limits": Limits(max_member_bytes=64 * 1024, max_total_bytes=1024 * 1024)}),
+]
 
 ATTACKS: list[Attack] = [
     # -- outer file
@@ -211,6 +276,7 @@ ATTACKS: list[Attack] = [
            lambda: craft_bundle(files={**default_files(), "report.pdf": b"<html>not a pdf</html>"})),
     Attack("made_for_other_recipient", "wrong_recipient",
            lambda: craft_bundle(manifest_edit=_m(recipient_unit="VKS-KV2-THA")), {"expected_recipient": "VKS-THA"}),
+    *OFFICE_ATTACKS,
 ]
 
 
@@ -386,3 +452,17 @@ def test_unitkeys_generated_fresh_are_unknown() -> None:
     with pytest.raises(BundleRejected) as ei:
         open_bundle(craft_bundle(sender=fresh), keys("recipient"), lookup())
     assert ei.value.reason == "key_unknown"
+
+
+# --------------------------------------------------------------------------- Office documents
+
+
+@pytest.mark.parametrize("make,media_type", [(make_docx, DOCX), (make_odt, ODT)], ids=["docx", "odt"])
+def test_declared_office_document_is_accepted_never_extracted(make, media_type, tmp_path) -> None:
+    data = make()
+    b = open_bundle(_office(data, media_type), keys("recipient"), lookup())
+    assert b.attachment(sha(data)) == data
+    assert b.attachment_media_type(sha(data)) == media_type
+    b.extract_to(tmp_path)  # the document is written as one file, its parts are not
+    assert (tmp_path / "attachments" / sha(data)).read_bytes() == data
+    assert not list(tmp_path.rglob("*.xml"))

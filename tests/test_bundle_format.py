@@ -637,3 +637,72 @@ def test_format_doc_lists_every_reason_and_field() -> None:
         assert f"| `{code}` | {msg} |" in doc, code  # the table shows the exact message
     for f in bm._MANIFEST_FIELDS:
         assert f"| `{f}` |" in doc, f
+
+
+# --------------------------------------------------------------------------- Office attachments and publish_copy
+
+
+def test_office_documents_travel_with_their_declared_type(tmp_path: Path) -> None:
+    from bundle_helpers import DOCX, ODT, XLSX, make_docx, make_odt, make_xlsx
+
+    docx_file = tmp_path / "bien-ban.docx"
+    docx_file.write_bytes(make_docx())
+    xlsx, odt = make_xlsx(), make_odt()
+    out = tmp_path / "out"
+    out.mkdir()
+    w = _write(out, attachments=[Attachment.from_path(docx_file, media_type=DOCX),
+                                 Attachment.from_bytes(xlsx, media_type=XLSX), Attachment.from_bytes(odt, media_type=ODT),
+                                 b"plain note"])
+    entries = {e["path"]: e for e in w.manifest["members"]}
+    assert entries[f"attachments/{sha(docx_file.read_bytes())}"]["media_type"] == DOCX
+    assert entries[f"attachments/{sha(xlsx)}"]["media_type"] == XLSX
+    assert "media_type" not in entries[f"attachments/{sha(b'plain note')}"]
+    b = open_bundle(w.path, keys("recipient"), lookup())
+    assert b.attachment(sha(xlsx)) == xlsx and b.attachment_media_type(sha(odt)) == ODT
+    assert b.attachment_media_type(sha(b"plain note")) is None
+
+
+@pytest.mark.parametrize(
+    "attachment,reason",
+    [
+        (lambda: Attachment.from_bytes(__import__("bundle_helpers").make_docx()), "attachment_is_archive"),
+        (lambda: Attachment.from_bytes(b"PK\x03\x04 not really a docx", media_type=__import__("bundle_helpers").DOCX),
+         "office_invalid"),
+        (lambda: Attachment.from_bytes(__import__("bundle_helpers").make_docx(),
+                                       media_type=__import__("bundle_helpers").XLSX), "office_invalid"),
+        (lambda: Attachment.from_bytes(b"%PDF-1.7", media_type=__import__("bundle_helpers").DOCX), "office_invalid"),
+        (lambda: Attachment.from_bytes(b"%PDF-1.7", media_type="application/pdf"), "invalid_input"),
+    ],
+    ids=["undeclared_docx", "zip_claiming_docx", "docx_claiming_xlsx", "pdf_claiming_docx", "type_not_allowed"],
+)
+def test_writer_refuses_bad_office_attachments(tmp_path: Path, attachment, reason) -> None:
+    with pytest.raises(BundleWriteError) as ei:
+        _write(tmp_path, attachments=[attachment()])
+    assert ei.value.reason == reason
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_publish_copy_is_atomic_and_never_overwrites(tmp_path: Path) -> None:
+    src_dir, share = tmp_path / "outbox", tmp_path / "share"
+    src_dir.mkdir()
+    share.mkdir()
+    w = _write(src_dir)
+    final = bm.publish_copy(w.path, share, expected_sha256=w.file_sha256)
+    assert final.name == w.filename and final.read_bytes() == w.path.read_bytes()
+    assert sorted(p.name for p in share.iterdir()) == [w.filename]
+    # the same file again: an earlier copy whose bookkeeping was lost, returned as is
+    assert bm.publish_copy(w.path, share) == final
+    # a different file under that name is never overwritten
+    other = src_dir / "x" / w.filename
+    other.parent.mkdir()
+    other.write_bytes(b"different")
+    with pytest.raises(BundleWriteError) as ei:
+        bm.publish_copy(other, share)
+    assert ei.value.reason == "name_exists" and final.read_bytes() == w.path.read_bytes()
+    with pytest.raises(BundleWriteError) as ei:
+        bm.publish_copy(w.path, share, expected_sha256="0" * 64)
+    assert ei.value.reason == "verify_failed"
+    with pytest.raises(BundleWriteError) as ei:
+        bm.publish_copy(w.path, tmp_path / "missing")
+    assert ei.value.reason == "share_unreachable"
+    assert sorted(p.name for p in share.iterdir()) == [w.filename]  # no .part left behind

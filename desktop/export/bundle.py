@@ -62,6 +62,7 @@ __all__ = [
     "FORMAT_VERSION",
     "KINDS",
     "Limits",
+    "OFFICE_MEDIA_TYPES",
     "REJECT_REASONS",
     "WRITE_REASONS",
     "WrittenBundle",
@@ -69,6 +70,8 @@ __all__ = [
     "check_stream",
     "open_bundle",
     "parse_bundle_filename",
+    "publish_copy",
+    "rename_noreplace",
     "sha256sums_text",
     "sweep_stale_parts",
     "trusted_comment_for",
@@ -139,6 +142,7 @@ REJECT_REASONS: dict[str, str] = {
     "total_too_large": "Tổng dung lượng các tệp trong gói tin vượt quá mức cho phép.",
     "crc_mismatch": "Dữ liệu một tệp trong gói tin bị hỏng (sai mã CRC).",
     "nested_archive": "Gói tin chứa tệp nén hoặc tệp mã hóa lồng bên trong.",
+    "office_invalid": "Tệp văn bản Office đính kèm bị hỏng hoặc không đúng loại đã khai báo.",
     "manifest_missing": "Gói tin thiếu bản kê khai (manifest.json).",
     "manifest_invalid": "Bản kê khai (manifest.json) không hợp lệ.",
     "format_unsupported": "Phiên bản định dạng gói tin không được hỗ trợ; hãy cập nhật ứng dụng.",
@@ -171,6 +175,7 @@ WRITE_REASONS: dict[str, str] = {
     "source_changed": "Tệp đính kèm bị thay đổi trong lúc đóng gói; hãy xuất lại.",
     "attachment_unreadable": "Không đọc được tệp đính kèm.",
     "attachment_is_archive": "Tệp đính kèm là tệp nén hoặc tệp mã hóa; không được phép đính kèm.",
+    "office_invalid": "Tệp văn bản Office đính kèm bị hỏng hoặc không đúng loại đã khai báo.",
     "invalid_input": "Thông tin để lập gói tin không hợp lệ.",
     "too_large": "Gói tin vượt quá dung lượng cho phép.",
     "cancelled": "Đã hủy xuất gói tin.",
@@ -215,6 +220,27 @@ _DATA_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _DATA_PATH_RE = re.compile(r"^data/[a-z0-9][a-z0-9_-]{0,63}\.json$")
 _ATTACH_PATH_RE = re.compile(r"^attachments/([0-9a-f]{64})$")
 _MAX_SEQ = 2**31 - 1
+
+_MEMBER_KEYS = frozenset({"path", "size", "sha256"})
+_MEMBER_KEYS_TYPED = _MEMBER_KEYS | {"media_type"}
+
+#: Office documents are ZIP files; they are the one kind of archive an attachment may be. An
+#: attachment whose content is a ZIP must declare one of these media types in its manifest entry
+#: and must look like that document: for OOXML, a ``[Content_Types].xml`` member naming the main
+#: part's content type; for ODF, a first member ``mimetype``, stored, holding the media type. It is
+#: never extracted; every member is decompressed once in memory, counting bytes against the
+#: limits and the ratio cap (a bomb inside a .docx is refused like one in the bundle).
+OFFICE_MEDIA_TYPES: dict[str, tuple[str, str | None]] = {
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document":
+        ("ooxml", "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+        ("ooxml", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation":
+        ("ooxml", "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml"),
+    "application/vnd.oasis.opendocument.text": ("odf", None),
+    "application/vnd.oasis.opendocument.spreadsheet": ("odf", None),
+    "application/vnd.oasis.opendocument.presentation": ("odf", None),
+}  # fmt: skip
 
 _MANIFEST_FIELDS = {
     "format", "format_version", "bundle_id", "kind", "sender_unit", "sender_key_id",
@@ -323,12 +349,16 @@ def _validate_manifest(m: Any) -> None:
     need(isinstance(members, list), "members must be a list")
     paths = []
     for e in members:
-        need(isinstance(e, dict) and set(e) == {"path", "size", "sha256"}, "member entries are {path, size, sha256}")
+        need(isinstance(e, dict) and set(e) in (_MEMBER_KEYS, _MEMBER_KEYS_TYPED),
+             "member entries are {path, size, sha256} (attachments may add media_type)")
         p, size, h = e["path"], e["size"], e["sha256"]
         need(isinstance(p, str), "member path must be a string")
         need(_is_int(size) and size >= 0, f"bad size for {p}")
         need(isinstance(h, str) and bool(_HEX64_RE.fullmatch(h)), f"bad sha256 for {p}")
         am = _ATTACH_PATH_RE.fullmatch(p)
+        if "media_type" in e:
+            need(bool(am), f"only attachments declare a media_type: {p}")
+            need(e["media_type"] in OFFICE_MEDIA_TYPES, f"media_type not allowed for {p}")
         if am:
             need(am.group(1) == h, f"attachment name is not its SHA-256: {p}")
         else:
@@ -424,6 +454,91 @@ def _archive_kind(head: bytes | memoryview) -> str | None:
     if head[257:262] == b"ustar":
         return "tar"
     return None
+
+
+_OFFICE_MARKER_MAX = 1 * MiB  # [Content_Types].xml / mimetype are read into memory
+_OFFICE_RATIO_FLOOR = 1 * MiB  # small parts may expand a lot harmlessly; bombs cannot stay small
+
+
+def _check_office(src: bytes | memoryview | Path, media_type: str, limits: Limits) -> None:
+    """Raise ``_Reject("office_invalid", …)`` unless ``src`` is a well-formed Office document of
+    ``media_type`` (see ``OFFICE_MEDIA_TYPES``). Nothing is extracted: every member is decompressed
+    once in memory, counting the bytes produced against the member/total caps and the ratio cap,
+    and the ZIP's CRCs are checked. Lenient on ZIP features Office writers use (data descriptors,
+    Zip64, extra fields), strict on shape: no data before the first record, no duplicate names, no
+    encrypted members."""
+    import zipfile
+
+    family, main_type = OFFICE_MEDIA_TYPES[media_type]
+    bad = "office_invalid"
+    try:
+        f: BinaryIO = open(src, "rb") if isinstance(src, Path) else io.BytesIO(src)
+    except OSError as exc:
+        raise _Reject(bad, f"unreadable: {exc}") from None
+    with f:
+        if f.read(4) != b"PK\x03\x04":
+            raise _Reject(bad, f"declared {media_type} but is not a ZIP file")
+        f.seek(0)
+        try:
+            zf = zipfile.ZipFile(f)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
+            raise _Reject(bad, f"not a readable ZIP: {exc}") from None
+        with zf:
+            infos = zf.infolist()
+            if not infos:
+                raise _Reject(bad, "empty ZIP")
+            if len(infos) > limits.max_members:
+                raise _Reject(bad, f"{len(infos)} parts")
+            names = [i.filename for i in infos]
+            if len(set(names)) != len(names):
+                raise _Reject(bad, "duplicate part names")
+            first = min(infos, key=lambda i: i.header_offset)
+            if first.header_offset != 0 or getattr(zf, "_start_disk", 0):
+                raise _Reject(bad, "data before the first ZIP record")
+            if any(i.flag_bits & _FLAG_ENCRYPTED for i in infos):
+                raise _Reject(bad, "encrypted part")
+            if family == "odf":
+                if first.filename != "mimetype" or first.compress_type != 0 or first.file_size > 200:
+                    raise _Reject(bad, "ODF document must start with a stored 'mimetype' part")
+                marker = "mimetype"
+            else:
+                if "[Content_Types].xml" not in names:
+                    raise _Reject(bad, "OOXML document without [Content_Types].xml")
+                marker = "[Content_Types].xml"
+            total = 0
+            marker_data = b""
+            for info in infos:
+                produced = 0
+                cap = limits.max_ratio * max(info.compress_size, 1)
+                parts: list[bytes] = []
+                try:
+                    with zf.open(info) as member:
+                        while True:
+                            chunk = member.read(65536)
+                            if not chunk:
+                                break
+                            produced += len(chunk)
+                            total += len(chunk)
+                            if produced > _OFFICE_RATIO_FLOOR and produced > cap:
+                                raise _Reject(bad, f"{info.filename} expands more than {limits.max_ratio}:1")
+                            if produced > limits.max_member_bytes or total > limits.max_total_bytes:
+                                raise _Reject(bad, f"{info.filename} exceeds the size limits")
+                            if info.filename == marker:
+                                if produced > _OFFICE_MARKER_MAX:
+                                    raise _Reject(bad, f"{marker} too large")
+                                parts.append(chunk)
+                except _Reject:
+                    raise
+                except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError,
+                        NotImplementedError, RuntimeError, zlib.error) as exc:
+                    raise _Reject(bad, f"{info.filename}: {exc}") from None
+                if info.filename == marker:
+                    marker_data = b"".join(parts)
+            if family == "odf":
+                if marker_data != media_type.encode("ascii"):
+                    raise _Reject(bad, f"mimetype part says {marker_data[:80]!r}, declared {media_type}")
+            elif main_type is None or main_type.encode("ascii") not in marker_data:
+                raise _Reject(bad, f"[Content_Types].xml does not name {main_type}")
 
 
 # --------------------------------------------------------------------------- ZIP writer
@@ -603,18 +718,21 @@ class _HashingSink(io.RawIOBase):
 @dataclass(frozen=True)
 class Attachment:
     """A file attached to a bundle: a path (streamed) or bytes. ``sha256`` is optional; when
-    given it must match the content."""
+    given it must match the content. ``media_type`` is declared in the manifest; it is needed
+    (and allowed) only for Office documents (``OFFICE_MEDIA_TYPES``), which are ZIP files."""
 
     source: Union[bytes, Path]
     sha256: str | None = None
+    media_type: str | None = None
 
     @classmethod
-    def from_path(cls, path: str | os.PathLike[str], sha256: str | None = None) -> "Attachment":
-        return cls(Path(path), sha256)
+    def from_path(cls, path: str | os.PathLike[str], sha256: str | None = None,
+                  media_type: str | None = None) -> "Attachment":
+        return cls(Path(path), sha256, media_type)
 
     @classmethod
-    def from_bytes(cls, data: bytes, sha256: str | None = None) -> "Attachment":
-        return cls(bytes(data), sha256)
+    def from_bytes(cls, data: bytes, sha256: str | None = None, media_type: str | None = None) -> "Attachment":
+        return cls(bytes(data), sha256, media_type)
 
 
 @dataclass(frozen=True)
@@ -703,7 +821,8 @@ def _prepare(
             raise BundleWriteError("too_large", detail=f"data/{name}.json is too large")
         members[f"data/{name}.json"] = _memory_member(f"data/{name}.json", blob, compress=True)
 
-    def file_member(path_name: str | None, src: Any, want_sha: str | None, what: str) -> _OutMember:
+    def file_member(path_name: str | None, src: Any, want_sha: str | None, what: str,
+                    media_type: str | None = None) -> _OutMember:
         if isinstance(src, (bytes, bytearray, memoryview)):
             blob = bytes(src)
             if len(blob) > limits.max_member_bytes:
@@ -716,7 +835,16 @@ def _prepare(
         if want_sha is not None and want_sha != sha:
             raise BundleWriteError("invalid_input", detail=f"{what}: SHA-256 differs from the one given")
         kind_ = _archive_kind(head)
-        if kind_:
+        if media_type is not None:
+            if media_type not in OFFICE_MEDIA_TYPES:
+                raise BundleWriteError("invalid_input", detail=f"{what}: media type {media_type!r} is not allowed")
+            if not bytes(head[:4]) == b"PK\x03\x04":
+                raise BundleWriteError("office_invalid", detail=f"{what} is declared {media_type} but is not a ZIP file")
+            try:
+                _check_office(payload if payload is not None else source, media_type, limits)
+            except _Reject as r:
+                raise BundleWriteError("office_invalid", detail=f"{what}: {r.detail}") from None
+        elif kind_:
             raise BundleWriteError("attachment_is_archive", detail=f"{what} is a {kind_} file")
         return _OutMember(path_name or f"attachments/{sha}", size, sha, crc, _STORED, payload, source)
 
@@ -726,12 +854,19 @@ def _prepare(
         if head != b"%PDF-":
             raise BundleWriteError("invalid_input", detail="report.pdf does not start with %PDF-")
         members[REPORT] = m
+    media_types: dict[str, str] = {}
     for a in attachments:
         att = _as_attachment(a)
-        m = file_member(None, att.source, att.sha256, f"attachment {att.source if isinstance(att.source, Path) else '<bytes>'}")
+        m = file_member(None, att.source, att.sha256,
+                        f"attachment {att.source if isinstance(att.source, Path) else '<bytes>'}", att.media_type)
         members.setdefault(m.path, m)  # content-addressed: the same file twice is stored once
+        if att.media_type is not None:
+            media_types.setdefault(m.path, att.media_type)
 
     listed = [{"path": p, "size": m.usize, "sha256": m.sha256} for p, m in members.items()]
+    for e in listed:
+        if e["path"] in media_types:
+            e["media_type"] = media_types[e["path"]]
     sums = _memory_member(SUMS, sha256sums_text(listed), compress=False)
     members[SUMS] = sums
     listed.append({"path": SUMS, "size": sums.usize, "sha256": sums.sha256})
@@ -1056,6 +1191,111 @@ def write_bundle(
     return WrittenBundle(manifest, digest, sink.size, final.name, final)
 
 
+def rename_noreplace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    """Rename ``src`` to ``dst`` without ever replacing ``dst`` (FileExistsError if it exists);
+    the same primitive ``write_bundle`` publishes with. For moving bundles between the share's
+    ``inbox``, ``processed`` and ``rejected`` folders."""
+    _rename_noreplace(Path(src), Path(dst))
+
+
+def publish_copy(
+    src: str | os.PathLike[str],
+    dest_dir: str | os.PathLike[str],
+    *,
+    expected_sha256: str | None = None,
+) -> Path:
+    """Copy a finished ``.cdsb`` file (from the local outbox) into ``dest_dir`` (a recipient's
+    inbox on the share) under the same name, published the way ``write_bundle`` publishes:
+    ``NAME.part`` with O_EXCL → flush + fsync → read back and compare SHA-256 → rename without
+    replacing → fsync the folder. Errors are ``BundleWriteError`` with the reasons of §10
+    (share_unreachable, read_only, disk_full, …); the ``.part`` is removed on failure.
+
+    A file already there under the same name with the same SHA-256 is an earlier copy whose
+    bookkeeping was lost: it is returned as is. A different file of that name → ``name_exists``.
+    """
+    src = Path(src)
+    fields = parse_bundle_filename(src.name)
+    if fields is None:
+        raise BundleWriteError("invalid_input", detail=f"{src.name} is not a bundle file name")
+    folder = Path(dest_dir)
+    try:
+        st = os.stat(folder)
+    except OSError as exc:
+        raise _map_os_error(exc, f"destination {folder}") from exc
+    if not stat.S_ISDIR(st.st_mode):
+        raise BundleWriteError("share_unreachable", detail=f"{folder} is not a folder")
+    final = folder / src.name
+    stem = f"{fields['sender']}_{fields['kind']}_{fields['period']}_{fields['seq']:06d}_{secrets.token_hex(8)}"
+    part = folder / f"{stem}{BUNDLE_SUFFIX}{PART_SUFFIX}"
+    created_part = False
+    try:
+        try:
+            fin = open(src, "rb", buffering=0)
+        except OSError as exc:
+            raise BundleWriteError("io_error", detail=f"read {src}: {exc}") from exc
+        with fin:
+            try:
+                out = _open_part(part)
+            except OSError as exc:
+                raise _map_os_error(exc, f"create {part.name}") from exc
+            created_part = True
+            sha, n = hashlib.sha256(), 0
+            buf = bytearray(_CHUNK)
+            view = memoryview(buf)
+            with out:
+                try:
+                    while True:
+                        got = fin.readinto(buf)
+                        if not got:
+                            break
+                        chunk = view[:got]
+                        done = 0
+                        while done < got:
+                            w = out.write(chunk[done:])
+                            if w is None:
+                                raise OSError(errno.EAGAIN, "short write")
+                            done += w
+                        sha.update(chunk)
+                        n += got
+                    out.flush()
+                    os.fsync(out.fileno())
+                except OSError as exc:
+                    raise _map_os_error(exc, f"write {part.name}") from exc
+        digest = sha.hexdigest()
+        if expected_sha256 is not None and digest != expected_sha256:
+            raise BundleWriteError("verify_failed", detail=f"source {src.name} is {digest}, expected {expected_sha256}")
+        try:
+            back, back_size = _sha256_file(part)
+        except OSError as exc:
+            raise _map_os_error(exc, f"read back {part.name}") from exc
+        if back != digest or back_size != n:
+            raise BundleWriteError("verify_failed", detail=f"wrote {digest}, read back {back}")
+        try:
+            _rename_noreplace(part, final)
+        except FileExistsError:
+            try:
+                existing, _ = _sha256_file(final)
+            except OSError as exc:
+                raise _map_os_error(exc, f"read {final.name}") from exc
+            if existing != digest:
+                raise BundleWriteError("name_exists", detail=str(final)) from None
+            os.unlink(part)
+            created_part = False
+            return final
+        except OSError as exc:
+            raise _map_os_error(exc, f"rename to {final.name}") from exc
+        created_part = False
+        _fsync_dir(folder)
+    except BaseException:
+        if created_part:
+            try:
+                os.unlink(part)
+            except OSError:
+                pass  # left for sweep_stale_parts
+        raise
+    return final
+
+
 def sweep_stale_parts(
     folder: str | os.PathLike[str],
     *,
@@ -1289,6 +1529,7 @@ def _check_entries(entries: list[_Entry], buf: memoryview) -> None:
 class _Content:
     data: bytes | memoryview
     sha256: str
+    archive: str | None = None  # "zip" for an attachment that may be an Office document
 
 
 def _read_members(entries: list[_Entry], buf: memoryview, limits: Limits) -> dict[str, _Content]:
@@ -1355,9 +1596,13 @@ def _read_members(entries: list[_Entry], buf: memoryview, limits: Limits) -> dic
         if zlib.crc32(data) != e.crc:
             raise _Reject("crc_mismatch", e.name)
         kind = _archive_kind(data[:512])
-        if kind:
+        deferred = None
+        if kind == "zip" and _ATTACH_PATH_RE.fullmatch(e.name) and bytes(data[:4]) == b"PK\x03\x04":
+            # Maybe an Office document: decided once the manifest (its media_type) is read.
+            deferred = "zip"
+        elif kind:
             raise _Reject("nested_archive", f"{e.name} is a {kind} file")
-        out[e.name] = _Content(data, hashlib.sha256(data).hexdigest())
+        out[e.name] = _Content(data, hashlib.sha256(data).hexdigest(), deferred)
     return out
 
 
@@ -1539,6 +1784,13 @@ class Bundle:
     def attachment(self, sha256: str) -> bytes:
         return self.read(f"attachments/{sha256}")
 
+    def attachment_media_type(self, sha256: str) -> str | None:
+        """The media type declared in the manifest (Office documents only), else None."""
+        for e in self.manifest["members"]:
+            if e["path"] == f"attachments/{sha256}":
+                return e.get("media_type")
+        return None
+
     @property
     def report_pdf(self) -> bytes | None:
         return self.read(REPORT) if REPORT in self._contents else None
@@ -1667,6 +1919,17 @@ def _stage_members(st: _State, limits: Limits, **_: Any) -> str:
     missing = sorted(set(listed) - present)
     if missing:
         raise _Reject("missing_member", ", ".join(missing[:5]))
+    # Archives inside: only attachments declared as an allowed Office type, and only if they are
+    # well-formed documents of that type; an Office type declared on anything else is refused.
+    declared = {e["path"]: e.get("media_type") for e in members}
+    for path, c in st.contents.items():
+        mt = declared.get(path)
+        if c.archive == "zip":
+            if not isinstance(mt, str) or mt not in OFFICE_MEDIA_TYPES:
+                raise _Reject("nested_archive", f"{path} is a zip file not declared as an Office document")
+            _check_office(c.data, mt, limits)
+        elif mt is not None and isinstance(mt, str) and mt in OFFICE_MEDIA_TYPES:
+            raise _Reject("office_invalid", f"{path} is declared {mt} but is not a ZIP file")
     st.manifest = m
     return f"{len(listed)} tệp được kê khai"
 

@@ -641,3 +641,59 @@ def import_progress_json(session: AppSession, path: Path) -> list[int]:
             submit_report(session, view.id)
         ids.append(view.id)
     return ids
+
+
+# ------------------------------------------------------------------ copies held at the superior office
+def store_received_report(session: AppSession, unit_code: str, plan_id: str, plan_version: int, period_key: str,
+                          entries: dict[str, dict], narrative: dict | None = None, revision: int = 0,
+                          received_at: datetime | None = None, bundle_sha256: str | None = None) -> int:
+    """Store (or supersede) a subordinate unit's approved report at this office, in one transaction.
+
+    `entries` maps target codes to the snapshot fields (strings as in `approved_values`). A copy
+    already accepted at this office is never overwritten; an older revision never replaces a newer
+    one. Returns the report id. The caller (the bundle importer) has verified the signature.
+    """
+    session.require(Permission.EXCHANGE)
+    now = received_at or datetime.now()
+    with session.db.session() as s:
+        r = s.scalars(select(Report).where(Report.plan_id == plan_id, Report.period_key == period_key,
+                                           Report.unit_code == unit_code)).first()
+        if r is not None:
+            if r.status == "da_chap_nhan":
+                raise ValidationError(tr("Progress", "Báo cáo này đã được chấp nhận và khóa; không thay thế được."))
+            if revision < r.revision:
+                raise ValidationError(tr("Progress", "Bản gửi cũ hơn bản đang có (lần sửa {0} < {1}).")
+                                      .format(revision, r.revision))
+            s.execute(ProgressEntry.__table__.delete().where(ProgressEntry.report_id == r.id))
+            previous = r.status
+        else:
+            r = Report(plan_id=plan_id, plan_version=plan_version, period_key=period_key, unit_code=unit_code,
+                       status=RECEIVED, narrative="{}", revision=revision, created_at=now, updated_at=now)
+            s.add(r)
+            s.flush()
+            previous = None
+        r.plan_version = plan_version
+        r.revision = revision
+        r.narrative = json.dumps(narrative or {}, ensure_ascii=False, sort_keys=True)
+        r.approved_snapshot = json.dumps({"entries": entries, "narrative": narrative or {}}, ensure_ascii=False,
+                                         sort_keys=True)
+        r.received_at = now
+        r.updated_at = now
+        r.status = RECEIVED
+        r.last_bundle_sha256 = bundle_sha256
+        r.return_comments = None
+        for code, v in entries.items():
+            def num(x):
+                return None if x in (None, "") else float(x)
+
+            s.add(ProgressEntry(
+                report_id=r.id, target_code=code, numerator=num(v.get("numerator")), denominator=num(v.get("denominator")),
+                count=None if v.get("count") in (None, "") else int(float(v["count"])),
+                done=None if v.get("done") in (None, "") else v.get("done") in ("1", True, 1),
+                done_date=v.get("done_date") or None, result_text=nfc(v.get("result_text") or ""),
+                difficulties=nfc(v.get("difficulties") or ""), proposals=nfc(v.get("proposals") or ""),
+                updated_at=now, updated_by=None))
+        s.add(ReportTransition(report_id=r.id, ts=now, user_id=session.user.id or None, from_status=previous,
+                               to_status=RECEIVED, comment=tr("Progress", "Nhận từ {0}, lần sửa {1}").format(unit_code, revision)))
+        s.flush()
+        return r.id

@@ -212,3 +212,114 @@ class EvidenceLink(Base):
     mime: Mapped[str] = mapped_column(String(120), nullable=False, default="application/octet-stream")
     added_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     added_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+# ------------------------------------------------------------------ exchange (revision 0004)
+class OwnKey(Base):
+    """This office's own key pairs. The secret (Ed25519 seed + age identity, the
+    `UnitKeys.to_secret_bytes` JSON) lives only here, inside the SQLCipher store. One key is
+    `active` (signs, receives); rotated keys are `retired` and kept to decrypt bundles still in
+    flight; `revoked` ones are listed as revoked in enrolment packages."""
+
+    __tablename__ = "own_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(40), nullable=False)
+    key_id: Mapped[str] = mapped_column(String(16), nullable=False, unique=True)  # minisign display form
+    secret: Mapped[str] = mapped_column(Text, nullable=False)
+    public: Mapped[str] = mapped_column(Text, nullable=False)  # PublicUnitKeys.to_dict() JSON
+    fingerprint: Mapped[str] = mapped_column(String(32), nullable=False)
+    state: Mapped[str] = mapped_column(String(12), nullable=False)  # active | retired | revoked
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class TrustedUnitKey(Base):
+    """Public keys of other offices. Only `confirmed` keys (fingerprint compared with the paper
+    form by a named administrator) verify anything; `pending` ones wait for that comparison;
+    `revoked` ones reject everything they signed."""
+
+    __tablename__ = "trusted_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
+    key_id: Mapped[str] = mapped_column(String(16), nullable=False, unique=True)
+    public: Mapped[str] = mapped_column(Text, nullable=False)  # PublicUnitKeys.to_dict() JSON
+    fingerprint: Mapped[str] = mapped_column(String(32), nullable=False)
+    state: Mapped[str] = mapped_column(String(12), nullable=False)  # pending | confirmed | revoked
+    source: Mapped[str] = mapped_column(String(20), nullable=False)  # request | package | roster
+    document: Mapped[str | None] = mapped_column(Text, nullable=True)  # the signed enrolment file received
+    added_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    added_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    confirmed_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+
+class BundleStream(Base):
+    """Hash chain of one sender → recipient stream. For a stream this office sends on, `last_seq`
+    / `last_sha256` are the newest bundle written; for one it receives on, the newest applied."""
+
+    __tablename__ = "bundle_streams"
+    __table_args__ = (UniqueConstraint("sender_unit", "recipient_unit"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sender_unit: Mapped[str] = mapped_column(String(40), nullable=False)
+    recipient_unit: Mapped[str] = mapped_column(String(40), nullable=False)
+    last_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reserved_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # highest seq handed out
+    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+class OutboxBundle(Base):
+    """A bundle this office sends: reserved (seq taken, file not yet written), ready (file in
+    <data>/outbox/<recipient>/), delivered (copied to the recipient's inbox), acknowledged
+    (receipt or return arrived; local file removed)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("recipient_unit", "seq"), Index("ix_outbox_state", "state"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bundle_id: Mapped[str] = mapped_column(String(36), nullable=False, unique=True)
+    recipient_unit: Mapped[str] = mapped_column(String(40), nullable=False)
+    kind: Mapped[str] = mapped_column(String(12), nullable=False)
+    period: Mapped[str] = mapped_column(String(16), nullable=False)
+    plan_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    plan_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    state: Mapped[str] = mapped_column(String(14), nullable=False)
+    payload: Mapped[str] = mapped_column(Text, nullable=False)  # data/*.json to send, JSON {name: value}
+    report_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    report_revision: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    filename: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    file_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    delivered_to: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    created_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    written_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    last_error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ReceivedBundle(Base):
+    """A bundle this office applied (replays and rejections are not recorded here)."""
+
+    __tablename__ = "received_bundles"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bundle_id: Mapped[str] = mapped_column(String(36), nullable=False, unique=True)
+    file_sha256: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    sender_unit: Mapped[str] = mapped_column(String(40), nullable=False)
+    kind: Mapped[str] = mapped_column(String(12), nullable=False)
+    period: Mapped[str] = mapped_column(String(16), nullable=False)
+    plan_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    signer_key_id: Mapped[str] = mapped_column(String(16), nullable=False)
+    gap: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    report_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    applied_by: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -26,8 +26,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import (QAbstractTableModel, QCoreApplication, QDate, QEvent, QLocale, QModelIndex, QObject,
-                            Qt, QTimer, Signal)
+                            QSize, Qt, QTimer, Signal)
 from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QShortcut, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (QAbstractItemView, QAbstractSpinBox, QCheckBox, QComboBox, QDateEdit, QDialog,
                                QDialogButtonBox, QFileDialog, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
@@ -35,7 +36,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QAbstractSpinBox, QCheckBox, Q
                                QSpinBox, QSplitter, QStyle, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
 from desktop.export.vnformat import fmt_date, fmt_int, fmt_percent
-from desktop.models import plans, progress
+from desktop.models import plans, progress, units
 from desktop.models.domain import PERIOD_TYPE_LABELS, PERIOD_TYPES, Plan, ReportingPeriod, Target, fmt_percent_value
 from desktop.models.errors import AppError, PermissionDenied, ValidationError
 from desktop.models.i18n import nfc
@@ -70,6 +71,16 @@ def _t(text: str) -> str:
 
 def field_label(name: str) -> str:
     return _t(FIELD_LABELS.get(name, name))
+
+
+def status_colour(result) -> str:
+    """The fill for a status. "Chưa thực hiện" (nothing due yet, nothing entered) is neutral here:
+    in a list being filled in, dozens of pink cells would read as alarms; overdue and behind keep
+    the matrix colours."""
+    name = getattr(result.status, "name", "")
+    if name == "CHUA_THUC_HIEN":
+        return "#eceff3"
+    return getattr(result.status, "colour", "") or "#eeeeee"
 
 
 def _status_module():
@@ -126,6 +137,7 @@ class EntryTableModel(QAbstractTableModel):
     """The report's targets, fed with `set_rows(list[EntryRow])`; a heading row starts each group."""
 
     COLUMNS = ("code", "text", "value", "status")
+    TARGET_ROW_HEIGHT = 40
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -239,8 +251,12 @@ class EntryTableModel(QAbstractTableModel):
             if r.comment:
                 return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation)
             return None
-        if role == Qt.ItemDataRole.TextAlignmentRole and col == "status":
-            return int(Qt.AlignmentFlag.AlignCenter)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if col == "status":
+                return int(Qt.AlignmentFlag.AlignCenter)
+            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.SizeHintRole and col == "text":
+            return QSize(0, self.TARGET_ROW_HEIGHT)   # two lines of the target's wording
         if role == ROLE_ROW:
             return r
         return None
@@ -378,6 +394,7 @@ class TargetEditor(QWidget):
         meta = [target.kind_label, m.label, self.tr("Thời hạn: {0}").format(target.deadline.label(plan_year))]
         self.meta_label = QLabel(" · ".join(x for x in meta if x))
         self.meta_label.setStyleSheet("color: #444;")
+        self.meta_label.setWordWrap(True)
         head.addWidget(self.meta_label, 1)
         self.status_chip = QLabel(objectName="statusChip")
         self.status_chip.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -652,7 +669,7 @@ class TargetEditor(QWidget):
             self.status_chip.setVisible(False)
             self.status_reason.setVisible(False)
             return
-        colour = getattr(result.status, "colour", "#eeeeee")
+        colour = status_colour(result)
         self.status_chip.setText(result.status.label)
         self.status_chip.setStyleSheet(f"QLabel#statusChip {{ background: {colour}; border-radius: 9px;"
                                        f" padding: 2px 10px; font-weight: bold; }}")
@@ -772,30 +789,40 @@ class LoadedReport:
 
     plan: Plan
     period: ReportingPeriod
-    report: progress.ReportView | None
+    report: progress.ReportView           # id 0: not created yet (see unsaved_report)
     targets: list[Target] = field(default_factory=list)
     others: list[progress.ReportView] = field(default_factory=list)   # the unit's other reports of the plan
     transitions: list[progress.TransitionView] = field(default_factory=list)
     summaries: list[progress.ReportSummary] = field(default_factory=list)
-    missing_reason: str = ""
+
+
+def unsaved_report(plan: Plan, period: ReportingPeriod, unit_code: str) -> progress.ReportView:
+    """A report not created yet (id 0): shown like an empty draft, created on the first save, so
+    browsing periods never leaves empty reports behind."""
+    now = datetime.now()
+    return progress.ReportView(
+        id=0, plan_id=plan.id, plan_version=plan.version, period=period, unit_code=unit_code, status=progress.DRAFT,
+        revision=0, narrative={}, entries={}, return_comments={}, created_at=now, updated_at=now, approved_at=None,
+        sent_at=None, received_at=None, last_bundle_sha256=None)
 
 
 def fetch_report(session, plan_id: str, period: ReportingPeriod) -> LoadedReport:
+    """Services only, no widgets: runs off the GUI thread."""
     plan = plans.get_plan(session, plan_id)
-    summaries = progress.list_reports(session, plan_id)
+    if period.year != plan.year:
+        raise ValidationError(_t("Kỳ báo cáo {0} không thuộc năm của kế hoạch ({1}).").format(period.label, plan.year))
+    unit_code = units.own_unit(session).code
+    summaries = [s for s in progress.list_reports(session, plan_id) if s.unit_code == unit_code]
     existing = next((s for s in summaries if s.period_key == period.key), None)
-    if existing is None and not session.user.can(Permission.EDIT_PROGRESS):
-        return LoadedReport(plan, period, None, summaries=summaries, missing_reason=_t(
-            "Kỳ {0} chưa có báo cáo. Cán bộ nhập liệu tạo báo cáo khi bắt đầu nhập số liệu.").format(period.label))
-    report = progress.open_report(session, plan_id, period)
-    if report.plan_version != plan.version:
-        plan = plans.get_plan(session, plan_id, report.plan_version)
-    targets = progress.report_targets(session, report)
-    others = [progress.get_report(session, s.id) for s in summaries
-              if s.id != report.id and s.unit_code == report.unit_code]
-    transitions = progress.report_transitions(session, report.id)
     if existing is None:
-        summaries = progress.list_reports(session, plan_id)
+        report, transitions = unsaved_report(plan, period, unit_code), []
+    else:
+        report = progress.get_report(session, existing.id)
+        transitions = progress.report_transitions(session, report.id)
+        if report.plan_version != plan.version:
+            plan = plans.get_plan(session, plan_id, report.plan_version)
+    targets = progress.report_targets(session, report)
+    others = [progress.get_report(session, s.id) for s in summaries if s.id != report.id]
     return LoadedReport(plan, period, report, targets, others, transitions, summaries)
 
 
@@ -862,6 +889,7 @@ class EntryForm(QWidget):
         self._load_token = 0
         self._restoring = False
         self._last_saved_at: datetime | None = None
+        self._window_filtered: QWidget | None = None
 
         self.undo_stack = QUndoStack(self)
         self._timer = QTimer(self)
@@ -915,14 +943,16 @@ class EntryForm(QWidget):
         self.target_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.target_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.target_view.verticalHeader().setVisible(False)
-        self.target_view.verticalHeader().setDefaultSectionSize(26)
-        self.target_view.setWordWrap(False)
+        self.target_view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.target_view.verticalHeader().setMinimumSectionSize(26)
+        self.target_view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.target_view.setWordWrap(True)
         self.target_view.setShowGrid(False)
         self.target_view.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.target_view.horizontalHeader().setHighlightSections(False)
         hh = self.target_view.horizontalHeader()
         hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 104), (2, 116), (3, 104)):
+        for col, width in ((0, 92), (2, 104), (3, 106)):
             hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             self.target_view.setColumnWidth(col, width)
         self.target_view.selectionModel().currentRowChanged.connect(self._on_row)
@@ -930,6 +960,7 @@ class EntryForm(QWidget):
 
         self.editor_area = QScrollArea(objectName="editorArea")
         self.editor_area.setWidgetResizable(True)
+        self.editor_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.editor_area.setFrameShape(QFrame.Shape.NoFrame)
         self.empty_label = QLabel(self.tr("Chọn một mục tiêu ở danh sách bên trái để nhập kết quả."))
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -939,8 +970,9 @@ class EntryForm(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.target_view)
         self.splitter.addWidget(self.editor_area)
-        self.splitter.setStretchFactor(0, 5)
-        self.splitter.setStretchFactor(1, 6)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([520, 500])
         self.splitter.setChildrenCollapsible(False)
 
         # --- narrative -------------------------------------------------------------------------------
@@ -976,10 +1008,8 @@ class EntryForm(QWidget):
         self.undo_button = QPushButton(self.tr("Hoàn tác"))
         self.undo_button.setToolTip(self.tr("Trả lại giá trị trước của lần sửa gần nhất (Ctrl+Z)"))
         self.undo_button.clicked.connect(self.undo)
-        self.undo_stack.canUndoChanged.connect(lambda _c: self._update_actions())
-        self.undo_stack.undoTextChanged.connect(
-            lambda t: self.undo_button.setToolTip(self.tr("Hoàn tác: {0} (Ctrl+Z)").format(t) if t else
-                                                  self.tr("Chưa có thay đổi nào để hoàn tác")))
+        self.undo_stack.canUndoChanged.connect(self._on_undo_changed)
+        self.undo_stack.undoTextChanged.connect(self._on_undo_changed)
         self.save_button = QPushButton(self.tr("Lưu"))
         self.save_button.setToolTip(self.tr("Lưu ngay mọi thay đổi (Ctrl+S). Phần mềm cũng tự lưu khi bạn ngừng gõ."))
         self.save_button.clicked.connect(self.save_now)
@@ -1013,7 +1043,6 @@ class EntryForm(QWidget):
         ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
         self.save_shortcut = QShortcut(QKeySequence.StandardKey.Save, self, self.save_now, context=ctx)
         self.undo_shortcut = QShortcut(QKeySequence.StandardKey.Undo, self, self.undo, context=ctx)
-        self._window_filtered: QWidget | None = None
         self._update_actions()
         self.refresh()
 
@@ -1029,7 +1058,8 @@ class EntryForm(QWidget):
         self.plan_combo.blockSignals(True)
         self.plan_combo.clear()
         for p in items:
-            self.plan_combo.addItem(self.tr("{0} (năm {1})").format(p.title, p.year), p.id)
+            title = p.title if str(p.year) in p.title else self.tr("{0} (năm {1})").format(p.title, p.year)
+            self.plan_combo.addItem(title, p.id)
             self.plan_combo.setItemData(self.plan_combo.count() - 1, f"{p.title}\n{p.reference}",
                                         Qt.ItemDataRole.ToolTipRole)
         self.plan_combo.blockSignals(False)
@@ -1210,9 +1240,6 @@ class EntryForm(QWidget):
         self._summaries = loaded.summaries
         self._shown_key = (loaded.plan.id, loaded.period.key)
         self._fill_periods(loaded.period)
-        if loaded.report is None:
-            self._show_nothing(loaded.missing_reason)
-            return
         self.loaded = loaded
         r = loaded.report
         self._targets = {t.code: t for t in loaded.targets}
@@ -1252,14 +1279,31 @@ class EntryForm(QWidget):
         r = self.loaded.report
         chip_colour = {progress.DRAFT: "#e3e7ee", progress.PENDING: "#fff0c2", progress.APPROVED: "#d6edd6",
                        progress.SENT: "#dbe8f7", progress.RECEIVED: "#dbe8f7", progress.RETURNED: "#ffd8b0"}
-        self.report_chip.setText(self.tr("Trạng thái: {0}").format(r.status_label))
+        label = r.status_label if r.id else self.tr("Mới, chưa có số liệu")
+        self.report_chip.setText(self.tr("Trạng thái: {0}").format(label))
         self.report_chip.setStyleSheet(f"QLabel#reportStatus {{ background: {chip_colour.get(r.status, '#eee')};"
                                        f" border-radius: 9px; padding: 2px 10px; font-weight: bold; }}")
         self._set_banner(*self._banner_for(self.loaded))
         i = self.period_combo.findData(r.period.key)
-        if i >= 0:
+        if i >= 0 and r.id:
             self.period_combo.setItemText(i, f"{r.period.label} · {r.status_label}")
         self._update_actions()
+
+    def _ensure_report(self) -> bool:
+        """Create the report on the first change (see `unsaved_report`)."""
+        r = self.report
+        if r is None:
+            return False
+        if r.id:
+            return True
+        try:
+            self.loaded.report = progress.open_report(self.session, r.plan_id, r.period)
+            self.loaded.transitions = progress.report_transitions(self.session, self.loaded.report.id)
+        except Exception as exc:  # noqa: BLE001
+            show_error(self, exc, self.tr("Không lưu được"))
+            return False
+        self._apply_header()
+        return True
 
     def _refresh_header(self) -> None:
         """Re-read the report's status in place (no rebuild: the user may be typing)."""
@@ -1313,6 +1357,8 @@ class EntryForm(QWidget):
         back = next((t for t in reversed(loaded.transitions)
                      if t.from_status == progress.PENDING and t.to_status == progress.DRAFT), None)
         parts = []
+        if not r.id and not self.can_edit:
+            parts.append(self.tr("Kỳ {0} chưa có báo cáo: cán bộ nhập liệu chưa nhập số liệu nào.").format(r.period.label))
         if not self.can_edit:
             parts.append(self.tr("Bạn đăng nhập với vai trò {0}: chỉ xem, không sửa số liệu.")
                          .format(self.session.user.role.label))
@@ -1386,7 +1432,7 @@ class EntryForm(QWidget):
             if num is None and den is None:
                 return ""
             text = f"{_num(num)}/{_num(den)}"
-            if num is not None and den:
+            if num is not None and den and num <= den:
                 text += f" ({fmt_percent(num / den)})"
             return text
         if m.type == "count":
@@ -1410,7 +1456,7 @@ class EntryForm(QWidget):
             code=code, group_code=target.group_code, group_title=group.title if group else "", text=target.text,
             summary=self._summary(target, self.values(code)),
             status_label=result.status.label if result else "",
-            status_colour=getattr(result.status, "colour", "") if result else "",
+            status_colour=status_colour(result) if result else "",
             status_reason=result.reason if result else "",
             comment=self.comment_for(code),
             problem=self.tr("Chưa lưu: {0}").format(problems[0].message) if problems else "",
@@ -1591,7 +1637,7 @@ class EntryForm(QWidget):
 
     def _save_target(self, code: str, push_undo: bool = True) -> bool:
         fields = self._saveable(code)
-        if not fields:
+        if not fields or not self._ensure_report():
             return False
         old = {k: self._saved[code].get(k) for k in fields}
         try:
@@ -1697,6 +1743,8 @@ class EntryForm(QWidget):
             self._pending.pop(NARRATIVE, None)
             return True
         old = {k: self._narrative_saved.get(k, "") for k in pend}
+        if not self._ensure_report():
+            return False
         try:
             progress.save_narrative(self.session, self.report.id, dict(pend))
         except Exception as exc:  # noqa: BLE001
@@ -1802,9 +1850,17 @@ class EntryForm(QWidget):
         super().closeEvent(event)
 
     # ================================================================== workflow
+    def _on_undo_changed(self, *_args) -> None:
+        if not shiboken6.isValid(self.undo_button):   # the stack outlives the buttons while being destroyed
+            return
+        text = self.undo_stack.undoText()
+        self.undo_button.setToolTip(self.tr("Hoàn tác: {0} (Ctrl+Z)").format(text) if text else
+                                    self.tr("Chưa có thay đổi nào để hoàn tác"))
+        self._update_actions()
+
     def _update_actions(self) -> None:
         r = self.report
-        self.submit_button.setEnabled(bool(r and r.editable and self.can_submit))
+        self.submit_button.setEnabled(bool(r and r.id and r.editable and self.can_submit))
         self.approve_button.setEnabled(bool(r and r.status == progress.PENDING))
         self.send_back_button.setEnabled(bool(r and r.status == progress.PENDING))
         self.save_button.setEnabled(self.editable)
@@ -1881,6 +1937,9 @@ class EntryForm(QWidget):
         if not paths:
             return
         self.flush()
+        if not self._ensure_report():
+            return
+        r = self.report
         session = self.session
 
         def work():

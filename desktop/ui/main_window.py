@@ -32,6 +32,8 @@ class MainWindow(QMainWindow):
         self._factories: list = []
         self._add_page(self.tr("Tổng quan"), "home", self._make_dashboard)
         self._add_page(self.tr("Kế hoạch"), "plans", self._make_plan_browser)
+        self._add_page(self.tr("Nhập tiến độ"), "entry", self._make_entry_form)
+        self._add_page(self.tr("Báo cáo"), "reports", self._make_reports_page)
         self._add_page(self.tr("In báo cáo"), "print", self._make_print_page)
         # Everyone gets the users page (to change their own password); managing is checked by the service.
         self._add_page(self.tr("Người dùng"), "users", self._make_users_page)
@@ -127,6 +129,23 @@ class MainWindow(QMainWindow):
         from desktop.ui.plan_browser import PlanBrowser
 
         return PlanBrowser(self.session)
+
+    def _make_entry_form(self):
+        from desktop.ui.entry_form import EntryForm
+
+        return EntryForm(self.session)
+
+    def _make_reports_page(self):
+        from desktop.ui.reports_page import ReportsPage
+
+        page = ReportsPage(self.session)
+        page.openReport.connect(self._open_report)
+        return page
+
+    def _open_report(self, plan_id: str, period_key: str) -> None:
+        form = self.page_widget("entry")
+        if form.open_report(plan_id, period_key):
+            self.show_page("entry")
 
     def _make_users_page(self):
         from desktop.ui.admin_pages import UsersPage

@@ -21,16 +21,12 @@ from desktop.export.vnformat import fmt_date
 from desktop.models import plans, progress, units
 from desktop.models.domain import ReportingPeriod
 from desktop.models.errors import AppError
+from desktop.ui.entry_form import FIELD_LABELS
 from desktop.ui.messages import show_error
 
 ROLE_ROW = Qt.ItemDataRole.UserRole
 STATUS_COLOURS = {progress.DRAFT: "#e3e7ee", progress.PENDING: "#fff0c2", progress.APPROVED: "#d6edd6",
                   progress.SENT: "#dbe8f7", progress.RECEIVED: "#dbe8f7", progress.RETURNED: "#ffd8b0"}
-FIELD_LABELS = {
-    "numerator": "Tử số", "denominator": "Mẫu số", "count": "Số lần trong kỳ", "done": "Đã hoàn thành",
-    "done_date": "Ngày hoàn thành", "result_text": "Kết quả đạt được", "difficulties": "Khó khăn, vướng mắc",
-    "proposals": "Đề xuất, kiến nghị", "evidence": "Minh chứng",
-}
 
 
 def _t(text: str) -> str:

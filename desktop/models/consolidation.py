@@ -1,0 +1,290 @@
+"""The provincial office's view of its units: the units × targets matrix per plan and period,
+reporting rate and timeliness, period comparison, chasing, and accepting reports.
+
+Reports received from subordinate units are stored in the same `reports`/`progress_entries`
+tables with `unit_code` = the sending unit. Evaluating 355 units × 60 targets on every open
+would take about a second, so the status of each cell is materialised in `matrix_cells` when a
+unit's report is applied (`refresh_unit`) and the matrix opens with one indexed query. A cell is
+evaluated as at the end of its period, so it never goes stale with the calendar; it changes only
+when that unit's data (or the plan version) changes.
+
+Acceptance is the second step (like DHIS2): the unit head approves at the unit, the province
+accepts here; an accepted report is locked at the province.
+
+This module must never import Qt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, delete, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from . import audit
+from .dashboard import evaluate_unit
+from .domain import Plan, ReportingPeriod
+from .errors import NotFound, ValidationError
+from .i18n import nfc, tr
+from .progress import _plan
+from .schema import Base, Report, ReportTransition, Unit, User
+from .status import Progress
+from .units import own_unit
+from .vault import AppSession, Permission
+
+ACCEPTED = "da_chap_nhan"  # the province's copy, accepted and locked
+RECEIVED = "da_nhan"
+RETURNED = "bi_tra_lai"
+
+
+class MatrixCellRow(Base):
+    """Materialised status of one unit × target × period (revision 0005)."""
+
+    __tablename__ = "matrix_cells"
+    __table_args__ = (Index("ix_matrix_cells_lookup", "plan_id", "period_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    period_key: Mapped[str] = mapped_column(String(16), nullable=False)
+    unit_code: Mapped[str] = mapped_column(String(40), nullable=False)
+    target_code: Mapped[str] = mapped_column(String(32), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    percent: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), nullable=True)
+
+
+@dataclass(frozen=True)
+class CellView:
+    status: Progress | None  # None: the unit has not reported this period
+    percent: float | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    code: str
+    name: str
+    short_name: str
+    report_id: int | None
+    report_status: str | None
+    submitted_at: datetime | None
+    on_time: bool | None
+    completion: float | None = None  # share of HOAN_THANH cells
+
+    @property
+    def reported(self) -> bool:
+        return self.report_id is not None
+
+
+@dataclass(frozen=True)
+class TargetCol:
+    code: str
+    text: str
+    group_code: str
+    group_title: str
+
+
+@dataclass
+class Matrix:
+    plan_id: str
+    plan_title: str
+    period: ReportingPeriod
+    deadline: date
+    units: list[UnitRow]
+    targets: list[TargetCol]
+    cells: dict[tuple[str, str], CellView] = field(default_factory=dict)
+
+    @property
+    def expected(self) -> int:
+        return len(self.units)
+
+    @property
+    def received(self) -> int:
+        return sum(1 for u in self.units if u.reported)
+
+    @property
+    def on_time(self) -> int:
+        return sum(1 for u in self.units if u.on_time)
+
+    @property
+    def late(self) -> int:
+        return sum(1 for u in self.units if u.reported and u.on_time is False)
+
+    @property
+    def reporting_rate(self) -> float:
+        return self.received / self.expected if self.expected else 0.0
+
+    @property
+    def timeliness(self) -> float:
+        return self.on_time / self.expected if self.expected else 0.0
+
+
+# ------------------------------------------------------------------ helpers
+def subordinate_units(session: AppSession) -> list[Unit]:
+    me = own_unit(session)
+    with session.db.session() as s:
+        rows = s.scalars(select(Unit).where(Unit.parent_code == me.code, Unit.active.is_(True))
+                         .order_by(Unit.code)).all()
+        s.expunge_all()
+        return rows
+
+
+def _consolidated_targets(plan: Plan):
+    return [t for t in plan.targets if not t.applies_to_levels or "khu_vuc" in t.applies_to_levels]
+
+
+def submission_deadline(plan: Plan, period: ReportingPeriod) -> date:
+    return period.submission_deadline(dict(plan.submission_deadlines).get(period.type, 0))
+
+
+# ------------------------------------------------------------------ materialisation
+def refresh_unit(session: AppSession, plan_id: str, unit_code: str, plan: Plan | None = None) -> int:
+    """Re-evaluate every period a unit has reported on for a plan. Returns cells written."""
+    plan = plan or _plan(session, plan_id)
+    targets = _consolidated_targets(plan)
+    with session.db.session() as s:
+        reports = {r.period_key: r.id for r in s.scalars(select(Report).where(
+            Report.plan_id == plan_id, Report.unit_code == unit_code))}
+    rows = []
+    for key, report_id in reports.items():
+        period = ReportingPeriod.parse(key)
+        for ts in evaluate_unit(session, plan_id, period.end, period, unit_code=unit_code, plan=plan, targets=targets):
+            rows.append(dict(plan_id=plan_id, period_key=key, unit_code=unit_code, target_code=ts.target.code,
+                             status=ts.result.status.value, percent=ts.result.percent, reason=ts.result.reason,
+                             report_id=report_id))
+    with session.db.session() as s:
+        s.execute(delete(MatrixCellRow).where(MatrixCellRow.plan_id == plan_id, MatrixCellRow.unit_code == unit_code))
+        if rows:
+            s.execute(MatrixCellRow.__table__.insert(), rows)
+    return len(rows)
+
+
+def rebuild(session: AppSession, plan_id: str) -> int:
+    session.require(Permission.VIEW)
+    plan = _plan(session, plan_id)
+    return sum(refresh_unit(session, plan_id, u.code, plan) for u in subordinate_units(session))
+
+
+# ------------------------------------------------------------------ the matrix
+def matrix(session: AppSession, plan_id: str, period: ReportingPeriod | str) -> Matrix:
+    session.require(Permission.VIEW)
+    period = ReportingPeriod.parse(period) if isinstance(period, str) else period
+    plan = _plan(session, plan_id)
+    deadline = submission_deadline(plan, period)
+    groups = {g.code: g.title for g in plan.groups}
+    targets = [TargetCol(t.code, t.text, t.group_code, groups.get(t.group_code, "")) for t in _consolidated_targets(plan)]
+    subs = subordinate_units(session)
+    with session.db.session() as s:
+        reports = {r.unit_code: r for r in s.scalars(select(Report).where(
+            Report.plan_id == plan_id, Report.period_key == period.key))}
+        cells: dict[tuple[str, str], CellView] = {}
+        done_count: dict[str, int] = {}
+        for unit_code, target_code, status, percent, reason in s.execute(
+                select(MatrixCellRow.unit_code, MatrixCellRow.target_code, MatrixCellRow.status,
+                       MatrixCellRow.percent, MatrixCellRow.reason)
+                .where(MatrixCellRow.plan_id == plan_id, MatrixCellRow.period_key == period.key)):
+            st = Progress(status)
+            cells[(unit_code, target_code)] = CellView(st, percent, reason)
+            if st is Progress.HOAN_THANH:
+                done_count[unit_code] = done_count.get(unit_code, 0) + 1
+        units = []
+        for u in subs:
+            r = reports.get(u.code)
+            when = (r.received_at or r.sent_at) if r else None
+            units.append(UnitRow(u.code, u.name, u.short_name, r.id if r else None, r.status if r else None, when,
+                                 (when.date() <= deadline) if when else None,
+                                 (done_count.get(u.code, 0) / len(targets)) if r and targets else None))
+    return Matrix(plan_id, plan.title, period, deadline, units, targets, cells)
+
+
+def compare(session: AppSession, plan_id: str, period_a: ReportingPeriod | str, period_b: ReportingPeriod | str
+            ) -> dict[tuple[str, str], tuple[Progress | None, Progress | None]]:
+    """Cells whose status differs between two periods: (unit, target) → (status in A, status in B)."""
+    a = matrix(session, plan_id, period_a)
+    b = matrix(session, plan_id, period_b)
+    out = {}
+    for key in set(a.cells) | set(b.cells):
+        sa = a.cells.get(key).status if key in a.cells else None
+        sb = b.cells.get(key).status if key in b.cells else None
+        if sa != sb:
+            out[key] = (sa, sb)
+    return out
+
+
+def missing_reports(session: AppSession, plan_id: str, period: ReportingPeriod | str, today: date | None = None
+                    ) -> list[UnitRow]:
+    """Units with no report for the period once its submission deadline has passed (chasing)."""
+    m = matrix(session, plan_id, period)
+    today = today or date.today()
+    if today <= m.deadline:
+        return []
+    return [u for u in m.units if not u.reported]
+
+
+def reminder_pdf(session: AppSession, plan_id: str, period: ReportingPeriod | str, today: date | None = None) -> bytes:
+    """A printable reminder list (units late with their report), as an official document."""
+    import io
+
+    from desktop.export.documents import (AppendixRow, ReportHeader, SignatureBlock, UnitReportDoc)
+    from desktop.export.pdf import render_unit_report
+
+    period = ReportingPeriod.parse(period) if isinstance(period, str) else period
+    today = today or date.today()
+    m = matrix(session, plan_id, period)
+    late = missing_reports(session, plan_id, period, today)
+    me = own_unit(session)
+    rows = [AppendixRow(tt=str(i), target_text=u.name, indicator=u.code, units="", deadline=m.deadline,
+                        result_xy="Chưa gửi", status=None, difficulties="", proposals="")
+            for i, u in enumerate(late, 1)]
+    header = ReportHeader(parent_agency="", issuing_unit=me.name.upper(), number_symbol=f"      /TB-{me.doc_symbol or me.code}",
+                          place=me.place_name, date=today, title="THÔNG BÁO",
+                          subject=f"Đôn đốc gửi báo cáo kết quả thực hiện {m.plan_title[:1].lower()}{m.plan_title[1:]}, "
+                                  f"{period.label.lower()}",
+                          recipients_line="Viện trưởng VKSND các khu vực (theo danh sách)")
+    sections = {"I": f"Theo quy định, báo cáo {period.label.lower()} phải gửi trước ngày "
+                     f"{m.deadline.strftime('%d/%m/%Y')}. Đến ngày {today.strftime('%d/%m/%Y')}, "
+                     f"đã nhận {m.received}/{m.expected} báo cáo; còn {len(late)} đơn vị chưa gửi (danh sách kèm theo).",
+                "II": "Đề nghị các đơn vị có tên trong danh sách khẩn trương hoàn thành, duyệt và gửi báo cáo qua "
+                      "thư mục dùng chung trước 3 ngày làm việc kể từ ngày nhận thông báo này."}
+    doc = UnitReportDoc(header=header, sections=sections, rows=rows, recipients=["Như Kính gửi", "Lưu: VT."],
+                        signature=SignatureBlock(authority="KT. VIỆN TRƯỞNG", title="PHÓ VIỆN TRƯỞNG", name=""),
+                        appendix_title="DANH SÁCH ĐƠN VỊ CHƯA GỬI BÁO CÁO", chart_title="")
+    buf = io.BytesIO()
+    render_unit_report(doc, buf)
+    return buf.getvalue()
+
+
+# ------------------------------------------------------------------ review at the province
+def _province_copy(s, report_id: int) -> Report:
+    r = s.get(Report, report_id)
+    if r is None:
+        raise NotFound(tr("Consolidation", "Không tìm thấy báo cáo."))
+    return r
+
+
+def accept_report(session: AppSession, report_id: int, comment: str = "") -> None:
+    """Accept a unit's received report; it is then locked at the province."""
+    session.require(Permission.APPROVE_REPORT)
+    with session.db.session() as s:
+        r = _province_copy(s, report_id)
+        if r.unit_code == own_unit(session).code:
+            raise ValidationError(tr("Consolidation", "Đây là báo cáo của chính đơn vị, không phải báo cáo nhận từ cấp dưới."))
+        if r.status != RECEIVED:
+            raise ValidationError(tr("Consolidation", "Chỉ chấp nhận được báo cáo ở trạng thái Đã nhận (hiện tại: {0}).")
+                                  .format(r.status))
+        s.add(ReportTransition(report_id=r.id, ts=datetime.now(), user_id=session.user.id or None,
+                               from_status=r.status, to_status=ACCEPTED, comment=nfc(comment)))
+        audit.append(s, session.user.id or None, "report.accept", f"{r.unit_code} {r.plan_id} {r.period_key}")
+        r.status = ACCEPTED
+        r.updated_at = datetime.now()
+
+
+def is_locked_at_province(session: AppSession, report_id: int) -> bool:
+    with session.db.session() as s:
+        return _province_copy(s, report_id).status == ACCEPTED
+
+
+def reviewer_names(session: AppSession) -> dict[int, str]:
+    with session.db.session() as s:
+        return dict(s.execute(select(User.id, User.username)).all())

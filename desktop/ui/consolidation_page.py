@@ -1,0 +1,453 @@
+"""The provincial office's desk: units × targets matrix, reporting rate, compare periods, drill
+down into a unit's report, accept or return it, chase the units that are late."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QHeaderView,
+                               QLabel, QLineEdit, QPlainTextEdit, QPushButton, QTableView, QVBoxLayout, QWidget)
+
+from desktop.export.vnformat import fmt_percent
+from desktop.models import consolidation as cons
+from desktop.models import plans, progress
+from desktop.models.domain import ReportingPeriod
+from desktop.models.status import Progress
+from desktop.ui.messages import MessageBox, show_error
+
+REPORT_STATE = {
+    None: "Chưa gửi", "da_nhan": "Đã nhận", "da_chap_nhan": "Đã chấp nhận", "bi_tra_lai": "Đã trả lại",
+}
+FIXED_COLUMNS = 3  # unit, report state, submitted
+
+
+class MatrixTableModel(QAbstractTableModel):
+    """Rows: units; columns: unit, report state, submitted at, then one per target."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.matrix: cons.Matrix | None = None
+        self.changes: dict = {}
+
+    def set_matrix(self, matrix: cons.Matrix | None, changes: dict | None = None) -> None:
+        self.beginResetModel()
+        self.matrix = matrix
+        self.changes = changes or {}
+        self.endResetModel()
+
+    def unit_at(self, row: int) -> cons.UnitRow:
+        return self.matrix.units[row]
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() or self.matrix is None else len(self.matrix.units)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() or self.matrix is None else FIXED_COLUMNS + len(self.matrix.targets)
+
+    def cell(self, row: int, col: int) -> cons.CellView | None:
+        u = self.matrix.units[row]
+        t = self.matrix.targets[col - FIXED_COLUMNS]
+        return self.matrix.cells.get((u.code, t.code))
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or self.matrix is None or not (0 <= index.row() < len(self.matrix.units)):
+            return None
+        row, col = index.row(), index.column()
+        u = self.matrix.units[row]
+        if col < FIXED_COLUMNS:
+            if role == Qt.ItemDataRole.DisplayRole:
+                if col == 0:
+                    return u.short_name or u.name
+                if col == 1:
+                    return REPORT_STATE.get(u.report_status, u.report_status or "")
+                return u.submitted_at.strftime("%d/%m/%Y") if u.submitted_at else ""
+            if role == Qt.ItemDataRole.ToolTipRole and col == 0:
+                return f"{u.name} ({u.code})"
+            if role == Qt.ItemDataRole.ForegroundRole and col == 2 and u.on_time is False:
+                return QBrush(QColor("#b00020"))
+            if role == Qt.ItemDataRole.UserRole:
+                return (u.name if col == 0 else u.report_status or "") or ""
+            return None
+        c = self.cell(row, col)
+        t = self.matrix.targets[col - FIXED_COLUMNS]
+        change = self.changes.get((u.code, t.code))
+        if role == Qt.ItemDataRole.DisplayRole:
+            if c is None or c.status is None:
+                return "–"
+            text = c.status.abbrev
+            if c.percent is not None:
+                text += f" {fmt_percent(c.percent)}"
+            if change:
+                before = change[0].abbrev if change[0] else "–"
+                text = f"{before}→{text}"
+            return text
+        if role == Qt.ItemDataRole.BackgroundRole and c is not None and c.status is not None:
+            return QBrush(QColor(c.status.colour))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            head = f"{u.name} · {t.code}: {t.text}"
+            return head + (f"\n{c.status.label} — {c.reason}" if c and c.status else "\nChưa báo cáo")
+        if role == Qt.ItemDataRole.FontRole and change:
+            f = QFont()
+            f.setBold(True)
+            return f
+        if role == Qt.ItemDataRole.UserRole:
+            return c.status.rank if c and c.status else 9
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignCenter)
+        return None
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if self.matrix is None:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            if role == Qt.ItemDataRole.DisplayRole:
+                if section < FIXED_COLUMNS:
+                    return ("Đơn vị", "Báo cáo", "Ngày gửi")[section]
+                if section < FIXED_COLUMNS + len(self.matrix.targets):
+                    return self.matrix.targets[section - FIXED_COLUMNS].code
+            if role == Qt.ItemDataRole.ToolTipRole and FIXED_COLUMNS <= section < FIXED_COLUMNS + len(self.matrix.targets):
+                t = self.matrix.targets[section - FIXED_COLUMNS]
+                return f"{t.code}: {t.text}"
+        elif role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self.matrix.units):
+            return str(section + 1)
+        return None
+
+
+class MatrixFilter(QSortFilterProxyModel):
+    """Filter rows by unit text (accent-insensitive) and by a status present in the row."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.text = ""
+        self.status: Progress | None = None
+        self.only_missing = False
+        self.setSortRole(Qt.ItemDataRole.UserRole)
+
+    def set_filter(self, text: str, status: Progress | None, only_missing: bool = False) -> None:
+        from desktop.models.i18n import fold
+
+        self.beginFilterChange()
+        self.text = fold(text)
+        self.status = status
+        self.only_missing = only_missing
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, row, parent) -> bool:
+        from desktop.models.i18n import fold
+
+        model: MatrixTableModel = self.sourceModel()
+        u = model.unit_at(row)
+        if self.text and self.text not in fold(f"{u.code} {u.name} {u.short_name}"):
+            return False
+        if self.only_missing and u.reported:
+            return False
+        if self.status is not None:
+            return any((c := model.matrix.cells.get((u.code, t.code))) is not None and c.status is self.status
+                       for t in model.matrix.targets)
+        return True
+
+
+class UnitReportDialog(QDialog):
+    """Drill-down: a unit's report as received, its history; accept or return it."""
+
+    def __init__(self, session, report_id: int, plan, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.report_id = report_id
+        report = progress.get_report(session, report_id)
+        self.setWindowTitle(self.tr("Báo cáo của {0} — {1}").format(report.unit_code, report.period.label))
+        self.resize(1000, 700)
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel(self.tr("<b>{0}</b> · {1} · lần sửa {2} · trạng thái: {3}").format(
+            report.unit_code, report.period.label, report.revision, REPORT_STATE.get(report.status, report.status))))
+        table = QTableView()
+        from desktop.ui.admin_pages import RowTableModel
+
+        targets = {t.code: t for t in plan.targets}
+
+        class EntryModel(RowTableModel):
+            columns = [
+                ("Mã", lambda e: e.target_code),
+                ("Mục tiêu", lambda e: targets[e.target_code].text if e.target_code in targets else ""),
+                ("Kết quả", lambda e: (f"{e.numerator:g}/{e.denominator:g}" if e.numerator is not None and e.denominator
+                                        else (e.count if e.count is not None else ("Đã hoàn thành" if e.done else "")))),
+                ("Nội dung", lambda e: e.result_text),
+                ("Minh chứng", lambda e: len(e.evidence) or ""),
+            ]
+
+        self.entries = EntryModel(self)
+        self.entries.set_rows(list(report.entries.values()))
+        table.setModel(self.entries)
+        table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        table.verticalHeader().setVisible(False)
+        lay.addWidget(table, 3)
+
+        class TransitionModel(RowTableModel):
+            columns = [
+                ("Thời điểm", lambda t: t.ts.strftime("%d/%m/%Y %H:%M")),
+                ("Người", lambda t: t.user),
+                ("Từ", lambda t: REPORT_STATE.get(t.from_status, t.from_status or "")),
+                ("Sang", lambda t: REPORT_STATE.get(t.to_status, t.to_status)),
+                ("Ghi chú", lambda t: t.comment),
+            ]
+
+        self.history = TransitionModel(self)
+        self.history.set_rows(progress.report_transitions(session, report_id))
+        hist = QTableView()
+        hist.setModel(self.history)
+        hist.horizontalHeader().setStretchLastSection(True)
+        hist.verticalHeader().setVisible(False)
+        lay.addWidget(QLabel(self.tr("Lịch sử")))
+        lay.addWidget(hist, 1)
+        buttons = QHBoxLayout()
+        self.accept_button = QPushButton(self.tr("Chấp nhận báo cáo"), objectName="acceptReport")
+        self.return_button = QPushButton(self.tr("Trả lại kèm ý kiến…"), objectName="returnReport")
+        close = QPushButton(self.tr("Đóng"))
+        buttons.addWidget(self.accept_button)
+        buttons.addWidget(self.return_button)
+        buttons.addStretch(1)
+        buttons.addWidget(close)
+        lay.addLayout(buttons)
+        locked = report.status != cons.RECEIVED
+        self.accept_button.setEnabled(not locked)
+        self.return_button.setEnabled(not locked)
+        self.accept_button.clicked.connect(self.accept_report)
+        self.return_button.clicked.connect(self.return_report)
+        close.clicked.connect(self.reject)
+        self.comments_provider = self._ask_comments
+
+    def accept_report(self) -> None:
+        try:
+            cons.accept_report(self.session, self.report_id)
+        except Exception as exc:
+            show_error(self, exc)
+            return
+        self.accept_button.setEnabled(False)
+        self.return_button.setEnabled(False)
+        MessageBox.info(self, self.tr("Đã chấp nhận"), self.tr("Báo cáo đã được chấp nhận và khóa tại đơn vị cấp tỉnh."))
+
+    def _ask_comments(self):
+        dlg = QDialog(self)
+        dlg.setWindowTitle(self.tr("Ý kiến trả lại"))
+        form = QFormLayout(dlg)
+        general = QPlainTextEdit()
+        per = QPlainTextEdit()
+        per.setPlaceholderText(self.tr("Mỗi dòng: MÃ-MỤC-TIÊU: ý kiến"))
+        form.addRow(self.tr("Ý kiến chung"), general)
+        form.addRow(self.tr("Theo mục tiêu"), per)
+        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        box.accepted.connect(dlg.accept)
+        box.rejected.connect(dlg.reject)
+        form.addRow(box)
+        if dlg.exec() != QDialog.DialogCode.Accepted:
+            return None
+        targets = {}
+        for line in per.toPlainText().splitlines():
+            if ":" in line:
+                code, text = line.split(":", 1)
+                targets[code.strip()] = text.strip()
+        return general.toPlainText().strip(), targets
+
+    def return_report(self) -> None:
+        answer = self.comments_provider()
+        if not answer:
+            return
+        general, per_target = answer
+        try:
+            from desktop.models import exchange
+
+            exchange.return_report(self.session, self.report_id, general, per_target)
+        except Exception as exc:
+            show_error(self, exc)
+            return
+        self.accept_button.setEnabled(False)
+        self.return_button.setEnabled(False)
+
+
+class ConsolidationPage(QWidget):
+    openUnitReport = Signal(int)
+
+    def __init__(self, session, today: date | None = None, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.today = today
+        self.last_dialog = None
+        self.plan = QComboBox(objectName="consPlan")
+        for p in plans.list_plans(session):
+            self.plan.addItem(f"{p.title} ({p.year})", p.id)
+        self.period_type = QComboBox(objectName="consPeriodType")
+        for key, label in (("month", "Tháng"), ("quarter", "Quý"), ("half_year", "6 tháng"), ("year", "Năm")):
+            self.period_type.addItem(self.tr(label), key)
+        self.period = QComboBox(objectName="consPeriod")
+        self.compare = QComboBox(objectName="consCompare")
+        self.search = QLineEdit(objectName="consSearch")
+        self.search.setPlaceholderText(self.tr("Lọc đơn vị (gõ không dấu được)"))
+        self.group = QComboBox(objectName="consGroup")
+        self.status = QComboBox(objectName="consStatus")
+        self.status.addItem(self.tr("Mọi tiến độ"), None)
+        for p in Progress:
+            self.status.addItem(p.label, p.value)
+        self.status.addItem(self.tr("Chưa gửi báo cáo"), "missing")
+        self.summary = QLabel(objectName="consSummary")
+        self.summary.setWordWrap(True)
+        self.refresh_button = QPushButton(self.tr("Tính lại"), objectName="consRefresh")
+        self.print_button = QPushButton(self.tr("In báo cáo tổng hợp…"), objectName="consPrint")
+        self.chase_button = QPushButton(self.tr("Danh sách chưa gửi…"), objectName="consChase")
+
+        self.model = MatrixTableModel(self)
+        self.proxy = MatrixFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.view = QTableView(objectName="consMatrix")
+        self.view.setModel(self.proxy)
+        self.view.setSortingEnabled(True)
+        self.view.horizontalHeader().setDefaultSectionSize(78)
+        self.view.setSelectionBehavior(QTableView.SelectionBehavior.SelectItems)
+
+        row1 = QHBoxLayout()
+        row1.addWidget(QLabel(self.tr("Kế hoạch")))
+        row1.addWidget(self.plan, 2)
+        row1.addWidget(self.period_type)
+        row1.addWidget(self.period, 1)
+        row1.addWidget(QLabel(self.tr("So sánh với")))
+        row1.addWidget(self.compare, 1)
+        row2 = QHBoxLayout()
+        row2.addWidget(self.search, 2)
+        row2.addWidget(QLabel(self.tr("Nhóm")))
+        row2.addWidget(self.group, 2)
+        row2.addWidget(self.status, 1)
+        row2.addWidget(self.refresh_button)
+        row2.addWidget(self.chase_button)
+        row2.addWidget(self.print_button)
+        lay = QVBoxLayout(self)
+        lay.addLayout(row1)
+        lay.addLayout(row2)
+        lay.addWidget(self.summary)
+        lay.addWidget(self.view, 1)
+
+        self.plan.currentIndexChanged.connect(self._fill_periods)
+        self.period_type.currentIndexChanged.connect(self._fill_periods)
+        self.period.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.compare.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.search.textChanged.connect(lambda _t: self._apply_filters())
+        self.group.currentIndexChanged.connect(lambda _i: self._apply_filters())
+        self.status.currentIndexChanged.connect(lambda _i: self._apply_filters())
+        self.refresh_button.clicked.connect(self.recompute)
+        self.print_button.clicked.connect(self.print_consolidated)
+        self.chase_button.clicked.connect(self.print_reminders)
+        self.view.doubleClicked.connect(self.drill_down)
+        self._fill_periods()
+
+    # --- choices --------------------------------------------------------------------------
+    def _fill_periods(self) -> None:
+        pid = self.plan.currentData()
+        for combo in (self.period, self.compare):
+            combo.blockSignals(True)
+            combo.clear()
+        self.compare.addItem(self.tr("(không)"), None)
+        if pid:
+            plan = plans.get_plan(self.session, pid)
+            for p in ReportingPeriod.periods_of_year(self.period_type.currentData(), plan.year):
+                self.period.addItem(p.label, p.key)
+                self.compare.addItem(p.label, p.key)
+            self.group.blockSignals(True)
+            self.group.clear()
+            self.group.addItem(self.tr("Mọi nhóm"), None)
+            for g in plan.groups:
+                self.group.addItem(f"{g.code}. {g.title}", g.code)
+            self.group.blockSignals(False)
+            today = self.today or date.today()
+            if today.year == plan.year:
+                key = ReportingPeriod.containing(self.period_type.currentData(), today).previous().key
+                idx = self.period.findData(key)
+                if idx >= 0:
+                    self.period.setCurrentIndex(idx)
+        for combo in (self.period, self.compare):
+            combo.blockSignals(False)
+        self.refresh()
+
+    # --- data -----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        pid, key = self.plan.currentData(), self.period.currentData()
+        if not pid or not key:
+            self.model.set_matrix(None)
+            return
+        try:
+            m = cons.matrix(self.session, pid, key)
+            other = self.compare.currentData()
+            changes = cons.compare(self.session, pid, other, key) if other and other != key else {}
+        except Exception as exc:
+            show_error(self, exc)
+            return
+        self.model.set_matrix(m, changes)
+        self.summary.setText(self.tr(
+            "Đã nhận <b>{0}/{1}</b> báo cáo ({2}) · đúng hạn {3} ({4}) · muộn {5} · hạn nộp {6}{7}").format(
+            m.received, m.expected, fmt_percent(m.reporting_rate), m.on_time, fmt_percent(m.timeliness), m.late,
+            m.deadline.strftime("%d/%m/%Y"),
+            self.tr(" · {0} ô thay đổi so với kỳ so sánh").format(len(changes)) if changes else ""))
+        self.view.setColumnWidth(0, 220)
+        self._apply_filters()
+
+    def _apply_filters(self) -> None:
+        status = self.status.currentData()
+        self.proxy.set_filter(self.search.text(), Progress(status) if status not in (None, "missing") else None,
+                              only_missing=status == "missing")
+        group = self.group.currentData()
+        if self.model.matrix is None:
+            return
+        for i, t in enumerate(self.model.matrix.targets):
+            self.view.setColumnHidden(FIXED_COLUMNS + i, bool(group) and t.group_code != group)
+
+    def recompute(self) -> None:
+        try:
+            cons.rebuild(self.session, self.plan.currentData())
+        except Exception as exc:
+            show_error(self, exc)
+        self.refresh()
+
+    def drill_down(self, proxy_index) -> None:
+        row = self.proxy.mapToSource(proxy_index).row()
+        u = self.model.unit_at(row)
+        if u.report_id is None:
+            MessageBox.info(self, self.tr("Chưa có báo cáo"), self.tr("{0} chưa gửi báo cáo kỳ này.").format(u.name))
+            return
+        plan = plans.get_plan(self.session, self.plan.currentData())
+        dlg = UnitReportDialog(self.session, u.report_id, plan, self)
+        self.last_dialog = dlg
+        dlg.finished.connect(lambda _r: self.refresh())
+        dlg.open()
+
+    def _preview(self, pdf: bytes, name: str, xlsx=None) -> None:
+        from desktop.ui.pdf_preview import PdfPreviewDialog
+
+        dlg = PdfPreviewDialog(pdf, self.tr("Xem trước"), name, temp_root=self.session.folder.temp,
+                               xlsx_bytes_provider=xlsx, parent=self)
+        self.last_dialog = dlg
+        dlg.open()
+
+    def print_consolidated(self) -> None:
+        from desktop.models import reporting
+
+        pid, key = self.plan.currentData(), self.period.currentData()
+        try:
+            period = ReportingPeriod.parse(key)
+            pdf = reporting.consolidated_pdf(self.session, pid, period)
+        except Exception as exc:
+            show_error(self, exc)
+            return
+        self._preview(pdf, f"tong-hop-{pid}-{key}.pdf", lambda: reporting.consolidated_xlsx(self.session, pid, period))
+
+    def print_reminders(self) -> None:
+        pid, key = self.plan.currentData(), self.period.currentData()
+        try:
+            missing = cons.missing_reports(self.session, pid, key, self.today)
+            if not missing:
+                MessageBox.info(self, self.tr("Đôn đốc"), self.tr("Không có đơn vị nào chậm gửi báo cáo kỳ này "
+                                                                   "(hoặc chưa đến hạn nộp)."))
+                return
+            pdf = cons.reminder_pdf(self.session, pid, key, self.today)
+        except Exception as exc:
+            show_error(self, exc)
+            return
+        self._preview(pdf, f"don-doc-{pid}-{key}.pdf")

@@ -1,0 +1,173 @@
+"""The provincial office: matrix, reporting rate and timeliness, compare, chasing, acceptance."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from desktop.models import consolidation as cons
+from desktop.models import accounts, plans, progress, units
+from desktop.models.errors import PermissionDenied, ValidationError
+from desktop.models.keyslots import KdfParams
+from desktop.models.status import Progress
+from desktop.models.vault import Role, UnitIdentity, Vault
+
+FAST = KdfParams(1, 8192, 1, b"\0" * 16)
+PLAN = "thanhhoa-cds-2025"
+PW = "mat-khau-tinh-2025"
+
+
+@pytest.fixture
+def province(tmp_path):
+    v = Vault(tmp_path / "province")
+    s, _ = v.create(UnitIdentity("VKS-THA", "Viện kiểm sát nhân dân tỉnh Thanh Hóa", parent_code="VKSTC",
+                                 parent_name="Viện kiểm sát nhân dân tối cao", place_name="Thanh Hóa",
+                                 doc_symbol="VKS-VP", level="tinh"), "quantri", PW, kdf=FAST)
+    plans.install_builtin_plans(s)
+    accounts.add_user(s, "lanhdao", "Lãnh đạo tỉnh", Role.APPROVER, PW + "x")
+    for i in (1, 2, 3):
+        units.add_unit(s, f"VKS-KV{i}-THA", f"Viện kiểm sát nhân dân khu vực {i} - Thanh Hóa", short_name=f"KV{i}",
+                       place_name="Thanh Hóa", doc_symbol=f"VKSKV{i}")
+    yield v, s
+    if s.is_unlocked:
+        s.lock()
+
+
+def _entries(plan, share: float, meetings: int):
+    out = {}
+    for t in plan.targets:
+        mt = t.measure.type
+        if mt == "ratio":
+            out[t.code] = {"numerator": str(int(100 * share)), "denominator": "100"}
+        elif mt == "count":
+            out[t.code] = {"count": str(meetings)}
+        elif mt == "milestone":
+            out[t.code] = {"done": "1" if share >= 1 else None, "done_date": "2025-03-01" if share >= 1 else None}
+        elif mt == "recurring":
+            out[t.code] = {"done": "1"}
+    return out
+
+
+def test_matrix_rate_timeliness_and_compare(province):
+    v, s = province
+    plan = plans.get_plan(s, PLAN)
+    # KV1 on time with everything done, KV2 late and half-way, KV3 silent
+    progress.store_received_report(s, "VKS-KV1-THA", PLAN, plan.version, "2025-03", _entries(plan, 1.0, 4),
+                                   received_at=datetime(2025, 4, 3))
+    progress.store_received_report(s, "VKS-KV2-THA", PLAN, plan.version, "2025-03", _entries(plan, 0.5, 0),
+                                   received_at=datetime(2025, 4, 20))
+    progress.store_received_report(s, "VKS-KV2-THA", PLAN, plan.version, "2025-02", _entries(plan, 0.3, 0),
+                                   received_at=datetime(2025, 3, 4))
+    for u in ("VKS-KV1-THA", "VKS-KV2-THA"):
+        cons.refresh_unit(s, PLAN, u)
+    m = cons.matrix(s, PLAN, "2025-03")
+    assert (m.expected, m.received, m.on_time, m.late) == (3, 2, 1, 1)
+    assert m.deadline == date(2025, 4, 5)  # month reports due 5 days after the period
+    ratio = next(t for t in plan.targets if t.measure.type == "ratio" and t.code in {c.code for c in m.targets})
+    assert m.cells[("VKS-KV1-THA", ratio.code)].status is Progress.HOAN_THANH
+    assert m.cells[("VKS-KV2-THA", ratio.code)].percent == pytest.approx(0.5)
+    assert ("VKS-KV3-THA", ratio.code) not in m.cells
+    kv1 = next(u for u in m.units if u.code == "VKS-KV1-THA")
+    assert kv1.on_time and kv1.report_status == "da_nhan"
+    changes = cons.compare(s, PLAN, "2025-02", "2025-03")
+    assert changes[("VKS-KV1-THA", ratio.code)] == (None, Progress.HOAN_THANH)  # KV1 did not report in February
+    assert all(a != b for a, b in changes.values())
+    feb = cons.matrix(s, PLAN, "2025-02").cells
+    same = [k for k in m.cells if k in feb and feb[k].status == m.cells[k].status]
+    assert same and not any(k in changes for k in same)
+
+
+def test_chasing_after_deadline(province):
+    v, s = province
+    plan = plans.get_plan(s, PLAN)
+    progress.store_received_report(s, "VKS-KV1-THA", PLAN, plan.version, "2025-03", _entries(plan, 1.0, 4),
+                                   received_at=datetime(2025, 4, 2))
+    cons.refresh_unit(s, PLAN, "VKS-KV1-THA")
+    assert cons.missing_reports(s, PLAN, "2025-03", today=date(2025, 4, 5)) == []  # deadline day itself
+    late = cons.missing_reports(s, PLAN, "2025-03", today=date(2025, 4, 6))
+    assert [u.code for u in late] == ["VKS-KV2-THA", "VKS-KV3-THA"]
+    pdf = cons.reminder_pdf(s, PLAN, "2025-03", today=date(2025, 4, 8))
+    assert pdf.startswith(b"%PDF")
+
+
+def test_accept_locks_and_needs_approver(province):
+    v, s = province
+    plan = plans.get_plan(s, PLAN)
+    rid = progress.store_received_report(s, "VKS-KV1-THA", PLAN, plan.version, "2025-03", _entries(plan, 1.0, 4))
+    with pytest.raises(PermissionDenied):
+        cons.accept_report(s, rid)  # the admin is not the approver
+    s.lock()
+    head = v.unlock("lanhdao", PW + "x")
+    cons.accept_report(head, rid, "Đạt yêu cầu")
+    assert cons.is_locked_at_province(head, rid)
+    with pytest.raises(ValidationError):
+        cons.accept_report(head, rid)
+    head.lock()
+    admin = v.unlock("quantri", PW)
+    before = progress.get_report(admin, rid)
+    with pytest.raises(ValidationError):  # a resend cannot overwrite an accepted copy
+        progress.store_received_report(admin, "VKS-KV1-THA", PLAN, plan.version, "2025-03", _entries(plan, 0.1, 0),
+                                       revision=1)
+    assert progress.get_report(admin, rid).entries == before.entries
+    admin.lock()
+
+
+def test_older_revision_never_replaces_newer(province):
+    v, s = province
+    plan = plans.get_plan(s, PLAN)
+    progress.store_received_report(s, "VKS-KV1-THA", PLAN, plan.version, "2025-03", _entries(plan, 0.9, 1), revision=2)
+    with pytest.raises(ValidationError):
+        progress.store_received_report(s, "VKS-KV1-THA", PLAN, plan.version, "2025-03", _entries(plan, 0.1, 0),
+                                       revision=1)
+
+
+def test_consolidated_report_pdf(province):
+    from desktop.models import reporting
+    from desktop.models.domain import ReportingPeriod
+
+    v, s = province
+    plan = plans.get_plan(s, PLAN)
+    progress.store_received_report(s, "VKS-KV1-THA", PLAN, plan.version, "2025-03", _entries(plan, 1.0, 4),
+                                   received_at=datetime(2025, 4, 3))
+    doc = reporting.consolidated_report_doc(s, PLAN, ReportingPeriod.parse("2025-03"), as_of=date(2025, 4, 10))
+    assert doc.reporting.expected == 3 and doc.reporting.received == 1 and doc.reporting.on_time == 1
+    assert reporting.consolidated_pdf(s, PLAN, ReportingPeriod.parse("2025-03")).startswith(b"%PDF")
+
+
+def test_matrix_page(qtbot, qtmodeltester, province):
+    from desktop.ui.consolidation_page import ConsolidationPage
+
+    v, s = province
+    plan = plans.get_plan(s, PLAN)
+    progress.store_received_report(s, "VKS-KV1-THA", PLAN, plan.version, "2025-03", _entries(plan, 1.0, 4),
+                                   received_at=datetime(2025, 4, 3))
+    progress.store_received_report(s, "VKS-KV2-THA", PLAN, plan.version, "2025-03", _entries(plan, 0.5, 0),
+                                   received_at=datetime(2025, 4, 9))
+    page = ConsolidationPage(s, today=date(2025, 4, 15))
+    qtbot.addWidget(page)
+    page.plan.setCurrentIndex(page.plan.findData(PLAN))
+    page.period.setCurrentIndex(page.period.findData("2025-03"))
+    page.recompute()
+    qtmodeltester.check(page.model)
+    assert page.proxy.rowCount() == 3
+    assert "2/3" in page.summary.text()
+    page.search.setText("khu vuc 2")  # accent-insensitive
+    assert page.proxy.rowCount() == 1
+    page.search.setText("")
+    page.status.setCurrentIndex(page.status.findData("missing"))
+    assert page.proxy.rowCount() == 1
+    page.status.setCurrentIndex(0)
+    group = plan.groups[0].code
+    page.group.setCurrentIndex(page.group.findData(group))
+    visible = [c for c in range(page.model.columnCount()) if not page.view.isColumnHidden(c)]
+    assert 3 < len(visible) < page.model.columnCount()
+    # drill down into KV1's report
+    row = next(r for r in range(page.proxy.rowCount())
+               if page.proxy.index(r, 0).data() == "KV1")
+    page.view.doubleClicked.emit(page.proxy.index(row, 0))
+    dlg = page.last_dialog
+    qtbot.addWidget(dlg)
+    assert dlg.entries.rowCount() > 0
+    qtmodeltester.check(dlg.entries)
+    assert dlg.accept_button.isEnabled()

@@ -1,0 +1,364 @@
+"""The progress entry form with real services on a fresh vault: validation as you type, autosave,
+undo, keyboard, workflow (submit / approve / send back / returned by the province) and the
+unsaved-changes guard. Vietnamese text is set with setText/setPlainText (QTest cannot type it)."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
+
+from conftest import APPROVER_PW
+from desktop.models import progress
+from desktop.ui import tasks
+from desktop.ui.entry_form import EntryForm, EntryTableModel
+from desktop.ui.messages import MessageBox
+from plan_fixtures import entry_session, installed  # noqa: F401
+
+PLAN = "thanhhoa-cds-2025"
+TODAY = date(2025, 5, 15)
+YES, NO = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
+RATIO = "TH-2.2-02"        # 100% văn bản … có chữ ký số (ratio ≥ 100%)
+COUNT = "TH-III.1-02"      # tối thiểu 4 lần/năm
+MILESTONE = "TH-2.1-01"
+
+
+@pytest.fixture(autouse=True)
+def _sync_tasks():
+    tasks.set_synchronous(True)
+    MessageBox.shown.clear()
+    MessageBox._next_answers.clear()
+    yield
+    tasks.set_synchronous(False)
+    MessageBox._next_answers.clear()
+
+
+def make_form(qtbot, session, period: str | None = "2025-03") -> EntryForm:
+    form = EntryForm(session, today=TODAY)
+    qtbot.addWidget(form)
+    form.resize(1280, 800)
+    form.show()
+    qtbot.waitExposed(form)
+    if period:
+        assert form.open_report(PLAN, period)
+    return form
+
+
+@pytest.fixture
+def form(qtbot, entry_session):
+    return make_form(qtbot, entry_session)
+
+
+@pytest.fixture
+def approver(created, installed):
+    session = created[0].unlock("lanhdao", APPROVER_PW)
+    yield session
+    if session.is_unlocked:
+        session.lock()
+
+
+def type_number(qtbot, box, text: str) -> None:
+    box.setFocus()
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box, text)
+
+
+def stored(session, form) -> progress.ReportView:
+    return progress.get_report(session, form.report.id)
+
+
+def fill_ratio(qtbot, form, num: str, den: str) -> None:
+    form.select_target(RATIO)
+    type_number(qtbot, form.editor.inputs["denominator"], den)
+    type_number(qtbot, form.editor.inputs["numerator"], num)
+    assert form.save_now()
+
+
+# ------------------------------------------------------------------ opening
+def test_opens_fast_lists_the_units_targets_and_creates_nothing_until_typed(qtbot, entry_session):
+    started = time.perf_counter()
+    form = make_form(qtbot, entry_session)
+    assert time.perf_counter() - started < 1.0
+    rows = form.model.rows()
+    assert len(rows) == 34                      # targets for a district-level procuracy, 8 province-only left out
+    assert "TH-2.2-01" not in [r.code for r in rows]
+    heading = form.model.group_rows()[0]
+    assert form.model.index(heading, 0).data().startswith("2.1. Chuyển đổi số trong hoạt động nghiệp vụ")
+    assert form.target_view.columnSpan(heading, 0) == form.model.columnCount()
+    assert form.current_code == "TH-2.1-01" and form.editor.code == "TH-2.1-01"
+    assert form.period_combo.currentData() == "2025-03" and form.period_type_combo.currentData() == "month"
+    assert "Mới" in form.report_chip.text()
+    assert progress.list_reports(entry_session, PLAN) == []     # browsing leaves no empty report behind
+    # the default period is the current month of the plan's year
+    other = EntryForm(entry_session, today=TODAY)
+    qtbot.addWidget(other)
+    assert other.period_combo.currentData() == "2025-05"
+
+
+def test_entry_table_model_passes_modeltester(qtmodeltester, form):
+    qtmodeltester.check(form.model)
+    empty = EntryTableModel()
+    qtmodeltester.check(empty)
+
+
+def test_inputs_fit_the_measure(form):
+    form.select_target(RATIO)
+    assert set(form.editor.inputs) >= {"numerator", "denominator", "result_text", "difficulties", "proposals"}
+    labels = [w.text() for w in form.editor.findChildren(QLabel)]
+    assert "Số văn bản được thực hiện trên môi trường mạng, có chữ ký số chuyên dùng" in labels
+    assert "chỉ tiêu ≥ 100%" in form.editor.ratio_info.text()
+    form.select_target(COUNT)
+    assert "count" in form.editor.inputs and "numerator" not in form.editor.inputs
+    form.select_target(MILESTONE)
+    assert {"done", "done_date"} <= set(form.editor.inputs)
+    assert not form.editor.inputs["done_date"].isEnabled()      # no date until ticked
+    assert form.editor.inputs["done_date"].displayFormat() == "dd/MM/yyyy"
+
+
+# ------------------------------------------------------------------ validation and autosave
+def test_numerator_above_denominator_shows_the_reason_and_is_not_saved(qtbot, form, entry_session):
+    form.select_target(RATIO)
+    ed = form.editor
+    type_number(qtbot, ed.inputs["denominator"], "30")
+    type_number(qtbot, ed.inputs["numerator"], "40")
+    err = ed.errors["numerator"]
+    assert err.isVisible() and err.text() == "Tử số (40) không được lớn hơn mẫu số (30)."
+    assert ed.inputs["numerator"].property("invalid") is True
+    assert form.save_now() is False
+    entry = stored(entry_session, form).entries[RATIO]
+    assert entry.denominator == 30 and entry.numerator is None     # the valid field was saved, the other not
+    assert "chưa lưu" in form.saved_label.text()
+    row = form.model.index(form.model.row_of(RATIO), 2)
+    assert "Chưa lưu" in row.data(Qt.ItemDataRole.ToolTipRole)
+
+    type_number(qtbot, ed.inputs["numerator"], "29")
+    assert not err.isVisible() and ed.inputs["numerator"].property("invalid") is False
+    assert "96,7%" in ed.ratio_info.text()
+
+
+def test_valid_values_autosave_after_the_pause_and_become_revisions(qtbot, form, entry_session):
+    form.select_target(RATIO)
+    ed = form.editor
+    type_number(qtbot, ed.inputs["numerator"], "3316")
+    assert ed.inputs["numerator"].text() == "3.316"             # Vietnamese digit grouping
+    assert form.saved_label.text() == "Đang chờ lưu…"
+    assert progress.list_reports(entry_session, PLAN) == []    # not before the pause
+
+    def saved(field, value):
+        reports = progress.list_reports(entry_session, PLAN)
+        if not reports:
+            return False
+        e = progress.get_report(entry_session, reports[0].id).entries.get(RATIO)
+        return e is not None and getattr(e, field) == value
+
+    qtbot.waitUntil(lambda: saved("numerator", 3316), timeout=3000)
+    type_number(qtbot, ed.inputs["denominator"], "3429")
+    qtbot.waitUntil(lambda: saved("denominator", 3429), timeout=3000)
+    assert "Đã lưu lúc" in form.saved_label.text()
+    history = progress.entry_history(entry_session, form.report.id, RATIO)
+    assert {(h.field, h.new, h.user) for h in history} == {("numerator", "3316", "nhaplieu"),
+                                                            ("denominator", "3429", "nhaplieu")}
+    row = form.model.row_of(RATIO)
+    assert form.model.index(row, 2).data() == "3.316/3.429 (96,7%)"
+    assert form.model.index(row, 3).data() == "Đúng tiến độ"   # live status from the status rules
+    assert "Đạt 96,7%" in ed.status_reason.text()
+
+    # a text field saves on focus-out too
+    ed.inputs["difficulties"].setFocus()
+    ed.inputs["difficulties"].setPlainText("Một số văn bản của cơ quan ngoài ngành chưa có chữ ký số.")
+    ed.inputs["proposals"].setFocus()
+    qtbot.waitUntil(lambda: stored(entry_session, form).entries[RATIO].difficulties.startswith("Một số"), timeout=2000)
+
+
+def test_ctrl_z_restores_the_previous_value_and_saves_it(qtbot, form, entry_session):
+    fill_ratio(qtbot, form, "29", "30")
+    ed = form.editor
+    type_number(qtbot, ed.inputs["denominator"], "40")
+    assert form.save_now()
+    assert stored(entry_session, form).entries[RATIO].denominator == 40
+    assert "Mẫu số" in form.undo_button.toolTip()
+    qtbot.keyClick(ed.inputs["denominator"], Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert ed.inputs["denominator"].number() == 30
+    assert stored(entry_session, form).entries[RATIO].denominator == 30
+    history = progress.entry_history(entry_session, form.report.id, RATIO)
+    assert (history[0].field, history[0].old, history[0].new) == ("denominator", "40", "30")
+    # undo reaches changes of another target: it goes back there
+    form.select_target(COUNT)
+    form.undo()
+    assert form.current_code == RATIO
+    assert stored(entry_session, form).entries[RATIO].numerator is None
+
+    # Ctrl+Z on a value that cannot be saved just drops it
+    type_number(qtbot, form.editor.inputs["numerator"], "99")
+    assert form.editor.errors["numerator"].isVisible()
+    form.undo()
+    assert form.editor.inputs["numerator"].number() is None and not form.has_unsaved()
+
+
+def test_keyboard_enter_moves_to_the_next_target_tab_to_the_next_field(qtbot, form):
+    form.activateWindow()
+    form.select_target(RATIO)
+    num = form.editor.inputs["numerator"]
+    num.setFocus()
+    qtbot.waitUntil(lambda: num.hasFocus(), timeout=1000)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+    den = form.editor.inputs["denominator"]
+    assert den.hasFocus()
+    qtbot.keyClicks(den, "12")
+    qtbot.keyClick(den, Qt.Key.Key_Return)
+    assert form.current_code == "TH-2.2-03"
+    first = form.editor.first_input()
+    qtbot.waitUntil(lambda: first.hasFocus(), timeout=1000)
+    # Enter in a multi-line field is a new line; Ctrl+Enter moves on
+    text = form.editor.inputs["result_text"]
+    qtbot.keyClick(text, Qt.Key.Key_Return)
+    assert form.current_code == "TH-2.2-03"
+    qtbot.keyClick(text, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert form.current_code == "TH-2.2-04"
+    # the value typed before Enter was saved on the way
+    assert form.saved_values(RATIO)["denominator"] == 12
+
+
+def test_count_shows_the_running_yearly_total(qtbot, entry_session):
+    for key in ("2025-01", "2025-02"):
+        r = progress.open_report(entry_session, PLAN, key)
+        progress.record_progress(entry_session, r.id, COUNT, count=1)
+    later = progress.open_report(entry_session, PLAN, "2025-05")
+    progress.record_progress(entry_session, later.id, COUNT, count=5)   # a later month is not "so far"
+    form = make_form(qtbot, entry_session)
+    form.select_target(COUNT)
+    info = form.editor.count_info
+    assert "Lũy kế năm 2025: <b>2 lần</b> (các kỳ trước: 2)" in info.text() and "tối thiểu 4 lần/năm" in info.text()
+    type_number(qtbot, form.editor.inputs["count"], "1")
+    assert "<b>3 lần</b>" in info.text()
+    assert form.save_now()
+    assert stored(entry_session, form).entries[COUNT].count == 1
+
+
+def test_milestone_date_must_be_inside_the_plan_year(qtbot, form, entry_session):
+    form.select_target(MILESTONE)
+    ed = form.editor
+    ed.inputs["done"].setChecked(True)
+    assert ed.inputs["done_date"].isEnabled()
+    ed.inputs["done_date"].set_py_date(date(2024, 12, 31))
+    assert "trong năm 2025" in ed.errors["done_date"].text()
+    assert form.save_now() is False
+    ed.inputs["done_date"].set_py_date(date(2025, 3, 12))
+    assert not ed.errors["done_date"].isVisible()
+    assert form.save_now()
+    e = stored(entry_session, form).entries[MILESTONE]
+    assert e.done is True and e.done_date == date(2025, 3, 12)
+    assert form.model.index(form.model.row_of(MILESTONE), 2).data() == "Xong 12/03/2025"
+    assert form.model.index(form.model.row_of(MILESTONE), 3).data() == "Hoàn thành"
+
+
+def test_narrative_sections_autosave(qtbot, form, entry_session):
+    assert form.tabs.tabText(1) == "Báo cáo chung (I–VI)"
+    box = form.narrative_edits["I"]
+    box.setPlainText("Đơn vị đã ban hành kế hoạch triển khai.")
+    assert form.save_now()
+    assert stored(entry_session, form).narrative["I"] == "Đơn vị đã ban hành kế hoạch triển khai."
+    form.undo()
+    assert box.toPlainText() == "" and stored(entry_session, form).narrative["I"] == ""
+
+
+# ------------------------------------------------------------------ guard
+def test_unsaved_changes_guard_asks_before_switching_period(qtbot, form):
+    form.select_target(RATIO)
+    type_number(qtbot, form.editor.inputs["denominator"], "10")
+    type_number(qtbot, form.editor.inputs["numerator"], "20")
+    MessageBox.set_next_answer(NO)
+    form.period_combo.setCurrentIndex(form.period_combo.findData("2025-04"))
+    assert MessageBox.shown[-1][0] == "Thay đổi chưa lưu" and "TH-2.2-02 – Tử số" in MessageBox.shown[-1][1]
+    assert form.report.period.key == "2025-03" and form.period_combo.currentData() == "2025-03"
+    assert form.editor.inputs["numerator"].number() == 20          # what was typed is still there
+
+    MessageBox.set_next_answer(YES)
+    form.period_combo.setCurrentIndex(form.period_combo.findData("2025-04"))
+    assert form.report.period.key == "2025-04" and not form.has_unsaved()
+    # nothing to lose: no question
+    n = len(MessageBox.shown)
+    assert form.open_report(PLAN, "2025-03")
+    assert len(MessageBox.shown) == n
+    assert form.saved_values(RATIO)["denominator"] == 10 and form.saved_values(RATIO)["numerator"] is None
+
+
+# ------------------------------------------------------------------ workflow
+def test_submit_locks_the_form_and_the_approver_approves(qtbot, form, entry_session, approver):
+    fill_ratio(qtbot, form, "29", "30")
+    MessageBox.set_next_answer(YES)
+    assert form.submit()
+    assert form.report.status == progress.PENDING
+    assert form.banner.isVisible() and "chờ lãnh đạo đơn vị duyệt" in form.banner.text()
+    form.select_target(RATIO)
+    ed = form.editor
+    assert ed.inputs["numerator"].isReadOnly() and ed.inputs["result_text"].isReadOnly()
+    assert not ed.attach_button.isEnabled()
+    assert form.narrative_edits["I"].isReadOnly()
+    assert not form.submit_button.isEnabled() and not form.approve_button.isVisible()
+    qtbot.keyClicks(ed.inputs["numerator"], "5")
+    assert form.save_now() and stored(entry_session, form).entries[RATIO].numerator == 29
+
+    # a data-entry officer cannot approve, whatever the UI: the service refuses, nothing changes
+    before = progress.report_transitions(entry_session, form.report.id)
+    MessageBox.set_next_answer(YES)
+    assert form.approve() is False
+    assert "không có quyền" in MessageBox.shown[-1][1]
+    assert stored(entry_session, form).status == progress.PENDING
+    assert progress.report_transitions(entry_session, form.report.id) == before
+
+    head = make_form(qtbot, approver, period=None)                  # opens what waits for approval
+    assert head.report.period.key == "2025-03" and head.report.status == progress.PENDING
+    assert head.approve_button.isEnabled() and not head.submit_button.isVisible()
+    assert "Duyệt" in head.banner.text()
+    MessageBox.set_next_answer(YES)
+    assert head.approve()
+    assert head.report.status == progress.APPROVED and "đã được duyệt" in head.banner.text()
+    assert progress.approved_values(approver, head.report.id)["entries"][RATIO]["numerator"] == "29"
+    assert not head.approve_button.isEnabled()
+
+
+def test_approver_sends_back_with_a_comment(qtbot, form, entry_session, approver):
+    fill_ratio(qtbot, form, "29", "30")
+    MessageBox.set_next_answer(YES)
+    assert form.submit()
+    head = make_form(qtbot, approver)
+    dlg = head.open_send_back_dialog()
+    ok = dlg.buttons.button(dlg.buttons.StandardButton.Ok)
+    assert not ok.isEnabled()
+    dlg.comment.setPlainText("Kiểm tra lại mẫu số mục TH-2.2-02.")
+    assert ok.isEnabled()
+    dlg.accept()
+    assert head.report.status == progress.DRAFT
+    form.reload()
+    assert form.editable and "Kiểm tra lại mẫu số" in form.banner.text()
+    assert not form.editor.inputs["numerator"].isReadOnly()
+
+
+def test_returned_report_shows_the_provinces_comments_next_to_targets(qtbot, form, entry_session, approver):
+    fill_ratio(qtbot, form, "29", "30")
+    rid = form.report.id
+    progress.submit_report(entry_session, rid)
+    progress.approve_report(approver, rid)
+    progress.mark_sent(approver, rid, "ab" * 32)
+    progress.mark_returned(approver, rid, "Bổ sung minh chứng.", {RATIO: "Thiếu văn bản ký số tháng 3."})
+    form.reload()
+    assert form.report.status == progress.RETURNED and form.editable
+    assert "Bổ sung minh chứng." in form.banner.text() and "1 mục tiêu có ý kiến" in form.banner.text()
+    row = form.model.row_of(RATIO)
+    assert "Thiếu văn bản ký số tháng 3." in form.model.index(row, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert form.model.index(row, 0).data(Qt.ItemDataRole.BackgroundRole) is not None
+    assert form.model.index(form.model.row_of(COUNT), 0).data(Qt.ItemDataRole.ToolTipRole) is None
+    form.select_target(RATIO)
+    assert form.editor.comment_box.isVisible() and "Thiếu văn bản ký số tháng 3." in form.editor.comment_box.text()
+    form.select_target(COUNT)
+    assert not form.editor.comment_box.isVisible()
+    # correcting turns it back into a draft, the comments stay in view while fixing
+    form.select_target(RATIO)
+    type_number(qtbot, form.editor.inputs["numerator"], "30")
+    assert form.save_now()
+    assert form.report.status == progress.DRAFT and "Nháp" in form.report_chip.text()
+    assert form.editor.comment_box.isVisible()
