@@ -563,9 +563,6 @@ class TargetEditor(QWidget):
         self.evidence_list.currentRowChanged.connect(lambda _r: self._update_evidence_buttons())
         self.focus_chain += [self.evidence_list, self.attach_button, self.view_button, self.remove_button]
         lay.addStretch(1)
-
-        for a, b in zip(self.focus_chain, self.focus_chain[1:]):
-            QWidget.setTabOrder(a, b)
         self.set_values(values)
         self.set_evidence(evidence)
         self.set_context(ctx)
@@ -1070,14 +1067,33 @@ class EntryForm(QWidget):
             self.plan_combo.blockSignals(True)
             self.plan_combo.setCurrentIndex(self.plan_combo.findData(keep))
             self.plan_combo.blockSignals(False)
+            self.flush()
             if not self.has_unsaved():
                 self._load(keep, ReportingPeriod.parse(self._shown_key[1]))
             return
-        idx = next((i for i, p in enumerate(items) if p.year == self.today.year), 0)
+        plan_id = self._default_plan(items)
         self.plan_combo.blockSignals(True)
-        self.plan_combo.setCurrentIndex(idx)
+        self.plan_combo.setCurrentIndex(self.plan_combo.findData(plan_id))
         self.plan_combo.blockSignals(False)
-        self._select_plan(items[idx].id)
+        self._select_plan(plan_id)
+
+    def _default_plan(self, items: list) -> str:
+        """Where the user left off: for an approver the report waiting for approval, otherwise the
+        plan of the report changed last, else a plan of the current year (the unit's own first)."""
+        ids = {p.id for p in items}
+        try:
+            unit_code = units.own_unit(self.session).code
+            mine = sorted((s for s in progress.list_reports(self.session)
+                           if s.unit_code == unit_code and s.plan_id in ids),
+                          key=lambda s: s.updated_at, reverse=True)
+        except AppError:
+            mine = []
+        pending = [s for s in mine if s.status == progress.PENDING]
+        if pending and self.can_approve:
+            return pending[0].plan_id
+        if mine:
+            return mine[0].plan_id
+        return next((p.id for p in items if p.year == self.today.year), items[0].id)
 
     def open_report(self, plan_id: str, period_key: str) -> bool:
         """Show the report of `plan_id` for `period_key` (asks first if values would be lost)."""
@@ -1104,7 +1120,8 @@ class EntryForm(QWidget):
     def _select_plan(self, plan_id: str, period: ReportingPeriod | None = None) -> None:
         try:
             plan = plans.get_plan(self.session, plan_id)
-            self._summaries = [s for s in progress.list_reports(self.session, plan_id)]
+            unit_code = units.own_unit(self.session).code
+            self._summaries = [s for s in progress.list_reports(self.session, plan_id) if s.unit_code == unit_code]
         except AppError as exc:
             show_error(self, exc)
             return
@@ -1126,7 +1143,7 @@ class EntryForm(QWidget):
 
     def _default_period(self, plan: Plan, types: list[str]) -> ReportingPeriod:
         mine = sorted(self._summaries, key=lambda s: s.updated_at, reverse=True)
-        if not self.can_edit:
+        if self.can_approve:
             # an approver looks first at what waits for approval, then at the latest report
             pending = [s for s in mine if s.status == progress.PENDING]
             pick = (pending or mine or [None])[0]
@@ -1337,6 +1354,8 @@ class EntryForm(QWidget):
         n_comments = sum(1 for t in loaded.targets if self.comment_for(t.code))
         about = self.tr(" {0} mục tiêu có ý kiến riêng được tô màu cam trong danh sách.").format(n_comments) \
             if n_comments else ""
+        if not loaded.targets:
+            return self.tr("Kế hoạch này không có mục tiêu nào áp dụng cho cấp của đơn vị; hãy chọn kế hoạch khác."), "info"
         if r.status == progress.PENDING:
             text = self.tr("Báo cáo đang chờ lãnh đạo đơn vị duyệt: số liệu đã khóa, chỉ xem.")
             if self.can_approve:
@@ -1543,9 +1562,10 @@ class EntryForm(QWidget):
         else:
             self.editor_area.setWidget(editor)
             self.editor_area.verticalScrollBar().setValue(0)
-            first = editor.first_input()
-            if first is not None:
-                QWidget.setTabOrder(self.target_view, first)
+            # Tab from the list goes into the editor, then through its fields in reading order
+            chain = [self.target_view, *editor.focus_chain]
+            for a, b in zip(chain, chain[1:]):
+                QWidget.setTabOrder(a, b)
 
     def next_target(self) -> bool:
         """Go to the next target (Enter) and put the cursor in its first field."""
@@ -1635,46 +1655,72 @@ class EntryForm(QWidget):
         self.saved_label.setStyleSheet("color: #555;")
         return True
 
+    def _field_batches(self, code: str, fields: dict) -> list[dict]:
+        """Split a save into one `record_progress` call per field, in an order in which each call
+        is valid on its own (denominator before a larger numerator); fields that are only valid
+        together (both sides of a ratio moving past each other) go in one call."""
+        target, year = self._targets[code], self.loaded.plan.year
+        state = dict(self._saved[code])
+        remaining = dict(fields)
+        batches: list[dict] = []
+        while remaining:
+            ready = next((k for k, v in remaining.items()
+                          if not progress.validate_entry(target, year, {**state, k: v})), None)
+            if ready is None:
+                batches.append(remaining)
+                break
+            batches.append({ready: remaining.pop(ready)})
+            state[ready] = batches[-1][ready]
+        return batches
+
     def _save_target(self, code: str, push_undo: bool = True) -> bool:
         fields = self._saveable(code)
         if not fields or not self._ensure_report():
             return False
         old = {k: self._saved[code].get(k) for k in fields}
-        try:
-            view = progress.record_progress(self.session, self.report.id, code, **fields)
-        except ValidationError as exc:
-            problems = exc.details.get("problems") or []
-            if problems:
-                self._problems[code] = list(problems)
-                if self.editor is not None and self.editor.code == code:
-                    self.editor.show_problems(problems)
-                self._refresh_row(code)
-            else:
-                self._pending.pop(code, None)   # e.g. the report was locked meanwhile: keep the screen honest
+        done: dict = {}
+        failed = False
+        for batch in self._field_batches(code, fields):
+            try:
+                view = progress.record_progress(self.session, self.report.id, code, **batch)
+            except ValidationError as exc:
+                failed = True
+                problems = exc.details.get("problems") or []
+                if problems:
+                    self._problems[code] = list(problems)
+                    if self.editor is not None and self.editor.code == code:
+                        self.editor.show_problems(problems)
+                    self._refresh_row(code)
+                else:
+                    self._pending.pop(code, None)   # e.g. the report was locked meanwhile: keep the screen honest
+                    show_error(self, exc, self.tr("Không lưu được"))
+                    self.reload()
+                    return False
+                break
+            except Exception as exc:  # noqa: BLE001 - shown to the user, never lost silently
                 show_error(self, exc, self.tr("Không lưu được"))
-                self.reload()
+                failed = True
+                break
+            self._saved[code] = _values_of(view)
+            self._evidence[code] = view.evidence
+            done.update({k: getattr(view, k) for k in batch})
+        if not done:
             return False
-        except Exception as exc:  # noqa: BLE001 - shown to the user, never lost silently
-            show_error(self, exc, self.tr("Không lưu được"))
-            return False
-        new = {k: getattr(view, k) for k in fields}
-        self._saved[code] = _values_of(view)
-        self._evidence[code] = view.evidence
         pend = self._pending.get(code, {})
-        for k in fields:
-            if k in pend and _same(k, pend[k], new[k]):
+        for k, v in done.items():
+            if k in pend and _same(k, pend[k], v):
                 pend.pop(k)
         if not pend:
             self._pending.pop(code, None)
         self._last_saved_at = datetime.now()
         if push_undo and not self._restoring:
-            names = ", ".join(field_label(k) for k in fields)
-            self.undo_stack.push(EntryEdit(self, code, old, new, f"{code} · {names}"))
+            names = ", ".join(field_label(k) for k in done)
+            self.undo_stack.push(EntryEdit(self, code, {k: old[k] for k in done}, done, f"{code} · {names}"))
         self._validate(code)
         self._refresh_row(code)
         self._update_own_report()
         self.saved.emit()
-        return True
+        return not failed
 
     def _update_own_report(self) -> None:
         """Saving a returned report turns it into a draft: follow the status without reloading."""

@@ -35,6 +35,10 @@ class MainWindow(QMainWindow):
         self._add_page(self.tr("Nhập tiến độ"), "entry", self._make_entry_form)
         self._add_page(self.tr("Báo cáo"), "reports", self._make_reports_page)
         self._add_page(self.tr("In báo cáo"), "print", self._make_print_page)
+        if unit.level in ("tinh", "toi_cao"):
+            self._add_page(self.tr("Tổng hợp đơn vị"), "consolidation", self._make_consolidation_page)
+        from desktop.ui.exchange_page import exchange_page_factory
+        self._add_page(self.tr("Trao đổi"), "exchange", exchange_page_factory(session))
         # Everyone gets the users page (to change their own password); managing is checked by the service.
         self._add_page(self.tr("Người dùng"), "users", self._make_users_page)
         self._add_page(self.tr("Sao lưu và kiểm tra"), "backup", self._make_backup_page)
@@ -118,7 +122,28 @@ class MainWindow(QMainWindow):
     def _make_dashboard(self):
         from desktop.ui.dashboard import DashboardPage
 
-        return DashboardPage(self.session, self.vault)
+        page = DashboardPage(self.session, self.vault)
+        page.openTarget.connect(self._open_target)
+        page.openReport.connect(self._open_report_id)
+        return page
+
+    def _open_target(self, plan_id: str, period_key: str, target_code: str) -> None:
+        """Dashboard → the entry form on that target (read-only if the report is frozen)."""
+        form = self.page_widget("entry")
+        if form.open_report(plan_id, period_key):
+            self.show_page("entry")
+            form.select_target(target_code)
+
+    def _open_report_id(self, report_id: int) -> None:
+        from desktop.models import progress
+
+        r = progress.get_report(self.session, report_id)
+        self._open_report(r.plan_id, r.period.key)
+
+    def _make_consolidation_page(self):
+        from desktop.ui.consolidation_page import ConsolidationPage
+
+        return ConsolidationPage(self.session)
 
     def _make_print_page(self):
         from desktop.ui.print_page import PrintPage

@@ -1,0 +1,617 @@
+"""The "Trao đổi" page: send the approved report, the outbox, receive from the shared folder,
+this office's key fingerprint, the keys of other offices and enrolment.
+
+Widgets call services in desktop.models.exchange / keystore and show their plain dataclasses;
+exports, scans and retries run off the GUI thread through desktop.ui.tasks. Dialogs and file
+pickers are attributes (``confirm_dialog_factory``, ``return_dialog_factory``, ``open_file_provider``,
+``folder_provider``) so tests answer them without a modal loop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QFrame, QGridLayout,
+                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
+                               QSizePolicy, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+
+from desktop.models import exchange, keystore, units
+from desktop.models.vault import AppSession, Permission
+from desktop.ui.admin_pages import RowTableModel, _table
+from desktop.ui.messages import MessageBox, show_error
+from desktop.ui.tasks import run_task
+
+
+def _dt(d) -> str:
+    return d.strftime("%d/%m/%Y %H:%M") if d else ""
+
+
+def _stretch(view, column: int, last_width: int | None = None) -> None:
+    """Give the free width to ``column`` (text elided, full text in the tooltip); a fixed,
+    user-resizable last column when ``last_width`` is given."""
+    header = view.horizontalHeader()
+    header.setStretchLastSection(last_width is None)
+    header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+    if last_width is not None:
+        last = view.model().columnCount() - 1
+        header.setSectionResizeMode(last, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(last, last_width)
+    view.setTextElideMode(Qt.TextElideMode.ElideRight)
+
+
+def _fingerprint_font(size: int) -> QFont:
+    f = QFont("DejaVu Sans Mono")
+    f.setStyleHint(QFont.StyleHint.Monospace)
+    f.setPointSize(size)
+    f.setBold(True)
+    f.setLetterSpacing(QFont.SpacingType.AbsoluteSpacing, 1.5)
+    return f
+
+
+# ------------------------------------------------------------------ table models (fed rows)
+class SendableReportModel(RowTableModel):
+    columns = [
+        ("Kế hoạch", lambda r: r.plan_id),
+        ("Kỳ báo cáo", lambda r: r.period_label),
+        ("Trạng thái", lambda r: r.status_label),
+        ("Lần sửa", lambda r: r.revision),
+        ("Gửi lúc", lambda r: _dt(r.sent_at)),
+    ]
+
+
+class OutboxModel(RowTableModel):
+    columns = [
+        ("Lập lúc", lambda i: _dt(i.written_at or i.created_at)),
+        ("Gửi đến", lambda i: i.recipient_unit),
+        ("Loại", lambda i: i.kind_label),
+        ("Kỳ", lambda i: i.period),
+        ("Số", lambda i: i.seq),
+        ("Trạng thái", lambda i: i.state_label),
+        ("Lỗi gần nhất", lambda i: (i.last_error_message or "") if i.pending else ""),
+    ]
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.ForegroundRole and index.isValid() and 0 <= index.row() < len(self._rows):
+            item = self._rows[index.row()]
+            if item.pending and item.last_error:
+                return QColor("#b00020")
+        return super().data(index, role)
+
+
+class ImportResultModel(RowTableModel):
+    columns = [
+        ("Kết quả", lambda x: x.verdict_label),
+        ("Từ", lambda x: x.sender_unit or ""),
+        ("Loại", lambda x: x.kind_label),
+        ("Số", lambda x: x.seq or ""),
+        ("Lý do / ghi chú", lambda x: " ".join(p for p in (x.message if x.reason else "", x.warning) if p) or x.message),
+        ("Tệp", lambda x: x.source),
+    ]
+
+    COLOURS = {exchange.APPLIED: "#1b5e20", exchange.APPLIED_GAP: "#8a6d00", exchange.REPLAY: "#455a64",
+               exchange.REJECTED: "#b00020", exchange.ERROR: "#b00020"}
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.ForegroundRole and index.isValid() and 0 <= index.row() < len(self._rows):
+            return QColor(self.COLOURS.get(self._rows[index.row()].verdict, "#263238"))
+        return super().data(index, role)
+
+
+class TrustedKeyModel(RowTableModel):
+    columns = [
+        ("Đơn vị", lambda t: t.unit_code),
+        ("Vân tay", lambda t: t.fingerprint),
+        ("Trạng thái", lambda t: t.state_label),
+        ("Xác nhận", lambda t: f"{t.confirmed_by}, {_dt(t.confirmed_at)}" if t.confirmed_at else ""),
+        ("Mã khóa", lambda t: t.key_id),
+        ("Tên đơn vị", lambda t: t.unit_name),
+    ]
+
+    COLOURS = {"pending": "#8a6d00", "revoked": "#b00020"}
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.ForegroundRole and index.isValid() and 0 <= index.row() < len(self._rows):
+            c = self.COLOURS.get(self._rows[index.row()].state)
+            return QColor(c) if c else None
+        return super().data(index, role)
+
+
+class ReceivedReportModel(RowTableModel):
+    columns = [
+        ("Đơn vị", lambda r: r.unit_code),
+        ("Kế hoạch", lambda r: r.plan_id),
+        ("Kỳ", lambda r: r.period_key),
+        ("Trạng thái", lambda r: r.status_label),
+        ("Lần sửa", lambda r: r.revision),
+        ("Nhận lúc", lambda r: _dt(r.received_at)),
+    ]
+
+
+# ------------------------------------------------------------------ dialogs
+class FingerprintConfirmDialog(QDialog):
+    """Shows the fingerprint of a received key large and asks the administrator to type the one
+    printed on the other office's signed paper form; "Xác nhận" is enabled only when they match."""
+
+    def __init__(self, title: str, unit_text: str, fingerprint: str, details: list[str], parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setMinimumWidth(560)
+        self.expected = fingerprint
+        lay = QVBoxLayout(self)
+        head = QLabel(unit_text)
+        head.setWordWrap(True)
+        head.setStyleSheet("font-size: 12pt; font-weight: bold;")
+        lay.addWidget(head)
+        lay.addWidget(QLabel(self.tr("Vân tay khóa trong tệp:")))
+        shown = QLabel(fingerprint, objectName="shownFingerprint")
+        shown.setFont(_fingerprint_font(22))
+        shown.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(shown)
+        for d in details:
+            lab = QLabel(d)
+            lab.setWordWrap(True)
+            lay.addWidget(lab)
+        note = QLabel(self.tr("Đối chiếu với vân tay in trên văn bản giấy có chữ ký, đóng dấu của đơn vị gửi "
+                              "(hoặc đọc qua điện thoại với người ký, gọi theo số đã biết trước). "
+                              "Gõ lại vân tay trên văn bản giấy vào ô dưới đây; chỉ khi trùng khớp mới xác nhận được."))
+        note.setWordWrap(True)
+        lay.addWidget(note)
+        self.typed = QLineEdit(objectName="typedFingerprint")
+        self.typed.setFont(_fingerprint_font(14))
+        self.typed.setPlaceholderText("00000 00000 00000 00000")
+        lay.addWidget(self.typed)
+        self.feedback = QLabel(objectName="fingerprintFeedback")
+        lay.addWidget(self.feedback)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText(self.tr("Xác nhận khóa"))
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("Chưa xác nhận"))
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        lay.addWidget(self.buttons)
+        self.typed.textChanged.connect(self._check)
+        self._check()
+
+    def _check(self) -> None:
+        text = self.typed.text()
+        digits = sum(ch.isdigit() for ch in text)
+        ok = keystore.fingerprints_match(self.expected, text)
+        self.ok_button.setEnabled(ok)
+        if ok:
+            self.feedback.setText(self.tr("Trùng khớp."))
+            self.feedback.setStyleSheet("color: #1b5e20;")
+        elif digits >= 20:
+            self.feedback.setText(self.tr("KHÔNG trùng khớp. Không xác nhận khóa này; báo ngay cho đơn vị gửi."))
+            self.feedback.setStyleSheet("color: #b00020; font-weight: bold;")
+        else:
+            self.feedback.setText(self.tr("Đã nhập {0}/20 chữ số.").format(digits))
+            self.feedback.setStyleSheet("")
+
+    def fingerprint(self) -> str:
+        return self.typed.text()
+
+
+class ReturnDialog(QDialog):
+    """General comment plus one comment per target for returning a unit's report."""
+
+    def __init__(self, report: exchange.ReceivedReport, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Trả lại báo cáo của {0}").format(report.unit_code))
+        self.resize(640, 480)
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel(self.tr("{0} — {1}, kỳ {2}").format(report.unit_name, report.plan_id, report.period_key)))
+        lay.addWidget(QLabel(self.tr("Ý kiến chung:")))
+        self.general = QPlainTextEdit(objectName="returnGeneral")
+        self.general.setMaximumHeight(90)
+        lay.addWidget(self.general)
+        lay.addWidget(QLabel(self.tr("Ý kiến theo từng mục tiêu (để trống nếu không có):")))
+        self.table = QTableWidget(len(report.target_codes), 2, objectName="returnTargets")
+        self.table.setHorizontalHeaderLabels([self.tr("Mục tiêu"), self.tr("Ý kiến")])
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setVisible(False)
+        for i, code in enumerate(report.target_codes):
+            item = QTableWidgetItem(code)
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            self.table.setItem(i, 0, item)
+            self.table.setItem(i, 1, QTableWidgetItem(""))
+        lay.addWidget(self.table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("Gửi ý kiến trả lại"))
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("Hủy"))
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+
+    def comments(self) -> tuple[str, dict[str, str]]:
+        per = {}
+        for i in range(self.table.rowCount()):
+            text = (self.table.item(i, 1).text() if self.table.item(i, 1) else "").strip()
+            if text:
+                per[self.table.item(i, 0).text()] = text
+        return self.general.toPlainText().strip(), per
+
+
+# ------------------------------------------------------------------ the page
+class ExchangePage(QWidget):
+    changed = Signal()
+
+    def __init__(self, session: AppSession, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.confirm_dialog_factory = FingerprintConfirmDialog
+        self.return_dialog_factory = ReturnDialog
+        self.open_file_provider = self._ask_open_files
+        self.folder_provider = self._ask_folder
+        can_exchange = session.user.can(Permission.EXCHANGE)
+        can_keys = session.user.can(Permission.MANAGE_KEYS)
+        self.me = units.own_unit(session)
+
+        # header: title + share status on the left, this office's fingerprint on the right
+        title = QLabel(self.tr("Trao đổi dữ liệu với đơn vị khác"))
+        title.setStyleSheet("font-size: 16pt; font-weight: bold;")
+        self.share_label = QLabel(objectName="shareStatus")
+        self.share_label.setWordWrap(True)
+        self.scan_button = QPushButton(self.tr("Nhận gói tin từ thư mục dùng chung"), objectName="scanInbox")
+        self.open_button = QPushButton(self.tr("Mở tệp gói tin…"), objectName="openBundle")
+        left = QVBoxLayout()
+        left.addWidget(title)
+        left.addWidget(self.share_label)
+        row = QHBoxLayout()
+        row.addWidget(self.scan_button)
+        row.addWidget(self.open_button)
+        row.addStretch(1)
+        left.addLayout(row)
+        fp_box = QFrame(objectName="fingerprintBox")
+        fp_box.setFrameShape(QFrame.Shape.StyledPanel)
+        fp_box.setStyleSheet("#fingerprintBox { background: #eef3fb; border: 1px solid #90a4c8; border-radius: 6px; }")
+        fp_lay = QVBoxLayout(fp_box)
+        fp_lay.setContentsMargins(14, 8, 14, 8)
+        fp_lay.addWidget(QLabel(self.tr("Vân tay khóa của đơn vị (đối chiếu trên giấy, qua điện thoại)")))
+        self.fingerprint_label = QLabel(objectName="ownFingerprint")
+        self.fingerprint_label.setFont(_fingerprint_font(24))
+        self.fingerprint_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        fp_lay.addWidget(self.fingerprint_label)
+        self.key_id_label = QLabel(objectName="ownKeyId")
+        self.key_id_label.setStyleSheet("color: #455a64;")
+        self.request_button = QPushButton(self.tr("Lập phiếu đăng ký khóa…"), objectName="makeEnrolment")
+        self.rotate_button = QPushButton(self.tr("Đổi khóa…"), objectName="rotateKeys")
+        fp_row = QHBoxLayout()
+        fp_row.addWidget(self.key_id_label, 1)
+        fp_row.addWidget(self.request_button)
+        fp_row.addWidget(self.rotate_button)
+        fp_lay.addLayout(fp_row)
+        header = QHBoxLayout()
+        header.addLayout(left, 1)
+        header.addWidget(fp_box)
+
+        # sending
+        self.report_model = SendableReportModel(self)
+        self.report_view = _table(self.report_model)
+        self.send_button = QPushButton(self.tr("Gửi báo cáo đã duyệt lên cấp trên"), objectName="sendReport")
+        send_box = QGroupBox(self.tr("Báo cáo của đơn vị"))
+        lay = QVBoxLayout(send_box)
+        lay.addWidget(self.report_view)
+        r = QHBoxLayout()
+        r.addWidget(self.send_button)
+        r.addStretch(1)
+        lay.addLayout(r)
+
+        self.outbox_model = OutboxModel(self)
+        self.outbox_view = _table(self.outbox_model)
+        _stretch(self.outbox_view, 6)
+        self.retry_button = QPushButton(self.tr("Chuyển lại các gói đang chờ"), objectName="retryOutbox")
+        self.outbox_note = QLabel(objectName="outboxNote")
+        self.outbox_note.setWordWrap(True)
+        out_box = QGroupBox(self.tr("Hộp thư đi"))
+        lay = QVBoxLayout(out_box)
+        lay.addWidget(self.outbox_view)
+        r = QHBoxLayout()
+        r.addWidget(self.retry_button)
+        r.addWidget(self.outbox_note, 1)
+        lay.addLayout(r)
+        self.outbox_note.setWordWrap(False)
+
+        # receiving
+        self.result_model = ImportResultModel(self)
+        self.result_view = _table(self.result_model)
+        _stretch(self.result_view, 4, last_width=170)
+        self.result_summary = QLabel(self.tr("Chưa nhận lần nào trong phiên này."), objectName="importSummary")
+        self.result_summary.setWordWrap(True)
+        results = QWidget()
+        lay = QVBoxLayout(results)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.result_view)
+        lay.addWidget(self.result_summary)
+        self.received_model = ReceivedReportModel(self)
+        self.received_view = _table(self.received_model)
+        self.return_button = QPushButton(self.tr("Trả lại báo cáo đã chọn…"), objectName="returnReport")
+        received = QWidget()
+        lay = QVBoxLayout(received)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.received_view)
+        r = QHBoxLayout()
+        r.addWidget(self.return_button)
+        r.addStretch(1)
+        lay.addLayout(r)
+        self.in_tabs = QTabWidget(objectName="inboxTabs")
+        self.in_tabs.addTab(results, self.tr("Kết quả nhận"))
+        self.in_tabs.addTab(received, self.tr("Báo cáo của đơn vị trực thuộc"))
+        in_box = QGroupBox(self.tr("Hộp thư đến"))
+        QVBoxLayout(in_box).addWidget(self.in_tabs)
+
+        # keys of other offices and enrolment
+        self.trust_model = TrustedKeyModel(self)
+        self.trust_view = _table(self.trust_model)
+        _stretch(self.trust_view, 5)
+        self.enrol_import_button = QPushButton(self.tr("Nhập phiếu / gói đăng ký…"), objectName="importEnrolment")
+        self.confirm_button = QPushButton(self.tr("Đối chiếu vân tay…"), objectName="confirmKey")
+        self.revoke_button = QPushButton(self.tr("Thu hồi khóa"), objectName="revokeKey")
+        keys_box = QGroupBox(self.tr("Khóa của các đơn vị (danh sách tin cậy)"))
+        lay = QVBoxLayout(keys_box)
+        lay.addWidget(self.trust_view)
+        r = QHBoxLayout()
+        for b in (self.enrol_import_button, self.confirm_button, self.revoke_button):
+            r.addWidget(b)
+        r.addStretch(1)
+        lay.addLayout(r)
+
+        for box in (send_box, out_box, in_box, keys_box):
+            box.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        grid = QGridLayout()
+        grid.addWidget(send_box, 0, 0)
+        grid.addWidget(in_box, 0, 1)
+        grid.addWidget(out_box, 1, 0)
+        grid.addWidget(keys_box, 1, 1)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
+        main = QVBoxLayout(self)
+        main.setContentsMargins(12, 8, 12, 8)
+        main.addLayout(header)
+        main.addLayout(grid, 1)
+
+        for b in (self.scan_button, self.open_button, self.send_button, self.retry_button, self.return_button):
+            b.setEnabled(can_exchange)
+        for b in (self.enrol_import_button, self.confirm_button, self.revoke_button, self.request_button,
+                  self.rotate_button):
+            b.setEnabled(can_keys)
+        self.scan_button.clicked.connect(self.scan)
+        self.open_button.clicked.connect(self.open_files)
+        self.send_button.clicked.connect(self.send_selected)
+        self.retry_button.clicked.connect(self.retry)
+        self.return_button.clicked.connect(self.return_selected)
+        self.enrol_import_button.clicked.connect(self.import_enrolment)
+        self.confirm_button.clicked.connect(self.confirm_selected)
+        self.revoke_button.clicked.connect(self.revoke_selected)
+        self.request_button.clicked.connect(self.make_enrolment_file)
+        self.rotate_button.clicked.connect(self.rotate)
+        self.refresh()
+
+    # --- reading
+    def refresh(self) -> None:
+        try:
+            status = exchange.share_status(self.session)
+            info = keystore.own_key_info(self.session)
+            self.report_model.set_rows(exchange.sendable_reports(self.session))
+            outbox = exchange.list_outbox(self.session)
+            self.outbox_model.set_rows(outbox)
+            self.trust_model.set_rows(keystore.list_trusted(self.session))
+            received = exchange.received_reports(self.session)
+            self.received_model.set_rows(received)
+        except Exception as exc:
+            show_error(self, exc)
+            return
+        self.share_label.setText(status.message + (self.tr("\nThư mục dùng chung: {0}").format(status.path)
+                                                   if status.path else ""))
+        self.share_label.setStyleSheet("color: #1b5e20;" if status.reachable else "color: #b00020;")
+        self.fingerprint_label.setText(info.fingerprint)
+        self.key_id_label.setText(self.tr("Mã khóa {0} · tạo ngày {1}").format(info.key_id, info.created_at.strftime("%d/%m/%Y")))
+        pending = [i for i in outbox if i.pending]
+        waiting_ack = [i for i in outbox if i.state == exchange.DELIVERED and i.kind == "report"]
+        self.outbox_note.setText(self.tr("Chờ chuyển: {0} · Chờ cấp trên xác nhận: {1}").format(
+            len(pending), len(waiting_ack)))
+        self.in_tabs.setTabVisible(1, bool(received) or self.me.level != "khu_vuc")
+
+    def _selected(self, view, model):
+        idx = view.selectionModel().selectedRows()
+        return model.row(idx[0].row()) if idx else None
+
+    # --- sending
+    def send_selected(self) -> None:
+        report = self._selected(self.report_view, self.report_model)
+        if report is None or not report.can_send:
+            MessageBox.info(self, self.tr("Gửi báo cáo"), self.tr("Hãy chọn một báo cáo ở trạng thái Đã duyệt."))
+            return
+
+        def done(res: exchange.ExportResult):
+            self.refresh()
+            self.changed.emit()
+            if res.delivered:
+                MessageBox.info(self, self.tr("Đã gửi"), self.tr("Đã gửi báo cáo (gói số {0}) tới {1}.\nTệp: {2}").format(
+                    res.item.seq, res.item.recipient_unit, res.item.filename))
+            else:
+                MessageBox.error(self, self.tr("Chưa chuyển được"), self.tr(
+                    "{0}\n\nBáo cáo đã được đóng gói và lưu trong Hộp thư đi; ứng dụng sẽ tự chuyển lại khi khởi động, "
+                    "hoặc bấm “Chuyển lại các gói đang chờ”.").format(res.message))
+
+        run_task(lambda: exchange.export_report(self.session, report.plan_id, report.period_key), done,
+                 lambda e: (self.refresh(), show_error(self, e, self.tr("Không gửi được báo cáo"))))
+
+    def retry(self) -> None:
+        def done(results):
+            self.refresh()
+            failed = [r for r in results if not r.delivered]
+            if failed:
+                MessageBox.error(self, self.tr("Chưa chuyển được"), failed[0].message)
+            elif results:
+                MessageBox.info(self, self.tr("Đã chuyển"), self.tr("Đã chuyển {0} gói tin.").format(len(results)))
+            else:
+                MessageBox.info(self, self.tr("Hộp thư đi"), self.tr("Không có gói tin nào đang chờ."))
+
+        run_task(lambda: exchange.retry_outbox(self.session), done, lambda e: show_error(self, e))
+
+    # --- receiving
+    def _show_results(self, outcomes) -> None:
+        self.result_model.set_rows(outcomes)
+        self.in_tabs.setCurrentIndex(0)
+        counts = {}
+        for x in outcomes:
+            counts[x.verdict] = counts.get(x.verdict, 0) + 1
+        if not outcomes:
+            self.result_summary.setText(self.tr("Không có gói tin nào chờ nhận."))
+            self.result_summary.setStyleSheet("")
+        else:
+            parts = [f"{exchange.VERDICT_LABELS[v]}: {n}" for v, n in counts.items()]
+            self.result_summary.setText(self.tr("Đã xử lý {0} gói tin — {1}.").format(len(outcomes), "; ".join(parts)))
+            bad = counts.get(exchange.REJECTED, 0) + counts.get(exchange.ERROR, 0)
+            self.result_summary.setStyleSheet("color: #b00020;" if bad else "color: #1b5e20;")
+        self.refresh()
+        self.changed.emit()
+
+    def scan(self) -> None:
+        run_task(lambda: exchange.scan_inbox(self.session), self._show_results, lambda e: show_error(self, e))
+
+    def open_files(self) -> None:
+        paths = self.open_file_provider(self.tr("Chọn tệp gói tin"), self.tr("Gói tin VKS CĐS (*.cdsb)"))
+        if not paths:
+            return
+        run_task(lambda: exchange.import_files(self.session, [Path(p) for p in paths]), self._show_results,
+                 lambda e: show_error(self, e))
+
+    def return_selected(self) -> None:
+        report = self._selected(self.received_view, self.received_model)
+        if report is None:
+            MessageBox.info(self, self.tr("Trả lại báo cáo"), self.tr("Hãy chọn một báo cáo của đơn vị trực thuộc."))
+            return
+        dlg = self.return_dialog_factory(report, self)
+        if dlg.exec() != QDialog.DialogCode.Accepted:
+            return
+        general, per = dlg.comments()
+        try:
+            res = exchange.return_report(self.session, report.id, general, per)
+        except Exception as exc:
+            show_error(self, exc)
+            return
+        self.refresh()
+        if res.delivered:
+            MessageBox.info(self, self.tr("Đã trả lại"), self.tr("Đã gửi ý kiến trả lại tới {0}.").format(report.unit_code))
+        else:
+            MessageBox.error(self, self.tr("Chưa chuyển được"), res.message)
+
+    # --- keys and enrolment
+    def _confirm(self, title: str, unit_text: str, fingerprint: str, key_id: str, details: list[str]) -> bool:
+        dlg = self.confirm_dialog_factory(title, unit_text, fingerprint, details, self)
+        if dlg.exec() != QDialog.DialogCode.Accepted:
+            return False
+        result = keystore.confirm_enrolment(self.session, key_id, dlg.fingerprint())
+        lines = "\n".join("• " + a for a in result.applied[:20])
+        MessageBox.info(self, self.tr("Đã xác nhận khóa"),
+                        self.tr("Đã xác nhận khóa của {0}.").format(result.unit_code) + ("\n" + lines if lines else ""))
+        return True
+
+    def import_enrolment(self) -> None:
+        paths = self.open_file_provider(self.tr("Chọn phiếu hoặc gói đăng ký khóa"),
+                                        self.tr("Tệp đăng ký khóa VKS CĐS (*.cdse)"))
+        if not paths:
+            return
+        try:
+            preview = keystore.receive_enrolment(self.session, Path(paths[0]))
+            if preview.needs_confirmation:
+                self._confirm(preview.kind_label, f"{preview.unit_name} ({preview.unit_code})", preview.fingerprint,
+                              preview.key_id, list(preview.summary))
+            else:
+                MessageBox.info(self, preview.kind_label, self.tr("Khóa của {0} đã được xác nhận trước đây; đã cập nhật:\n{1}")
+                                .format(preview.unit_code, "\n".join("• " + a for a in preview.applied) or "—"))
+        except Exception as exc:
+            show_error(self, exc)
+        self.refresh()
+
+    def confirm_selected(self) -> None:
+        key = self._selected(self.trust_view, self.trust_model)
+        if key is None or key.state != "pending":
+            MessageBox.info(self, self.tr("Đối chiếu vân tay"), self.tr("Hãy chọn một khóa đang chờ đối chiếu vân tay."))
+            return
+        try:
+            self._confirm(self.tr("Đối chiếu vân tay"), f"{key.unit_name} ({key.unit_code})", key.fingerprint, key.key_id,
+                          [self.tr("Mã khóa: {0}").format(key.key_id)])
+        except Exception as exc:
+            show_error(self, exc)
+        self.refresh()
+
+    def revoke_selected(self) -> None:
+        key = self._selected(self.trust_view, self.trust_model)
+        if key is None or key.state == "revoked":
+            MessageBox.info(self, self.tr("Thu hồi khóa"), self.tr("Hãy chọn một khóa chưa bị thu hồi."))
+            return
+        if not MessageBox.question(self, self.tr("Thu hồi khóa"), self.tr(
+                "Thu hồi khóa {0} của {1}? Mọi gói tin ký bằng khóa này (kể cả gói cũ) sẽ bị từ chối; "
+                "không hoàn tác được.").format(key.key_id, key.unit_code)):
+            return
+        try:
+            keystore.revoke_trusted_key(self.session, key.key_id)
+        except Exception as exc:
+            show_error(self, exc)
+        self.refresh()
+
+    def make_enrolment_file(self) -> None:
+        folder = self.folder_provider(self.tr("Chọn thư mục lưu tệp đăng ký khóa (ví dụ USB)"))
+        if not folder:
+            return
+        try:
+            from desktop.models.fsutil import atomic_write_bytes
+
+            if self.me.level == "khu_vuc":
+                path = keystore.make_enrolment_request(self.session, Path(folder))
+            else:
+                path = keystore.make_enrolment_package(self.session, Path(folder))
+            pdf = path.with_suffix(".pdf")
+            atomic_write_bytes(pdf, keystore.enrolment_form_pdf(self.session, "request"))
+        except Exception as exc:
+            show_error(self, exc)
+            return
+        MessageBox.info(self, self.tr("Đã lập tệp đăng ký khóa"), self.tr(
+            "Tệp: {0}\nBản in: {1}\n\nIn bản PDF, ký, đóng dấu và gửi kèm tệp cho đơn vị nhận; "
+            "họ sẽ đối chiếu vân tay {2} trước khi chấp nhận.").format(path, pdf, keystore.own_fingerprint(self.session)))
+
+    def rotate(self) -> None:
+        if not MessageBox.question(self, self.tr("Đổi khóa"), self.tr(
+                "Tạo khóa mới cho đơn vị? Khóa cũ được giữ để đọc các gói tin đang gửi đến. "
+                "Sau khi đổi, cần gửi lại phiếu đăng ký khóa cho cấp trên trước khi gửi báo cáo.")):
+            return
+        try:
+            info = keystore.rotate_own_keys(self.session)
+        except Exception as exc:
+            show_error(self, exc)
+            return
+        self.refresh()
+        MessageBox.info(self, self.tr("Đã đổi khóa"), self.tr("Vân tay mới: {0}\nHãy lập phiếu đăng ký khóa mới.").format(
+            info.fingerprint))
+
+    # --- pickers (replaced in tests)
+    def _ask_open_files(self, caption: str, filter_: str) -> list[str]:
+        paths, _ = QFileDialog.getOpenFileNames(self, caption, "", filter_)
+        return paths
+
+    def _ask_folder(self, caption: str) -> str:
+        return QFileDialog.getExistingDirectory(self, caption)
+
+
+def start_background_retry(session: AppSession, on_done=None) -> bool:
+    """The automatic retry at start-up: deliver what waits in the outbox, quietly (the page shows
+    the outcome). Returns whether a retry was started."""
+    if not session.user.can(Permission.EXCHANGE):
+        return False
+    try:
+        if not exchange.list_outbox(session, pending_only=True):
+            return False
+    except Exception:
+        return False
+    run_task(lambda: exchange.retry_outbox(session), on_done, lambda exc: None)
+    return True
+
+
+def exchange_page_factory(session: AppSession):
+    """The main window's factory for this page; also schedules the start-up retry of the outbox."""
+    QTimer.singleShot(0, lambda: session.is_unlocked and start_background_retry(session))
+    return lambda: ExchangePage(session)
