@@ -352,7 +352,7 @@ def test_returned_report_shows_the_provinces_comments_next_to_targets(qtbot, for
     progress.mark_returned(approver, rid, "Bổ sung minh chứng.", {RATIO: "Thiếu văn bản ký số tháng 3."})
     form.reload()
     assert form.report.status == progress.RETURNED and form.editable
-    assert "Bổ sung minh chứng." in form.banner.text() and "1 mục tiêu có ý kiến" in form.banner.text()
+    assert "“Bổ sung minh chứng”" in form.banner.text() and "1 mục tiêu có ý kiến riêng" in form.banner.text()
     row = form.model.row_of(RATIO)
     assert "Thiếu văn bản ký số tháng 3." in form.model.index(row, 0).data(Qt.ItemDataRole.ToolTipRole)
     assert form.model.index(row, 0).data(Qt.ItemDataRole.BackgroundRole) is not None
@@ -367,3 +367,23 @@ def test_returned_report_shows_the_provinces_comments_next_to_targets(qtbot, for
     assert form.save_now()
     assert form.report.status == progress.DRAFT and "Nháp" in form.report_chip.text()
     assert form.editor.comment_box.isVisible()
+
+
+def test_each_changed_field_is_its_own_save_in_a_valid_order(qtbot, form, entry_session, monkeypatch):
+    fill_ratio(qtbot, form, "29", "30")
+    calls = []
+    real = progress.record_progress
+    monkeypatch.setattr(progress, "record_progress",
+                        lambda s, rid, code, **fields: calls.append(sorted(fields)) or real(s, rid, code, **fields))
+    ed = form.editor
+    # both sides move past the saved values: the denominator must be saved first
+    ed.inputs["numerator"].set_number(45)
+    ed.inputs["denominator"].set_number(50)
+    ed.inputs["result_text"].setPlainText("Tăng số văn bản ký số.")
+    assert form.save_now()
+    assert calls == [["denominator"], ["numerator"], ["result_text"]]
+    e = stored(entry_session, form).entries[RATIO]
+    assert (e.numerator, e.denominator, e.result_text) == (45, 50, "Tăng số văn bản ký số.")
+    form.undo()                                  # one undo for what one save wrote
+    e = stored(entry_session, form).entries[RATIO]
+    assert (e.numerator, e.denominator, e.result_text) == (29, 30, "")

@@ -468,6 +468,8 @@ def mark_sent(session: AppSession, report_id: int, bundle_sha256: str) -> None:
 
 
 def mark_received(session: AppSession, report_id: int, bundle_sha256: str) -> None:
+    """Called by the importer for a verified receipt from the superior office."""
+    session.require(Permission.EXCHANGE)
     with session.db.session() as s:
         r = _get_report(s, report_id)
         if r.status == SENT and r.last_bundle_sha256 == bundle_sha256:
@@ -476,6 +478,8 @@ def mark_received(session: AppSession, report_id: int, bundle_sha256: str) -> No
 
 
 def mark_returned(session: AppSession, report_id: int, general: str, per_target: dict[str, str]) -> None:
+    """Called by the importer for a verified return bundle from the superior office."""
+    session.require(Permission.EXCHANGE)
     with session.db.session() as s:
         r = _get_report(s, report_id)
         if r.status not in (SENT, RECEIVED):

@@ -8,9 +8,10 @@ the next target (Ctrl+Enter inside a multi-line field), Ctrl+S saves now, Ctrl+Z
 saved change (and saves the previous value).
 
 Every change is validated as it is typed (`progress.validate_entry`) and saved ~800 ms after the
-last keystroke or when the field loses focus, one `progress.record_progress` call per target with
-the changed fields (each field becomes a revision), so a crash loses at most the field being
-typed. Saves run inline on the GUI thread on purpose: they are a few milliseconds on the local
+last keystroke or when the field loses focus, one `progress.record_progress` call per changed field
+(each becomes a revision), so a crash loses at most the field being typed. A value that breaks a
+rule is never saved: it stays on screen, in red, until corrected or dropped (Ctrl+Z), and the form
+asks before a plan/period switch or closing would lose it. Saves run inline on the GUI thread on purpose: they are a few milliseconds on the local
 database and must never overtake each other; loading and encrypting evidence go through
 `tasks.run_task`.
 
@@ -30,9 +31,9 @@ import shiboken6
 from PySide6.QtCore import (QAbstractTableModel, QCoreApplication, QDate, QEvent, QLocale, QModelIndex, QObject,
                             QSize, Qt, QTimer, Signal)
 from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QShortcut, QUndoCommand, QUndoStack
-from PySide6.QtWidgets import (QAbstractItemView, QAbstractSpinBox, QCheckBox, QComboBox, QDateEdit, QDialog,
+from PySide6.QtWidgets import (QAbstractItemView, QAbstractSpinBox, QApplication, QCheckBox, QComboBox, QDateEdit, QDialog,
                                QDialogButtonBox, QFileDialog, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
-                               QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QScrollArea, QSizePolicy,
+                               QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QScrollArea,
                                QSpinBox, QSplitter, QStyle, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
 from desktop.export.vnformat import fmt_date, fmt_int, fmt_percent
@@ -244,8 +245,6 @@ class EntryTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and col == "value" and r.problem:
             return QBrush(QColor(ERROR_RED))
         if role == Qt.ItemDataRole.DecorationRole and col == "code":
-            from PySide6.QtWidgets import QApplication
-
             if r.problem:
                 return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
             if r.comment:
@@ -485,7 +484,7 @@ class TargetEditor(QWidget):
             cnt.valueChanged.connect(lambda _v: self._emit("count", cnt.number()))
         elif m.type == "recurring":
             chk = QCheckBox(self.tr("Đã thực hiện trong kỳ {0}").format(period.label))
-            add_field("done", "", chk)
+            add_field("done", "", chk, full_width=True)
             chk.toggled.connect(lambda on: self._emit("done", on))
         if m.type == "qualitative":
             res = _text_box(4)
@@ -520,7 +519,8 @@ class TargetEditor(QWidget):
                                   " border-radius: 4px; }")
         mb = QVBoxLayout(measure_box)
         mb.setContentsMargins(8, 6, 8, 6)
-        title = QLabel(self.tr("Số liệu {0}").format(period.label.lower()))
+        title = QLabel((self.tr("Số liệu {0}") if m.type in ("ratio", "count") else self.tr("Kết quả {0}"))
+                       .format(period.label.lower()))
         ft = title.font()
         ft.setBold(True)
         title.setFont(ft)
@@ -1019,9 +1019,12 @@ class EntryForm(QWidget):
         self.send_back_button = QPushButton(self.tr("Trả lại để sửa…"), objectName="sendBackButton")
         self.send_back_button.clicked.connect(self.open_send_back_dialog)
         self.submit_button.setVisible(self.can_submit)
+        self.undo_button.setVisible(self.can_edit)
+        self.save_button.setVisible(self.can_edit)
         self.approve_button.setVisible(self.can_approve)
         self.send_back_button.setVisible(self.can_approve)
-        hint = QLabel(self.tr("Tab: ô tiếp theo · Enter: mục tiêu tiếp theo · Ctrl+S: lưu · Ctrl+Z: hoàn tác"))
+        hint = QLabel(self.tr("Tab: ô tiếp theo · Enter: mục tiêu tiếp theo · Ctrl+S: lưu · Ctrl+Z: hoàn tác")
+                      if self.can_edit else self.tr("Mũi tên lên/xuống trong danh sách: xem mục tiêu khác"))
         hint.setStyleSheet("color: #666;")
         actions = QHBoxLayout()
         actions.addWidget(hint, 1)
@@ -1352,8 +1355,8 @@ class EntryForm(QWidget):
         when = lambda d: fmt_date(d) if d else ""  # noqa: E731
         general = nfc(r.return_comments.get("general", "")) if r.status in COMMENT_STATUSES else ""
         n_comments = sum(1 for t in loaded.targets if self.comment_for(t.code))
-        about = self.tr(" {0} mục tiêu có ý kiến riêng được tô màu cam trong danh sách.").format(n_comments) \
-            if n_comments else ""
+        about = "\n" + self.tr("{0} mục tiêu có ý kiến riêng: xem ô mã được tô màu cam trong danh sách.").format(
+            n_comments) if n_comments else ""
         if not loaded.targets:
             return self.tr("Kế hoạch này không có mục tiêu nào áp dụng cho cấp của đơn vị; hãy chọn kế hoạch khác."), "info"
         if r.status == progress.PENDING:
@@ -1370,7 +1373,7 @@ class EntryForm(QWidget):
         if r.status == progress.RETURNED:
             text = self.tr("Cấp trên trả lại báo cáo để sửa.")
             if general:
-                text += " " + self.tr("Ý kiến: “{0}”.").format(general)
+                text += " " + self.tr("Ý kiến chung: “{0}”").format(general.rstrip(". "))
             return text + about, "returned"
         # draft
         back = next((t for t in reversed(loaded.transitions)
@@ -1382,9 +1385,10 @@ class EntryForm(QWidget):
             parts.append(self.tr("Bạn đăng nhập với vai trò {0}: chỉ xem, không sửa số liệu.")
                          .format(self.session.user.role.label))
         if back is not None and loaded.transitions[-1] is back:
-            parts.append(self.tr("Lãnh đạo đơn vị trả lại ngày {0}: “{1}”.").format(when(back.ts), back.comment))
+            parts.append(self.tr("Lãnh đạo đơn vị trả lại ngày {0}, ý kiến: “{1}”").format(
+                when(back.ts), back.comment.rstrip(". ")))
         if general:
-            parts.append(self.tr("Ý kiến khi cấp trên trả lại: “{0}”.").format(general) + about)
+            parts.append(self.tr("Ý kiến khi cấp trên trả lại: “{0}”").format(general.rstrip(". ")) + about)
         if parts:
             return " ".join(parts), ("returned" if back is not None or general else "info")
         return "", ""
@@ -1998,9 +2002,11 @@ class EntryForm(QWidget):
             return done, failed
 
         self.saved_label.setText(self.tr("Đang mã hóa và lưu minh chứng…"))
-        run_task(work, lambda res: self._attached(code, *res), lambda exc: show_error(self, exc))
+        run_task(work, lambda res: self._attached(r.id, code, *res), lambda exc: show_error(self, exc))
 
-    def _attached(self, code: str, done: list, failed: list) -> None:
+    def _attached(self, report_id: int, code: str, done: list, failed: list) -> None:
+        if self.report is None or self.report.id != report_id:
+            done = []           # another report is on screen now; it was linked all the same
         if done:
             self._evidence[code] = tuple(self._evidence.get(code, ())) + tuple(done)
             if self.editor is not None and self.editor.code == code:

@@ -109,8 +109,9 @@ class EvidenceViewer(QDialog):
         self.other_label.setWordWrap(True)
         self.open_button = QPushButton(self.tr("Mở bằng ứng dụng khác"), objectName="openExternal")
         self.open_button.clicked.connect(self.open_external)
+        self.other_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         ol.addStretch(1)
-        ol.addWidget(self.other_label, 0, Qt.AlignmentFlag.AlignHCenter)
+        ol.addWidget(self.other_label)
         ol.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignHCenter)
         ol.addStretch(1)
 
