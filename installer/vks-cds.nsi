@@ -126,22 +126,50 @@ Function .onInit
   ${EndIf}
 FunctionEnd
 
+; A running vks-cds.exe / vks-cds-cli.exe cannot be opened for writing: check both before
+; touching anything, so a refused upgrade or uninstall leaves the installed version intact.
+!macro ENSURE_CLOSED_FUNCTION PREFIX
+Function ${PREFIX}EnsureClosed
+  ${Do}
+    StrCpy $R8 0
+    ${If} ${FileExists} "$INSTDIR\${EXE_NAME}"
+      ClearErrors
+      FileOpen $R7 "$INSTDIR\${EXE_NAME}" a
+      ${If} ${Errors}
+        StrCpy $R8 1
+      ${Else}
+        FileClose $R7
+      ${EndIf}
+    ${EndIf}
+    ${If} ${FileExists} "$INSTDIR\${CLI_NAME}"
+      ClearErrors
+      FileOpen $R7 "$INSTDIR\${CLI_NAME}" a
+      ${If} ${Errors}
+        StrCpy $R8 1
+      ${Else}
+        FileClose $R7
+      ${EndIf}
+    ${EndIf}
+    ${If} $R8 == 0
+      ${Break}
+    ${EndIf}
+    ; interactive: ask to close it and retry; silent: give up (exit code 2), nothing changed
+    MessageBox MB_RETRYCANCEL|MB_ICONEXCLAMATION "${APP_NAME} đang chạy. Hãy đóng chương trình rồi bấm Thử lại." /SD IDCANCEL IDRETRY +2
+    Abort "${APP_NAME} đang chạy; chưa thay đổi gì."
+  ${Loop}
+FunctionEnd
+!macroend
+!insertmacro ENSURE_CLOSED_FUNCTION ""
+!insertmacro ENSURE_CLOSED_FUNCTION "un."
+
 ; Upgrade in place: remove the program files of the installed version (never anything else:
 ; user data is in %LOCALAPPDATA%\VKSND\vks-cds, not here).
 Function RemoveOldProgramFiles
+  Call EnsureClosed
   ${If} ${FileExists} "$INSTDIR\${EXE_NAME}"
     DetailPrint "Gỡ tệp chương trình của phiên bản cũ trong $INSTDIR"
-    ${Do}
-      ClearErrors
-      Delete "$INSTDIR\${EXE_NAME}"
-      ${IfNot} ${Errors}
-        ${Break}
-      ${EndIf}
-      ; a running exe cannot be deleted: ask to close it (silent: give up, exit code 2)
-      MessageBox MB_RETRYCANCEL|MB_ICONEXCLAMATION "${APP_NAME} đang chạy. Hãy đóng chương trình rồi bấm Thử lại." /SD IDCANCEL IDRETRY +2
-      Abort "${APP_NAME} đang chạy; chưa cài đặt."
-    ${Loop}
   ${EndIf}
+  Delete "$INSTDIR\${EXE_NAME}"
   Delete "$INSTDIR\${CLI_NAME}"
   Delete "$INSTDIR\${UNINSTALLER}"
   RMDir /r "$INSTDIR\_internal"
@@ -181,13 +209,8 @@ SectionEnd
 ; ------------------------------------------------------------------ uninstall
 Section "un.Chương trình ${APP_NAME}" UnSecApp
   SectionIn RO
-  ClearErrors
+  Call un.EnsureClosed
   Delete "$INSTDIR\${EXE_NAME}"
-  ${If} ${Errors}
-  ${AndIf} ${FileExists} "$INSTDIR\${EXE_NAME}"
-    MessageBox MB_OK|MB_ICONEXCLAMATION "${APP_NAME} đang chạy. Hãy đóng chương trình rồi gỡ cài đặt lại." /SD IDOK
-    Abort "${APP_NAME} đang chạy; chưa gỡ cài đặt."
-  ${EndIf}
   Delete "$INSTDIR\${CLI_NAME}"
   RMDir /r "$INSTDIR\_internal"
   Delete "$SMPROGRAMS\${APP_NAME}.lnk"

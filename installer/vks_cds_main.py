@@ -23,12 +23,16 @@ GUI_COMMANDS = {None, "gui"}
 
 
 def _gui_requested(argv: list[str]) -> bool:
+    import contextlib
+    import io
+
     from desktop import cli
 
-    try:
-        args, _ = cli.build_parser().parse_known_args(argv)
+    try:  # silently: --help, --version and usage errors are printed once, by cli.main
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            args, _ = cli.build_parser().parse_known_args(argv)
     except SystemExit:
-        return False  # --help, --version or a usage error: cli.main reports it
+        return False
     return getattr(args, "command", None) in GUI_COMMANDS
 
 

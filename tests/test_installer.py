@@ -177,6 +177,9 @@ def test_qt_plugin_and_translation_filters(policy):
     assert keep("platforms", "libqxcb.so")
     assert keep("styles", "qmodernwindowsstyle.dll")
     assert keep("imageformats", "qico.dll")
+    for fmt in ("qjpeg", "qgif", "qtiff", "qwebp"):          # evidence images
+        assert keep("imageformats", f"{fmt}.dll") and keep("imageformats", f"lib{fmt}.so")
+    assert keep("printsupport", "libcupsprintersupport.so")
     for plugin_type, name in [("platforms", "qdirect2d.dll"), ("platforms", "libqeglfs.so"),
                               ("imageformats", "qsvg.dll"), ("imageformats", "libqpdf.so"),
                               ("iconengines", "qsvgicon.dll"), ("tls", "qopensslbackend.dll"),
@@ -232,6 +235,30 @@ def test_entry_script_detects_gui_commands():
     assert not main._gui_requested(["selftest"])
     assert not main._gui_requested(["--data-dir", "/tmp/x", "check", "--user", "a"])
     assert not main._gui_requested(["--version"])
+
+
+def test_entry_script_prints_version_once():
+    r = subprocess.run([sys.executable, str(INSTALLER / "vks_cds_main.py"), "--version"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0
+    assert r.stdout.count("vks-cds ") == 1
+
+
+def test_bundle_check_passes_from_source(tmp_path):
+    """The checks ci_frozen_check.sh runs inside the frozen app (image plugins, PDFium, printing,
+    migrations, resources) must pass from source first."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    r = subprocess.run([sys.executable, str(INSTALLER / "vks_cds_main.py"), "--bundle-check"],
+                       capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "KIỂM TRA GÓI: ĐẠT" in r.stdout
+
+
+def test_bench_frozen_skips_without_a_build(tmp_path):
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_frozen.py"), "--dist", str(tmp_path / "none")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "bỏ qua" in r.stdout
 
 
 def test_cli_selftest_accepts_offscreen_flag():
@@ -387,3 +414,5 @@ def test_frozen_build_selftest(tmp_path):
                        env=env, cwd=tmp_path, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "KẾT QUẢ: ĐẠT" in r.stdout
+    r = subprocess.run([str(exe), "--bundle-check"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr

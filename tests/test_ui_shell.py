@@ -237,3 +237,14 @@ def test_single_instance_lock(qapp, data_dir):
     finally:
         first.release()
     InstanceLock(data_dir).acquire()
+
+
+def test_qt_texts_are_vietnamese(qapp):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from desktop.ui.app import install_translations
+
+    install_translations(qapp)
+    box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+    assert box.button(QDialogButtonBox.StandardButton.Ok).text() == "Đồng ý"
+    assert box.button(QDialogButtonBox.StandardButton.Cancel).text() == "Hủy"

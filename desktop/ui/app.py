@@ -167,13 +167,20 @@ def _preload_storage_in_background() -> None:
 
 
 def install_translations(app: QApplication) -> None:
+    """Vietnamese for Qt's own texts (dialog buttons, wizard, file dialog, context menus).
+
+    Qt ships no qtbase_vi catalogue, so the app carries its own (resources/i18n/qt_vi.ts,
+    compiled to qt_vi.qm with pyside6-lrelease); a system catalogue is used if one exists.
+    """
+    from desktop.resources import resource_path
+
     QLocale.setDefault(QLocale(QLocale.Language.Vietnamese, QLocale.Country.Vietnam))
-    translator = QTranslator(app)
-    path = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
-    for name in ("qtbase_vi", "qt_vi"):
-        if translator.load(name, path):
-            app.installTranslator(translator)
-            break
+    ours = QTranslator(app)
+    if ours.load(str(resource_path("i18n", "qt_vi.qm"))):
+        app.installTranslator(ours)
+    system = QTranslator(app)
+    if system.load("qtbase_vi", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        app.installTranslator(system)
 
 
 def make_app(argv=None) -> QApplication:
@@ -182,6 +189,13 @@ def make_app(argv=None) -> QApplication:
     app.setApplicationName(APP_ID)
     app.setApplicationDisplayName(APP_NAME)
     install_translations(app)
+    from PySide6.QtGui import QIcon
+
+    from desktop.resources import resource_path
+
+    icon = resource_path("icons", "vks-cds.png")
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
     return app
 
 
