@@ -275,6 +275,8 @@ class ConsolidationPage(QWidget):
         self.today = today
         self.last_dialog = None
         self.plan = QComboBox(objectName="consPlan")
+        self.plan.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.plan.setMinimumContentsLength(24)
         for p in plans.list_plans(session):
             self.plan.addItem(f"{p.title} ({p.year})", p.id)
         self.period_type = QComboBox(objectName="consPeriodType")
@@ -285,6 +287,8 @@ class ConsolidationPage(QWidget):
         self.search = QLineEdit(objectName="consSearch")
         self.search.setPlaceholderText(self.tr("Lọc đơn vị (gõ không dấu được)"))
         self.group = QComboBox(objectName="consGroup")
+        self.group.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.group.setMinimumContentsLength(16)
         self.status = QComboBox(objectName="consStatus")
         self.status.addItem(self.tr("Mọi tiến độ"), None)
         for p in Progress:
@@ -292,6 +296,9 @@ class ConsolidationPage(QWidget):
         self.status.addItem(self.tr("Chưa gửi báo cáo"), "missing")
         self.summary = QLabel(objectName="consSummary")
         self.summary.setWordWrap(True)
+        self.legend = QLabel(" ".join(
+            f"<span style='background:{p.colour}'>&nbsp;{p.abbrev}&nbsp;</span> {p.label}&nbsp;&nbsp;" for p in Progress)
+            + self.tr("&nbsp;– chưa báo cáo · bấm đúp một dòng để xem báo cáo của đơn vị"), objectName="consLegend")
         self.refresh_button = QPushButton(self.tr("Tính lại"), objectName="consRefresh")
         self.print_button = QPushButton(self.tr("In báo cáo tổng hợp…"), objectName="consPrint")
         self.chase_button = QPushButton(self.tr("Danh sách chưa gửi…"), objectName="consChase")
@@ -302,6 +309,7 @@ class ConsolidationPage(QWidget):
         self.view = QTableView(objectName="consMatrix")
         self.view.setModel(self.proxy)
         self.view.setSortingEnabled(True)
+        self.view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.view.horizontalHeader().setDefaultSectionSize(78)
         self.view.setSelectionBehavior(QTableView.SelectionBehavior.SelectItems)
 
@@ -324,6 +332,7 @@ class ConsolidationPage(QWidget):
         lay.addLayout(row1)
         lay.addLayout(row2)
         lay.addWidget(self.summary)
+        lay.addWidget(self.legend)
         lay.addWidget(self.view, 1)
 
         self.plan.currentIndexChanged.connect(self._fill_periods)

@@ -28,6 +28,16 @@ class LoginWindow(QWidget):
         card = QFrame(self)
         card.setObjectName("loginCard")
         card.setFrameShape(QFrame.Shape.StyledPanel)
+        logo = QLabel()
+        from desktop.resources import resource_path
+
+        icon = resource_path("icons", "vks-cds.png")
+        if icon.exists():
+            from PySide6.QtGui import QPixmap
+
+            logo.setPixmap(QPixmap(str(icon)).scaled(72, 72, Qt.AspectRatioMode.KeepAspectRatio,
+                                                     Qt.TransformationMode.SmoothTransformation))
+        logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
         title = QLabel(self.tr("VKS CĐS"))
         tf = QFont(title.font())
         tf.setPointSize(tf.pointSize() + 10)
@@ -81,6 +91,7 @@ class LoginWindow(QWidget):
         buttons.addWidget(self.login_button)
 
         inner = QVBoxLayout(card)
+        inner.addWidget(logo)
         inner.addWidget(title)
         inner.addWidget(subtitle)
         inner.addSpacing(12)
