@@ -151,7 +151,7 @@ def tool_key(tmp_path_factory) -> dict:
     d = tmp_path_factory.mktemp("cli-keys")
     run("minisign", "-G", "-W", "-f", "-p", str(d / "k.pub"), "-s", str(d / "k.sec"))
     pub = (d / "k.pub").read_text()
-    key_id = pub.split("\n")[0].rsplit(" ", 1)[1]
+    key_id = pub.split("\n")[0].rsplit(" ", 1)[1].zfill(16)  # minisign's comment drops leading zeros
     run("age-keygen", "-o", str(d / "age.txt"))
     age_text = (d / "age.txt").read_text()
     recipient = next(ln.split(": ")[1] for ln in age_text.splitlines() if ln.startswith("# public key"))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import errno
 import io
-import json
 import os
 import signal
 import subprocess
@@ -24,7 +23,7 @@ from conftest import ADMIN_PW, APPROVER_PW
 from desktop.export.bundle import open_bundle
 from desktop.models import audit, exchange, keystore, progress, settings
 from desktop.models.errors import PermissionDenied, ValidationError
-from desktop.models.schema import AuditRecord, BundleStream, EvidenceLink, ProgressEntry
+from desktop.models.schema import AuditRecord
 
 REPO = Path(__file__).resolve().parents[1]
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

@@ -198,9 +198,22 @@ def test_gap_is_accepted_with_a_warning(two_offices):
     assert "Thiếu gói số 2–3" in out[0].warning
     with o.province.admin.db.session() as s:
         assert exchange._stream_state(s, o.unit.code, o.province.code)[0] == 4
-    # a straggler from the gap arriving later is older than what was applied: ignored
+    # a straggler from the gap arriving later is older than what was applied and was never
+    # applied itself: not a harmless replay, so it is quarantined for a person to look at
     forge(o, o.province, signer=keystore.active_keys(o.unit.admin), seq=2, prev="ef" * 32)
-    assert [x.verdict for x in exchange.scan_inbox(o.province.admin)] == ["replay"]
+    assert_refused(o, o.province, "stream_rollback")
+
+
+def test_older_seq_that_was_never_applied_is_not_a_replay(two_offices):
+    """The unit restored an old backup and sends a *new* report under an old seq: the province
+    refuses it as a rollback instead of dropping it silently as a replay."""
+    o = two_offices
+    keys = keystore.active_keys(o.unit.admin)
+    first = forge(o, o.province, signer=keys)
+    forge(o, o.province, signer=keys, seq=2, prev=hashlib.sha256(first.read_bytes()).hexdigest())
+    assert [x.verdict for x in exchange.scan_inbox(o.province.admin)] == ["applied", "applied"]
+    forge(o, o.province, signer=keys, seq=1, prev=None)
+    assert_refused(o, o.province, "stream_rollback")
 
 
 # ------------------------------------------------------------------ what the bundle says

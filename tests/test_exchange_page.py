@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from exchange_fixtures import (PERIOD, PLAN, approved_report, office_templates, province_and_units,  # noqa: F401
                                report_targets, two_offices)
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QMessageBox
 
 from desktop.models import exchange, keystore, progress, settings
@@ -73,6 +72,7 @@ def test_unit_sends_then_receives_the_receipt(qtbot, qtmodeltester, two_offices)
     page.scan_button.click()
     assert page.result_model.rowCount() == 1 and page.result_model.row(0).verdict == "applied"
     assert "Đã nhận: 1" in page.result_summary.text()
+    assert page.busy_label.isHidden() and page.scan_button.isEnabled()
     assert page.outbox_model.row(0).state == exchange.ACKNOWLEDGED
     for m in (page.report_model, page.outbox_model, page.result_model, page.trust_model, page.received_model):
         qtmodeltester.check(m)
@@ -218,3 +218,11 @@ def test_page_in_the_main_window_and_screenshot(qtbot, two_offices, tmp_path):
     qtbot.waitExposed(win)
     SHOT.parent.mkdir(parents=True, exist_ok=True)
     assert win.grab().save(str(SHOT))
+
+
+def test_data_entry_officer_sees_the_fingerprint_but_cannot_act(qtbot, two_offices):
+    page = ExchangePage(two_offices.unit.entry)
+    qtbot.addWidget(page)
+    assert page.fingerprint_label.text() == keystore.own_key_info(two_offices.unit.admin).fingerprint
+    for b in (page.scan_button, page.send_button, page.retry_button, page.enrol_import_button, page.rotate_button):
+        assert not b.isEnabled()

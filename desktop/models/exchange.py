@@ -37,9 +37,8 @@ import math
 import os
 import re
 import shutil
-import stat
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -1107,6 +1106,10 @@ def _import_one(session: AppSession, path: Path, in_inbox: bool, identities: lis
     with session.db.session() as s:
         last_seq, last_sha = _stream_state(s, b.sender_unit, me.code)
     verdict = check_stream(b.manifest, last_seq, last_sha, bundle_sha256=b.file_sha256)
+    if verdict == "replay" and not _was_applied(session, b.file_sha256):
+        # an older seq that is not a file we applied: a fork of the sender's history, or a
+        # straggler from an accepted gap. Not a harmless replay: a person should look at it.
+        verdict = "rollback"
     if verdict == "replay":
         where = _move_processed(path, in_inbox)
         return ImportOutcome(name, REPLAY, None, _t("Gói tin số {0} đã nhận trước đó; bỏ qua.").format(b.seq),
@@ -1134,7 +1137,7 @@ def _import_one(session: AppSession, path: Path, in_inbox: bool, identities: lis
     warning = ""
     if gap:
         expected = (last_seq or 0) + 1
-        warning = _t("Thiếu gói số {0}–{1} của {2}; đã nhận gói số {3}. Các gói thiếu nếu đến sau sẽ bị bỏ qua.").format(
+        warning = _t("Thiếu gói số {0}–{1} của {2}; đã nhận gói số {3}. Gói thiếu nếu đến sau sẽ bị cách ly để kiểm tra.").format(
             expected, b.seq - 1, b.sender_unit, b.seq)
     where = _move_processed(path, in_inbox)
     if receipt_id is not None:
@@ -1148,6 +1151,11 @@ def _import_one(session: AppSession, path: Path, in_inbox: bool, identities: lis
     message = {"report": _t("Đã nhận báo cáo của {0} kỳ {1}."), "receipt": _t("{0} đã xác nhận nhận báo cáo kỳ {1}."),
                "return": _t("{0} trả lại báo cáo kỳ {1} để chỉnh sửa.")}[b.kind].format(b.sender_unit, b.period)
     return ImportOutcome(name, result, None, message, report_id=report_id, warning=warning, moved_to=where, **common)
+
+
+def _was_applied(session: AppSession, file_sha256: str) -> bool:
+    with session.db.session() as s:
+        return s.scalars(select(ReceivedBundle.id).where(ReceivedBundle.file_sha256 == file_sha256)).first() is not None
 
 
 def _move_processed(path: Path, in_inbox: bool) -> str | None:
@@ -1236,6 +1244,9 @@ def verify_file(session: AppSession, path: Path | str) -> list[tuple[str, bool, 
     with session.db.session() as s:
         last_seq, last_sha = _stream_state(s, b.sender_unit, me.code)
         verdict = check_stream(b.manifest, last_seq, last_sha, bundle_sha256=b.file_sha256)
+        if verdict == "replay" and s.scalars(select(ReceivedBundle.id).where(
+                ReceivedBundle.file_sha256 == b.file_sha256)).first() is None:
+            verdict = "rollback"
         detail = {"apply": _t("gói tiếp theo (số {0})").format(b.seq),
                   "replay": _t("đã nhận trước đó (số {0} ≤ {1}); sẽ bỏ qua").format(b.seq, last_seq),
                   "gap": _t("thiếu gói trước (đã nhận đến số {0}); sẽ nhận kèm cảnh báo").format(last_seq or 0),

@@ -30,7 +30,7 @@ import json
 import logging
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -749,8 +749,6 @@ def _apply_request(s, ef: EnrolmentFile) -> tuple[str, ...]:
 def _apply_package(s, session: AppSession, ef: EnrolmentFile) -> tuple[str, ...]:
     """Roster, revocations and plans of a package signed by the superior (inside the caller's
     transaction, after its key is confirmed)."""
-    from . import plans as plans_mod
-
     me = _self_unit(s)
     own_ids = set(s.scalars(select(OwnKey.key_id)))
     done: list[str] = []

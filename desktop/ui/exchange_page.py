@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QFrame, QGridLayout,
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFrame, QGridLayout,
                                QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
                                QSizePolicy, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
@@ -261,6 +261,10 @@ class ExchangePage(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.scan_button)
         row.addWidget(self.open_button)
+        self.busy_label = QLabel(objectName="busyLabel")
+        self.busy_label.setStyleSheet("color: #1565c0; font-weight: bold;")
+        self.busy_label.setVisible(False)
+        row.addWidget(self.busy_label)
         row.addStretch(1)
         left.addLayout(row)
         fp_box = QFrame(objectName="fingerprintBox")
@@ -388,12 +392,35 @@ class ExchangePage(QWidget):
         self.rotate_button.clicked.connect(self.rotate)
         self.refresh()
 
+    # --- background work
+    def _run(self, text: str, fn, on_success, on_failure) -> None:
+        """Run ``fn`` off the GUI thread with the action buttons disabled and ``text`` shown."""
+        self._set_busy(text)
+
+        def ok(result):
+            self._set_busy(None)
+            on_success(result)
+
+        def failed(exc):
+            self._set_busy(None)
+            on_failure(exc)
+
+        run_task(fn, ok, failed)
+
+    def _set_busy(self, text: str | None) -> None:
+        busy = text is not None
+        for b in (self.scan_button, self.open_button, self.send_button, self.retry_button):
+            b.setEnabled(not busy and self.session.user.can(Permission.EXCHANGE))
+        self.busy_label.setText(text or "")
+        self.busy_label.setVisible(busy)
+
     # --- reading
     def refresh(self) -> None:
         try:
             status = exchange.share_status(self.session)
             info = keystore.own_key_info(self.session)
-            self.report_model.set_rows(exchange.sendable_reports(self.session))
+            sendable = exchange.sendable_reports(self.session)
+            self.report_model.set_rows(sendable)
             outbox = exchange.list_outbox(self.session)
             self.outbox_model.set_rows(outbox)
             self.trust_model.set_rows(keystore.list_trusted(self.session))
@@ -412,6 +439,9 @@ class ExchangePage(QWidget):
         self.outbox_note.setText(self.tr("Chờ chuyển: {0} · Chờ cấp trên xác nhận: {1}").format(
             len(pending), len(waiting_ack)))
         self.in_tabs.setTabVisible(1, bool(received) or self.me.level != "khu_vuc")
+        ready = next((i for i, r in enumerate(sendable) if r.can_send), None)
+        if ready is not None:  # the approved report waiting to go is the one to send
+            self.report_view.selectRow(ready)
 
     def _selected(self, view, model):
         idx = view.selectionModel().selectedRows()
@@ -435,8 +465,9 @@ class ExchangePage(QWidget):
                     "{0}\n\nBáo cáo đã được đóng gói và lưu trong Hộp thư đi; ứng dụng sẽ tự chuyển lại khi khởi động, "
                     "hoặc bấm “Chuyển lại các gói đang chờ”.").format(res.message))
 
-        run_task(lambda: exchange.export_report(self.session, report.plan_id, report.period_key), done,
-                 lambda e: (self.refresh(), show_error(self, e, self.tr("Không gửi được báo cáo"))))
+        self._run(self.tr("Đang đóng gói, ký và gửi báo cáo…"),
+                  lambda: exchange.export_report(self.session, report.plan_id, report.period_key), done,
+                  lambda e: (self.refresh(), show_error(self, e, self.tr("Không gửi được báo cáo"))))
 
     def retry(self) -> None:
         def done(results):
@@ -449,20 +480,23 @@ class ExchangePage(QWidget):
             else:
                 MessageBox.info(self, self.tr("Hộp thư đi"), self.tr("Không có gói tin nào đang chờ."))
 
-        run_task(lambda: exchange.retry_outbox(self.session), done, lambda e: show_error(self, e))
+        self._run(self.tr("Đang chuyển lại…"), lambda: exchange.retry_outbox(self.session), done,
+                  lambda e: show_error(self, e))
 
     # --- receiving
     def _show_results(self, outcomes) -> None:
         self.result_model.set_rows(outcomes)
         self.in_tabs.setCurrentIndex(0)
-        counts = {}
+        counts: dict[str, int] = {}
+        labels: dict[str, str] = {}
         for x in outcomes:
             counts[x.verdict] = counts.get(x.verdict, 0) + 1
+            labels[x.verdict] = x.verdict_label
         if not outcomes:
             self.result_summary.setText(self.tr("Không có gói tin nào chờ nhận."))
             self.result_summary.setStyleSheet("")
         else:
-            parts = [f"{exchange.VERDICT_LABELS[v]}: {n}" for v, n in counts.items()]
+            parts = [f"{labels[v]}: {n}" for v, n in counts.items()]
             self.result_summary.setText(self.tr("Đã xử lý {0} gói tin — {1}.").format(len(outcomes), "; ".join(parts)))
             bad = counts.get(exchange.REJECTED, 0) + counts.get(exchange.ERROR, 0)
             self.result_summary.setStyleSheet("color: #b00020;" if bad else "color: #1b5e20;")
@@ -470,14 +504,15 @@ class ExchangePage(QWidget):
         self.changed.emit()
 
     def scan(self) -> None:
-        run_task(lambda: exchange.scan_inbox(self.session), self._show_results, lambda e: show_error(self, e))
+        self._run(self.tr("Đang nhận và kiểm tra gói tin…"), lambda: exchange.scan_inbox(self.session),
+                  self._show_results, lambda e: show_error(self, e))
 
     def open_files(self) -> None:
         paths = self.open_file_provider(self.tr("Chọn tệp gói tin"), self.tr("Gói tin VKS CĐS (*.cdsb)"))
         if not paths:
             return
-        run_task(lambda: exchange.import_files(self.session, [Path(p) for p in paths]), self._show_results,
-                 lambda e: show_error(self, e))
+        self._run(self.tr("Đang kiểm tra gói tin…"), lambda: exchange.import_files(self.session, [Path(p) for p in paths]),
+                  self._show_results, lambda e: show_error(self, e))
 
     def return_selected(self) -> None:
         report = self._selected(self.received_view, self.received_model)

@@ -264,7 +264,47 @@ def op_restore(root: Path, ack: Callable[[str], None]) -> None:
         ack(f"restore {which}")
 
 
-OPERATIONS = {name: globals()[f"op_{name}"] for name in OPS}
+def op_session(root: Path, ack: Callable[[str], None]) -> None:
+    """A full scripted session with a marker (root/marker.txt) in every text field, every
+    attachment (name and content), a user name, a unit name, a plan title and a setting."""
+    from desktop.models import accounts, plans, progress, settings, units
+
+    mark = (root / "marker.txt").read_text("utf-8").strip()
+    vn = f"Dấu vết {mark} ở đây"
+    vault = Vault(root / "data")
+    admin = vault.unlock("admin", ADMIN_PW)
+    ack("unlocked")
+    accounts.add_user(admin, mark.lower(), f"Cán bộ {mark}", Role.DATA_ENTRY, "mat-khau-dau-vet-1")
+    settings.set_value(admin, "share_folder", f"\\\\may-chu\\{mark}")
+    units.add_unit(admin, "KV-" + mark[-6:], f"Viện kiểm sát {mark}", short_name=mark)
+    own = plans.create_own_plan(admin, PLAN, "kv1-" + mark.lower()[-8:], title=f"Kế hoạch {mark}")
+    ack("admin")
+    admin.lock()
+    entry = vault.unlock("nhaplieu", ENTRY_PW)
+    report = progress.open_report(entry, own, PERIOD)
+    targets = progress.report_targets(entry, report)
+    src = root / "src"
+    src.mkdir(exist_ok=True)
+    for i, t in enumerate(targets[:6]):
+        progress.record_progress(entry, report.id, t.code, result_text=vn, difficulties=f"Khó khăn {mark}",
+                                 proposals=f"Đề xuất {mark}")
+        f = src / f"minh-chung-{mark}-{i}.pdf"
+        f.write_bytes(b"%PDF-1.4\n" + (vn + " ").encode() * 3000)
+        progress.attach_evidence(entry, report.id, t.code, f)
+        ack(f"entry {i}")
+    progress.save_narrative(entry, report.id, {k: vn for k in progress.NARRATIVE_SECTIONS})
+    copy = progress.open_evidence_copy(entry, progress.get_report(entry, report.id).entries[targets[0].code].evidence[0].id)
+    ack(f"viewing {copy}")
+    progress.submit_report(entry, report.id, f"Trình {mark}")
+    entry.lock()
+    head = vault.unlock("lanhdao", "lanh-dao-2025!")
+    progress.approve_report(head, report.id, f"Đồng ý {mark}")
+    vault.backup_now(head)
+    ack("approved")
+    head.lock()
+
+
+OPERATIONS = {name: globals()[f"op_{name}"] for name in OPS + ("session",)}
 
 
 # ------------------------------------------------------------------ kill at the k-th file-system step
@@ -305,7 +345,7 @@ def run(root: Path, op: str, ack: Callable[[str], None], kill_at_call: int = 0) 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("root", help="a folder made by prepare_base/prepare_old_schema (holds data/)")
-    ap.add_argument("op", choices=OPS)
+    ap.add_argument("op", choices=OPS + ("session",))
     ap.add_argument("--kill-at-call", type=int, default=-1,
                     help="SIGKILL before the K-th file-system step (0: only count them)")
     args = ap.parse_args(argv)

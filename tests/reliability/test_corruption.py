@@ -19,6 +19,7 @@ import hashlib
 import os
 import random
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,7 @@ def damaged_setup(tmp_path_factory, base_template):
     for i, code in enumerate(facts["targets"][:20]):
         progress.record_progress(s, facts["report_id"], code, result_text=cw.save_value(i), difficulties="Không")
     expected = {c: e.result_text for c, e in progress.get_report(s, facts["report_id"]).entries.items()}
+    time.sleep(1.05 - time.time() % 1)  # a backup in a later second than the template's (see R4)
     newest = vault.backup_now(s)
     key = bytes(s.master_key())
     s.lock()
@@ -140,6 +142,7 @@ def restore_and_compare(setup, at_open: bool) -> list[str]:
         s.lock()
         if at_open:
             return ["check_key_opens failed but unlock succeeded"]
+        damaged = vault.folder.db_path.read_bytes()  # as the session left it (login audited, page still bad)
         good = vault.good_backups(bytearray(key))
         if not good or good[0].path != newest:
             return ["the newest good backup is not first in good_backups()"]
@@ -214,7 +217,7 @@ def test_flip_in_the_write_ahead_log_is_not_silently_applied(tmp_path, base_temp
     wal = Path(str(vault.folder.db_path) + "-wal")
     snapshot = {p.name: p.read_bytes() for p in vault.folder.root.iterdir() if p.name.startswith("vks-cds.db")}
     s.lock()
-    assert wal.stat().st_size > 0 or "vks-cds.db-wal" in snapshot
+    assert len(snapshot.get("vks-cds.db-wal", b"")) > 0
     # put back the crash-time files (main file + WAL, as a kill would leave them) and flip a WAL byte
     for name, data in snapshot.items():
         (vault.folder.root / name).write_bytes(data)
@@ -225,3 +228,20 @@ def test_flip_in_the_write_ahead_log_is_not_silently_applied(tmp_path, base_temp
     assert vault.check(bytearray(key)) == []
     s = vault.unlock("nhaplieu", cw.ENTRY_PW)
     s.lock()
+
+
+@pytest.mark.xfail(strict=True, reason="R4: list_backups sorts same-second backups by name, so '…-manual.db' "
+                                       "(the oldest) comes before '…-manual-2.db'; damage then offers an older backup")
+def test_newest_backup_offered_when_several_share_a_second(tmp_path, base_template):
+    root = cw.copy_template(base_template[0], tmp_path / "same-second")
+    vault = Vault(root / "data")
+    s = vault.unlock("admin", cw.ADMIN_PW)
+    made = []
+    t0 = time.time()
+    while len(made) < 3 and time.time() - t0 < 5:
+        time.sleep(1.01 - time.time() % 1) if not made else None
+        made.append(vault.backup_now(s))
+    key = bytearray(s.master_key())
+    s.lock()
+    assert len({p.name[:23] for p in made}) == 1, "the three backups were meant to share one second"
+    assert vault.good_backups(key)[0].path == made[-1]

@@ -356,13 +356,17 @@ def durations(templates, tmp_path_factory) -> dict[str, tuple[float, int, list[s
     tmp = tmp_path_factory.mktemp("measure")
     out = {}
     for op in cw.OPS:
-        root = cw.copy_template(_template(op, templates), tmp / op)
-        t0 = time.perf_counter()
-        run = fork_run(root, op, kill_at_call=0)
-        elapsed = time.perf_counter() - t0
-        assert run.exit == "exited 0" and not run.error, (op, run.error)
-        out[op] = (elapsed, int(run.acks[-1].split()[1]), verify(root, run, templates[0][1]))
-        shutil.rmtree(root)
+        times = []
+        for i in range(3):  # the median of three: the first run also warms caches
+            root = cw.copy_template(_template(op, templates), tmp / f"{op}-{i}")
+            t0 = time.perf_counter()
+            run = fork_run(root, op, kill_at_call=0)
+            times.append(time.perf_counter() - t0)
+            assert run.exit == "exited 0" and not run.error, (op, run.error)
+            if i == 0:
+                out[op] = (0.0, int(run.acks[-1].split()[1]), verify(root, run, templates[0][1]))
+            shutil.rmtree(root)
+        out[op] = (sorted(times)[1],) + out[op][1:]
     return out
 
 
@@ -382,7 +386,7 @@ def random_campaign(tmp: Path, templates, durations, runs_per_op: int, seed: int
         span = durations[op][0]
         killed = 0
         for i in range(runs_per_op):
-            run = _one(tmp, templates, op, f"{op}-{i}", delay=rng.uniform(0, span * 1.05))
+            run = _one(tmp, templates, op, f"{op}-{i}", delay=rng.uniform(0, span))
             stats["runs"] += 1
             stats["acks"] += len(run.acks)
             killed += run.exit == "killed"
@@ -491,15 +495,15 @@ def test_crash_while_viewing_evidence_leaves_no_plaintext_after_restart(tmp_path
 
 
 # ------------------------------------------------------------------ long runs (make reliability)
-LONG_RUNS = int(os.environ.get("RELIABILITY_CRASH_RUNS_PER_OP", "130"))
+LONG_RUNS = int(os.environ.get("RELIABILITY_CRASH_RUNS_PER_OP", "160"))
 
 
 @pytest.mark.slow
 def test_random_kills_long(tmp_path, templates, durations, figures):
     stats = random_campaign(tmp_path, templates, durations, runs_per_op=LONG_RUNS, seed=SEED + 1)
     _report(figures, "long random kills", stats)
-    if LONG_RUNS >= 125:
-        assert stats["runs"] >= 1000
+    if LONG_RUNS >= 160:
+        assert stats["killed"] >= 1000
     assert not stats["failures"], _describe(stats["failures"])
 
 
