@@ -1,83 +1,346 @@
-"""`vks-cds demo`: build a realistic demo installation without a display and say where it is.
+"""`vks-cds demo`: the whole reporting cycle, headless, in separate data folders around one
+shared folder, and a summary of where everything is.
 
-The demo unit's data folder is created under OUT/unit-data with the five built-in plans; the
-credentials are printed (this is demo data, never a real unit's).
+Offices: VKSND tối cao (VKSTC), VKSND tỉnh Thanh Hóa (VKS-THA) and three VKSND khu vực
+(VKS-KV1/2/3-THA). The cycle: keys enrolled with the fingerprint checked as on paper; the province
+adapts the plan, sets deadlines and publishes it with the roster; the units record March 2025,
+have it approved and send it; KV1 on time, KV2 on time but returned with comments, revised and
+re-sent, KV3 late after a reminder; receipts go back; the province accepts, prints the
+consolidated report (PDF and xlsx) and sends its own report with the aggregates up to VKSTC,
+which imports it exactly as a province imports a unit's report.
+
+Demo data only: the passwords are printed.
 """
 
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 DEMO_PASSWORD = "demo-mat-khau-2025"
+PLAN_BASE = "thanhhoa-cds-2025"
+PLAN = "vks-tha-cds-2025"
+NATIONAL_PLAN = "vkstc-cds-2025"
+PERIOD = "2025-03"
 
 
-def run_demo(out: Path) -> int:
+@dataclass
+class Office:
+    code: str
+    vault: object
+    folder: Path
+
+    def login(self, user: str):
+        return self.vault.unlock(user, DEMO_PASSWORD)
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def _create_office(root: Path, ident, kdf) -> Office:
     from desktop.logsetup import setup_logging
-    from desktop.models import accounts, plans
-    from desktop.models.recovery import write_recovery_sheet
-    from desktop.demo_data import fill_unit_progress
-    from desktop.models.vault import Role, UnitIdentity, Vault
+    from desktop.models import accounts, plans, settings
+    from desktop.models.vault import Role, Vault
+
+    folder = root / ident.code
+    setup_logging(folder)
+    vault = Vault(folder)
+    s, code = vault.create(ident, "quantri", DEMO_PASSWORD, "Quản trị " + ident.code, kdf=kdf)
+    try:
+        accounts.add_user(s, "nhaplieu", "Cán bộ nhập liệu " + ident.code, Role.DATA_ENTRY, DEMO_PASSWORD)
+        accounts.add_user(s, "lanhdao", "Lãnh đạo " + ident.code, Role.APPROVER, DEMO_PASSWORD)
+        plans.install_builtin_plans(s)
+        settings.set_value(s, "share_folder", str(root / "share"))
+        from desktop.models import exchange
+
+        exchange.scan_inbox(s)  # the first scan lays out this office's folders on the share
+        if ident.level == "khu_vuc" and ident.code == "VKS-KV1-THA":
+            from desktop.models.recovery import write_recovery_sheet
+
+            write_recovery_sheet(s, code, root / "phieu-ma-khoi-phuc-KV1.pdf")
+    finally:
+        s.lock()
+    return Office(ident.code, vault, folder)
+
+
+def _enrol(parent: Office, child: Office, share: Path) -> None:
+    """Request → paper check at the parent → package → paper check at the child."""
+    from desktop.models import keystore
+
+    handoff = share / "_ban-giao-truc-tiep"
+    handoff.mkdir(parents=True, exist_ok=True)
+    c = child.login("quantri")
+    try:
+        request = keystore.make_enrolment_request(c, handoff)
+        paper_fp = keystore.own_fingerprint(c)  # what the printed request form shows
+    finally:
+        c.lock()
+    p = parent.login("quantri")
+    try:
+        preview = keystore.receive_enrolment(p, request)
+        keystore.confirm_enrolment(p, preview.key_id, paper_fp)
+        package = keystore.make_enrolment_package(p, handoff, plan_ids=[])
+        parent_fp = keystore.own_fingerprint(p)
+    finally:
+        p.lock()
+    c = child.login("quantri")
+    try:
+        preview = keystore.receive_enrolment(c, package)
+        if preview.needs_confirmation:
+            keystore.confirm_enrolment(c, preview.key_id, parent_fp)
+    finally:
+        c.lock()
+
+
+def _fill_and_send(office: Office, plan_id: str, period: str, share_of_done: float, seed: int) -> int:
+    from desktop.demo_data import NARRATIVE
+    from desktop.models import exchange, progress
+    import random
+
+    rng = random.Random(seed)
+    e = office.login("nhaplieu")
+    try:
+        report = progress.open_report(e, plan_id, period)
+        for t in progress.report_targets(e, report):
+            mt = t.measure.type
+            if mt == "ratio":
+                den = rng.randint(120, 3400)
+                values = {"numerator": int(den * min(1.0, share_of_done + rng.uniform(0, 0.05))), "denominator": den}
+            elif mt == "count":
+                values = {"count": 1 if share_of_done > 0.6 else 0}
+            elif mt in ("milestone", "qualitative"):
+                values = {"done": rng.random() < share_of_done, "result_text": "Đã triển khai theo kế hoạch."}
+                if values["done"]:
+                    values["done_date"] = "2025-03-14"
+            else:
+                values = {"done": True}
+            progress.record_progress(e, report.id, t.code, **values)
+        progress.save_narrative(e, report.id, {k: v.format(year=2025) for k, v in NARRATIVE.items()})
+        progress.submit_report(e, report.id)
+        rid = report.id
+    finally:
+        e.lock()
+    head = office.login("lanhdao")
+    try:
+        progress.approve_report(head, rid, "Đồng ý gửi")
+        result = exchange.export_report(head, plan_id, period)
+        if not result.delivered:
+            raise RuntimeError(result.message)
+    finally:
+        head.lock()
+    return rid
+
+
+def run_demo(out: Path, kdf=None) -> int:
+    from desktop.models import consolidation, exchange, keystore, plans, progress, reporting
+    from desktop.models.domain import ReportingPeriod
+    from desktop.models.keyslots import tune_kdf
+    from desktop.models.vault import UnitIdentity
 
     out = Path(out).resolve()
-    data = out / "unit-data"
-    if data.exists():
-        shutil.rmtree(data)
-    out.mkdir(parents=True, exist_ok=True)
-    setup_logging(data)
-    vault = Vault(data)
-    unit = UnitIdentity(code="VKS-KV1-THA", name="Viện kiểm sát nhân dân khu vực 1 - Thanh Hóa",
-                        parent_code="VKS-THA", parent_name="Viện kiểm sát nhân dân tỉnh Thanh Hóa",
-                        place_name="Thanh Hóa", doc_symbol="VKSKV1", short_name="VKSND KV1", level="khu_vuc")
-    session, code = vault.create(unit, "quantri", DEMO_PASSWORD, "Nguyễn Văn Quản")
+    if out.exists():
+        shutil.rmtree(out)
+    share = out / "share"
+    share.mkdir(parents=True)
+    kdf = kdf or tune_kdf()  # the real Argon2id cost, measured once for the five offices
+    real_clock = exchange.clock
+
+    def at(day: datetime):
+        exchange.clock = lambda: day
+
     try:
-        accounts.add_user(session, "nhaplieu", "Trần Thị Nhập", Role.DATA_ENTRY, DEMO_PASSWORD)
-        accounts.add_user(session, "lanhdao", "Lê Văn Đạo", Role.APPROVER, DEMO_PASSWORD)
-        plans.install_builtin_plans(session)
-        items = plans.list_plans(session)
-        sheet = out / "phieu-ma-khoi-phuc.pdf"
-        write_recovery_sheet(session, code, sheet)
+        _say("1. Tạo dữ liệu mã hóa cho 5 đơn vị…")
+        national = _create_office(out, UnitIdentity("VKSTC", "Viện kiểm sát nhân dân tối cao", place_name="Hà Nội",
+                                                    doc_symbol="VKSTC", level="toi_cao"), kdf)
+        province = _create_office(out, UnitIdentity(
+            "VKS-THA", "Viện kiểm sát nhân dân tỉnh Thanh Hóa", parent_code="VKSTC",
+            parent_name="Viện kiểm sát nhân dân tối cao", place_name="Thanh Hóa", doc_symbol="VKS-VP",
+            short_name="VKSND tỉnh Thanh Hóa", level="tinh"), kdf)
+        units = [_create_office(out, UnitIdentity(
+            f"VKS-KV{i}-THA", f"Viện kiểm sát nhân dân khu vực {i} - Thanh Hóa", parent_code="VKS-THA",
+            parent_name="Viện kiểm sát nhân dân tỉnh Thanh Hóa", place_name="Thanh Hóa", doc_symbol=f"VKSKV{i}",
+            short_name=f"VKSND KV{i}", level="khu_vuc"), kdf) for i in (1, 2, 3)]
+
+        _say("2. Đăng ký khóa, đối chiếu vân tay như trên phiếu giấy…")
+        _enrol(national, province, share)
+        for u in units:
+            _enrol(province, u, share)
+
+        _say("3. Cấp trên giao kế hoạch xuống (kế hoạch tỉnh từ kế hoạch có sẵn, hạn nộp báo cáo tháng: 5 ngày)…")
+        n = national.login("quantri")
+        try:
+            plans.create_own_plan(n, "vkstc-cds-2024", NATIONAL_PLAN, title="Kế hoạch chuyển đổi số ngành Kiểm sát nhân dân năm 2025",
+                                  year=2025)
+        finally:
+            n.lock()
+        n = national.login("lanhdao")
+        try:
+            exchange.publish_plans(n, [NATIONAL_PLAN])
+        finally:
+            n.lock()
+        p = province.login("quantri")
+        try:
+            plans.create_own_plan(p, PLAN_BASE, PLAN,
+                                  title="Kế hoạch chuyển đổi số ngành Kiểm sát Thanh Hóa năm 2025 (giao VKSND khu vực)")
+            plans.update_plan_info(p, PLAN, {"submission_deadlines": {"month": 5, "quarter": 10, "half_year": 15, "year": 20}},
+                                   "Hạn nộp báo cáo do VKSND tỉnh quy định")
+            results = exchange.scan_inbox(p)  # the national plan arrives
+        finally:
+            p.lock()
+        p = province.login("lanhdao")
+        try:
+            published = exchange.publish_plans(p, [PLAN])
+        finally:
+            p.lock()
+        for u in units:
+            s = u.login("lanhdao")
+            try:
+                exchange.scan_inbox(s)
+            finally:
+                s.lock()
+        _say(f"   kế hoạch {PLAN} đã gửi tới {len(published)} đơn vị; tỉnh nhận {NATIONAL_PLAN}: "
+             f"{', '.join(o.verdict_label for o in results) or 'không có'}")
+
+        _say("4. Các đơn vị nhập số liệu tháng 03/2025, trình, duyệt, gửi…")
+        at(datetime(2025, 4, 2, 9, 0))
+        _fill_and_send(units[0], PLAN, PERIOD, 0.97, 1)
+        at(datetime(2025, 4, 3, 10, 0))
+        kv2_report = _fill_and_send(units[1], PLAN, PERIOD, 0.7, 2)
+        at(datetime(2025, 4, 4, 8, 0))
+        p = province.login("lanhdao")
+        try:
+            got = exchange.scan_inbox(p)
+            missing = consolidation.missing_reports(p, PLAN, PERIOD, today=datetime(2025, 4, 7).date())
+            reminder = out / "don-doc-chua-gui-bao-cao.pdf"
+            reminder.write_bytes(consolidation.reminder_pdf(p, PLAN, PERIOD, today=datetime(2025, 4, 7).date()))
+            received = {r.unit_code: r for r in exchange.received_reports(p)}
+            kv2_at_province = received["VKS-KV2-THA"].id
+            plan_doc = plans.get_plan(p, PLAN)
+            first_ratio = next(t.code for t in plan_doc.targets if t.measure.type == "ratio")
+            at(datetime(2025, 4, 4, 15, 0))
+            exchange.return_report(p, kv2_at_province, "Đề nghị rà soát lại số liệu văn bản ký số.",
+                                   {first_ratio: "Mẫu số chưa khớp sổ theo dõi văn bản đi."})
+        finally:
+            p.lock()
+        _say(f"   tỉnh nhận {sum(1 for o in got if o.kind == 'report')} báo cáo; "
+             f"chưa gửi sau hạn: {', '.join(u.code for u in missing)}; trả lại VKS-KV2-THA kèm ý kiến")
+
+        _say("5. Đơn vị nhận xác nhận/trả lại; KV2 sửa, duyệt lại, gửi lại; KV3 gửi muộn…")
+        at(datetime(2025, 4, 5, 8, 0))
+        for u in units[:2]:
+            s = u.login("lanhdao")
+            try:
+                exchange.scan_inbox(s)
+            finally:
+                s.lock()
+        e = units[1].login("nhaplieu")
+        try:
+            r = progress.get_report(e, kv2_report)
+            assert r.status == progress.RETURNED, r.status
+            progress.record_progress(e, kv2_report, first_ratio, numerator=3316, denominator=3429,
+                                     result_text="Đã đối chiếu sổ theo dõi văn bản đi.")
+            progress.submit_report(e, kv2_report)
+        finally:
+            e.lock()
+        head = units[1].login("lanhdao")
+        try:
+            progress.approve_report(head, kv2_report, "Đồng ý gửi lại")
+            exchange.export_report(head, PLAN, PERIOD)
+        finally:
+            head.lock()
+        at(datetime(2025, 4, 5, 16, 0))
+        p = province.login("lanhdao")
+        try:
+            exchange.scan_inbox(p)  # the revised report, still inside the deadline
+        finally:
+            p.lock()
+        at(datetime(2025, 4, 11, 9, 0))
+        _fill_and_send(units[2], PLAN, PERIOD, 0.5, 3)
+
+        _say("6. Tỉnh nhận, chấp nhận, tổng hợp, in báo cáo tổng hợp (PDF, Excel)…")
+        at(datetime(2025, 4, 12, 9, 0))
+        p = province.login("lanhdao")
+        try:
+            exchange.scan_inbox(p)
+            for rr in exchange.received_reports(p):
+                if rr.status == "da_nhan":
+                    consolidation.accept_report(p, rr.id, "Đạt yêu cầu")
+            m = consolidation.matrix(p, PLAN, PERIOD)
+            cons_pdf = out / "bao-cao-tong-hop-2025-03.pdf"
+            cons_xlsx = out / "bao-cao-tong-hop-2025-03.xlsx"
+            period = ReportingPeriod.parse(PERIOD)
+            cons_pdf.write_bytes(reporting.consolidated_pdf(p, PLAN, period, as_of=datetime(2025, 4, 12).date()))
+            cons_xlsx.write_bytes(reporting.consolidated_xlsx(p, PLAN, period, as_of=datetime(2025, 4, 12).date()))
+        finally:
+            p.lock()
+        for u in units:
+            s = u.login("lanhdao")
+            try:
+                exchange.scan_inbox(s)  # receipts: the reports become Đã nhận
+            finally:
+                s.lock()
+
+        _say("7. Tỉnh gửi báo cáo của mình kèm số liệu tổng hợp lên VKSND tối cao…")
+        e = province.login("nhaplieu")
+        try:
+            rep = progress.open_report(e, NATIONAL_PLAN, "2025-Q1")
+            targets = progress.report_targets(e, rep)
+            for t in targets:
+                if t.measure.type == "ratio":
+                    progress.record_progress(e, rep.id, t.code, numerator=m.received, denominator=m.expected,
+                                             result_text="Tổng hợp từ báo cáo của các VKSND khu vực.")
+                else:
+                    progress.record_progress(e, rep.id, t.code, result_text="Đã triển khai tại VKSND hai cấp.")
+            progress.attach_evidence(e, rep.id, targets[0].code, cons_pdf)
+            progress.attach_evidence(e, rep.id, targets[0].code, cons_xlsx)
+            progress.submit_report(e, rep.id)
+            up_id = rep.id
+        finally:
+            e.lock()
+        head = province.login("lanhdao")
+        try:
+            progress.approve_report(head, up_id, "Đồng ý")
+            up = exchange.export_report(head, NATIONAL_PLAN, "2025-Q1")
+        finally:
+            head.lock()
+        at(datetime(2025, 4, 15, 9, 0))
+        nat = national.login("lanhdao")
+        try:
+            nat_in = exchange.scan_inbox(nat)
+        finally:
+            nat.lock()
+
+        statuses = {}
+        for u in units:
+            s = u.login("lanhdao")
+            try:
+                statuses[u.code] = progress.list_reports(s, PLAN)[0].status_label
+            finally:
+                s.lock()
+        p = province.login("quantri")
+        try:
+            fp = keystore.own_fingerprint(p)
+        finally:
+            p.lock()
     finally:
-        session.lock()
-    evidence = out / "bien-ban-minh-hoa.pdf"
-    _write_sample_evidence(evidence)
-    entry = vault.unlock("nhaplieu", DEMO_PASSWORD)
-    try:
-        report_ids = fill_unit_progress(entry, "thanhhoa-cds-2025", 2025, 10, evidence_file=evidence,
-                                        approve_with=lambda: vault.unlock("lanhdao", DEMO_PASSWORD))
-    finally:
-        entry.lock()
-    admin = vault.unlock("quantri", DEMO_PASSWORD)
-    try:
-        backup = vault.backup_now(admin)
-    finally:
-        admin.lock()
-    print("Bản minh họa VKS CĐS đã sẵn sàng.")
-    print(f"  Thư mục dữ liệu (mã hóa SQLCipher): {data}")
-    print(f"  Kế hoạch có sẵn: {len(items)} ({', '.join(p.id for p in items)})")
-    print(f"  Tiến độ: {len(report_ids)} báo cáo tháng của kế hoạch thanhhoa-cds-2025 (9 đã duyệt, 1 chờ duyệt)")
-    print(f"  Phiếu mã khôi phục (PDF): {sheet}")
-    print(f"  Bản sao lưu: {backup}")
-    print(f"  Tài khoản: quantri / nhaplieu / lanhdao — mật khẩu {DEMO_PASSWORD}")
-    print(f"  Mở giao diện: vks-cds --data-dir {data}")
+        exchange.clock = real_clock
+
+    _say("")
+    _say("Bản minh họa VKS CĐS đã chạy trọn chu trình.")
+    _say(f"  Thư mục dùng chung:             {share}")
+    for o in (national, province, *units):
+        _say(f"  Dữ liệu mã hóa {o.code:<12} {o.folder}")
+    _say(f"  Báo cáo tổng hợp (PDF, Excel):  {cons_pdf}  {cons_xlsx.name}")
+    _say(f"  Danh sách đôn đốc (PDF):        {out / 'don-doc-chua-gui-bao-cao.pdf'}")
+    _say(f"  Phiếu mã khôi phục KV1 (PDF):   {out / 'phieu-ma-khoi-phuc-KV1.pdf'}")
+    _say(f"  Tỉnh đã nhận {m.received}/{m.expected} báo cáo tháng 03/2025 (đúng hạn {m.on_time}, muộn {m.late})")
+    _say("  Trạng thái tại đơn vị: " + "; ".join(f"{k}: {v}" for k, v in statuses.items()))
+    _say(f"  Gói tin lên VKSND tối cao: {up.item.filename if up.item else '?'} → "
+         f"{', '.join(o.verdict_label for o in nat_in if o.kind == 'report')}")
+    _say(f"  Vân tay khóa VKSND tỉnh Thanh Hóa: {fp}")
+    _say(f"  Tài khoản ở mọi đơn vị: quantri / nhaplieu / lanhdao — mật khẩu {DEMO_PASSWORD}")
+    _say(f"  Mở giao diện, ví dụ: vks-cds --data-dir {province.folder}")
     return 0
-
-
-def _write_sample_evidence(path: Path) -> None:
-    """A one-page PDF standing in for a scanned minutes document."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-    from reportlab.pdfgen import canvas
-
-    from desktop.resources import font_path
-
-    if "DemoSerif" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont("DemoSerif", str(font_path("Regular"))))
-    c = canvas.Canvas(str(path), pagesize=A4)
-    c.setFont("DemoSerif", 14)
-    c.drawString(72, 770, "BIÊN BẢN HỌP GIAO BAN TRỰC TUYẾN (minh họa)")
-    c.setFont("DemoSerif", 12)
-    c.drawString(72, 740, "Thành phần: lãnh đạo và công chức VKSND khu vực 1 - Thanh Hóa.")
-    c.showPage()
-    c.save()

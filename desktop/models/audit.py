@@ -44,6 +44,7 @@ ACTION_LABELS = {
     "plan.create": "Tạo kế hoạch",
     "plan.edit": "Sửa kế hoạch",
     "plan.export": "Xuất kế hoạch",
+    "plan.publish": "Gửi kế hoạch xuống đơn vị",
     "report.cho_duyet": "Trình duyệt báo cáo",
     "report.da_duyet": "Duyệt báo cáo",
     "report.nhap": "Chuyển báo cáo về nháp",

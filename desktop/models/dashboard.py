@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from .domain import Plan, ReportingPeriod, Target
-from .progress import PENDING, ReportSummary, _plan, _self_unit, targets_for_unit
+from .progress import ASSIGNED_ORIGINS, PENDING, ReportSummary, _plan, _self_unit, targets_for_unit
 from .schema import AuditRecord, ProgressEntry, Report
 from .status import EntryValue, Progress, StatusResult, completion_rate, evaluate, summarise
 from .vault import AppSession, Permission
@@ -89,7 +89,7 @@ def evaluate_unit(session: AppSession, plan_id: str, as_of: date, period: Report
             from . import plans
 
             origin = {p.id: p.origin for p in plans.list_plans(session)}.get(plan_id)
-            targets = targets_for_unit(plan, me.level, (me.name, me.short_name), own_plan=origin == "own")
+            targets = targets_for_unit(plan, me.level, (me.name, me.short_name), own_plan=origin in ASSIGNED_ORIGINS)
         values = _entry_values(s, plan_id, code, period)
     days = dict(plan.submission_deadlines)
     out = []
@@ -112,7 +112,7 @@ def default_plan_id(session: AppSession) -> str | None:
         recent = s.scalars(select(Report.plan_id).order_by(Report.updated_at.desc()).limit(1)).first()
     if recent and any(p.id == recent for p in items):
         return recent
-    own = [p for p in items if p.origin == "own"]
+    own = [p for p in items if p.origin in ASSIGNED_ORIGINS]
     pool = own or items
     return max(pool, key=lambda p: (p.year, p.target_count)).id
 

@@ -281,8 +281,13 @@ def _uid(session: AppSession) -> int | None:
     return session.user.id or None
 
 
+#: Where "now" comes from for sent/received times. The end-to-end demo (and tests) replace it to
+#: play a reporting cycle over several weeks; the app never changes it.
+clock: Callable[[], datetime] = datetime.now
+
+
 def _now() -> datetime:
-    return datetime.now()
+    return clock()
 
 
 def share_root(session: AppSession) -> Path | None:
@@ -1194,9 +1199,31 @@ def scan_inbox(session: AppSession, progress: Callable[[int, int], None] | None 
         sweep_stale_parts(folders["inbox"], older_than_seconds=_STALE_PART_SECONDS)
         files = [Path(e.path) for e in os.scandir(folders["inbox"])
                  if e.name.endswith(".cdsb") and e.is_file(follow_symlinks=False)]
+        packages = [Path(e.path) for e in os.scandir(folders["inbox"])
+                    if e.name.endswith(".cdse") and e.is_file(follow_symlinks=False)]
     except OSError as exc:
         raise ExchangeError("share_unreachable", reason_message("share_unreachable"), detail=str(exc)) from exc
-    return _import_many(session, _ordered(files), True, progress)
+    out = []
+    for pkg in sorted(packages):
+        out.append(_take_package(session, pkg, folders))
+    return out + _import_many(session, _ordered(files), True, progress)
+
+
+def _take_package(session: AppSession, path: Path, folders: dict[str, Path]) -> ImportOutcome:
+    """A plan/roster package from the superior in the inbox: applied if its key is confirmed,
+    otherwise left for an administrator's paper check (Trao đổi → Nhập phiếu / gói đăng ký)."""
+    try:
+        preview = keystore.apply_confirmed_package(session, path)
+    except AppError as exc:
+        moved = _move_into(path, folders["rejected"])
+        return ImportOutcome(path.name, REJECTED, getattr(exc, "code", "enrolment"), exc.message, kind="enrolment",
+                             moved_to=str(moved))
+    if preview is None:
+        return ImportOutcome(path.name, ERROR, "key_unconfirmed",
+                             _t("Gói đăng ký/kế hoạch từ khóa chưa xác nhận: quản trị cần đối chiếu vân tay."),
+                             kind="enrolment")
+    moved = _move_into(path, folders["processed"])
+    return ImportOutcome(path.name, APPLIED, None, "; ".join(preview.applied), kind="plan", moved_to=str(moved))
 
 
 def import_files(session: AppSession, paths: Iterable[Path | str],
@@ -1218,10 +1245,61 @@ def _import_many(session: AppSession, files: list[Path], in_inbox: bool,
     identities = keystore.decryption_keys(session)
     out = []
     for i, path in enumerate(files):
-        out.append(_import_one(session, path, in_inbox, identities))
+        outcome = _import_one(session, path, in_inbox, identities)
+        out.append(outcome)
+        if outcome.kind == "report" and outcome.verdict in (APPLIED, APPLIED_GAP) and outcome.report_id:
+            _refresh_matrix(session, outcome.report_id)
         if progress:
             progress(i + 1, len(files))
     return out
+
+
+def _refresh_matrix(session: AppSession, report_id: int) -> None:
+    """Keep the superior office's units × targets matrix current after a report is applied."""
+    from . import consolidation
+
+    with session.db.session() as s:
+        r = s.get(Report, report_id)
+        plan_id, unit_code = r.plan_id, r.unit_code
+    consolidation.refresh_unit(session, plan_id, unit_code)
+
+
+def publish_plans(session: AppSession, plan_ids: Iterable[str]) -> list[tuple[str, str]]:
+    """Send plans and the roster down: the office's signed package (keys, roster, plans) is put
+    into every subordinate unit's inbox on the share. A unit that already confirmed this office's
+    key applies it at its next inbox scan; entries made against earlier plan versions are kept
+    (they are keyed by target code). Returns (unit code, outcome message) per unit."""
+    session.require(Permission.EXCHANGE)
+    root = share_root(session)
+    if root is None:
+        raise ExchangeError("share_not_configured", reason_message("share_not_configured"))
+    plan_ids = list(plan_ids)
+    with session.db.session() as s:
+        me = _self_unit(s).code
+        units = [u.code for u in s.scalars(select(Unit).where(Unit.parent_code == me, Unit.active.is_(True))
+                                           .order_by(Unit.code))]
+    staging = session.folder.root / "outbox" / "_packages"
+    staging.mkdir(parents=True, exist_ok=True)
+    package = keystore.make_enrolment_package_for_units(session, staging, plan_ids)
+    results = []
+    for code in units:
+        inbox = unit_folders(root, code)["inbox"]
+        try:
+            inbox.mkdir(parents=True, exist_ok=True)
+            target = inbox / package.name
+            if not target.exists():
+                tmp = inbox / (package.name + ".part")
+                data = package.read_bytes()
+                with open(tmp, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                rename_noreplace(tmp, target)
+            results.append((code, _t("Đã gửi")))
+        except (OSError, BundleWriteError) as exc:
+            results.append((code, _t("Chưa gửi được: {0}").format(getattr(exc, "strerror", None) or exc)))
+    session.audit("plan.publish", ",".join(plan_ids), {"units": len(units), "package": package.name})
+    return results
 
 
 def verify_file(session: AppSession, path: Path | str) -> list[tuple[str, bool, str]]:

@@ -586,6 +586,17 @@ def make_enrolment_package(session: AppSession, dest_dir: Path | str, plan_ids: 
     units with their confirmed and revoked keys (and its own retired/revoked keys), and the
     current documents of ``plan_ids`` (default: every plan it did not itself receive)."""
     session.require(Permission.MANAGE_KEYS)
+    return _write_package(session, dest_dir, plan_ids)
+
+
+def make_enrolment_package_for_units(session: AppSession, dest_dir: Path | str, plan_ids: Iterable[str]) -> Path:
+    """The same package, written to publish plans and the roster down (exchange.publish_plans);
+    it carries no secret and changes no trust, so the exchange permission is enough."""
+    session.require(Permission.EXCHANGE)
+    return _write_package(session, dest_dir, plan_ids)
+
+
+def _write_package(session: AppSession, dest_dir: Path | str, plan_ids: Iterable[str] | None) -> Path:
     with session.db.session() as s:
         me = _self_unit(s)
         keys = active_keys_in(s, session)
@@ -875,3 +886,24 @@ def enrolment_form_pdf(session: AppSession, kind: str = "request", unit_code: st
     buf = io.BytesIO()
     render_enrolment_form(doc, buf)
     return buf.getvalue()
+
+
+def apply_confirmed_package(session: AppSession, source: str | Path | bytes) -> EnrolmentPreview | None:
+    """Apply a package (roster, revocations, plans) found in the inbox, but only when it is signed
+    by the superior's key that an administrator already confirmed on paper. Returns None (and
+    changes nothing) for anything else: a new or unknown key still needs `receive_enrolment` and
+    the fingerprint check by an administrator."""
+    session.require(Permission.EXCHANGE)
+    ef = read_enrolment_file(source)
+    if ef.kind != "package":
+        return None
+    with session.db.session() as s:
+        _check_addressed_to_us(s, ef)
+        kid = ef.keys.key_id_hex
+        row = s.scalars(select(TrustedUnitKey).where(TrustedUnitKey.key_id == kid)).first()
+        if row is None or row.state != CONFIRMED or row.unit_code != ef.keys.unit_code:
+            return None
+        applied = _apply_package(s, session, ef)
+        audit.append(s, _uid(session), "bundle.import", kid, {"kind": "enrolment-package", "unit": row.unit_code,
+                                                             "package": ef.document["id"], "applied": len(applied)})
+        return _preview(ef, CONFIRMED, applied)

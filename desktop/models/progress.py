@@ -43,6 +43,9 @@ REPORT_STATUS_LABELS = {
     RETURNED: "Bị trả lại",
 }
 EDITABLE = {DRAFT, RETURNED}
+#: Plans whose every target the unit reports on: its own plan, and a plan its superior assigned
+#: to it (received in the superior's signed package).
+ASSIGNED_ORIGINS = ("own", "received")
 ENTRY_FIELDS = ("numerator", "denominator", "count", "done", "done_date", "result_text", "difficulties", "proposals")
 TEXT_FIELDS = {"result_text", "difficulties", "proposals"}
 NARRATIVE_SECTIONS = ("I", "II", "III", "IV", "V", "VI")
@@ -289,7 +292,7 @@ def report_targets(session: AppSession, report: ReportView) -> list[Target]:
     origin = {p.id: p.origin for p in own}.get(report.plan_id, "builtin")
     with session.db.session() as s:
         unit = _self_unit(s)
-        return targets_for_unit(plan, unit.level, (unit.name, unit.short_name), own_plan=origin == "own")
+        return targets_for_unit(plan, unit.level, (unit.name, unit.short_name), own_plan=origin in ASSIGNED_ORIGINS)
 
 
 # ------------------------------------------------------------------ validation (pure)
