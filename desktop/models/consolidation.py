@@ -130,7 +130,15 @@ def subordinate_units(session: AppSession) -> list[Unit]:
         return rows
 
 
-def _consolidated_targets(plan: Plan):
+def consolidated_targets(session: AppSession, plan: Plan):
+    """The targets the subordinate units report on: every target of a plan this office issued
+    (or was assigned) for them, otherwise those that apply to the regional level."""
+    from . import plans
+    from .progress import ASSIGNED_ORIGINS
+
+    origin = {p.id: p.origin for p in plans.list_plans(session)}.get(plan.id)
+    if origin in ASSIGNED_ORIGINS:
+        return list(plan.targets)
     return [t for t in plan.targets if not t.applies_to_levels or "khu_vuc" in t.applies_to_levels]
 
 
@@ -142,7 +150,7 @@ def submission_deadline(plan: Plan, period: ReportingPeriod) -> date:
 def refresh_unit(session: AppSession, plan_id: str, unit_code: str, plan: Plan | None = None) -> int:
     """Re-evaluate every period a unit has reported on for a plan. Returns cells written."""
     plan = plan or _plan(session, plan_id)
-    targets = _consolidated_targets(plan)
+    targets = consolidated_targets(session, plan)
     with session.db.session() as s:
         reports = {r.period_key: r.id for r in s.scalars(select(Report).where(
             Report.plan_id == plan_id, Report.unit_code == unit_code))}
@@ -173,7 +181,8 @@ def matrix(session: AppSession, plan_id: str, period: ReportingPeriod | str) -> 
     plan = _plan(session, plan_id)
     deadline = submission_deadline(plan, period)
     groups = {g.code: g.title for g in plan.groups}
-    targets = [TargetCol(t.code, t.text, t.group_code, groups.get(t.group_code, "")) for t in _consolidated_targets(plan)]
+    targets = [TargetCol(t.code, t.text, t.group_code, groups.get(t.group_code, ""))
+               for t in consolidated_targets(session, plan)]
     subs = subordinate_units(session)
     with session.db.session() as s:
         reports = {r.unit_code: r for r in s.scalars(select(Report).where(

@@ -209,7 +209,9 @@ def consolidated_report_doc(session: AppSession, plan_id: str, period: Reporting
         rep_info = {code: (r.received_at or r.sent_at or r.updated_at, r.status) for code, r in reports.items()}
     days = dict(plan.submission_deadlines).get(period.type, 0)
     deadline = period.submission_deadline(days)
-    targets = [t for t in plan.targets if not t.applies_to_levels or "khu_vuc" in t.applies_to_levels]
+    from .consolidation import consolidated_targets
+
+    targets = consolidated_targets(session, plan)
     cells = {}
     submissions = {}
     on_time = late = 0
