@@ -6,7 +6,6 @@ by the services (a page may hide a button, but the service refuses regardless).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSpinBox,
                                QTableView, QVBoxLayout, QWidget)
@@ -14,48 +13,12 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
 from desktop.models import accounts, audit, settings
 from desktop.models.vault import AppSession, Permission, Role, Vault
 from desktop.ui.messages import MessageBox, show_error
+from desktop.ui.table_models import RowTableModel
 from desktop.ui.tasks import run_task
 
 
 def _fmt_dt(dt) -> str:
     return dt.strftime("%d/%m/%Y %H:%M") if dt else ""
-
-
-class RowTableModel(QAbstractTableModel):
-    """A read-only table fed with rows (dataclasses); columns are (header, getter)."""
-
-    columns: list[tuple[str, callable]] = []
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._rows: list = []
-
-    def set_rows(self, rows: list) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row(self, index: int):
-        return self._rows[index]
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.columns)
-
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
-            return None
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            return str(self.columns[index.column()][1](self._rows[index.row()]))
-        return None
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal \
-                and 0 <= section < len(self.columns):
-            return self.columns[section][0]
-        return None
 
 
 class UserTableModel(RowTableModel):

@@ -163,7 +163,7 @@ class UnitReportDialog(QDialog):
         lay.addWidget(QLabel(self.tr("<b>{0}</b> · {1} · lần sửa {2} · trạng thái: {3}").format(
             report.unit_code, report.period.label, report.revision, REPORT_STATE.get(report.status, report.status))))
         table = QTableView()
-        from desktop.ui.admin_pages import RowTableModel
+        from desktop.ui.table_models import RowTableModel
 
         targets = {t.code: t for t in plan.targets}
 

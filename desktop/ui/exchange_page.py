@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFrame, Q
 
 from desktop.models import exchange, keystore, units
 from desktop.models.vault import AppSession, Permission
-from desktop.ui.admin_pages import RowTableModel, _table
+from desktop.ui.admin_pages import _table
+from desktop.ui.table_models import RowTableModel
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui.tasks import run_task
 

@@ -27,6 +27,7 @@ from desktop.models.domain import (LEVEL_LABELS, LEVELS, MEASURE_LABELS, TARGET_
 from desktop.models.errors import AppError
 from desktop.models.i18n import nfc, tr
 from desktop.models.vault import Permission
+from desktop.ui.table_models import ListTableModel
 
 GROUP_BG = QColor("#e8eef7")
 PROBLEM_BG = QColor("#fde2e1")
@@ -264,29 +265,11 @@ class PreviewTableModel(QAbstractTableModel):
         return None
 
 
-class ProblemTableModel(QAbstractTableModel):
+class ProblemTableModel(ListTableModel):
     COLUMNS = ("row", "column", "where", "message")
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._rows: list[plans.PlanProblem] = []
-
-    def set_rows(self, rows: list[plans.PlanProblem]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.COLUMNS):
-            return (self.tr("Dòng"), self.tr("Cột / trường"), self.tr("Mục tiêu / nhóm"), self.tr("Lỗi"))[section]
-        return None
+    def headers(self):
+        return (self.tr("Dòng"), self.tr("Cột / trường"), self.tr("Mục tiêu / nhóm"), self.tr("Lỗi"))
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not (0 <= index.row() < len(self._rows)):
@@ -304,30 +287,12 @@ class ProblemTableModel(QAbstractTableModel):
         return None
 
 
-class VersionTableModel(QAbstractTableModel):
+class VersionTableModel(ListTableModel):
     COLUMNS = ("version", "created", "by", "targets", "note")
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._rows: list[plans.PlanVersionInfo] = []
-
-    def set_rows(self, rows: list[plans.PlanVersionInfo]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.COLUMNS):
-            return (self.tr("Phiên bản"), self.tr("Thời điểm"), self.tr("Người thực hiện"), self.tr("Số mục tiêu"),
-                    self.tr("Ghi chú"))[section]
-        return None
+    def headers(self):
+        return (self.tr("Phiên bản"), self.tr("Thời điểm"), self.tr("Người thực hiện"), self.tr("Số mục tiêu"),
+                    self.tr("Ghi chú"))
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not (0 <= index.row() < len(self._rows)):

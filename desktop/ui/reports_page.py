@@ -23,6 +23,7 @@ from desktop.models.domain import ReportingPeriod
 from desktop.models.errors import AppError
 from desktop.ui.entry_form import FIELD_LABELS
 from desktop.ui.messages import show_error
+from desktop.ui.table_models import ListTableModel
 
 ROLE_ROW = Qt.ItemDataRole.UserRole
 STATUS_COLOURS = {progress.DRAFT: "#e3e7ee", progress.PENDING: "#fff0c2", progress.APPROVED: "#d6edd6",
@@ -134,30 +135,12 @@ class ReportTableModel(QAbstractTableModel):
         return None
 
 
-class TransitionTableModel(QAbstractTableModel):
+class TransitionTableModel(ListTableModel):
     COLUMNS = ("ts", "user", "from", "to", "comment")
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._rows: list[progress.TransitionView] = []
-
-    def set_rows(self, rows: list[progress.TransitionView]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.COLUMNS):
-            return (self.tr("Thời gian"), self.tr("Người thực hiện"), self.tr("Từ"), self.tr("Sang"),
-                    self.tr("Ý kiến"))[section]
-        return None
+    def headers(self):
+        return (self.tr("Thời gian"), self.tr("Người thực hiện"), self.tr("Từ"), self.tr("Sang"),
+                    self.tr("Ý kiến"))
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not (0 <= index.row() < len(self._rows)):
@@ -181,30 +164,12 @@ class TransitionTableModel(QAbstractTableModel):
         return None
 
 
-class RevisionTableModel(QAbstractTableModel):
+class RevisionTableModel(ListTableModel):
     COLUMNS = ("ts", "user", "target", "field", "old", "new")
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._rows: list[progress.RevisionView] = []
-
-    def set_rows(self, rows: list[progress.RevisionView]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.COLUMNS):
-            return (self.tr("Thời gian"), self.tr("Người sửa"), self.tr("Mục tiêu"), self.tr("Nội dung"),
-                    self.tr("Giá trị cũ"), self.tr("Giá trị mới"))[section]
-        return None
+    def headers(self):
+        return (self.tr("Thời gian"), self.tr("Người sửa"), self.tr("Mục tiêu"), self.tr("Nội dung"),
+                    self.tr("Giá trị cũ"), self.tr("Giá trị mới"))
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not (0 <= index.row() < len(self._rows)):
