@@ -164,7 +164,7 @@ def phase_evidence(args) -> dict:
     backup_s = time.perf_counter() - t0
     s.lock()
     size = folder_mb(v.folder.root / "evidence")
-    return {"seconds": store_s, "files": n_files, "evidence_mb": size, "mb_per_s": size / store_s,
+    return {"seconds": store_s, "files": n_files, "evidence_mb": size, "mb_per_sec": size / store_s,
             "peak_after_store_mb": rss_after_store, "read_one_s": read_s, "unlock_s": unlock_s,
             "backup_s": backup_s}
 
