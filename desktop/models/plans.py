@@ -459,6 +459,10 @@ def _read_json(raw: bytes, name: str) -> tuple[Any, list[PlanProblem]]:
     except json.JSONDecodeError as exc:
         return None, [PlanProblem(name, _t("Tệp không phải JSON hợp lệ: dòng {0}, cột {1}: {2}.").format(
             exc.lineno, exc.colno, exc.msg))]
+    except RecursionError:  # found by the fuzzer: nesting deeper than the parser's stack
+        return None, [PlanProblem(name, _t("Tệp JSON lồng nhau quá sâu, không phải tệp kế hoạch."))]
+    except ValueError:  # found by the fuzzer: e.g. an integer literal over 4,300 digits
+        return None, [PlanProblem(name, _t("Tệp không phải JSON hợp lệ (giá trị số quá lớn hoặc không đọc được)."))]
 
 
 def load_plan_file(path: Path | str) -> dict:

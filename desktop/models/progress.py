@@ -610,7 +610,7 @@ def import_progress_json(session: AppSession, path: Path) -> list[int]:
     or a list of such objects. All-or-nothing per file: every problem is reported first."""
     try:
         doc = json.loads(Path(path).read_text("utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise ValidationError(tr("Progress", "Không đọc được tệp JSON {0}.").format(Path(path).name)) from exc
     items = doc if isinstance(doc, list) else [doc]
     problems: list[str] = []

@@ -448,6 +448,11 @@ class Vault:
 
     def _open_session(self, slots: SlotFile, master: bytearray, slot_id: str | None,
                       previous_failures: int) -> AppSession:
+        # Decrypted viewer copies left by a crash are removed before anything else happens
+        # (one instance per data folder, so no other session can be viewing them).
+        from .evidence import sweep_temp
+
+        sweep_temp(self.folder.temp)
         try:
             dbmod.check_key_opens(self.folder.db_path, master)
         except dbmod.DatabaseError as exc:
@@ -564,7 +569,8 @@ class Vault:
             except (IndexError, ValueError):
                 continue
             out.append(BackupInfo(p, created, p.stat().st_size, reason))
-        out.sort(key=lambda b: (b.created, b.path.name), reverse=True)
+        # several backups can share a second (and "-2" sorts before "-manual"): use the file time
+        out.sort(key=lambda b: (b.created, b.path.stat().st_mtime_ns), reverse=True)
         return out
 
     def good_backups(self, master: bytearray) -> list[BackupInfo]:
@@ -592,17 +598,30 @@ class Vault:
         self.folder.damaged.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         aside = self.folder.damaged / f"vks-cds-{stamp}.db"
+        n = 1
+        while aside.exists() or Path(str(aside) + "-wal").exists():  # never overwrite an earlier one
+            n += 1
+            aside = self.folder.damaged / f"vks-cds-{stamp}-{n}.db"
         staged = self.folder.root / f".restore-{stamp}.db"
         try:
             shutil.copyfile(backup, staged)
             with open(staged, "rb+") as fh:
                 os.fsync(fh.fileno())
+            # Keep the replaced database by *copying* it aside: the live name must exist at every
+            # instant, so a crash here leaves either the old or the restored database in place.
             if self.folder.db_path.exists():
-                os.replace(self.folder.db_path, aside)
+                shutil.copyfile(self.folder.db_path, aside)
+                wal = Path(str(self.folder.db_path) + "-wal")
+                if wal.exists():
+                    shutil.copyfile(wal, Path(str(aside) + "-wal"))
+                with open(aside, "rb+") as fh:
+                    os.fsync(fh.fileno())
+                fsync_dir(self.folder.damaged)
+            # A stale WAL beside the restored file would be replayed onto it.
             for suffix in ("-wal", "-shm"):
                 side = Path(str(self.folder.db_path) + suffix)
                 if side.exists():
-                    os.replace(side, Path(str(aside) + suffix))
+                    side.unlink()
             os.replace(staged, self.folder.db_path)
             fsync_dir(self.folder.root)
         except OSError as exc:

@@ -230,8 +230,6 @@ def test_flip_in_the_write_ahead_log_is_not_silently_applied(tmp_path, base_temp
     s.lock()
 
 
-@pytest.mark.xfail(strict=True, reason="R4: list_backups sorts same-second backups by name, so '…-manual.db' "
-                                       "(the oldest) comes before '…-manual-2.db'; damage then offers an older backup")
 def test_newest_backup_offered_when_several_share_a_second(tmp_path, base_template):
     root = cw.copy_template(base_template[0], tmp_path / "same-second")
     vault = Vault(root / "data")

@@ -201,10 +201,9 @@ def _users(s) -> set[str]:
     return {u.username for u in accounts.list_users(s)}
 
 
-# Findings with their own (xfail, strict) regression test below; the campaigns skip them so that
-# they keep looking for new problems. See docs/reliability.md.
-# A run that only hits R1 is counted apart ("known …" problems), not as a new failure.
-KNOWN = frozenset({"R1-restore-gap", "R2-aside-overwritten", "R3-no-startup-sweep"})
+# Findings R1–R3 are fixed (see docs/reliability.md) and their regression tests below guard the
+# fixes; the campaigns no longer skip anything.
+KNOWN: frozenset = frozenset()
 
 
 def verify(root: Path, run: Run, facts: dict, skip: frozenset = KNOWN) -> list[str]:
@@ -470,8 +469,6 @@ def test_kill_at_sampled_steps_fast(tmp_path, templates, durations, figures):
     assert not stats["failures"], _describe(stats["failures"])
 
 
-@pytest.mark.xfail(strict=True, reason="R1: Vault.restore moves the live database aside before renaming the "
-                                       "restored copy in; a kill between the two renames leaves no vks-cds.db")
 def test_kill_during_restore_never_leaves_the_folder_without_a_database(tmp_path, templates, durations):
     # steps of the first restore: copy to staging, fsync, live -> damaged/, staging -> live, fsync dir
     failures = [r for k in range(1, 6)
@@ -479,15 +476,11 @@ def test_kill_during_restore_never_leaves_the_folder_without_a_database(tmp_path
     assert not failures, _describe(failures)
 
 
-@pytest.mark.xfail(strict=True, reason="R2: Vault.restore names the replaced file damaged/vks-cds-<second>.db; "
-                                       "a second restore within the same second overwrites the first one")
 def test_restores_keep_every_replaced_database(tmp_path, templates):
     run = _one(tmp_path, templates, "restore", "restore-all", skip=frozenset())
     assert run.problems == []
 
 
-@pytest.mark.xfail(strict=True, reason="R3: nothing sweeps tmp/view-* at start-up; after a crash the decrypted "
-                                       "viewer copy stays on disk until a later session that opened evidence locks")
 def test_crash_while_viewing_evidence_leaves_no_plaintext_after_restart(tmp_path, templates):
     run = _one(tmp_path, templates, "evidence", "viewer", kill_after_ack="viewed", skip=frozenset())
     assert run.exit == "killed"

@@ -53,7 +53,7 @@ def _settings(fast: int, slow: int, slow_run: bool):
 _TMP = Path(tempfile.mkdtemp(prefix="vks-fuzz-"))
 
 
-# Findings with their own strict-xfail regression test below (see docs/reliability.md); while they
+# Findings F1 and F3 are fixed; their regression tests below guard the fixes. If a new one appears,
 # are open the properties count them instead of stopping at them, so the search goes on.
 KNOWN_FOUND: dict[str, int] = {}
 OUTCOMES = {"plan files accepted": 0, "plan files refused (PlanFormatError)": 0, "slowest plan file s": 0.0,
@@ -272,17 +272,11 @@ def test_random_bytes_long(raw):
 
 
 # ------------------------------------------------------------------ regression inputs found by the fuzzer
-@pytest.mark.xfail(strict=True, raises=RecursionError,
-                   reason="F1: plans._read_json catches only JSONDecodeError; json.loads raises RecursionError "
-                          "on nesting deeper than ~1000 levels, which escapes load_plan_file")
 @pytest.mark.parametrize("depth", [100_000, 5000])
 def test_deeply_nested_plan_file_is_a_format_error(depth):
     load_bytes(("[" * depth + "]" * depth).encode(), strict=True)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="F3: json.loads raises a plain ValueError (not JSONDecodeError) for an integer with more "
-                          "than 4300 digits (CPython's int_max_str_digits), which escapes load_plan_file")
 def test_huge_integer_in_plan_file_is_a_format_error():
     doc = copy.deepcopy(DOCS[IDS[0]])
     text = json.dumps(doc).replace('"year": %d' % doc["year"], '"year": ' + "9" * 5000, 1)
