@@ -54,7 +54,7 @@ _TMP = Path(tempfile.mkdtemp(prefix="vks-fuzz-"))
 
 
 # Findings F1 and F3 are fixed; their regression tests below guard the fixes. If a new one appears,
-# are open the properties count them instead of stopping at them, so the search goes on.
+# the properties count known ones instead of stopping at them, so the search goes on.
 KNOWN_FOUND: dict[str, int] = {}
 OUTCOMES = {"plan files accepted": 0, "plan files refused (PlanFormatError)": 0, "slowest plan file s": 0.0,
             "spreadsheets accepted": 0, "spreadsheets with problems": 0, "slowest spreadsheet s": 0.0}
