@@ -521,10 +521,16 @@ class Vault:
             target = dest_dir / f"vks-cds-{stamp}-{reason}-{n}.db"
         try:
             dest_dir.mkdir(parents=True, exist_ok=True)
+            # The slot copy goes first and atomically: a backup under its final name always has
+            # a complete keyslots copy beside it (a kill can leave neither, never a torn one).
+            atomic_write_bytes(target.with_suffix(".slots.json"), self.folder.slots_path.read_bytes())
             database.export_encrypted_copy(target)
-            shutil.copyfile(self.folder.slots_path, target.with_suffix(".slots.json"))
             fsync_dir(dest_dir)
         except sqlcipher3.DatabaseError:
+            try:
+                target.with_suffix(".slots.json").unlink()
+            except OSError:
+                pass
             raise
         except OSError as exc:
             for p in (target, target.with_suffix(".slots.json")):
