@@ -13,7 +13,8 @@ The same code runs two ways:
 
 `prepare_*` build the template data folders the runs start from (copied per run).
 
-Operations: save, evidence, backup, password, migrate, import, export, restore.
+Operations: save, evidence, backup, password, migrate, import, export, restore (the crash
+campaigns), and session (a full scripted session with markers, for the leak scan).
 """
 
 from __future__ import annotations
@@ -311,11 +312,16 @@ OPERATIONS = {name: globals()[f"op_{name}"] for name in OPS + ("session",)}
 FS_STEPS = ("os.replace", "os.rename", "os.fsync", "os.unlink", "os.link", "shutil.copyfile", "shutil.move")
 
 
-def arm_step_killer(kill_at: int, counter: list[int]) -> None:
+def arm_step_killer(kill_at: int, counter: list[int], tear_copy_at: int = 0) -> None:
     """SIGKILL this process just before its `kill_at`-th crash-relevant file-system call
     (rename/replace, fsync, unlink, copy): a deterministic walk over every step of the
-    app's own write protocols, complementing the random kills inside SQLite's."""
+    app's own write protocols, complementing the random kills inside SQLite's.
+
+    `tear_copy_at`: at the N-th shutil.copyfile, write the first half of the file to the
+    destination and die there, as a kill in the middle of the copy would leave it."""
     import shutil as _shutil
+
+    copies = [0]
 
     def wrap(module, name):
         real = getattr(module, name)
@@ -324,6 +330,14 @@ def arm_step_killer(kill_at: int, counter: list[int]) -> None:
             counter[0] += 1
             if kill_at and counter[0] == kill_at:
                 os.kill(os.getpid(), signal.SIGKILL)
+            if name == "copyfile":
+                copies[0] += 1
+                if copies[0] == tear_copy_at:
+                    data = Path(args[0]).read_bytes()
+                    with open(args[1], "wb") as fh:
+                        fh.write(data[:len(data) // 2])
+                        fh.flush()
+                    os.kill(os.getpid(), signal.SIGKILL)
             return real(*args, **kwargs)
 
         setattr(module, name, step)
@@ -333,10 +347,10 @@ def arm_step_killer(kill_at: int, counter: list[int]) -> None:
         wrap(os if mod_name == "os" else _shutil, attr)
 
 
-def run(root: Path, op: str, ack: Callable[[str], None], kill_at_call: int = 0) -> None:
+def run(root: Path, op: str, ack: Callable[[str], None], kill_at_call: int = 0, tear_copy_at: int = 0) -> None:
     counter = [0]
-    if kill_at_call >= 0:
-        arm_step_killer(kill_at_call, counter)
+    if kill_at_call >= 0 or tear_copy_at:
+        arm_step_killer(max(kill_at_call, 0), counter, tear_copy_at)
     ack("ready")
     OPERATIONS[op](Path(root), ack)
     ack(f"done {counter[0]}")
