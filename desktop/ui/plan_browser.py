@@ -272,9 +272,9 @@ class ProblemTableModel(ListTableModel):
         return (self.tr("Dòng"), self.tr("Cột / trường"), self.tr("Mục tiêu / nhóm"), self.tr("Lỗi"))
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+        p = self.row_at(index)
+        if p is None:
             return None
-        p = self._rows[index.row()]
         col = self.COLUMNS[index.column()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             if col == "row":
@@ -292,12 +292,12 @@ class VersionTableModel(ListTableModel):
 
     def headers(self):
         return (self.tr("Phiên bản"), self.tr("Thời điểm"), self.tr("Người thực hiện"), self.tr("Số mục tiêu"),
-                    self.tr("Ghi chú"))
+                self.tr("Ghi chú"))
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+        v = self.row_at(index)
+        if v is None:
             return None
-        v = self._rows[index.row()]
         col = self.COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             if col == "version":

@@ -140,12 +140,12 @@ class TransitionTableModel(ListTableModel):
 
     def headers(self):
         return (self.tr("Thời gian"), self.tr("Người thực hiện"), self.tr("Từ"), self.tr("Sang"),
-                    self.tr("Ý kiến"))
+                self.tr("Ý kiến"))
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+        t = self.row_at(index)
+        if t is None:
             return None
-        t = self._rows[index.row()]
         col = self.COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             if col == "ts":
@@ -169,12 +169,12 @@ class RevisionTableModel(ListTableModel):
 
     def headers(self):
         return (self.tr("Thời gian"), self.tr("Người sửa"), self.tr("Mục tiêu"), self.tr("Nội dung"),
-                    self.tr("Giá trị cũ"), self.tr("Giá trị mới"))
+                self.tr("Giá trị cũ"), self.tr("Giá trị mới"))
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+        r = self.row_at(index)
+        if r is None:
             return None
-        r = self._rows[index.row()]
         col = self.COLUMNS[index.column()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             if col == "ts":
