@@ -171,3 +171,41 @@ def test_matrix_page(qtbot, qtmodeltester, province):
     assert dlg.entries.rowCount() > 0
     qtmodeltester.check(dlg.entries)
     assert dlg.accept_button.isEnabled()
+
+
+def _cells(s, unit_code):
+    from sqlalchemy import select
+
+    with s.db.session() as db:
+        return sorted(db.execute(select(cons.MatrixCellRow.period_key, cons.MatrixCellRow.target_code,
+                                        cons.MatrixCellRow.status, cons.MatrixCellRow.percent,
+                                        cons.MatrixCellRow.reason)
+                                 .where(cons.MatrixCellRow.unit_code == unit_code)).all())
+
+
+def test_incremental_refresh_equals_full_refresh(province):
+    """Refreshing from the imported period on gives exactly the cells of a full re-evaluation and
+    leaves earlier periods and other units alone."""
+    v, s = province
+    plan = plans.get_plan(s, PLAN)
+    for month, share in (("2025-01", 0.2), ("2025-02", 0.4)):
+        progress.store_received_report(s, "VKS-KV1-THA", PLAN, plan.version, month, _entries(plan, share, 1),
+                                       received_at=datetime(2025, int(month[-1]) + 1, 3))
+    progress.store_received_report(s, "VKS-KV2-THA", PLAN, plan.version, "2025-01", _entries(plan, 0.9, 2),
+                                   received_at=datetime(2025, 2, 3))
+    cons.refresh_unit(s, PLAN, "VKS-KV1-THA")
+    cons.refresh_unit(s, PLAN, "VKS-KV2-THA")
+    january = [c for c in _cells(s, "VKS-KV1-THA") if c[0] == "2025-01"]
+    other = _cells(s, "VKS-KV2-THA")
+    # March arrives: only March (and later) is re-evaluated
+    progress.store_received_report(s, "VKS-KV1-THA", PLAN, plan.version, "2025-03", _entries(plan, 1.0, 4),
+                                   received_at=datetime(2025, 4, 3))
+    written = cons.refresh_unit(s, PLAN, "VKS-KV1-THA", since="2025-03")
+    incremental = _cells(s, "VKS-KV1-THA")
+    assert written == len([c for c in incremental if c[0] == "2025-03"]) > 0
+    assert [c for c in incremental if c[0] == "2025-01"] == january
+    assert _cells(s, "VKS-KV2-THA") == other
+    cons.refresh_unit(s, PLAN, "VKS-KV1-THA")
+    assert _cells(s, "VKS-KV1-THA") == incremental
+    # a late February resend re-evaluates February and March, not January
+    assert cons.refresh_unit(s, PLAN, "VKS-KV1-THA", since="2025-02") == 2 * written

@@ -18,18 +18,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from . import audit
-from .dashboard import evaluate_unit
+from .dashboard import entry_values
 from .domain import Plan, ReportingPeriod
 from .errors import NotFound, ValidationError
 from .i18n import nfc, tr
 from .progress import _plan
 from .schema import Base, Report, ReportTransition, Unit, User
-from .status import Progress
+from .status import Progress, evaluate
 from .units import own_unit
 from .vault import AppSession, Permission
 
@@ -42,7 +43,8 @@ class MatrixCellRow(Base):
     """Materialised status of one unit × target × period (revision 0005)."""
 
     __tablename__ = "matrix_cells"
-    __table_args__ = (Index("ix_matrix_cells_lookup", "plan_id", "period_key"),)
+    __table_args__ = (Index("ix_matrix_cells_lookup", "plan_id", "period_key"),
+                      Index("ix_matrix_cells_unit", "plan_id", "unit_code", "period_key"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     plan_id: Mapped[str] = mapped_column(String(64), nullable=False)
     period_key: Mapped[str] = mapped_column(String(16), nullable=False)
@@ -54,11 +56,15 @@ class MatrixCellRow(Base):
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), nullable=True)
 
 
-@dataclass(frozen=True)
-class CellView:
+class CellView(NamedTuple):
+    """One matrix cell (a tuple: 60,000 of them are built when a 1,000-unit matrix opens)."""
+
     status: Progress | None  # None: the unit has not reported this period
     percent: float | None = None
     reason: str = ""
+
+
+_PROGRESS_BY_VALUE = {p.value: p for p in Progress}
 
 
 @dataclass(frozen=True)
@@ -147,22 +153,40 @@ def submission_deadline(plan: Plan, period: ReportingPeriod) -> date:
 
 
 # ------------------------------------------------------------------ materialisation
-def refresh_unit(session: AppSession, plan_id: str, unit_code: str, plan: Plan | None = None) -> int:
-    """Re-evaluate every period a unit has reported on for a plan. Returns cells written."""
+def refresh_unit(session: AppSession, plan_id: str, unit_code: str, plan: Plan | None = None,
+                 since: ReportingPeriod | str | None = None) -> int:
+    """Re-evaluate a unit's cells for a plan: every period it has reported on, or, with `since`,
+    only that period and the later ones. Returns cells written.
+
+    A cell is evaluated as at the end of its period from the unit's entries up to that period, so
+    a report for period P can change the cells of P and of later periods only. Applying a bundle
+    passes its period: the work is one indexed read of the unit's entries and the periods from P
+    on, independent of the number of units and (for reports arriving in order) of history."""
     plan = plan or _plan(session, plan_id)
     targets = consolidated_targets(session, plan)
+    if isinstance(since, str):
+        since = ReportingPeriod.parse(since)
     with session.db.session() as s:
-        reports = {r.period_key: r.id for r in s.scalars(select(Report).where(
-            Report.plan_id == plan_id, Report.unit_code == unit_code))}
+        reports = [(ReportingPeriod.parse(key), report_id) for key, report_id in s.execute(
+            select(Report.period_key, Report.id).where(Report.plan_id == plan_id, Report.unit_code == unit_code))]
+        if since is not None:
+            reports = [(p, rid) for p, rid in reports if p.end >= since.end]
+        values = entry_values(s, plan_id, unit_code, None) if reports else {}
+    days = dict(plan.submission_deadlines)
     rows = []
-    for key, report_id in reports.items():
-        period = ReportingPeriod.parse(key)
-        for ts in evaluate_unit(session, plan_id, period.end, period, unit_code=unit_code, plan=plan, targets=targets):
-            rows.append(dict(plan_id=plan_id, period_key=key, unit_code=unit_code, target_code=ts.target.code,
-                             status=ts.result.status.value, percent=ts.result.percent, reason=ts.result.reason,
+    for period, report_id in reports:
+        key, end = period.key, period.end
+        for t in targets:
+            entries = [e for e in values.get(t.code, ()) if e.period.end <= end]
+            result = evaluate(t, plan.year, entries, end, period, submission_days=days)
+            rows.append(dict(plan_id=plan_id, period_key=key, unit_code=unit_code, target_code=t.code,
+                             status=result.status.value, percent=result.percent, reason=result.reason,
                              report_id=report_id))
     with session.db.session() as s:
-        s.execute(delete(MatrixCellRow).where(MatrixCellRow.plan_id == plan_id, MatrixCellRow.unit_code == unit_code))
+        stale = delete(MatrixCellRow).where(MatrixCellRow.plan_id == plan_id, MatrixCellRow.unit_code == unit_code)
+        if since is not None:
+            stale = stale.where(MatrixCellRow.period_key.in_([since.key] + [p.key for p, _ in reports]))
+        s.execute(stale)
         if rows:
             s.execute(MatrixCellRow.__table__.insert(), rows)
     return len(rows)
@@ -189,13 +213,15 @@ def matrix(session: AppSession, plan_id: str, period: ReportingPeriod | str) -> 
             Report.plan_id == plan_id, Report.period_key == period.key))}
         cells: dict[tuple[str, str], CellView] = {}
         done_count: dict[str, int] = {}
-        for unit_code, target_code, status, percent, reason in s.execute(
-                select(MatrixCellRow.unit_code, MatrixCellRow.target_code, MatrixCellRow.status,
-                       MatrixCellRow.percent, MatrixCellRow.reason)
-                .where(MatrixCellRow.plan_id == plan_id, MatrixCellRow.period_key == period.key)):
-            st = Progress(status)
+        by_value, done = _PROGRESS_BY_VALUE, Progress.HOAN_THANH
+        result = s.connection().execute(
+            select(MatrixCellRow.unit_code, MatrixCellRow.target_code, MatrixCellRow.status,
+                   MatrixCellRow.percent, MatrixCellRow.reason)
+            .where(MatrixCellRow.plan_id == plan_id, MatrixCellRow.period_key == period.key))
+        for unit_code, target_code, status, percent, reason in result:
+            st = by_value[status]
             cells[(unit_code, target_code)] = CellView(st, percent, reason)
-            if st is Progress.HOAN_THANH:
+            if st is done:
                 done_count[unit_code] = done_count.get(unit_code, 0) + 1
         units = []
         for u in subs:

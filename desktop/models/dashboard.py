@@ -59,7 +59,7 @@ class Dashboard:
     statuses: list[TargetStatus] = field(default_factory=list)
 
 
-def _entry_values(s, plan_id: str, unit_code: str, upto: ReportingPeriod | None) -> dict[str, list[EntryValue]]:
+def entry_values(s, plan_id: str, unit_code: str, upto: ReportingPeriod | None) -> dict[str, list[EntryValue]]:
     rows = s.execute(
         select(Report.period_key, ProgressEntry.target_code, ProgressEntry.numerator, ProgressEntry.denominator,
                ProgressEntry.count, ProgressEntry.done, ProgressEntry.done_date, ProgressEntry.result_text)
@@ -90,7 +90,7 @@ def evaluate_unit(session: AppSession, plan_id: str, as_of: date, period: Report
 
             origin = {p.id: p.origin for p in plans.list_plans(session)}.get(plan_id)
             targets = targets_for_unit(plan, me.level, (me.name, me.short_name), own_plan=origin in ASSIGNED_ORIGINS)
-        values = _entry_values(s, plan_id, code, period)
+        values = entry_values(s, plan_id, code, period)
     days = dict(plan.submission_deadlines)
     out = []
     for t in targets:

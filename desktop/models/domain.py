@@ -15,6 +15,7 @@ import calendar
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from datetime import date, datetime, timedelta
 from typing import Any, Iterator, Mapping
 
@@ -99,11 +100,13 @@ class ReportingPeriod:
             return f"{self.year}-H{self.index}"
         return f"{self.year}"
 
-    @property
+    # Cached: the status rules and the matrix ask for a period's bounds millions of times.
+    # cached_property writes the instance __dict__ directly, so it works on a frozen dataclass.
+    @cached_property
     def start(self) -> date:
         return date(self.year, (self.index - 1) * self.months + 1, 1)
 
-    @property
+    @cached_property
     def end(self) -> date:
         return last_day(self.year, self.index * self.months)
 
@@ -152,6 +155,11 @@ class ReportingPeriod:
 
     @classmethod
     def parse(cls, key: str) -> "ReportingPeriod":
+        # Keys are read back from every stored row: parse each distinct key once.
+        return _parse_period(cls, key)
+
+    @classmethod
+    def _parse_uncached(cls, key: str) -> "ReportingPeriod":
         m = cls._KEY.match((key or "").strip().upper())
         if not m:
             raise ValueError(f"not a period key: {key!r}")
@@ -163,6 +171,11 @@ class ReportingPeriod:
         if m.group(4):
             return cls("half_year", year, int(m.group(4)))
         return cls("year", year, 1)
+
+
+@lru_cache(maxsize=4096)
+def _parse_period(cls: type[ReportingPeriod], key: str) -> ReportingPeriod:
+    return cls._parse_uncached(key)
 
 
 # ------------------------------------------------------------------ deadlines

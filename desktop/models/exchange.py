@@ -1260,8 +1260,8 @@ def _refresh_matrix(session: AppSession, report_id: int) -> None:
 
     with session.db.session() as s:
         r = s.get(Report, report_id)
-        plan_id, unit_code = r.plan_id, r.unit_code
-    consolidation.refresh_unit(session, plan_id, unit_code)
+        plan_id, unit_code, period_key = r.plan_id, r.unit_code, r.period_key
+    consolidation.refresh_unit(session, plan_id, unit_code, since=period_key)
 
 
 def publish_plans(session: AppSession, plan_ids: Iterable[str]) -> list[tuple[str, str]]:

@@ -131,7 +131,8 @@ class Report(Base):
     """One unit's report on one plan for one reporting period, with its workflow state."""
 
     __tablename__ = "reports"
-    __table_args__ = (UniqueConstraint("plan_id", "period_key", "unit_code"),)
+    __table_args__ = (UniqueConstraint("plan_id", "period_key", "unit_code"),
+                      Index("ix_reports_unit", "plan_id", "unit_code", "period_key"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     plan_id: Mapped[str] = mapped_column(String(64), nullable=False)
     plan_version: Mapped[int] = mapped_column(Integer, nullable=False)
