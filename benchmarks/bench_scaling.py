@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench_progress import synthetic_plan  # noqa: E402
+from bench_progress import median_ms, synthetic_plan  # noqa: E402
 
 PW = "mat-khau-do-hieu-nang"
 PLAN = "bench-60"
@@ -45,15 +45,6 @@ MONTHS = 12
 EMPTY_ENTRY = dict(numerator=None, denominator=None, count=None, done=None, done_date=None, result_text="",
                    difficulties="", proposals="")
 STATUSES = ("hoan_thanh", "dung_tien_do", "cham_tien_do", "qua_han", "chua_thuc_hien")
-
-
-def median_ms(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1000
 
 
 def _entry(mt: str, unit: int, month: int) -> dict:
