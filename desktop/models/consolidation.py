@@ -142,8 +142,7 @@ def consolidated_targets(session: AppSession, plan: Plan):
     from . import plans
     from .progress import ASSIGNED_ORIGINS
 
-    origin = {p.id: p.origin for p in plans.list_plans(session)}.get(plan.id)
-    if origin in ASSIGNED_ORIGINS:
+    if plans.plan_origin(session, plan.id) in ASSIGNED_ORIGINS:
         return list(plan.targets)
     return [t for t in plan.targets if not t.applies_to_levels or "khu_vuc" in t.applies_to_levels]
 

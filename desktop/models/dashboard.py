@@ -88,7 +88,7 @@ def evaluate_unit(session: AppSession, plan_id: str, as_of: date, period: Report
         if targets is None:
             from . import plans
 
-            origin = {p.id: p.origin for p in plans.list_plans(session)}.get(plan_id)
+            origin = plans.plan_origin(session, plan_id)
             targets = targets_for_unit(plan, me.level, (me.name, me.short_name), own_plan=origin in ASSIGNED_ORIGINS)
         values = entry_values(s, plan_id, code, period)
     days = dict(plan.submission_deadlines)

@@ -23,6 +23,7 @@ import copy
 import hashlib
 import io
 import json
+import weakref
 import logging
 import re
 import unicodedata
@@ -637,8 +638,30 @@ def get_plan_document(session: AppSession, plan_id: str, version: int | None = N
         return json.loads(_version_row(s, plan_id, version).document)
 
 
+#: Parsed plans per open database: a plan version is immutable once stored (edits add versions),
+#: so (plan id, version) identifies its content. Every matrix, refresh and report asks for the
+#: plan; parsing its JSON each time cost more than the work itself. Dropped with the database.
+_PARSED: "weakref.WeakKeyDictionary[object, dict[tuple[str, int], Plan]]" = weakref.WeakKeyDictionary()
+
+
 def get_plan(session: AppSession, plan_id: str, version: int | None = None) -> Plan:
-    return plan_from_document(get_plan_document(session, plan_id, version))
+    session.require(Permission.VIEW)
+    with session.db.session() as s:
+        v = _plan_row(s, plan_id).current_version if version is None else int(version)
+        cache = _PARSED.setdefault(session.db, {})
+        plan = cache.get((plan_id, v))
+        if plan is not None:
+            return plan
+        doc = json.loads(_version_row(s, plan_id, v).document)
+    plan = cache[(plan_id, v)] = plan_from_document(doc)
+    return plan
+
+
+def plan_origin(session: AppSession, plan_id: str) -> str | None:
+    """Where a plan came from (own, imported, received, builtin) without parsing any plan."""
+    session.require(Permission.VIEW)
+    with session.db.session() as s:
+        return s.scalar(select(PlanRow.origin).where(PlanRow.id == plan_id))
 
 
 def plan_summary(session: AppSession, plan_id: str) -> PlanSummary:

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from . import audit
-from .domain import Plan, ReportingPeriod, Target, plan_from_document
+from .domain import Plan, ReportingPeriod, Target
 from .errors import AppError, NotFound, PermissionDenied, ValidationError
 from .evidence import EvidenceStore, guess_mime
 from .i18n import nfc, tr
@@ -167,7 +167,7 @@ class ReportSummary:
 def _plan(session: AppSession, plan_id: str, version: int | None = None) -> Plan:
     from . import plans
 
-    return plan_from_document(plans.get_plan_document(session, plan_id, version))
+    return plans.get_plan(session, plan_id, version)
 
 
 def _self_unit(s) -> Unit:
@@ -288,8 +288,7 @@ def report_targets(session: AppSession, report: ReportView) -> list[Target]:
     from . import plans
 
     plan = _plan(session, report.plan_id, report.plan_version)
-    own = plans.list_plans(session)
-    origin = {p.id: p.origin for p in own}.get(report.plan_id, "builtin")
+    origin = plans.plan_origin(session, report.plan_id) or "builtin"
     with session.db.session() as s:
         unit = _self_unit(s)
         return targets_for_unit(plan, unit.level, (unit.name, unit.short_name), own_plan=origin in ASSIGNED_ORIGINS)
