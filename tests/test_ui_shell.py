@@ -248,3 +248,48 @@ def test_qt_texts_are_vietnamese(qapp):
     box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
     assert box.button(QDialogButtonBox.StandardButton.Ok).text() == "Đồng ý"
     assert box.button(QDialogButtonBox.StandardButton.Cancel).text() == "Hủy"
+
+
+def test_wizard_upper_cases_the_code_and_refuses_bad_ones(qtbot, vault):
+    ctl = AppController(vault, kdf=FAST_KDF)
+    ctl.start()
+    wiz = ctl.wizard
+    qtbot.addWidget(wiz)
+    wiz.unit_page.name.setText("Viện kiểm sát nhân dân khu vực 9 - Thanh Hóa")
+    qtbot.keyClicks(wiz.unit_page.code, "vks-kv9-tha")
+    assert wiz.unit_page.code.text() == "VKS-KV9-THA"
+    assert wiz.button(QWizard.WizardButton.NextButton).isEnabled()
+    qtbot.keyClicks(wiz.unit_page.code, "_x")
+    assert not wiz.button(QWizard.WizardButton.NextButton).isEnabled()
+    assert "không hợp lệ" in wiz.unit_page.code_feedback.text()
+    qtbot.keyClicks(wiz.unit_page.parent_code, "vks-tha")
+    assert wiz.unit_page.parent_code.text() == "VKS-THA"
+    wiz.unit_page.code.setText("VKS-KV9-THA")
+    assert wiz.unit_page.code_feedback.text() == ""
+    assert wiz.unit_page.identity().code == "VKS-KV9-THA"
+
+
+def test_wizard_cannot_drop_the_recovery_code(qtbot, vault, data_dir):
+    ctl = AppController(vault, kdf=FAST_KDF)
+    ctl.start()
+    wiz = ctl.wizard
+    qtbot.addWidget(wiz)
+    qtbot.keyClicks(wiz.unit_page.code, "VKS-KV1-THA")
+    wiz.unit_page.name.setText("Viện kiểm sát nhân dân khu vực 1 - Thanh Hóa")
+    wiz.next()
+    qtbot.keyClicks(wiz.admin_page.username, "quantri")
+    qtbot.keyClicks(wiz.admin_page.password, ADMIN_PW)
+    qtbot.keyClicks(wiz.admin_page.password2, ADMIN_PW)
+    wiz.next()
+    assert wiz.currentPage() is wiz.recovery_page
+    assert not wiz.button(QWizard.WizardButton.CancelButton).isVisible()
+    code = wiz.recovery_page.code_label.text()
+    MessageBox.set_next_answer(None)
+    wiz.reject()  # Escape or the title-bar ×
+    assert wiz.isVisible() and wiz.recovery_page.code_label.text() == code
+    assert "chỉ hiện một lần" in MessageBox.shown[-1][1]
+    wiz.recovery_page.confirm.setChecked(True)
+    with qtbot.waitSignal(wiz.created):
+        wiz.reject()  # once stored, closing finishes the setup rather than throwing it away
+    assert ctl.session is not None
+    ctl.lock()

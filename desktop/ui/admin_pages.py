@@ -6,11 +6,12 @@ by the services (a page may hide a button, but the service refuses regardless).
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSpinBox,
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSizePolicy, QSpinBox,
                                QTableView, QVBoxLayout, QWidget)
 
-from desktop.models import accounts, audit, settings
+from desktop.models import accounts, audit, settings, units
+from desktop.models.errors import AppError
 from desktop.models.vault import AppSession, Permission, Role, Vault
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui.table_models import RowTableModel
@@ -285,29 +286,151 @@ class AuditPage(QWidget):
 
 
 class SettingsPage(QWidget):
+    """Cài đặt: the office's identity as printed, the shared folder (with Browse and a connection
+    check), auto-lock, evidence size and backups kept. Only the administrator saves; everyone
+    else sees why the form is read-only."""
+
     def __init__(self, session: AppSession, on_changed=None, parent=None):
         super().__init__(parent)
         self.session = session
         self.on_changed = on_changed
+        self.can_edit = session.user.can(Permission.MANAGE_SETTINGS)
         values = settings.get_all(session)
-        form = QFormLayout(self)
-        self.auto_lock = QSpinBox(objectName="autoLockMinutes")
-        spec = settings.SPECS["auto_lock_minutes"]
-        self.auto_lock.setRange(spec.minimum, spec.maximum)
-        self.auto_lock.setSuffix(self.tr(" phút"))
-        self.auto_lock.setValue(values["auto_lock_minutes"])
+        outer = QVBoxLayout(self)
+
+        unit_box = QGroupBox(self.tr("Thông tin đơn vị (in trên văn bản)"))
+        uf = QFormLayout(unit_box)
+        me = units.own_unit(session)
+        parent_unit = units.get_unit(session, me.parent_code) if me.parent_code else None
+        self.unit_code = QLineEdit(me.code, objectName="ownUnitCode")
+        self.unit_name = QLineEdit(me.name, objectName="ownUnitName")
+        self.unit_short = QLineEdit(me.short_name, objectName="ownUnitShortName")
+        self.unit_place = QLineEdit(me.place_name, objectName="ownUnitPlace")
+        self.unit_symbol = QLineEdit(me.doc_symbol, objectName="ownUnitSymbol")
+        self.parent_code = QLineEdit(me.parent_code or "", objectName="ownParentCode")
+        self.parent_name = QLineEdit(parent_unit.name if parent_unit else "", objectName="ownParentName")
+        code_free = units.code_change_allowed(session)
+        self.unit_code.setReadOnly(not (self.can_edit and code_free))
+        uf.addRow(self.tr("Mã đơn vị"), self.unit_code)
+        if not code_free:
+            note = QLabel(self.tr("Mã đơn vị đã gắn vào khóa ký và các lần trao đổi nên không đổi được."),
+                          objectName="unitCodeNote")
+            note.setWordWrap(True)
+            note.setStyleSheet("color: #555;")
+            uf.addRow("", note)
+        uf.addRow(self.tr("Tên đầy đủ"), self.unit_name)
+        uf.addRow(self.tr("Tên viết tắt"), self.unit_short)
+        uf.addRow(self.tr("Địa danh"), self.unit_place)
+        uf.addRow(self.tr("Ký hiệu văn bản"), self.unit_symbol)
+        uf.addRow(self.tr("Mã đơn vị cấp trên"), self.parent_code)
+        uf.addRow(self.tr("Tên đơn vị cấp trên"), self.parent_name)
+        for edit in (self.unit_code, self.parent_code):
+            edit.textEdited.connect(lambda _t, e=edit: self._upper_case(e))
+        outer.addWidget(unit_box)
+
+        share_box = QGroupBox(self.tr("Trao đổi qua thư mục dùng chung"))
+        sf = QFormLayout(share_box)
         self.share = QLineEdit(values["share_folder"], objectName="shareFolder")
         self.share.setPlaceholderText(r"\\may-chu\chia-se\VKS-CDS")
+        self.browse = QPushButton(self.tr("Chọn…"), objectName="browseShare")
+        self.test_share = QPushButton(self.tr("Kiểm tra kết nối"), objectName="testShare")
+        row = QHBoxLayout()
+        row.addWidget(self.share, 1)
+        row.addWidget(self.browse)
+        row.addWidget(self.test_share)
+        self.share_status = QLabel(objectName="shareStatus")
+        self.share_status.setWordWrap(True)
+        self.share_status.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        sf.addRow(self.tr(settings.SPECS["share_folder"].label), row)
+        sf.addRow("", self.share_status)
+        self.browse.clicked.connect(self._browse_share)
+        self.test_share.clicked.connect(self.check_share)
+        outer.addWidget(share_box)
+
+        other = QGroupBox(self.tr("An toàn và lưu trữ"))
+        of = QFormLayout(other)
+        spec = settings.SPECS["auto_lock_minutes"]
+        self.auto_lock = self._spin("autoLockMinutes", spec, values, self.tr(" phút"))
+        self.evidence_mb = self._spin("evidenceMaxMb", settings.SPECS["evidence_max_mb"], values, " MB")
+        self.backup_keep = self._spin("backupKeep", settings.SPECS["backup_keep"], values, self.tr(" bản"))
+        of.addRow(self.tr(spec.label), self.auto_lock)
+        of.addRow(self.tr(settings.SPECS["evidence_max_mb"].label), self.evidence_mb)
+        of.addRow(self.tr(settings.SPECS["backup_keep"].label), self.backup_keep)
+        outer.addWidget(other)
+
         self.save_button = QPushButton(self.tr("Lưu cài đặt"), objectName="saveSettings")
-        self.save_button.setEnabled(session.user.can(Permission.MANAGE_SETTINGS))
-        form.addRow(self.tr(spec.label), self.auto_lock)
-        form.addRow(self.tr(settings.SPECS["share_folder"].label), self.share)
-        form.addRow(self.save_button)
         self.save_button.clicked.connect(self.save)
+        self.readonly_note = QLabel(self.tr("Chỉ tài khoản Quản trị được thay đổi cài đặt; bạn đang xem ở chế độ chỉ đọc."),
+                                    objectName="settingsReadOnly")
+        self.readonly_note.setWordWrap(True)
+        self.readonly_note.setStyleSheet("color: #555;")
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.readonly_note, 1)
+        bottom.addStretch(1)
+        bottom.addWidget(self.save_button)
+        outer.addLayout(bottom)
+        outer.addStretch(1)
+        for box in (unit_box, share_box, other):
+            box.setMaximumWidth(960)  # long lines of empty field are hard to read on a wide screen
+        self.save_button.setVisible(self.can_edit)
+        self.readonly_note.setVisible(not self.can_edit)
+        if not self.can_edit:
+            for w in (self.unit_name, self.unit_short, self.unit_place, self.unit_symbol, self.parent_code,
+                      self.parent_name, self.share):
+                w.setReadOnly(True)
+            for w in (self.auto_lock, self.evidence_mb, self.backup_keep, self.browse):
+                w.setEnabled(False)
+
+    @staticmethod
+    def _spin(name: str, spec, values, suffix: str) -> QSpinBox:
+        box = QSpinBox(objectName=name)
+        box.setRange(spec.minimum, spec.maximum)
+        box.setSuffix(suffix)
+        box.setValue(values[spec.key])
+        return box
+
+    @staticmethod
+    def _upper_case(edit: QLineEdit) -> None:
+        text = edit.text()
+        if text != text.upper():
+            pos = edit.cursorPosition()
+            edit.setText(text.upper())
+            edit.setCursorPosition(pos)
+
+    def _browse_share(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, self.tr("Chọn thư mục dùng chung"), self.share.text())
+        if path:
+            self.share.setText(path)
+            self.check_share()
+
+    def check_share(self) -> bool:
+        """Write and remove a probe file; show the result next to the field."""
+        try:
+            settings.check_share_folder(self.share.text())
+        except AppError as exc:
+            self.share_status.setText(exc.user_text())
+            self.share_status.setStyleSheet("color: #b00020;")
+            return False
+        ok = bool(self.share.text().strip())
+        self.share_status.setText(self.tr("✓ Kết nối được, ghi được vào thư mục.") if ok else
+                                  self.tr("Chưa đặt thư mục dùng chung: chưa gửi, nhận báo cáo được."))
+        self.share_status.setStyleSheet("color: #1b5e20;" if ok else "color: #555;")
+        return True
 
     def save(self) -> None:
+        if self.share.text().strip() != settings.get(self.session, "share_folder") and not self.check_share():
+            if not MessageBox.question(self, self.tr("Thư mục dùng chung"),
+                                       self.share_status.text() + "\n\n" +
+                                       self.tr("Vẫn lưu đường dẫn này (ví dụ máy chủ đang tạm tắt)?")):
+                return
         try:
+            units.update_own_unit(self.session, units.OwnUnitChange(
+                code=self.unit_code.text(), name=self.unit_name.text(), short_name=self.unit_short.text(),
+                place_name=self.unit_place.text(), doc_symbol=self.unit_symbol.text(),
+                parent_code=self.parent_code.text() or None, parent_name=self.parent_name.text()))
             settings.set_value(self.session, "auto_lock_minutes", self.auto_lock.value())
+            settings.set_value(self.session, "evidence_max_mb", self.evidence_mb.value())
+            settings.set_value(self.session, "backup_keep", self.backup_keep.value())
             settings.set_value(self.session, "share_folder", self.share.text().strip())
         except Exception as exc:
             show_error(self, exc)
