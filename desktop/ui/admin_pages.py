@@ -6,12 +6,19 @@ by the services (a page may hide a button, but the service refuses regardless).
 
 from __future__ import annotations
 
+import io
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSizePolicy, QSpinBox,
                                QTableView, QVBoxLayout, QWidget)
 
 from desktop.models import accounts, audit, settings, units
 from desktop.models.errors import AppError
+from desktop.models.i18n import fold
 from desktop.models.vault import AppSession, Permission, Role, Vault
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui.table_models import RowTableModel
@@ -32,14 +39,47 @@ class UserTableModel(RowTableModel):
     ]
 
 
+@dataclass(frozen=True)
+class AuditRow:
+    """One audit record as the page shows it: local time, the user's full name, a readable action."""
+
+    id: int
+    when: datetime  # local time
+    user: str
+    action: str
+    action_label: str
+    subject: str
+
+    @property
+    def search_key(self) -> str:
+        return fold(f"{self.user} {self.action_label} {self.subject}")
+
+
+def audit_rows(entries, names: dict[int, str]) -> list[AuditRow]:
+    out = []
+    for e in entries:
+        when = datetime.fromisoformat(e.ts)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        user = names.get(e.user_id, "") if e.user_id else QCoreApplication.translate("Audit", "(hệ thống)")
+        out.append(AuditRow(e.id, when.astimezone().replace(tzinfo=None), user, e.action, e.label, e.subject))
+    return out
+
+
 class AuditTableModel(RowTableModel):
     columns = [
         ("STT", lambda e: e.id),
-        ("Thời điểm (UTC)", lambda e: e.ts.replace("T", " ")[:19]),
-        ("Người dùng", lambda e: e.user_id or ""),
-        ("Hành động", lambda e: e.label),
+        ("Thời điểm", lambda e: e.when.strftime("%d/%m/%Y %H:%M:%S")),
+        ("Người dùng", lambda e: e.user),
+        ("Hành động", lambda e: e.action_label),
         ("Đối tượng", lambda e: e.subject),
     ]
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        r = self.row_at(index)
+        if r is not None and role == Qt.ItemDataRole.UserRole:  # sort key: numbers and times, not their text
+            return (r.id, r.when, r.user, r.action_label, r.subject)[index.column()]
+        return super().data(index, role)
 
 
 class BackupTableModel(RowTableModel):
@@ -252,28 +292,102 @@ class BackupPage(QWidget):
 
 
 class AuditPage(QWidget):
+    """Nhật ký: local times, full names, search, filter by action, sort by any column, export to
+    Excel, and the chain check."""
+
+    LIMIT = 5000
+
     def __init__(self, session: AppSession, parent=None):
         super().__init__(parent)
         self.session = session
+        self._all: list[AuditRow] = []
         self.model = AuditTableModel(self)
-        self.view = _table(self.model)
-        self.verify_button = QPushButton(self.tr("Kiểm tra chuỗi băm"), objectName="verifyAudit")
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(Qt.ItemDataRole.UserRole)
+        self.view = _table(self.proxy)
+        self.view.setSortingEnabled(True)
+        self.view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+        self.search = QLineEdit(objectName="auditSearch")
+        self.search.setPlaceholderText(self.tr("Tìm theo người dùng, hành động, đối tượng (không cần dấu)…"))
+        self.search.setClearButtonEnabled(True)
+        self.action = QComboBox(objectName="auditAction")
+        self.export_button = QPushButton(self.tr("Xuất Excel…"), objectName="exportAudit")
+        self.verify_button = QPushButton(self.tr("Kiểm tra tính toàn vẹn"), objectName="verifyAudit")
+        self.count = QLabel(objectName="auditCount")
         self.result = QLabel(objectName="auditResult")
-        row = QHBoxLayout()
-        row.addWidget(self.verify_button)
-        row.addWidget(self.result, 1)
+        self.result.setWordWrap(True)
+        top = QHBoxLayout()
+        top.addWidget(self.search, 2)
+        top.addWidget(self.action, 1)
+        top.addWidget(self.export_button)
+        top.addWidget(self.verify_button)
         lay = QVBoxLayout(self)
-        lay.addLayout(row)
+        lay.addLayout(top)
+        lay.addWidget(self.result)
         lay.addWidget(self.view)
+        lay.addWidget(self.count)
+        self.search.textChanged.connect(self._apply_filter)
+        self.action.currentIndexChanged.connect(self._apply_filter)
         self.verify_button.clicked.connect(self.verify)
+        self.export_button.clicked.connect(self.export)
+        self.save_path_provider = self._ask_save_path
         self.refresh()
 
     def refresh(self) -> None:
         if not self.session.user.can(Permission.VIEW_AUDIT):
+            self._all = []
             self.model.set_rows([])
             self.result.setText(self.tr("Chỉ Quản trị và Lãnh đạo đơn vị xem được nhật ký."))
+            for w in (self.search, self.action, self.export_button, self.verify_button):
+                w.setEnabled(False)
             return
-        self.model.set_rows(audit.list_entries(self.session, 500))
+        names = {u.id: (u.full_name or u.username) for u in accounts.list_users(self.session)}
+        self._all = audit_rows(audit.list_entries(self.session, self.LIMIT), names)
+        current = self.action.currentData()
+        self.action.blockSignals(True)
+        self.action.clear()
+        self.action.addItem(self.tr("Mọi hành động"), None)
+        for code, label in sorted({(r.action, r.action_label) for r in self._all}, key=lambda x: fold(x[1])):
+            self.action.addItem(label, code)
+        self.action.setCurrentIndex(max(0, self.action.findData(current)))
+        self.action.blockSignals(False)
+        self._apply_filter()
+
+    def visible_rows(self) -> list[AuditRow]:
+        return [self.model.row(self.proxy.mapToSource(self.proxy.index(i, 0)).row())
+                for i in range(self.proxy.rowCount())]
+
+    def _apply_filter(self) -> None:
+        words = fold(self.search.text()).split()
+        action = self.action.currentData()
+        rows = [r for r in self._all if (action is None or r.action == action)
+                and all(w in r.search_key for w in words)]
+        self.model.set_rows(rows)
+        self.count.setText(self.tr("{0} bản ghi").format(f"{len(rows):,}".replace(",", ".")))
+
+    def _ask_save_path(self) -> str:
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Xuất nhật ký"), "nhat-ky.xlsx",
+                                              self.tr("Bảng tính Excel (*.xlsx)"))
+        return path
+
+    def export(self) -> None:
+        """The rows shown (after search and filter), in the order shown, as an Excel sheet."""
+        path = self.save_path_provider()
+        if not path:
+            return
+        try:
+            from desktop.export.xlsx import write_table_xlsx
+            from desktop.models.fsutil import atomic_write_bytes
+
+            buf = io.BytesIO()
+            write_table_xlsx(self.tr("Nhật ký"), [h for h, _ in self.model.columns],
+                             [[r.id, r.when, r.user, r.action_label, r.subject] for r in self.visible_rows()], buf)
+            atomic_write_bytes(Path(path), buf.getvalue())
+        except Exception as exc:
+            show_error(self, exc, self.tr("Không xuất được nhật ký"))
+            return
+        MessageBox.info(self, self.tr("Đã xuất"), self.tr("Đã lưu nhật ký vào {0}.").format(Path(path).name))
 
     def verify(self) -> None:
         try:
@@ -281,7 +395,8 @@ class AuditPage(QWidget):
         except Exception as exc:
             show_error(self, exc)
             return
-        self.result.setText(self.tr("Nguyên vẹn") if not problems else "; ".join(problems[:5]))
+        self.result.setText(self.tr("✓ Nhật ký nguyên vẹn: không bản ghi nào bị sửa, xóa hay đảo thứ tự.")
+                            if not problems else "; ".join(problems[:5]))
         self.result.setStyleSheet("color: #1b5e20;" if not problems else "color: #b00020;")
 
 
