@@ -20,6 +20,7 @@ from desktop.models import accounts, audit, settings, units
 from desktop.models.errors import AppError
 from desktop.models.i18n import fold
 from desktop.models.vault import AppSession, Permission, Role, Vault
+from desktop.ui.fields import upper_case_as_typed
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui.table_models import RowTableModel
 from desktop.ui.tasks import run_task
@@ -440,7 +441,7 @@ class SettingsPage(QWidget):
         uf.addRow(self.tr("Mã đơn vị cấp trên"), self.parent_code)
         uf.addRow(self.tr("Tên đơn vị cấp trên"), self.parent_name)
         for edit in (self.unit_code, self.parent_code):
-            edit.textEdited.connect(lambda _t, e=edit: self._upper_case(e))
+            upper_case_as_typed(edit)
         outer.addWidget(unit_box)
 
         share_box = QGroupBox(self.tr("Trao đổi qua thư mục dùng chung"))
@@ -504,13 +505,6 @@ class SettingsPage(QWidget):
         box.setValue(values[spec.key])
         return box
 
-    @staticmethod
-    def _upper_case(edit: QLineEdit) -> None:
-        text = edit.text()
-        if text != text.upper():
-            pos = edit.cursorPosition()
-            edit.setText(text.upper())
-            edit.setCursorPosition(pos)
 
     def _browse_share(self) -> None:
         path = QFileDialog.getExistingDirectory(self, self.tr("Chọn thư mục dùng chung"), self.share.text())

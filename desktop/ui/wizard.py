@@ -17,6 +17,7 @@ from desktop.models.domain import UnitCodeError, normalize_unit_code
 from desktop.models.errors import AppError
 from desktop.models.i18n import nfc
 from desktop.models.vault import MIN_PASSWORD_LEN, UnitIdentity, Vault, check_password_policy, check_username
+from desktop.ui.fields import upper_case_as_typed
 from desktop.ui.messages import MessageBox, show_error
 
 log = logging.getLogger(__name__)
@@ -56,19 +57,11 @@ class UnitPage(QWizardPage):
         self.code_feedback.setStyleSheet("color: #b00020;")
         form.addRow("", self.code_feedback)
         for w in (self.code, self.parent_code):
-            w.textEdited.connect(lambda _text, w=w: self._upper_case(w))
+            upper_case_as_typed(w)
         for w in (self.code, self.name, self.parent_code):
             w.textChanged.connect(self._check)
         self._check()
 
-    @staticmethod
-    def _upper_case(edit: QLineEdit) -> None:
-        """Codes are upper-case everywhere (bundles, shares, keys): show them so as they are typed."""
-        text = edit.text()
-        if text != text.upper():
-            pos = edit.cursorPosition()
-            edit.setText(text.upper())
-            edit.setCursorPosition(pos)
 
     def _code_problem(self) -> str:
         for edit, optional in ((self.code, False), (self.parent_code, True)):
