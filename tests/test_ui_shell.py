@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 
 from desktop.models import accounts
+from desktop.models.vault import Role
 from desktop.models.fsutil import InstanceLock, InstanceLockedError
 from desktop.ui import tasks
 from desktop.ui.admin_pages import AuditTableModel, BackupTableModel, UserTableModel
@@ -208,11 +209,30 @@ def test_admin_adds_user_through_dialog(qtbot, created, controllers):
             return getattr(self.dlg, name)
 
         def exec(self):
-            return 1
+            self.dlg._check()  # the OK button
+            return self.dlg.result()
 
     page.dialog_factory = Prefilled
     page.add_button.click()
     assert "canbo_moi" in [u.username for u in accounts.list_users(ctl.session)]
+
+    kept = []
+
+    class Duplicate(Prefilled):
+        def exec(self):
+            self.dlg.role.setCurrentIndex(self.dlg.role.findData(Role.DATA_ENTRY.value))
+            self.dlg._check()
+            kept.append((self.dlg.result(), self.dlg.username.text(), self.dlg.full_name.text(),
+                         self.dlg.problem.text()))
+            return self.dlg.result()
+
+    before = accounts.list_users(ctl.session)
+    page.dialog_factory = Duplicate
+    page.add_button.click()
+    result, username, full_name, problem = kept[0]
+    assert result != 1 and (username, full_name) == ("canbo_moi", "Cán bộ mới")  # still open, nothing lost
+    assert "canbo_moi" in problem
+    assert accounts.list_users(ctl.session) == before
     ctl.lock()
 
 

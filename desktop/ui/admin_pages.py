@@ -107,15 +107,18 @@ def _table(model) -> QTableView:
 class PasswordDialog(QDialog):
     """New password twice (and the current one when changing one's own)."""
 
-    def __init__(self, title: str, ask_current: bool, parent=None, with_identity: bool = False):
+    def __init__(self, title: str, ask_current: bool, parent=None, with_identity: bool = False, submit=None):
         super().__init__(parent)
         self.setWindowTitle(title)
+        self.submit = submit  # called on OK; a refusal is shown here and the dialog stays open
         form = QFormLayout(self)
         self.username = QLineEdit(objectName="newUsername")
         self.full_name = QLineEdit(objectName="newFullName")
         self.role = QComboBox(objectName="newRole")
         for r in Role:
             self.role.addItem(r.label, r.value)
+        # least privilege first: most new accounts are clerks; an administrator is a deliberate choice
+        self.role.setCurrentIndex(self.role.findData(Role.DATA_ENTRY.value))
         if with_identity:
             form.addRow(self.tr("Tên đăng nhập"), self.username)
             form.addRow(self.tr("Họ và tên"), self.full_name)
@@ -131,6 +134,10 @@ class PasswordDialog(QDialog):
         form.addRow(self.tr("Mật khẩu mới"), self.new1)
         form.addRow(self.tr("Nhập lại"), self.new2)
         form.addRow(QLabel(self.tr("Ít nhất 10 ký tự, không chứa tên đăng nhập.")))
+        self.problem = QLabel(objectName="dialogProblem")
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #b00020;")
+        form.addRow(self.problem)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("Đồng ý"))
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("Hủy"))
@@ -140,8 +147,14 @@ class PasswordDialog(QDialog):
 
     def _check(self) -> None:
         if self.new1.text() != self.new2.text():
-            MessageBox.error(self, self.tr("Mật khẩu"), self.tr("Hai lần nhập mật khẩu mới chưa khớp."))
+            self.problem.setText(self.tr("Hai lần nhập mật khẩu mới chưa khớp."))
             return
+        if self.submit is not None:
+            try:
+                self.submit(self)
+            except AppError as exc:  # e.g. a name already taken: keep what was typed, say why
+                self.problem.setText(exc.user_text())
+                return
         self.accept()
 
 
@@ -181,15 +194,14 @@ class UsersPage(QWidget):
         return self.model.row(idx[0].row()) if idx else None
 
     def add_user(self) -> None:
-        dlg = self.dialog_factory(self.tr("Thêm người dùng"), ask_current=False, parent=self, with_identity=True)
-        if dlg.exec() != QDialog.DialogCode.Accepted:
-            return
-        try:
+        def submit(dlg) -> None:
             accounts.add_user(self.session, dlg.username.text(), dlg.full_name.text(), Role(dlg.role.currentData()),
                               dlg.new1.text())
-        except Exception as exc:
-            show_error(self, exc)
-        self.refresh()
+
+        dlg = self.dialog_factory(self.tr("Thêm người dùng"), ask_current=False, parent=self, with_identity=True,
+                                  submit=submit)
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            self.refresh()
 
     def reset_password(self) -> None:
         user = self._selected()
