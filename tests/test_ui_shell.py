@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 
 from desktop.models import accounts
+from desktop.models.vault import Role
 from desktop.models.fsutil import InstanceLock, InstanceLockedError
 from desktop.ui import tasks
 from desktop.ui.admin_pages import AuditTableModel, BackupTableModel, UserTableModel
@@ -174,7 +175,7 @@ def test_main_pages_build_and_models(qtbot, qtmodeltester, created, controllers)
     audit_page.refresh()
     qtmodeltester.check(audit_page.model)
     audit_page.verify_button.click()
-    assert audit_page.result.text() == "Nguyên vẹn"
+    assert "nguyên vẹn" in audit_page.result.text()
     settings_page = ctl.main.page_widget("settings")
     settings_page.auto_lock.setValue(3)
     MessageBox.set_next_answer(None)
@@ -208,11 +209,30 @@ def test_admin_adds_user_through_dialog(qtbot, created, controllers):
             return getattr(self.dlg, name)
 
         def exec(self):
-            return 1
+            self.dlg._check()  # the OK button
+            return self.dlg.result()
 
     page.dialog_factory = Prefilled
     page.add_button.click()
     assert "canbo_moi" in [u.username for u in accounts.list_users(ctl.session)]
+
+    kept = []
+
+    class Duplicate(Prefilled):
+        def exec(self):
+            self.dlg.role.setCurrentIndex(self.dlg.role.findData(Role.DATA_ENTRY.value))
+            self.dlg._check()
+            kept.append((self.dlg.result(), self.dlg.username.text(), self.dlg.full_name.text(),
+                         self.dlg.problem.text()))
+            return self.dlg.result()
+
+    before = accounts.list_users(ctl.session)
+    page.dialog_factory = Duplicate
+    page.add_button.click()
+    result, username, full_name, problem = kept[0]
+    assert result != 1 and (username, full_name) == ("canbo_moi", "Cán bộ mới")  # still open, nothing lost
+    assert "canbo_moi" in problem
+    assert accounts.list_users(ctl.session) == before
     ctl.lock()
 
 
@@ -248,3 +268,48 @@ def test_qt_texts_are_vietnamese(qapp):
     box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
     assert box.button(QDialogButtonBox.StandardButton.Ok).text() == "Đồng ý"
     assert box.button(QDialogButtonBox.StandardButton.Cancel).text() == "Hủy"
+
+
+def test_wizard_upper_cases_the_code_and_refuses_bad_ones(qtbot, vault):
+    ctl = AppController(vault, kdf=FAST_KDF)
+    ctl.start()
+    wiz = ctl.wizard
+    qtbot.addWidget(wiz)
+    wiz.unit_page.name.setText("Viện kiểm sát nhân dân khu vực 9 - Thanh Hóa")
+    qtbot.keyClicks(wiz.unit_page.code, "vks-kv9-tha")
+    assert wiz.unit_page.code.text() == "VKS-KV9-THA"
+    assert wiz.button(QWizard.WizardButton.NextButton).isEnabled()
+    qtbot.keyClicks(wiz.unit_page.code, "_x")
+    assert not wiz.button(QWizard.WizardButton.NextButton).isEnabled()
+    assert "không hợp lệ" in wiz.unit_page.code_feedback.text()
+    qtbot.keyClicks(wiz.unit_page.parent_code, "vks-tha")
+    assert wiz.unit_page.parent_code.text() == "VKS-THA"
+    wiz.unit_page.code.setText("VKS-KV9-THA")
+    assert wiz.unit_page.code_feedback.text() == ""
+    assert wiz.unit_page.identity().code == "VKS-KV9-THA"
+
+
+def test_wizard_cannot_drop_the_recovery_code(qtbot, vault, data_dir):
+    ctl = AppController(vault, kdf=FAST_KDF)
+    ctl.start()
+    wiz = ctl.wizard
+    qtbot.addWidget(wiz)
+    qtbot.keyClicks(wiz.unit_page.code, "VKS-KV1-THA")
+    wiz.unit_page.name.setText("Viện kiểm sát nhân dân khu vực 1 - Thanh Hóa")
+    wiz.next()
+    qtbot.keyClicks(wiz.admin_page.username, "quantri")
+    qtbot.keyClicks(wiz.admin_page.password, ADMIN_PW)
+    qtbot.keyClicks(wiz.admin_page.password2, ADMIN_PW)
+    wiz.next()
+    assert wiz.currentPage() is wiz.recovery_page
+    assert not wiz.button(QWizard.WizardButton.CancelButton).isVisible()
+    code = wiz.recovery_page.code_label.text()
+    MessageBox.set_next_answer(None)
+    wiz.reject()  # Escape or the title-bar ×
+    assert wiz.isVisible() and wiz.recovery_page.code_label.text() == code
+    assert "chỉ hiện một lần" in MessageBox.shown[-1][1]
+    wiz.recovery_page.confirm.setChecked(True)
+    with qtbot.waitSignal(wiz.created):
+        wiz.reject()  # once stored, closing finishes the setup rather than throwing it away
+    assert ctl.session is not None
+    ctl.lock()

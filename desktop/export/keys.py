@@ -37,6 +37,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from desktop.models.domain import UNIT_CODE_RE  # one definition of a valid unit code
+
 __all__ = [
     "KeyFormatError",
     "MinisignError",
@@ -58,10 +60,6 @@ __all__ = [
     "parse_minisign_signature",
 ]
 
-#: Unit codes as used in plan files ("VKSTC", "VKS-THA", "VKS-QBH"): upper-case ASCII letters,
-#: digits, '-' and '.', starting and ending with a letter or digit. No '_' (it separates the
-#: fields of a bundle file name) and no lower case (shares on Windows are case-insensitive).
-UNIT_CODE_RE = re.compile(r"^[A-Z0-9](?:[A-Z0-9.-]{0,30}[A-Z0-9])?$")
 
 _KEYID_DOMAIN = b"VKS-CDS-KEYID-v1"
 _FINGERPRINT_DOMAIN = b"VKS-CDS-FINGERPRINT-v1"

@@ -348,3 +348,29 @@ def consolidated_workbook(doc: ConsolidatedReportDoc) -> Workbook:
 def write_consolidated_xlsx(doc: ConsolidatedReportDoc, stream: BinaryIO) -> None:
     """Write the consolidated report (reporting rate, matrices, target list) to a binary stream."""
     consolidated_workbook(doc).save(stream)
+
+
+def write_table_xlsx(title: str, headers: Sequence[str], rows: Iterable[Sequence], stream: BinaryIO) -> None:
+    """A plain list (the audit log, say) as one sheet: bold frozen header, dates as dd/mm/yyyy
+    hh:mm:ss cells, columns sized to their content, filters on the header row."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = nfc(title)[:31]
+    ws.append([nfc(h) for h in headers])
+    for cell in ws[1]:
+        cell.font = _font(bold=True)
+    widths = [len(h) for h in headers]
+    for row in rows:
+        values = [nfc(v) if isinstance(v, str) else v for v in row]
+        ws.append(values)
+        for i, v in enumerate(values):
+            if isinstance(v, _dt.datetime):
+                ws.cell(ws.max_row, i + 1).number_format = "dd/mm/yyyy hh:mm:ss"
+                widths[i] = max(widths[i], 19)
+            else:
+                widths[i] = max(widths[i], min(60, len(str(v if v is not None else ""))))
+    for i, w in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(i)].width = w + 2
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
+    wb.save(stream)

@@ -70,6 +70,30 @@ def last_day(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
+# ------------------------------------------------------------------ unit codes
+#: Unit codes ("VKSTC", "VKS-THA", "VKS-KV1-THA"): upper-case ASCII letters, digits, '-' and '.',
+#: starting and ending with a letter or digit. No '_' (it separates the fields of a bundle file
+#: name) and no lower case (shares on Windows are case-insensitive).
+UNIT_CODE_RE = re.compile(r"^[A-Z0-9](?:[A-Z0-9.-]{0,30}[A-Z0-9])?$")
+
+
+class UnitCodeError(ValueError):
+    """A unit code that cannot be used; the message is Vietnamese, for the user."""
+
+
+def normalize_unit_code(text: str) -> str:
+    """The unit code as stored and exchanged: trimmed and upper-cased ("vks-kv9-tha" becomes
+    "VKS-KV9-THA"). Raises UnitCodeError when what is left is not a valid code."""
+    code = nfc(text or "").strip().upper()
+    if not code:
+        raise UnitCodeError(_t("Cần nhập mã đơn vị."))
+    if not UNIT_CODE_RE.fullmatch(code):
+        raise UnitCodeError(_t("Mã đơn vị \u201c{0}\u201d không hợp lệ: chỉ dùng chữ cái không dấu, chữ số, dấu "
+                               "gạch ngang và dấu chấm, tối đa 32 ký tự, không bắt đầu hay kết thúc bằng dấu "
+                               "(ví dụ: VKS-KV1-THA).").format(code))
+    return code
+
+
 # ------------------------------------------------------------------ reporting periods
 @dataclass(frozen=True)
 class ReportingPeriod:

@@ -52,6 +52,38 @@ def get_all(session: AppSession) -> dict[str, Any]:
     return {k: get(session, k) for k in SPECS}
 
 
+def check_share_folder(path: str) -> None:
+    """The shared folder must be a reachable folder this account can write to. Probes by writing and
+    removing a small file (what every export does). Raises ValidationError with what to do."""
+    import os
+    import secrets
+    from pathlib import Path
+
+    text = (path or "").strip()
+    if not text:
+        return  # not configured: the exchange says so when it is needed
+    folder = Path(text)
+    try:
+        if not folder.exists():
+            raise ValidationError(tr("Settings", "Không tìm thấy thư mục dùng chung {0}.").format(text),
+                                  tr("Settings", "Kiểm tra đường dẫn, mạng nội bộ và máy chủ chia sẻ; có thể dùng nút "
+                                                 "Chọn… để tìm thư mục."))
+        if not folder.is_dir():
+            raise ValidationError(tr("Settings", "{0} không phải là thư mục.").format(text))
+        probe = folder / f".vks-cds-kiem-tra-{secrets.token_hex(4)}.tmp"
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, b"vks-cds")
+        finally:
+            os.close(fd)
+            probe.unlink(missing_ok=True)
+    except ValidationError:
+        raise
+    except OSError as exc:
+        raise ValidationError(tr("Settings", "Không ghi được vào thư mục dùng chung {0} ({1}).").format(
+            text, exc.strerror or exc), tr("Settings", "Nhờ cán bộ CNTT cấp quyền ghi cho máy này.")) from exc
+
+
 def set_value(session: AppSession, key: str, value: Any) -> None:
     session.require(Permission.MANAGE_SETTINGS)
     spec = SPECS.get(key)
@@ -65,6 +97,8 @@ def set_value(session: AppSession, key: str, value: Any) -> None:
                              (spec.maximum is not None and value > spec.maximum)):
         raise ValidationError(tr("Settings", "“{0}” phải từ {1} đến {2}.")
                               .format(tr("Settings", spec.label), spec.minimum, spec.maximum))
+    if key == "share_folder":
+        value = value.strip()  # reachability is checked by the caller (check_share_folder): a share may be down today
     with session.db.session() as s:
         row = s.get(Setting, key)
         encoded = json.dumps(value, ensure_ascii=False)

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from .i18n import tr
-from .schema import Unit, UnitFormerName
+from .domain import UnitCodeError, normalize_unit_code
+from .errors import ValidationError
+from .i18n import nfc, tr
+from .schema import (BundleStream, OutboxBundle, OwnKey, Plan, ReceivedBundle, Report, TrustedUnitKey, Unit,
+                     UnitFormerName)
 from .vault import AppSession, Permission
 
 LEVEL_LABELS = {
@@ -35,6 +38,13 @@ class UnitInfo:
     @property
     def level_label(self) -> str:
         return tr("Units", LEVEL_LABELS.get(self.level, self.level))
+
+
+def _checked_code(text: str) -> str:
+    try:
+        return normalize_unit_code(text)
+    except UnitCodeError as exc:
+        raise ValidationError(str(exc)) from None
 
 
 def _info(s, u: Unit) -> UnitInfo:
@@ -68,13 +78,11 @@ def add_unit(session: AppSession, code: str, name: str, level: str = "khu_vuc", 
              short_name: str = "", place_name: str = "", doc_symbol: str = "") -> UnitInfo:
     """Add a unit to the roster (a provincial office adds its regional units)."""
     from . import audit
-    from .errors import ValidationError
-    from .i18n import nfc
 
     session.require(Permission.MANAGE_SETTINGS)
-    code = nfc(code).strip().upper()
-    if not code or not nfc(name).strip():
+    if not nfc(code).strip() or not nfc(name).strip():
         raise ValidationError(tr("Units", "Cần nhập mã và tên đơn vị."))
+    code = _checked_code(code)
     if level not in LEVEL_LABELS:
         raise ValidationError(tr("Units", "Cấp đơn vị không hợp lệ: {0}").format(level))
     with session.db.session() as s:
@@ -122,3 +130,83 @@ def set_unit_active(session: AppSession, code: str, active: bool) -> None:
             raise NotFound(tr("Units", "Không có đơn vị {0}.").format(code))
         u.active = active
         audit.append(s, session.user.id or None, "unit.activate" if active else "unit.deactivate", code)
+
+
+@dataclass(frozen=True)
+class OwnUnitChange:
+    """What the administrator may correct about the office after setup (Cài đặt → Thông tin đơn vị)."""
+
+    code: str
+    name: str
+    short_name: str = ""
+    place_name: str = ""
+    doc_symbol: str = ""
+    parent_code: str | None = None
+    parent_name: str = ""
+
+
+def code_change_allowed(session: AppSession) -> bool:
+    """The office's code can be corrected until it has keys or has exchanged anything: after that it
+    is bound into signed keys, enrolment forms and bundle streams on both sides."""
+    session.require(Permission.VIEW)
+    with session.db.session() as s:
+        return not any(s.scalars(select(m).limit(1)).first() is not None
+                       for m in (OwnKey, TrustedUnitKey, BundleStream, OutboxBundle, ReceivedBundle))
+
+
+def update_own_unit(session: AppSession, change: OwnUnitChange) -> UnitInfo:
+    """Correct the office's identity as printed on its documents. A changed code (e.g. typed in
+    lower case in the first-run wizard) is rewritten everywhere it is referenced, in one
+    transaction, and only while `code_change_allowed`; a changed name keeps the old one as a
+    former name."""
+    from datetime import date, timedelta
+
+    from . import audit
+
+    session.require(Permission.MANAGE_SETTINGS)
+    code = _checked_code(change.code)
+    parent_code = _checked_code(change.parent_code) if (change.parent_code or "").strip() else None
+    name = nfc(change.name).strip()
+    if not name:
+        raise ValidationError(tr("Units", "Cần nhập tên đơn vị."))
+    allowed = code_change_allowed(session)
+    with session.db.session() as s:
+        me = s.scalars(select(Unit).where(Unit.is_self.is_(True))).first()
+        old_code = me.code
+        if code != old_code:
+            if not allowed:
+                raise ValidationError(tr("Units", "Không đổi được mã đơn vị: đơn vị đã có khóa ký hoặc đã trao đổi báo "
+                                                  "cáo với mã {0}. Mã đã gắn vào khóa và phiếu đăng ký.").format(old_code))
+            if s.get(Unit, code) is not None:
+                raise ValidationError(tr("Units", "Mã đơn vị {0} đã có trong danh sách.").format(code))
+            s.add(Unit(code=code, name=me.name, short_name=me.short_name, level=me.level, parent_code=me.parent_code,
+                       place_name=me.place_name, doc_symbol=me.doc_symbol, active=True, is_self=False))
+            s.flush()
+            s.execute(update(UnitFormerName).where(UnitFormerName.unit_code == old_code).values({"unit_code": code}))
+            s.execute(update(Unit).where(Unit.parent_code == old_code).values({"parent_code": code}))
+            s.execute(update(Report).where(Report.unit_code == old_code).values({"unit_code": code}))
+            s.execute(update(Plan).where(Plan.owner_unit_code == old_code).values({"owner_unit_code": code}))
+            s.delete(me)
+            s.flush()
+            me = s.get(Unit, code)
+            me.is_self = True
+            audit.append(s, session.user.id or None, "unit.recode", f"{old_code} -> {code}")
+        if name != me.name:
+            until = (date.today() - timedelta(days=1)).isoformat()
+            s.add(UnitFormerName(unit_code=code, name=me.name, valid_from=None, valid_to=until))
+            me.name = name
+        me.short_name = nfc(change.short_name).strip()
+        me.place_name = nfc(change.place_name).strip()
+        me.doc_symbol = nfc(change.doc_symbol).strip()
+        if parent_code != me.parent_code and parent_code is not None and s.get(Unit, parent_code) is None:
+            s.add(Unit(code=parent_code, name=nfc(change.parent_name).strip() or parent_code,
+                       level="tinh" if me.level == "khu_vuc" else "toi_cao", parent_code=None, place_name="",
+                       doc_symbol="", short_name="", active=True, is_self=False))
+        elif parent_code is not None and nfc(change.parent_name).strip():
+            parent = s.get(Unit, parent_code)
+            if parent is not None and parent.name != nfc(change.parent_name).strip():
+                parent.name = nfc(change.parent_name).strip()
+        me.parent_code = parent_code
+        audit.append(s, session.user.id or None, "unit.update", code)
+        s.flush()
+        return _info(s, me)

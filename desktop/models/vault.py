@@ -20,6 +20,7 @@ This module must never import Qt.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -36,6 +37,7 @@ import importlib
 
 from .errors import (AppError, LoginFailed, LoginThrottled, PermissionDenied, StorageError,
                      ValidationError, VaultDamaged, VaultMissing)
+from .domain import UnitCodeError, normalize_unit_code
 from .fsutil import atomic_write_bytes, fsync_dir, is_disk_full
 from .i18n import nfc, tr
 from .keyslots import (KdfParams, SlotError, SlotFile, generate_master_key, generate_recovery_code,
@@ -352,6 +354,11 @@ class Vault:
         check_password_policy(username, admin_password)
         if not nfc(unit.code).strip() or not nfc(unit.name).strip():
             raise ValidationError(tr("Vault", "Cần nhập mã và tên đơn vị."))
+        try:  # codes are exchanged and printed in one form: upper-case, checked before anything is written
+            unit = dataclasses.replace(unit, code=normalize_unit_code(unit.code),
+                                       parent_code=normalize_unit_code(unit.parent_code) if unit.parent_code else None)
+        except UnitCodeError as exc:
+            raise ValidationError(str(exc)) from None
         self.folder.ensure()
         kdf = kdf or tune_kdf()
         master = generate_master_key()

@@ -6,12 +6,21 @@ by the services (a page may hide a button, but the service refuses regardless).
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSpinBox,
+import io
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QSortFilterProxyModel, Qt
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSizePolicy, QSpinBox,
                                QTableView, QVBoxLayout, QWidget)
 
-from desktop.models import accounts, audit, settings
+from desktop.models import accounts, audit, settings, units
+from desktop.models.errors import AppError
+from desktop.models.i18n import fold
 from desktop.models.vault import AppSession, Permission, Role, Vault
+from desktop.ui.fields import upper_case_as_typed
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui.table_models import RowTableModel
 from desktop.ui.tasks import run_task
@@ -31,14 +40,47 @@ class UserTableModel(RowTableModel):
     ]
 
 
+@dataclass(frozen=True)
+class AuditRow:
+    """One audit record as the page shows it: local time, the user's full name, a readable action."""
+
+    id: int
+    when: datetime  # local time
+    user: str
+    action: str
+    action_label: str
+    subject: str
+
+    @property
+    def search_key(self) -> str:
+        return fold(f"{self.user} {self.action_label} {self.subject}")
+
+
+def audit_rows(entries, names: dict[int, str]) -> list[AuditRow]:
+    out = []
+    for e in entries:
+        when = datetime.fromisoformat(e.ts)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        user = names.get(e.user_id, "") if e.user_id else QCoreApplication.translate("Audit", "(hệ thống)")
+        out.append(AuditRow(e.id, when.astimezone().replace(tzinfo=None), user, e.action, e.label, e.subject))
+    return out
+
+
 class AuditTableModel(RowTableModel):
     columns = [
         ("STT", lambda e: e.id),
-        ("Thời điểm (UTC)", lambda e: e.ts.replace("T", " ")[:19]),
-        ("Người dùng", lambda e: e.user_id or ""),
-        ("Hành động", lambda e: e.label),
+        ("Thời điểm", lambda e: e.when.strftime("%d/%m/%Y %H:%M:%S")),
+        ("Người dùng", lambda e: e.user),
+        ("Hành động", lambda e: e.action_label),
         ("Đối tượng", lambda e: e.subject),
     ]
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        r = self.row_at(index)
+        if r is not None and role == Qt.ItemDataRole.UserRole:  # sort key: numbers and times, not their text
+            return (r.id, r.when, r.user, r.action_label, r.subject)[index.column()]
+        return super().data(index, role)
 
 
 class BackupTableModel(RowTableModel):
@@ -65,15 +107,18 @@ def _table(model) -> QTableView:
 class PasswordDialog(QDialog):
     """New password twice (and the current one when changing one's own)."""
 
-    def __init__(self, title: str, ask_current: bool, parent=None, with_identity: bool = False):
+    def __init__(self, title: str, ask_current: bool, parent=None, with_identity: bool = False, submit=None):
         super().__init__(parent)
         self.setWindowTitle(title)
+        self.submit = submit  # called on OK; a refusal is shown here and the dialog stays open
         form = QFormLayout(self)
         self.username = QLineEdit(objectName="newUsername")
         self.full_name = QLineEdit(objectName="newFullName")
         self.role = QComboBox(objectName="newRole")
         for r in Role:
             self.role.addItem(r.label, r.value)
+        # least privilege first: most new accounts are clerks; an administrator is a deliberate choice
+        self.role.setCurrentIndex(self.role.findData(Role.DATA_ENTRY.value))
         if with_identity:
             form.addRow(self.tr("Tên đăng nhập"), self.username)
             form.addRow(self.tr("Họ và tên"), self.full_name)
@@ -89,6 +134,10 @@ class PasswordDialog(QDialog):
         form.addRow(self.tr("Mật khẩu mới"), self.new1)
         form.addRow(self.tr("Nhập lại"), self.new2)
         form.addRow(QLabel(self.tr("Ít nhất 10 ký tự, không chứa tên đăng nhập.")))
+        self.problem = QLabel(objectName="dialogProblem")
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #b00020;")
+        form.addRow(self.problem)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("Đồng ý"))
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("Hủy"))
@@ -98,8 +147,14 @@ class PasswordDialog(QDialog):
 
     def _check(self) -> None:
         if self.new1.text() != self.new2.text():
-            MessageBox.error(self, self.tr("Mật khẩu"), self.tr("Hai lần nhập mật khẩu mới chưa khớp."))
+            self.problem.setText(self.tr("Hai lần nhập mật khẩu mới chưa khớp."))
             return
+        if self.submit is not None:
+            try:
+                self.submit(self)
+            except AppError as exc:  # e.g. a name already taken: keep what was typed, say why
+                self.problem.setText(exc.user_text())
+                return
         self.accept()
 
 
@@ -139,15 +194,14 @@ class UsersPage(QWidget):
         return self.model.row(idx[0].row()) if idx else None
 
     def add_user(self) -> None:
-        dlg = self.dialog_factory(self.tr("Thêm người dùng"), ask_current=False, parent=self, with_identity=True)
-        if dlg.exec() != QDialog.DialogCode.Accepted:
-            return
-        try:
+        def submit(dlg) -> None:
             accounts.add_user(self.session, dlg.username.text(), dlg.full_name.text(), Role(dlg.role.currentData()),
                               dlg.new1.text())
-        except Exception as exc:
-            show_error(self, exc)
-        self.refresh()
+
+        dlg = self.dialog_factory(self.tr("Thêm người dùng"), ask_current=False, parent=self, with_identity=True,
+                                  submit=submit)
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            self.refresh()
 
     def reset_password(self) -> None:
         user = self._selected()
@@ -251,28 +305,102 @@ class BackupPage(QWidget):
 
 
 class AuditPage(QWidget):
+    """Nhật ký: local times, full names, search, filter by action, sort by any column, export to
+    Excel, and the chain check."""
+
+    LIMIT = 5000
+
     def __init__(self, session: AppSession, parent=None):
         super().__init__(parent)
         self.session = session
+        self._all: list[AuditRow] = []
         self.model = AuditTableModel(self)
-        self.view = _table(self.model)
-        self.verify_button = QPushButton(self.tr("Kiểm tra chuỗi băm"), objectName="verifyAudit")
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(Qt.ItemDataRole.UserRole)
+        self.view = _table(self.proxy)
+        self.view.setSortingEnabled(True)
+        self.view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+        self.search = QLineEdit(objectName="auditSearch")
+        self.search.setPlaceholderText(self.tr("Tìm theo người dùng, hành động, đối tượng (không cần dấu)…"))
+        self.search.setClearButtonEnabled(True)
+        self.action = QComboBox(objectName="auditAction")
+        self.export_button = QPushButton(self.tr("Xuất Excel…"), objectName="exportAudit")
+        self.verify_button = QPushButton(self.tr("Kiểm tra tính toàn vẹn"), objectName="verifyAudit")
+        self.count = QLabel(objectName="auditCount")
         self.result = QLabel(objectName="auditResult")
-        row = QHBoxLayout()
-        row.addWidget(self.verify_button)
-        row.addWidget(self.result, 1)
+        self.result.setWordWrap(True)
+        top = QHBoxLayout()
+        top.addWidget(self.search, 2)
+        top.addWidget(self.action, 1)
+        top.addWidget(self.export_button)
+        top.addWidget(self.verify_button)
         lay = QVBoxLayout(self)
-        lay.addLayout(row)
+        lay.addLayout(top)
+        lay.addWidget(self.result)
         lay.addWidget(self.view)
+        lay.addWidget(self.count)
+        self.search.textChanged.connect(self._apply_filter)
+        self.action.currentIndexChanged.connect(self._apply_filter)
         self.verify_button.clicked.connect(self.verify)
+        self.export_button.clicked.connect(self.export)
+        self.save_path_provider = self._ask_save_path
         self.refresh()
 
     def refresh(self) -> None:
         if not self.session.user.can(Permission.VIEW_AUDIT):
+            self._all = []
             self.model.set_rows([])
             self.result.setText(self.tr("Chỉ Quản trị và Lãnh đạo đơn vị xem được nhật ký."))
+            for w in (self.search, self.action, self.export_button, self.verify_button):
+                w.setEnabled(False)
             return
-        self.model.set_rows(audit.list_entries(self.session, 500))
+        names = {u.id: (u.full_name or u.username) for u in accounts.list_users(self.session)}
+        self._all = audit_rows(audit.list_entries(self.session, self.LIMIT), names)
+        current = self.action.currentData()
+        self.action.blockSignals(True)
+        self.action.clear()
+        self.action.addItem(self.tr("Mọi hành động"), None)
+        for code, label in sorted({(r.action, r.action_label) for r in self._all}, key=lambda x: fold(x[1])):
+            self.action.addItem(label, code)
+        self.action.setCurrentIndex(max(0, self.action.findData(current)))
+        self.action.blockSignals(False)
+        self._apply_filter()
+
+    def visible_rows(self) -> list[AuditRow]:
+        return [self.model.row(self.proxy.mapToSource(self.proxy.index(i, 0)).row())
+                for i in range(self.proxy.rowCount())]
+
+    def _apply_filter(self) -> None:
+        words = fold(self.search.text()).split()
+        action = self.action.currentData()
+        rows = [r for r in self._all if (action is None or r.action == action)
+                and all(w in r.search_key for w in words)]
+        self.model.set_rows(rows)
+        self.count.setText(self.tr("{0} bản ghi").format(f"{len(rows):,}".replace(",", ".")))
+
+    def _ask_save_path(self) -> str:
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Xuất nhật ký"), "nhat-ky.xlsx",
+                                              self.tr("Bảng tính Excel (*.xlsx)"))
+        return path
+
+    def export(self) -> None:
+        """The rows shown (after search and filter), in the order shown, as an Excel sheet."""
+        path = self.save_path_provider()
+        if not path:
+            return
+        try:
+            from desktop.export.xlsx import write_table_xlsx
+            from desktop.models.fsutil import atomic_write_bytes
+
+            buf = io.BytesIO()
+            write_table_xlsx(self.tr("Nhật ký"), [h for h, _ in self.model.columns],
+                             [[r.id, r.when, r.user, r.action_label, r.subject] for r in self.visible_rows()], buf)
+            atomic_write_bytes(Path(path), buf.getvalue())
+        except Exception as exc:
+            show_error(self, exc, self.tr("Không xuất được nhật ký"))
+            return
+        MessageBox.info(self, self.tr("Đã xuất"), self.tr("Đã lưu nhật ký vào {0}.").format(Path(path).name))
 
     def verify(self) -> None:
         try:
@@ -280,34 +408,150 @@ class AuditPage(QWidget):
         except Exception as exc:
             show_error(self, exc)
             return
-        self.result.setText(self.tr("Nguyên vẹn") if not problems else "; ".join(problems[:5]))
+        self.result.setText(self.tr("✓ Nhật ký nguyên vẹn: không bản ghi nào bị sửa, xóa hay đảo thứ tự.")
+                            if not problems else "; ".join(problems[:5]))
         self.result.setStyleSheet("color: #1b5e20;" if not problems else "color: #b00020;")
 
 
 class SettingsPage(QWidget):
+    """Cài đặt: the office's identity as printed, the shared folder (with Browse and a connection
+    check), auto-lock, evidence size and backups kept. Only the administrator saves; everyone
+    else sees why the form is read-only."""
+
     def __init__(self, session: AppSession, on_changed=None, parent=None):
         super().__init__(parent)
         self.session = session
         self.on_changed = on_changed
+        self.can_edit = session.user.can(Permission.MANAGE_SETTINGS)
         values = settings.get_all(session)
-        form = QFormLayout(self)
-        self.auto_lock = QSpinBox(objectName="autoLockMinutes")
-        spec = settings.SPECS["auto_lock_minutes"]
-        self.auto_lock.setRange(spec.minimum, spec.maximum)
-        self.auto_lock.setSuffix(self.tr(" phút"))
-        self.auto_lock.setValue(values["auto_lock_minutes"])
+        outer = QVBoxLayout(self)
+
+        unit_box = QGroupBox(self.tr("Thông tin đơn vị (in trên văn bản)"))
+        uf = QFormLayout(unit_box)
+        me = units.own_unit(session)
+        parent_unit = units.get_unit(session, me.parent_code) if me.parent_code else None
+        self.unit_code = QLineEdit(me.code, objectName="ownUnitCode")
+        self.unit_name = QLineEdit(me.name, objectName="ownUnitName")
+        self.unit_short = QLineEdit(me.short_name, objectName="ownUnitShortName")
+        self.unit_place = QLineEdit(me.place_name, objectName="ownUnitPlace")
+        self.unit_symbol = QLineEdit(me.doc_symbol, objectName="ownUnitSymbol")
+        self.parent_code = QLineEdit(me.parent_code or "", objectName="ownParentCode")
+        self.parent_name = QLineEdit(parent_unit.name if parent_unit else "", objectName="ownParentName")
+        code_free = units.code_change_allowed(session)
+        self.unit_code.setReadOnly(not (self.can_edit and code_free))
+        uf.addRow(self.tr("Mã đơn vị"), self.unit_code)
+        if not code_free:
+            note = QLabel(self.tr("Mã đơn vị đã gắn vào khóa ký và các lần trao đổi nên không đổi được."),
+                          objectName="unitCodeNote")
+            note.setWordWrap(True)
+            note.setStyleSheet("color: #555;")
+            uf.addRow("", note)
+        uf.addRow(self.tr("Tên đầy đủ"), self.unit_name)
+        uf.addRow(self.tr("Tên viết tắt"), self.unit_short)
+        uf.addRow(self.tr("Địa danh"), self.unit_place)
+        uf.addRow(self.tr("Ký hiệu văn bản"), self.unit_symbol)
+        uf.addRow(self.tr("Mã đơn vị cấp trên"), self.parent_code)
+        uf.addRow(self.tr("Tên đơn vị cấp trên"), self.parent_name)
+        for edit in (self.unit_code, self.parent_code):
+            upper_case_as_typed(edit)
+        outer.addWidget(unit_box)
+
+        share_box = QGroupBox(self.tr("Trao đổi qua thư mục dùng chung"))
+        sf = QFormLayout(share_box)
         self.share = QLineEdit(values["share_folder"], objectName="shareFolder")
         self.share.setPlaceholderText(r"\\may-chu\chia-se\VKS-CDS")
+        self.browse = QPushButton(self.tr("Chọn…"), objectName="browseShare")
+        self.test_share = QPushButton(self.tr("Kiểm tra kết nối"), objectName="testShare")
+        row = QHBoxLayout()
+        row.addWidget(self.share, 1)
+        row.addWidget(self.browse)
+        row.addWidget(self.test_share)
+        self.share_status = QLabel(objectName="shareStatus")
+        self.share_status.setWordWrap(True)
+        self.share_status.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        sf.addRow(self.tr(settings.SPECS["share_folder"].label), row)
+        sf.addRow("", self.share_status)
+        self.browse.clicked.connect(self._browse_share)
+        self.test_share.clicked.connect(self.check_share)
+        outer.addWidget(share_box)
+
+        other = QGroupBox(self.tr("An toàn và lưu trữ"))
+        of = QFormLayout(other)
+        spec = settings.SPECS["auto_lock_minutes"]
+        self.auto_lock = self._spin("autoLockMinutes", spec, values, self.tr(" phút"))
+        self.evidence_mb = self._spin("evidenceMaxMb", settings.SPECS["evidence_max_mb"], values, " MB")
+        self.backup_keep = self._spin("backupKeep", settings.SPECS["backup_keep"], values, self.tr(" bản"))
+        of.addRow(self.tr(spec.label), self.auto_lock)
+        of.addRow(self.tr(settings.SPECS["evidence_max_mb"].label), self.evidence_mb)
+        of.addRow(self.tr(settings.SPECS["backup_keep"].label), self.backup_keep)
+        outer.addWidget(other)
+
         self.save_button = QPushButton(self.tr("Lưu cài đặt"), objectName="saveSettings")
-        self.save_button.setEnabled(session.user.can(Permission.MANAGE_SETTINGS))
-        form.addRow(self.tr(spec.label), self.auto_lock)
-        form.addRow(self.tr(settings.SPECS["share_folder"].label), self.share)
-        form.addRow(self.save_button)
         self.save_button.clicked.connect(self.save)
+        self.readonly_note = QLabel(self.tr("Chỉ tài khoản Quản trị được thay đổi cài đặt; bạn đang xem ở chế độ chỉ đọc."),
+                                    objectName="settingsReadOnly")
+        self.readonly_note.setWordWrap(True)
+        self.readonly_note.setStyleSheet("color: #555;")
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.readonly_note, 1)
+        bottom.addStretch(1)
+        bottom.addWidget(self.save_button)
+        outer.addLayout(bottom)
+        outer.addStretch(1)
+        for box in (unit_box, share_box, other):
+            box.setMaximumWidth(960)  # long lines of empty field are hard to read on a wide screen
+        self.save_button.setVisible(self.can_edit)
+        self.readonly_note.setVisible(not self.can_edit)
+        if not self.can_edit:
+            for w in (self.unit_name, self.unit_short, self.unit_place, self.unit_symbol, self.parent_code,
+                      self.parent_name, self.share):
+                w.setReadOnly(True)
+            for w in (self.auto_lock, self.evidence_mb, self.backup_keep, self.browse):
+                w.setEnabled(False)
+
+    @staticmethod
+    def _spin(name: str, spec, values, suffix: str) -> QSpinBox:
+        box = QSpinBox(objectName=name)
+        box.setRange(spec.minimum, spec.maximum)
+        box.setSuffix(suffix)
+        box.setValue(values[spec.key])
+        return box
+
+
+    def _browse_share(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, self.tr("Chọn thư mục dùng chung"), self.share.text())
+        if path:
+            self.share.setText(path)
+            self.check_share()
+
+    def check_share(self) -> bool:
+        """Write and remove a probe file; show the result next to the field."""
+        try:
+            settings.check_share_folder(self.share.text())
+        except AppError as exc:
+            self.share_status.setText(exc.user_text())
+            self.share_status.setStyleSheet("color: #b00020;")
+            return False
+        ok = bool(self.share.text().strip())
+        self.share_status.setText(self.tr("✓ Kết nối được, ghi được vào thư mục.") if ok else
+                                  self.tr("Chưa đặt thư mục dùng chung: chưa gửi, nhận báo cáo được."))
+        self.share_status.setStyleSheet("color: #1b5e20;" if ok else "color: #555;")
+        return True
 
     def save(self) -> None:
+        if self.share.text().strip() != settings.get(self.session, "share_folder") and not self.check_share():
+            if not MessageBox.question(self, self.tr("Thư mục dùng chung"),
+                                       self.share_status.text() + "\n\n" +
+                                       self.tr("Vẫn lưu đường dẫn này (ví dụ máy chủ đang tạm tắt)?")):
+                return
         try:
+            units.update_own_unit(self.session, units.OwnUnitChange(
+                code=self.unit_code.text(), name=self.unit_name.text(), short_name=self.unit_short.text(),
+                place_name=self.unit_place.text(), doc_symbol=self.unit_symbol.text(),
+                parent_code=self.parent_code.text() or None, parent_name=self.parent_name.text()))
             settings.set_value(self.session, "auto_lock_minutes", self.auto_lock.value())
+            settings.set_value(self.session, "evidence_max_mb", self.evidence_mb.value())
+            settings.set_value(self.session, "backup_keep", self.backup_keep.value())
             settings.set_value(self.session, "share_folder", self.share.text().strip())
         except Exception as exc:
             show_error(self, exc)

@@ -43,6 +43,11 @@ class MessageBox:
                          QMessageBox.StandardButton.Ok)
 
     @classmethod
+    def warning(cls, parent: QWidget | None, title: str, text: str):
+        return cls._show(parent, QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok,
+                         QMessageBox.StandardButton.Ok)
+
+    @classmethod
     def question(cls, parent: QWidget | None, title: str, text: str) -> bool:
         yes, no = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
         return cls._show(parent, QMessageBox.Icon.Question, title, text, yes | no, no) == yes

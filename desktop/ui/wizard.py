@@ -13,9 +13,11 @@ from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QLabel, QLineEdit, QPushButton, QVBoxLayout, QWizard, QWizardPage)
 
+from desktop.models.domain import UnitCodeError, normalize_unit_code
 from desktop.models.errors import AppError
 from desktop.models.i18n import nfc
 from desktop.models.vault import MIN_PASSWORD_LEN, UnitIdentity, Vault, check_password_policy, check_username
+from desktop.ui.fields import upper_case_as_typed
 from desktop.ui.messages import MessageBox, show_error
 
 log = logging.getLogger(__name__)
@@ -50,15 +52,41 @@ class UnitPage(QWizardPage):
         form.addRow(self.tr("Tên đơn vị cấp trên"), self.parent_name)
         form.addRow(self.tr("Địa danh"), self.place)
         form.addRow(self.tr("Ký hiệu văn bản"), self.symbol)
-        for w in (self.code, self.name):
-            w.textChanged.connect(self.completeChanged)
+        self.code_feedback = QLabel(objectName="unitCodeFeedback")
+        self.code_feedback.setWordWrap(True)
+        self.code_feedback.setStyleSheet("color: #b00020;")
+        form.addRow("", self.code_feedback)
+        for w in (self.code, self.parent_code):
+            upper_case_as_typed(w)
+        for w in (self.code, self.name, self.parent_code):
+            w.textChanged.connect(self._check)
+        self._check()
+
+
+    def _code_problem(self) -> str:
+        for edit, optional in ((self.code, False), (self.parent_code, True)):
+            if optional and not edit.text().strip():
+                continue
+            if not edit.text().strip():
+                return ""  # nothing typed yet: no reproach, Next stays disabled
+            try:
+                normalize_unit_code(edit.text())
+            except UnitCodeError as exc:
+                return str(exc)
+        return ""
+
+    def _check(self) -> None:
+        self.code_feedback.setText(self._code_problem())
+        self.completeChanged.emit()
 
     def isComplete(self) -> bool:
-        return bool(self.code.text().strip()) and bool(self.name.text().strip())
+        return (bool(self.code.text().strip()) and bool(self.name.text().strip())
+                and not self._code_problem())
 
     def identity(self) -> UnitIdentity:
-        return UnitIdentity(code=nfc(self.code.text()).strip(), name=nfc(self.name.text()).strip(),
-                            parent_code=nfc(self.parent_code.text()).strip() or None,
+        parent = self.parent_code.text().strip()
+        return UnitIdentity(code=normalize_unit_code(self.code.text()), name=nfc(self.name.text()).strip(),
+                            parent_code=normalize_unit_code(parent) if parent else None,
                             parent_name=nfc(self.parent_name.text()).strip(), place_name=nfc(self.place.text()).strip(),
                             doc_symbol=nfc(self.symbol.text()).strip(), level=self.level.currentData())
 
@@ -174,6 +202,7 @@ class FirstRunWizard(QWizard):
         self.addPage(self.admin_page)
         self.addPage(self.recovery_page)
         self.recovery_page.save_pdf.clicked.connect(self.save_recovery_sheet)
+        self.currentIdChanged.connect(self._on_page_changed)
         self.save_path_provider = self._ask_save_path
 
     def validateCurrentPage(self) -> bool:
@@ -219,6 +248,24 @@ class FirstRunWizard(QWizard):
             show_error(self, exc, self.tr("Không lưu được phiếu khôi phục"))
             return
         MessageBox.info(self, self.tr("Đã lưu"), self.tr("Đã lưu phiếu tại {0}. Hãy in ra rồi xóa tệp này.").format(path))
+
+    def _on_page_changed(self, _page_id: int) -> None:
+        # Once the data exists, "Hủy" would only throw the one-time recovery code away.
+        self.button(QWizard.WizardButton.CancelButton).setVisible(self.currentPage() is not self.recovery_page)
+
+    def reject(self) -> None:
+        """Escape, the title-bar ×, Hủy: before the unit exists this cancels; on the recovery page the
+        unit already exists and its code is shown only now, so closing waits for the confirmation."""
+        if self.session is not None and not self.recovery_page.confirm.isChecked():
+            MessageBox.warning(self, self.tr("Chưa cất giữ mã khôi phục"),
+                               self.tr("Dữ liệu của đơn vị đã được tạo. Mã khôi phục chỉ hiện một lần, ngay lúc này: "
+                                       "hãy in phiếu hoặc chép lại mã, đánh dấu \u201cTôi đã … cất giữ an toàn\u201d "
+                                       "rồi bấm Hoàn tất."))
+            return
+        if self.session is not None:
+            self.accept()
+            return
+        super().reject()
 
     def done(self, result: int) -> None:
         self._recovery_code = ""
