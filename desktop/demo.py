@@ -24,6 +24,14 @@ PLAN_BASE = "thanhhoa-cds-2025"
 PLAN = "vks-tha-cds-2025"
 NATIONAL_PLAN = "vkstc-cds-2025"
 PERIOD = "2025-03"
+#: The leaders who approve and sign (full names, as printed under the signature).
+LEADERS = {
+    "VKSTC": "Hoàng Đức Thắng",
+    "VKS-THA": "Phạm Minh Tuấn",
+    "VKS-KV1-THA": "Nguyễn Văn Hùng",
+    "VKS-KV2-THA": "Trần Thị Mai",
+    "VKS-KV3-THA": "Lê Quang Vinh",
+}
 
 
 @dataclass
@@ -51,9 +59,16 @@ def _create_office(root: Path, ident, kdf) -> Office:
     s, code = vault.create(ident, "quantri", DEMO_PASSWORD, "Quản trị " + ident.code, kdf=kdf)
     try:
         accounts.add_user(s, "nhaplieu", "Cán bộ nhập liệu " + ident.code, Role.DATA_ENTRY, DEMO_PASSWORD)
-        accounts.add_user(s, "lanhdao", "Lãnh đạo " + ident.code, Role.APPROVER, DEMO_PASSWORD)
+        accounts.add_user(s, "lanhdao", LEADERS.get(ident.code, "Lãnh đạo " + ident.code), Role.APPROVER,
+                          DEMO_PASSWORD)
         plans.install_builtin_plans(s)
         settings.set_value(s, "share_folder", str(root / "share"))
+        from desktop.models import signer
+
+        if ident.level == "tinh":  # the province's documents are signed by a deputy for the head
+            signer.save(s, signer.SignerChoice("ky_thay", "Viện trưởng", "Phó Viện trưởng", drafter="VP"))
+        else:
+            signer.save(s, signer.SignerChoice("truc_tiep", "Viện trưởng", drafter="VP"))
         from desktop.models import exchange
 
         exchange.scan_inbox(s)  # the first scan lays out this office's folders on the share
@@ -134,6 +149,21 @@ def _fill_and_send(office: Office, plan_id: str, period: str, share_of_done: flo
     return rid
 
 
+def _print_unit_report(office: Office, plan_id: str, period: str, path: Path) -> Path:
+    """The unit's own report as its leader prints it (the same PDF the bundle carries)."""
+    from desktop.models import progress, reporting
+
+    s = office.login("lanhdao")
+    try:
+        rid = next(r.id for r in progress.list_reports(s, plan_id)
+                   if r.period_key == period and r.unit_code == office.code)
+        sha = progress.get_report(s, rid).last_bundle_sha256
+        path.write_bytes(reporting.unit_report_pdf(s, rid, reporting.default_verification(s, sha)))
+    finally:
+        s.lock()
+    return path
+
+
 def run_demo(out: Path, kdf=None) -> int:
     from desktop.models import consolidation, exchange, keystore, plans, progress, reporting
     from desktop.models.domain import ReportingPeriod
@@ -147,9 +177,21 @@ def run_demo(out: Path, kdf=None) -> int:
     share.mkdir(parents=True)
     kdf = kdf or tune_kdf()  # the real Argon2id cost, measured once for the five offices
     real_clock = exchange.clock
+    real_datetime = progress.datetime
+
+    class _DemoDatetime(datetime):
+        """The workflow's clock during the demo (approval dates are printed on the reports)."""
+
+        now_value = datetime.now()
+
+        @classmethod
+        def now(cls, tz=None):
+            return cls.now_value
 
     def at(day: datetime):
         exchange.clock = lambda: day
+        _DemoDatetime.now_value = day
+        progress.datetime = _DemoDatetime
 
     try:
         _say("1. Tạo dữ liệu mã hóa cho 5 đơn vị…")
@@ -223,6 +265,9 @@ def run_demo(out: Path, kdf=None) -> int:
             at(datetime(2025, 4, 4, 15, 0))
             exchange.return_report(p, kv2_at_province, "Đề nghị rà soát lại số liệu văn bản ký số.",
                                    {first_ratio: "Mẫu số chưa khớp sổ theo dõi văn bản đi."})
+            # what a consolidated report printed now shows: KV2's returned figures do not count
+            (out / "bao-cao-tong-hop-2025-03-khi-tra-lai-KV2.pdf").write_bytes(reporting.consolidated_pdf(
+                p, PLAN, ReportingPeriod.parse(PERIOD), as_of=datetime(2025, 4, 4).date()))
         finally:
             p.lock()
         _say(f"   tỉnh nhận {sum(1 for o in got if o.kind == 'report')} báo cáo; "
@@ -325,8 +370,11 @@ def run_demo(out: Path, kdf=None) -> int:
             fp = keystore.own_fingerprint(p)
         finally:
             p.lock()
+        unit_pdfs = [_print_unit_report(units[0], PLAN, PERIOD, out / "bao-cao-VKS-KV1-THA-2025-03.pdf"),
+                     _print_unit_report(province, NATIONAL_PLAN, "2025-Q1", out / "bao-cao-VKS-THA-2025-Q1.pdf")]
     finally:
         exchange.clock = real_clock
+        progress.datetime = real_datetime
 
     _say("")
     _say("Bản minh họa VKS CĐS đã chạy trọn chu trình.")
@@ -334,7 +382,8 @@ def run_demo(out: Path, kdf=None) -> int:
     for o in (national, province, *units):
         _say(f"  Dữ liệu mã hóa {o.code:<12} {o.folder}")
     _say(f"  Báo cáo tổng hợp (PDF, Excel):  {cons_pdf}  {cons_xlsx.name}")
-    _say(f"  Danh sách đôn đốc (PDF):        {out / 'don-doc-chua-gui-bao-cao.pdf'}")
+    _say(f"  Thông báo đôn đốc (PDF):        {out / 'don-doc-chua-gui-bao-cao.pdf'}")
+    _say(f"  Báo cáo của đơn vị (PDF):       {'  '.join(str(x) for x in unit_pdfs)}")
     _say(f"  Phiếu mã khôi phục KV1 (PDF):   {out / 'phieu-ma-khoi-phuc-KV1.pdf'}")
     _say(f"  Tỉnh đã nhận {m.received}/{m.expected} báo cáo tháng 03/2025 (đúng hạn {m.on_time}, muộn {m.late})")
     _say("  Trạng thái tại đơn vị: " + "; ".join(f"{k}: {v}" for k, v in statuses.items()))

@@ -15,6 +15,8 @@ from desktop.export.documents import (
     EnrolmentFormDoc,
     GroupCompletion,
     MatrixCell,
+    NoticeDoc,
+    NoticeItem,
     RecoverySheetDoc,
     ReportHeader,
     ReportingRate,
@@ -78,6 +80,16 @@ BASE_TARGETS: tuple[tuple[int, str, str, str, str], ...] = (
     (0, "Sao lưu dữ liệu nghiệp vụ định kỳ, lưu giữ bản sao ở nơi an toàn, tách biệt "
         "với máy chủ, máy trạm đang sử dụng",
      "Hằng tuần", "Văn phòng", "Thường xuyên"),
+)
+
+#: What the clerk typed under "Kết quả đạt được" (printed in "Kết quả thực hiện").
+RESULT_DETAILS: tuple[str, ...] = (
+    "Đã xử lý trên phần mềm quản lý văn bản; còn 113 văn bản giấy do đường truyền gián đoạn.",
+    "Đã cài đặt phần mềm phòng, chống mã độc cho 42/42 máy tính.",
+    "",
+    "Đã số hóa 1.397 hồ sơ; đang tiếp tục với hồ sơ năm 2019.",
+    "Cập nhật hằng ngày, đối chiếu với sổ thụ lý vào ngày cuối tháng.",
+    "Chưa tổ chức được do chưa có kinh phí.",
 )
 
 STATUS_CYCLE = (
@@ -149,6 +161,8 @@ def appendix_rows(n_targets: int = 12) -> list[AppendixRow]:
             if status is Status.CHAM_TIEN_DO else "",
             group=GROUPS[g][1],
             code=f"MT{i + 1:02d}",
+            result_detail=RESULT_DETAILS[i % len(RESULT_DETAILS)],
+            evidence_count=i % 3,
         ))
     return rows
 
@@ -280,6 +294,34 @@ def sample_consolidated_report(n_units: int = 12, n_targets: int = 12,
 # --------------------------------------------------------------------------- one-page forms
 
 RECOVERY_CODE = "7KQM-3XWD-HP9T-RC4N-2VJB-8FZA-L6YG-5SEU"
+
+
+def sample_notice(n_units: int = 3) -> NoticeDoc:
+    """A reminder (thông báo đôn đốc) from the province, number still to be assigned."""
+    units = sample_units(n_units)
+    return NoticeDoc(
+        header=ReportHeader(
+            parent_agency="VIỆN KIỂM SÁT NHÂN DÂN TỐI CAO",
+            issuing_unit="VIỆN KIỂM SÁT NHÂN DÂN TỈNH THANH HÓA",
+            number_symbol="/TB-VKS-VP",
+            place="Thanh Hóa",
+            date=dt.date(2025, 4, 7),
+            title="THÔNG BÁO",
+            subject="Về việc đôn đốc gửi báo cáo kết quả thực hiện chuyển đổi số, quý I/2025",
+            unit_name="Viện kiểm sát nhân dân tỉnh Thanh Hóa",
+        ),
+        intro=("Theo Kế hoạch chuyển đổi số năm 2025, báo cáo quý I/2025 phải gửi về Viện kiểm sát "
+               "nhân dân tỉnh Thanh Hóa chậm nhất ngày 05/04/2025. Đến ngày 07/04/2025, còn "
+               f"{n_units} đơn vị chưa gửi báo cáo, gồm:"),
+        items=[NoticeItem(u.name, "05/04/2025", "Đã trả lại, chưa gửi lại" if i == 1 else "Chưa gửi")
+               for i, u in enumerate(units)],
+        closing=("Viện kiểm sát nhân dân tỉnh Thanh Hóa đề nghị Viện trưởng các đơn vị nêu trên chỉ đạo "
+                 "khẩn trương hoàn thành, duyệt và gửi báo cáo trong thời hạn 03 ngày làm việc."),
+        list_title="Danh sách đơn vị chưa gửi báo cáo quý I/2025",
+        recipients=[f"Viện trưởng {u.name}" for u in units] + ["Lãnh đạo Viện (để báo cáo)", "Lưu: VT, VP"],
+        signature=SignatureBlock.compose("ky_thay", "Viện trưởng", "Phó Viện trưởng", "Phạm Minh Tuấn"),
+        verification=Verification(None, KEY_FINGERPRINT),
+    )
 
 
 def sample_recovery_sheet() -> RecoverySheetDoc:

@@ -43,6 +43,7 @@ __all__ = [
     "Status",
     "NOT_REPORTED_ABBREV",
     "NOT_REPORTED_LABEL",
+    "RETURNED_LABEL",
     "SECTION_KEYS",
     "SECTION_TITLES",
     "ReportHeader",
@@ -57,6 +58,10 @@ __all__ = [
     "Submission",
     "ReportingRate",
     "ConsolidatedReportDoc",
+    "NoticeDoc",
+    "NoticeItem",
+    "SIGNING_AUTHORITIES",
+    "NUMBER_BLANK",
     "RecoverySheetDoc",
     "EnrolmentFormDoc",
     "DEFAULT_RECOVERY_WHEN",
@@ -146,6 +151,8 @@ _STATUS_LABELS: dict[Status, tuple[str, str]] = {
 #: Printed for a unit × target cell when the unit has not reported.
 NOT_REPORTED_ABBREV = EMPTY
 NOT_REPORTED_LABEL = "Chưa báo cáo"
+#: Printed for a unit whose report was returned for revision and not re-sent yet.
+RETURNED_LABEL = "Đã trả lại"
 
 
 # --------------------------------------------------------------------------- report parts
@@ -161,6 +168,19 @@ SECTION_TITLES: Mapping[str, str] = {
     "VI": "Đề xuất, kiến nghị",
 }
 _ARABIC_TO_ROMAN = {str(i + 1): k for i, k in enumerate(SECTION_KEYS)}
+
+
+#: The blank left for the number the records office (văn thư) writes by hand when the document
+#: is registered: no-break spaces, which the renderers never collapse (about 15 mm at 13 pt).
+NUMBER_BLANK = "\u00a0" * 13
+
+
+def _number_body(number_symbol: str) -> str:
+    """``"05/BC-VKSKV1"``; a number still to be assigned (``"/BC-…"``) gets :data:`NUMBER_BLANK`."""
+    body = _strip_prefix(number_symbol, r"^số\s*:?\s*")
+    if body.startswith("/"):
+        return NUMBER_BLANK + body
+    return body
 
 
 @dataclass(frozen=True)
@@ -188,14 +208,17 @@ class ReportHeader:
 
     @property
     def number_line(self) -> str:
-        """``"Số: 05/BC-VKSKV1"`` (``"Số:      /BC-…"`` when the number is blank)."""
-        body = _strip_prefix(self.number_symbol, r"^số\s*:?\s*")
+        """``"Số: 05/BC-VKSKV1"``; ``"Số:`` + a 15 mm blank + ``/BC-VKSKV1"`` while the number
+        is to be assigned (``number_symbol`` starting with "/")."""
+        body = _number_body(self.number_symbol)
+        if body.startswith(NUMBER_BLANK):
+            return nfc(f"Số:{body}")
         return nfc(f"Số: {body}") if body else "Số:"
 
     @property
     def number(self) -> str:
-        """The bare number and symbol, ``"05/BC-VKSKV1"``."""
-        return _strip_prefix(self.number_symbol, r"^số\s*:?\s*")
+        """The number and symbol, ``"05/BC-VKSKV1"`` (with the blank when not yet assigned)."""
+        return _number_body(self.number_symbol)
 
     @property
     def place_date(self) -> str:
@@ -216,6 +239,17 @@ class ReportHeader:
         return date_words(self.date)
 
 
+#: Signing authority (thẩm quyền ký, NĐ 30 Điều 13 and Phụ lục I mục 7): key → label shown to
+#: the user and the prefix printed before the head's title.
+SIGNING_AUTHORITIES: Mapping[str, tuple[str, str]] = {
+    "truc_tiep": ("Thủ trưởng ký trực tiếp", ""),
+    "ky_thay": ("Ký thay (KT.) Thủ trưởng", "KT."),
+    "thua_lenh": ("Thừa lệnh (TL.) Thủ trưởng", "TL."),
+    "thay_mat": ("Thay mặt (TM.) tập thể lãnh đạo", "TM."),
+    "quyen": ("Quyền (Q.) Thủ trưởng", "Q."),
+}
+
+
 @dataclass(frozen=True)
 class SignatureBlock:
     """Authority, title and name of the signer.
@@ -233,6 +267,30 @@ class SignatureBlock:
 
     def __post_init__(self) -> None:
         _freeze(self)
+
+    @classmethod
+    def compose(cls, authority: str, head_title: str, signer_title: str = "", name: str = "",
+                collective: str = "") -> "SignatureBlock":
+        """The block for a signing authority (see :data:`SIGNING_AUTHORITIES`).
+
+        * ``truc_tiep``: "VIỆN TRƯỞNG" / name;
+        * ``ky_thay``: "KT. VIỆN TRƯỞNG" / "PHÓ VIỆN TRƯỞNG" / name;
+        * ``thua_lenh``: "TL. VIỆN TRƯỞNG" / "CHÁNH VĂN PHÒNG" / name;
+        * ``thay_mat``: "TM. <collective>" / "VIỆN TRƯỞNG" (the signer's title) / name;
+        * ``quyen``: "Q. VIỆN TRƯỞNG" / name.
+        """
+        if authority not in SIGNING_AUTHORITIES:
+            raise ValueError(f"unknown signing authority {authority!r}")
+        head = nfc(head_title).strip()
+        own = nfc(signer_title).strip()
+        prefix = SIGNING_AUTHORITIES[authority][1]
+        if authority == "truc_tiep":
+            return cls(title=head, name=name)
+        if authority == "quyen":
+            return cls(authority=f"{prefix} {head}", name=name)
+        if authority == "thay_mat":
+            return cls(authority=f"{prefix} {nfc(collective).strip() or head}", title=own or head, name=name)
+        return cls(authority=f"{prefix} {head}", title=own, name=name)
 
 
 @dataclass(frozen=True)
@@ -296,6 +354,8 @@ class AppendixRow:
     proposals: str = ""
     group: str = ""
     code: str = ""
+    result_detail: str = ""
+    evidence_count: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tt", str(self.tt))
@@ -329,6 +389,13 @@ class AppendixRow:
     @property
     def status_text(self) -> str:
         return self.status.label if isinstance(self.status, Status) else ""
+
+    @property
+    def evidence_text(self) -> str:
+        """``"2 tệp"``, ``"Không có"`` or ``""`` when not counted."""
+        if self.evidence_count is None:
+            return ""
+        return f"{self.evidence_count} tệp" if self.evidence_count else "Không có"
 
 
 @dataclass(frozen=True)
@@ -448,10 +515,19 @@ class MatrixCell:
 
 @dataclass(frozen=True)
 class Submission:
-    """When a unit's report for the period arrived (``None``: not yet)."""
+    """When a unit's report for the period arrived (``None``: not yet).
+
+    ``returned``: the superior returned the report for revision and the unit has not re-sent it;
+    its figures do not count until it does.
+    """
 
     submitted_on: _dt.date | None = None
     on_time: bool | None = None
+    returned: bool = False
+
+    @property
+    def counts(self) -> bool:
+        return self.submitted_on is not None and not self.returned
 
 
 @dataclass(frozen=True)
@@ -462,10 +538,11 @@ class ReportingRate:
     received: int
     on_time: int = 0
     late: int = 0
+    returned: int = 0  # returned for revision and not re-sent: neither received nor missing
 
     @property
     def missing(self) -> int:
-        return max(self.expected - self.received, 0)
+        return max(self.expected - self.received - self.returned, 0)
 
     @property
     def rate(self) -> float | None:
@@ -526,6 +603,45 @@ class ConsolidatedReportDoc:
             total += 1
             done += st is Status.HOAN_THANH
         return done, total
+
+
+# --------------------------------------------------------------------------- notice (thông báo)
+
+
+@dataclass(frozen=True)
+class NoticeItem:
+    """One line of the list in a notice: a unit, what is expected of it, its situation."""
+
+    name: str
+    detail: str = ""
+    situation: str = ""
+
+    def __post_init__(self) -> None:
+        _freeze(self)
+
+
+@dataclass(frozen=True)
+class NoticeDoc:
+    """A notice (thông báo, NĐ 30 Phụ lục III mẫu 1.4): heading, subject, body, a list, closing.
+
+    ``intro`` is printed before the list, ``closing`` after it (one paragraph per line);
+    ``items`` are printed as a numbered table with ``list_headers`` (3 column titles).
+    """
+
+    header: ReportHeader
+    intro: str
+    items: Sequence[NoticeItem] = ()
+    closing: str = ""
+    list_title: str = ""
+    list_headers: Sequence[str] = ("Đơn vị", "Hạn gửi báo cáo", "Tình trạng")
+    recipients: Sequence[str] = ()
+    signature: SignatureBlock | None = None
+    verification: Verification | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "items", tuple(self.items))
+        object.__setattr__(self, "recipients", paragraphs(self.recipients))
+        _freeze(self)
 
 
 # --------------------------------------------------------------------------- recovery sheet

@@ -79,8 +79,13 @@ class UnitRow:
     completion: float | None = None  # share of HOAN_THANH cells
 
     @property
+    def returned(self) -> bool:
+        """Returned for revision and not re-sent yet: shown, but not counted as reported."""
+        return self.report_id is not None and self.report_status == RETURNED
+
+    @property
     def reported(self) -> bool:
-        return self.report_id is not None
+        return self.report_id is not None and not self.returned
 
 
 @dataclass(frozen=True)
@@ -210,6 +215,7 @@ def matrix(session: AppSession, plan_id: str, period: ReportingPeriod | str) -> 
     with session.db.session() as s:
         reports = {r.unit_code: r for r in s.scalars(select(Report).where(
             Report.plan_id == plan_id, Report.period_key == period.key))}
+        returned = {code for code, r in reports.items() if r.status == RETURNED}
         cells: dict[tuple[str, str], CellView] = {}
         done_count: dict[str, int] = {}
         by_value, done = _PROGRESS_BY_VALUE, Progress.HOAN_THANH
@@ -218,6 +224,8 @@ def matrix(session: AppSession, plan_id: str, period: ReportingPeriod | str) -> 
                    MatrixCellRow.percent, MatrixCellRow.reason)
             .where(MatrixCellRow.plan_id == plan_id, MatrixCellRow.period_key == period.key))
         for unit_code, target_code, status, percent, reason in result:
+            if unit_code in returned:  # a returned report's figures count only once re-sent
+                continue
             st = by_value[status]
             cells[(unit_code, target_code)] = CellView(st, percent, reason)
             if st is done:
@@ -226,9 +234,10 @@ def matrix(session: AppSession, plan_id: str, period: ReportingPeriod | str) -> 
         for u in subs:
             r = reports.get(u.code)
             when = (r.received_at or r.sent_at) if r else None
+            counted = r is not None and u.code not in returned
             units.append(UnitRow(u.code, u.name, u.short_name, r.id if r else None, r.status if r else None, when,
-                                 (when.date() <= deadline) if when else None,
-                                 (done_count.get(u.code, 0) / len(targets)) if r and targets else None))
+                                 (when.date() <= deadline) if when and counted else None,
+                                 (done_count.get(u.code, 0) / len(targets)) if counted and targets else None))
     return Matrix(plan_id, plan.title, period, deadline, units, targets, cells)
 
 
@@ -257,36 +266,10 @@ def missing_reports(session: AppSession, plan_id: str, period: ReportingPeriod |
 
 
 def reminder_pdf(session: AppSession, plan_id: str, period: ReportingPeriod | str, today: date | None = None) -> bytes:
-    """A printable reminder list (units late with their report), as an official document."""
-    import io
+    """The reminder (thông báo đôn đốc) to the units late with their report, as a PDF."""
+    from .reporting import reminder_pdf as _reminder_pdf
 
-    from desktop.export.documents import (AppendixRow, ReportHeader, SignatureBlock, UnitReportDoc)
-    from desktop.export.pdf import render_unit_report
-
-    period = ReportingPeriod.parse(period) if isinstance(period, str) else period
-    today = today or date.today()
-    m = matrix(session, plan_id, period)
-    late = missing_reports(session, plan_id, period, today)
-    me = own_unit(session)
-    rows = [AppendixRow(tt=str(i), target_text=u.name, indicator=u.code, units="", deadline=m.deadline,
-                        result_xy="Chưa gửi", status=None, difficulties="", proposals="")
-            for i, u in enumerate(late, 1)]
-    header = ReportHeader(parent_agency="", issuing_unit=me.name.upper(), number_symbol=f"      /TB-{me.doc_symbol or me.code}",
-                          place=me.place_name, date=today, title="THÔNG BÁO",
-                          subject=f"Đôn đốc gửi báo cáo kết quả thực hiện {m.plan_title[:1].lower()}{m.plan_title[1:]}, "
-                                  f"{period.label.lower()}",
-                          recipients_line="Viện trưởng VKSND các khu vực (theo danh sách)")
-    sections = {"I": f"Theo quy định, báo cáo {period.label.lower()} phải gửi trước ngày "
-                     f"{m.deadline.strftime('%d/%m/%Y')}. Đến ngày {today.strftime('%d/%m/%Y')}, "
-                     f"đã nhận {m.received}/{m.expected} báo cáo; còn {len(late)} đơn vị chưa gửi (danh sách kèm theo).",
-                "II": "Đề nghị các đơn vị có tên trong danh sách khẩn trương hoàn thành, duyệt và gửi báo cáo qua "
-                      "thư mục dùng chung trước 3 ngày làm việc kể từ ngày nhận thông báo này."}
-    doc = UnitReportDoc(header=header, sections=sections, rows=rows, recipients=["Như Kính gửi", "Lưu: VT."],
-                        signature=SignatureBlock(authority="KT. VIỆN TRƯỞNG", title="PHÓ VIỆN TRƯỞNG", name=""),
-                        appendix_title="DANH SÁCH ĐƠN VỊ CHƯA GỬI BÁO CÁO", chart_title="")
-    buf = io.BytesIO()
-    render_unit_report(doc, buf)
-    return buf.getvalue()
+    return _reminder_pdf(session, plan_id, period, today)
 
 
 # ------------------------------------------------------------------ review at the province

@@ -16,21 +16,50 @@ from typing import Iterable
 
 from sqlalchemy import select
 
+from desktop.export.vnformat import fmt_percent
+
+from . import signer as signer_mod
 from .dashboard import TargetStatus, evaluate_unit
-from .domain import Measure, Plan, ReportingPeriod, Target
+from .domain import Measure, Plan, ReportingPeriod, Target, roman
 from .i18n import tr
 from .progress import NARRATIVE_SECTIONS, ReportView, _plan, get_report, report_targets
-from .schema import Report, Unit, User
+from .schema import Report, Unit
 from .status import Progress, to_document_status
 from .units import get_unit, own_unit
 from .vault import AppSession, Permission
 
 
+RETURNED = "bi_tra_lai"
+
+
 def _indicator(m: Measure) -> str:
+    """The indicator as a secretary writes it ("Đạt 100%", "Từ 90% trở lên"), not "Tỷ lệ ≥ 90%"."""
+    if m.type == "ratio" and m.target_percent is not None:
+        pct = fmt_percent(float(m.target_percent) / 100)
+        if m.comparison == "=" or float(m.target_percent) >= 100:
+            return tr("Reports", "Đạt {0}").format(pct)
+        return tr("Reports", "Từ {0} trở lên").format(pct)
+    if m.type == "milestone":
+        return tr("Reports", "Hoàn thành")
     try:
         return m.label
     except Exception:  # a measure with missing fields still prints
         return m.type
+
+
+def in_sentence(label: str) -> str:
+    """A period label inside a sentence: "Quý I/2025" → "quý I/2025" (only the first letter)."""
+    return label[:1].lower() + label[1:] if label else label
+
+
+def _group_labels(plan: Plan, targets: Iterable[Target]) -> dict[str, str]:
+    """Group code → "I. Title", numbered in plan order among the groups that are printed."""
+    used = {t.group_code for t in targets}
+    out = {}
+    for g in plan.groups:
+        if g.code in used:
+            out[g.code] = f"{roman(len(out) + 1)}. {g.title}"
+    return out
 
 
 def _units_text(t: Target) -> str:
@@ -55,7 +84,7 @@ def _result_xy(t: Target, entry, ts: TargetStatus | None):
     if mt == "recurring" and ts is not None and isinstance(ts.result.achieved, tuple):
         done, due = ts.result.achieved
         return f"{done}/{due} kỳ"
-    return entry.get("result_text") or None
+    return None  # the clerk's text is printed in its own column ("Kết quả thực hiện")
 
 
 def _vn_date(iso: str) -> str:
@@ -73,7 +102,8 @@ def _entries_of(view: ReportView, snapshot: dict | None) -> dict[str, dict]:
             "denominator": None if e.denominator is None else str(e.denominator),
             "count": None if e.count is None else str(e.count), "done": "1" if e.done else ("0" if e.done is False else None),
             "done_date": e.done_date.isoformat() if e.done_date else None, "result_text": e.result_text,
-            "difficulties": e.difficulties, "proposals": e.proposals}
+            "difficulties": e.difficulties, "proposals": e.proposals,
+            "evidence": [ev.sha256 for ev in e.evidence]}
     return out
 
 
@@ -83,13 +113,13 @@ def _header(session: AppSession, unit_code: str, period: ReportingPeriod, plan: 
     unit = get_unit(session, unit_code) or own_unit(session)
     parent = get_unit(session, unit.parent_code) if unit.parent_code else None
     symbol = unit.doc_symbol or unit.code
-    subject = (tr("Reports", "Kết quả thực hiện {0}, {1}").format(plan.title[:1].lower() + plan.title[1:], period.label.lower())
-               if kind == "unit" else
-               tr("Reports", "Tổng hợp kết quả thực hiện {0}, {1}").format(plan.title[:1].lower() + plan.title[1:], period.label.lower()))
+    plan_title = plan.title[:1].lower() + plan.title[1:]
+    subject = (tr("Reports", "Kết quả thực hiện {0}, {1}") if kind == "unit" else
+               tr("Reports", "Tổng hợp kết quả thực hiện {0}, {1}")).format(plan_title, in_sentence(period.label))
     return ReportHeader(
         parent_agency=(parent.name if parent else "").upper(),
         issuing_unit=unit.name.upper(),
-        number_symbol=f"      /BC-{symbol}",
+        number_symbol=f"/BC-{symbol}",  # the number is written by the records office (văn thư)
         place=unit.place_name or "",
         date=as_of,
         title="BÁO CÁO",
@@ -99,9 +129,32 @@ def _header(session: AppSession, unit_code: str, period: ReportingPeriod, plan: 
     ), unit, parent
 
 
-def unit_report_doc(session: AppSession, report_id: int, verification=None, as_of: date | None = None):
-    """The unit's periodic report as a printable document."""
-    from desktop.export.documents import AppendixRow, GroupCompletion, SignatureBlock, UnitReportDoc
+def _recipients(parent, drafter: str, *middle: str) -> list[str]:
+    """Nơi nhận: the superior (để báo cáo), others, then "Lưu: VT, <drafting unit>"."""
+    out = [f"{parent.name} (để báo cáo)"] if parent else []
+    out += [m for m in middle if m]
+    out.append(f"Lưu: VT, {drafter}" if drafter else "Lưu: VT")
+    return out
+
+
+def _document_date(view: ReportView, as_of: date | None) -> date:
+    """The date a report bears: the day it was approved (signed), else sent, else today."""
+    if as_of is not None:
+        return as_of
+    for when in (view.approved_at, view.sent_at):
+        if when is not None:
+            return when.date()
+    return date.today()
+
+
+def unit_report_doc(session: AppSession, report_id: int, verification=None, as_of: date | None = None,
+                    signer: "signer_mod.SignerChoice | None" = None):
+    """The unit's periodic report as a printable document.
+
+    ``signer``: how the report is signed (default: the unit's saved arrangement), with the full
+    name of the leader who approved it unless the arrangement names someone.
+    """
+    from desktop.export.documents import AppendixRow, GroupCompletion, UnitReportDoc
 
     session.require(Permission.VIEW)
     view = get_report(session, report_id)
@@ -111,7 +164,7 @@ def unit_report_doc(session: AppSession, report_id: int, verification=None, as_o
         from .progress import approved_values
 
         snapshot = approved_values(session, report_id)
-    as_of = as_of or (view.approved_at.date() if view.approved_at else date.today())
+    as_of = _document_date(view, as_of)
     header, unit, parent = _header(session, view.unit_code, view.period, plan, as_of, "unit")
     me = own_unit(session)
     if view.unit_code == me.code:
@@ -119,23 +172,24 @@ def unit_report_doc(session: AppSession, report_id: int, verification=None, as_o
     else:  # a unit's report held at the province: every target the unit reported on, plan order
         codes = set(_entries_of(view, snapshot))
         targets = [t for t in plan.targets if t.code in codes]
-    # the report speaks as at the end of its period (or today, for the current period)
+    # the report speaks as at the end of its period (or its date, for the current period)
     statuses = {ts.target.code: ts for ts in evaluate_unit(session, view.plan_id, min(as_of, view.period.end),
                                                            view.period, unit_code=view.unit_code, plan=plan,
                                                            targets=targets)}
     entries = _entries_of(view, snapshot)
-    groups = {g.code: g.title for g in plan.groups}
+    groups = _group_labels(plan, targets)
     rows = []
     for i, t in enumerate(targets, 1):
-        e = entries.get(t.code)
+        e = entries.get(t.code) or {}
         ts = statuses.get(t.code)
         rows.append(AppendixRow(
             tt=str(i), target_text=t.text, indicator=_indicator(t.measure), units=_units_text(t),
-            deadline=t.deadline.label(plan.year), result_xy=_result_xy(t, e, ts),
+            deadline=t.deadline.label(plan.year), result_xy=_result_xy(t, e or None, ts),
             percent=ts.result.percent if ts is not None and t.measure.type in ("ratio", "count", "recurring") else None,
             status=to_document_status(ts.result.status) if ts is not None else None,
-            difficulties=(e or {}).get("difficulties") or "", proposals=(e or {}).get("proposals") or "",
-            group=f"{t.group_code}. {groups.get(t.group_code, '')}", code=t.code))
+            difficulties=e.get("difficulties") or "", proposals=e.get("proposals") or "",
+            result_detail=e.get("result_text") or "", evidence_count=len(e.get("evidence") or ()),
+            group=groups.get(t.group_code, ""), code=t.code))
     completion = []
     for g in plan.groups:
         items = [statuses[t.code] for t in targets if t.group_code == g.code and t.code in statuses]
@@ -145,26 +199,24 @@ def unit_report_doc(session: AppSession, report_id: int, verification=None, as_o
                                               code=g.code))
     narrative = (snapshot or {}).get("narrative") if snapshot else view.narrative
     sections = {k: (narrative or {}).get(k, "") for k in NARRATIVE_SECTIONS}
-    signer = ""
     with session.db.session() as s:
-        r = s.get(Report, report_id)
-        if r.approved_by:
-            u = s.get(User, r.approved_by)
-            signer = (u.full_name or u.username) if u else ""
-    recipients = [x for x in (parent.name if parent else "", "Lãnh đạo đơn vị", "Lưu: VT.") if x]
-    if parent:
-        recipients[0] = f"{parent.name} (để báo cáo)"
+        approver = s.get(Report, report_id).approved_by
+    choice = signer or signer_mod.get(session)
+    if view.unit_code != me.code:  # another unit's report: its own signer is not known here
+        choice = signer_mod.SignerChoice()
+    recipients = _recipients(parent, choice.drafter, tr("Reports", "Lãnh đạo đơn vị"))
     return UnitReportDoc(
         header=header, sections=sections, rows=rows, group_completion=completion, recipients=recipients,
-        signature=SignatureBlock(authority="", title="VIỆN TRƯỞNG", name=signer),
+        signature=choice.block(signer_mod.full_name(session, approver)),
         verification=verification)
 
 
-def unit_report_pdf(session: AppSession, report_id: int, verification=None, as_of: date | None = None) -> bytes:
+def unit_report_pdf(session: AppSession, report_id: int, verification=None, as_of: date | None = None,
+                    signer: "signer_mod.SignerChoice | None" = None) -> bytes:
     from desktop.export.pdf import render_unit_report
 
     buf = io.BytesIO()
-    render_unit_report(unit_report_doc(session, report_id, verification, as_of), buf)
+    render_unit_report(unit_report_doc(session, report_id, verification, as_of, signer), buf)
     return buf.getvalue()
 
 
@@ -192,10 +244,15 @@ def default_verification(session: AppSession, bundle_sha256: str | None = None):
 
 # ------------------------------------------------------------------ consolidated (province)
 def consolidated_report_doc(session: AppSession, plan_id: str, period: ReportingPeriod, as_of: date | None = None,
-                            unit_codes: Iterable[str] | None = None, verification=None):
-    """Units × targets for the subordinate units' reports held at this office."""
-    from desktop.export.documents import (ConsolidatedReportDoc, MatrixCell, ReportingRate, SignatureBlock,
-                                          Submission, TargetRef, UnitRef)
+                            unit_codes: Iterable[str] | None = None, verification=None,
+                            signer: "signer_mod.SignerChoice | None" = None):
+    """Units × targets for the subordinate units' reports held at this office.
+
+    A report returned for revision and not re-sent counts neither as reported nor in the
+    figures: its unit is listed as "Đã trả lại".
+    """
+    from desktop.export.documents import (ConsolidatedReportDoc, MatrixCell, ReportingRate, Submission, TargetRef,
+                                          UnitRef)
 
     session.require(Permission.VIEW)
     plan = _plan(session, plan_id)
@@ -214,12 +271,17 @@ def consolidated_report_doc(session: AppSession, plan_id: str, period: Reporting
     targets = consolidated_targets(session, plan)
     cells = {}
     submissions = {}
-    on_time = late = 0
+    on_time = late = received = returned = 0
     eval_date = min(as_of, deadline)
     for u in units:
         if u.code not in reports:
             continue
-        received_at, _status = rep_info[u.code]
+        received_at, status = rep_info[u.code]
+        if status == RETURNED:
+            returned += 1
+            submissions[u.code] = Submission(submitted_on=received_at.date() if received_at else None, returned=True)
+            continue
+        received += 1
         ok = received_at.date() <= deadline if received_at else None
         on_time += 1 if ok else 0
         late += 0 if ok else 1
@@ -227,23 +289,31 @@ def consolidated_report_doc(session: AppSession, plan_id: str, period: Reporting
         for ts in evaluate_unit(session, plan_id, eval_date, period, unit_code=u.code, plan=plan, targets=targets):
             value = ts.result.percent if ts.result.percent is not None else None
             cells[(u.code, ts.target.code)] = MatrixCell(status=to_document_status(ts.result.status), value=value)
-    rate = ReportingRate(expected=len(units), received=len(reports), on_time=on_time, late=late)
+    rate = ReportingRate(expected=len(units), received=received, on_time=on_time, late=late, returned=returned)
     header, _unit, _parent = _header(session, me.code, period, plan, as_of, "consolidated")
-    summary = tr("Reports", "Đã nhận {0}/{1} báo cáo của đơn vị trực thuộc ({2} đúng hạn, {3} muộn; hạn nộp {4}).").format(
-        len(reports), len(units), on_time, late, deadline.strftime("%d/%m/%Y"))
+    summary = tr("Reports", "Đã nhận {0}/{1} báo cáo của các đơn vị trực thuộc ({2} đúng hạn, {3} chậm; hạn gửi "
+                            "{4}).").format(received, len(units), on_time, late, deadline.strftime("%d/%m/%Y"))
+    if returned:
+        summary += " " + tr("Reports", "{0} báo cáo đã trả lại để hoàn thiện, chưa gửi lại, không tính vào "
+                                       "số liệu tổng hợp.").format(returned)
+    groups = _group_labels(plan, targets)
+    choice = signer or signer_mod.get(session)
     return ConsolidatedReportDoc(
         header=header, units=units,
-        targets=[TargetRef(t.code, t.text, t.group_code) for t in targets], cells=cells, reporting=rate,
-        summary=summary, submissions=submissions,
-        recipients=[x for x in ((_parent.name + " (để báo cáo)") if _parent else "", "Lưu: VT.") if x],
-        signature=SignatureBlock(authority="", title="VIỆN TRƯỞNG", name=""), verification=verification)
+        targets=[TargetRef(t.code, t.text, groups.get(t.group_code, "")) for t in targets], cells=cells,
+        reporting=rate, summary=summary, submissions=submissions,
+        recipients=_recipients(_parent, choice.drafter, tr("Reports", "Lãnh đạo Viện"),
+                               tr("Reports", "Các đơn vị trực thuộc")),
+        signature=choice.block(signer_mod.current_leader_name(session)),
+        verification=verification if verification is not None else default_verification(session))
 
 
-def consolidated_pdf(session: AppSession, plan_id: str, period: ReportingPeriod, as_of: date | None = None) -> bytes:
+def consolidated_pdf(session: AppSession, plan_id: str, period: ReportingPeriod, as_of: date | None = None,
+                     signer: "signer_mod.SignerChoice | None" = None) -> bytes:
     from desktop.export.pdf import render_consolidated_report
 
     buf = io.BytesIO()
-    render_consolidated_report(consolidated_report_doc(session, plan_id, period, as_of), buf)
+    render_consolidated_report(consolidated_report_doc(session, plan_id, period, as_of, signer=signer), buf)
     return buf.getvalue()
 
 
@@ -254,3 +324,58 @@ def consolidated_xlsx(session: AppSession, plan_id: str, period: ReportingPeriod
     write_consolidated_xlsx(consolidated_report_doc(session, plan_id, period, as_of), buf)
     return buf.getvalue()
 
+
+# ------------------------------------------------------------------ reminder (thông báo đôn đốc)
+def reminder_doc(session: AppSession, plan_id: str, period: ReportingPeriod | str, today: date | None = None,
+                 signer: "signer_mod.SignerChoice | None" = None):
+    """The notice reminding the units whose report is missing (or returned and not re-sent)."""
+    from desktop.export.documents import NoticeDoc, NoticeItem, ReportHeader
+
+    from . import consolidation
+
+    period = ReportingPeriod.parse(period) if isinstance(period, str) else period
+    today = today or date.today()
+    m = consolidation.matrix(session, plan_id, period)
+    late = consolidation.missing_reports(session, plan_id, period, today)
+    me = own_unit(session)
+    parent = get_unit(session, me.parent_code) if me.parent_code else None
+    label = in_sentence(period.label)
+    plan_title = m.plan_title[:1].lower() + m.plan_title[1:]
+    header = ReportHeader(
+        parent_agency=(parent.name if parent else "").upper(), issuing_unit=me.name.upper(),
+        number_symbol=f"/TB-{me.doc_symbol or me.code}", place=me.place_name or "", date=today,
+        title="THÔNG BÁO", subject=tr("Reports", "Về việc đôn đốc gửi báo cáo kết quả thực hiện {0}, {1}")
+        .format(plan_title, label), unit_name=me.name)
+    deadline = m.deadline.strftime("%d/%m/%Y")
+    returned = [u for u in late if u.returned]
+    intro = tr("Reports", "Theo {0}, báo cáo kết quả thực hiện {1} của các đơn vị trực thuộc phải gửi về "
+                          "{2} chậm nhất ngày {3}. Đến ngày {4}, {2} đã nhận {5}/{6} báo cáo; còn {7} đơn vị "
+                          "chưa gửi báo cáo").format(plan_title, label, me.name, deadline, today.strftime("%d/%m/%Y"),
+                                                     m.received, m.expected, len(late))
+    intro += (tr("Reports", " (trong đó {0} đơn vị có báo cáo đã trả lại để hoàn thiện nhưng chưa gửi lại)")
+              .format(len(returned)) if returned else "") + tr("Reports", ", gồm:")
+    items = [NoticeItem(u.name, deadline, tr("Reports", "Đã trả lại, chưa gửi lại") if u.returned
+                        else tr("Reports", "Chưa gửi")) for u in late]
+    closing = tr("Reports", "{0} đề nghị Viện trưởng các đơn vị nêu trên chỉ đạo khẩn trương hoàn thành, duyệt "
+                            "và gửi báo cáo qua phần mềm VKS CĐS trong thời hạn 03 ngày làm việc kể từ ngày nhận "
+                            "được Thông báo này; quá thời hạn trên, đơn vị nào chưa gửi sẽ được ghi nhận chậm "
+                            "báo cáo khi đánh giá, xếp loại thi đua.").format(me.name)
+    choice = signer or signer_mod.get(session)
+    recipients = [tr("Reports", "Viện trưởng {0}").format(u.name) for u in late]
+    recipients += [tr("Reports", "Lãnh đạo Viện (để báo cáo)"), f"Lưu: VT, {choice.drafter}" if choice.drafter
+                   else "Lưu: VT"]
+    return NoticeDoc(header=header, intro=intro, items=items, closing=closing,
+                     list_title=tr("Reports", "Danh sách đơn vị chưa gửi báo cáo {0}").format(label),
+                     list_headers=(tr("Reports", "Đơn vị"), tr("Reports", "Hạn gửi báo cáo"),
+                                   tr("Reports", "Tình trạng")),
+                     recipients=recipients, signature=choice.block(signer_mod.current_leader_name(session)),
+                     verification=default_verification(session))
+
+
+def reminder_pdf(session: AppSession, plan_id: str, period: ReportingPeriod | str, today: date | None = None,
+                 signer: "signer_mod.SignerChoice | None" = None) -> bytes:
+    from desktop.export.pdf import render_notice
+
+    buf = io.BytesIO()
+    render_notice(reminder_doc(session, plan_id, period, today, signer), buf)
+    return buf.getvalue()

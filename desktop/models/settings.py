@@ -26,6 +26,8 @@ class SettingSpec:
     label: str
     minimum: int | None = None
     maximum: int | None = None
+    #: who may change it (the unit's signer is set by its head, not only by the administrator)
+    permissions: tuple[Permission, ...] = (Permission.MANAGE_SETTINGS,)
 
 
 SPECS: dict[str, SettingSpec] = {s.key: s for s in [
@@ -33,6 +35,9 @@ SPECS: dict[str, SettingSpec] = {s.key: s for s in [
     SettingSpec("share_folder", "", str, "Thư mục dùng chung trên mạng (đường dẫn hoặc \\\\máy-chủ\\thư-mục)"),
     SettingSpec("backup_keep", 10, int, "Số bản sao lưu tự động giữ lại", 3, 100),
     SettingSpec("evidence_max_mb", 50, int, "Dung lượng tối đa mỗi tệp minh chứng (MB)", 1, 500),
+    # validated and read through desktop.models.signer
+    SettingSpec("document_signer", {}, dict, "Người ký văn bản của đơn vị",
+                permissions=(Permission.MANAGE_SETTINGS, Permission.APPROVE_REPORT)),
 ]}
 
 
@@ -85,10 +90,13 @@ def check_share_folder(path: str) -> None:
 
 
 def set_value(session: AppSession, key: str, value: Any) -> None:
-    session.require(Permission.MANAGE_SETTINGS)
     spec = SPECS.get(key)
     if spec is None:
+        session.require(Permission.MANAGE_SETTINGS)
         raise ValidationError(tr("Settings", "Cài đặt không tồn tại: {0}").format(key))
+    session.require(Permission.VIEW)  # unlocked
+    if not any(session.user.can(p) for p in spec.permissions):
+        session.require(spec.permissions[0])  # raises the usual "no permission" message
     try:
         value = spec.kind(value)
     except (ValueError, TypeError) as exc:

@@ -13,11 +13,13 @@ second page, appendices numbered on their own).
 
 from .consolidated import render_consolidated_report
 from .forms import render_enrolment_form, render_recovery_sheet
+from .notice import render_notice
 from .unit_report import render_unit_report
 
 __all__ = [
     "render_unit_report",
     "render_consolidated_report",
+    "render_notice",
     "render_recovery_sheet",
     "render_enrolment_form",
 ]

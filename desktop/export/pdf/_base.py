@@ -8,6 +8,7 @@ centred in the top margin, not shown on the first page; each appendix
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from typing import BinaryIO, Iterable, Sequence
 from xml.sax.saxutils import escape
@@ -54,8 +55,10 @@ BODY_WIDTH = PAGE_PORTRAIT[0] - MARGIN_LEFT - MARGIN_RIGHT  # 165 mm
 LANDSCAPE_WIDTH = PAGE_LANDSCAPE[0] - MARGIN_LEFT - MARGIN_RIGHT  # 252 mm
 LANDSCAPE_HEIGHT = PAGE_LANDSCAPE[1] - MARGIN_TOP - MARGIN_BOTTOM  # 170 mm
 
-#: Header columns (tên cơ quan | quốc hiệu, tiêu ngữ)
-HEADER_LEFT = 72 * mm
+#: Header columns (tên cơ quan | quốc hiệu, tiêu ngữ). The Quốc hiệu line at 12 pt (NĐ 30:
+#: 12-13) is 88,3 mm wide, which leaves 76 mm on the left: "VIỆN KIỂM SÁT NHÂN DÂN TỐI CAO" at
+#: 12 pt (72,7 mm) then stays on one line instead of breaking before "TỐI CAO".
+HEADER_LEFT = 76 * mm
 HEADER_RIGHT = BODY_WIDTH - HEADER_LEFT
 
 BLACK = colors.black
@@ -193,9 +196,9 @@ class Styles:
     def __init__(self) -> None:
         register_fonts()
         c = TA_CENTER
-        self.parent_agency = _style("parent", fontSize=12.5, leading=15, alignment=c)
-        self.issuing_unit = _style("unit", fontName=BOLD, fontSize=12.5, leading=15, alignment=c)
-        self.nation = _style("nation", fontName=BOLD, fontSize=12.5, leading=15, alignment=c)
+        self.parent_agency = _style("parent", fontSize=12, leading=15, alignment=c)
+        self.issuing_unit = _style("unit", fontName=BOLD, fontSize=12, leading=15, alignment=c)
+        self.nation = _style("nation", fontName=BOLD, fontSize=12, leading=15, alignment=c)
         self.motto = _style("motto", fontName=BOLD, fontSize=13.5, leading=16, alignment=c)
         self.number = _style("number", fontSize=13, leading=16, alignment=c)
         self.place_date = _style("placedate", fontName=ITALIC, fontSize=13.5, leading=16, alignment=c)
@@ -426,6 +429,8 @@ class ReportDocTemplate(BaseDocTemplate):
             displayDocTitle=1,
         )
         self.number_base = 0
+        #: rectangles of the signature spaces drawn, see :class:`SignatureSpace`
+        self.signature_spaces: list[tuple[int, float, float, float, float]] = []
         frame_kw = dict(leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
         pw, ph = PAGE_PORTRAIT
         lw, lh = PAGE_LANDSCAPE
@@ -440,10 +445,29 @@ class ReportDocTemplate(BaseDocTemplate):
                          onPageEnd=self._page_number),
         ])
 
+    def handle_documentBegin(self):
+        self.signature_spaces = []  # a multi-pass build records only its last pass
+        self.page_fill: list[tuple[bool, float]] = []
+        super().handle_documentBegin()
+
     def restart_numbering(self) -> Flowable:
         return _RestartNumbering(self)
 
+    def worst_blank_share(self) -> float:
+        """Largest share of blank text height at the foot of a page followed by another page of
+        the same orientation (the last page of the body and of the document may be short)."""
+        pages = self.page_fill
+        worst = 0.0
+        for (land, share), (next_land, _) in zip(pages, pages[1:]):
+            if land == next_land:
+                worst = max(worst, share)
+        return worst
+
     def _page_number(self, canv, doc) -> None:
+        frame = getattr(self, "frame", None)
+        if frame is not None and frame._height:
+            w, h = canv._pagesize
+            self.page_fill.append((w > h, max(frame._y - frame._y1, 0.0) / frame._height))
         n = self.page - self.number_base
         if n < 2:
             return
@@ -523,19 +547,35 @@ def title_block(doc_type: str, subject: str = "", recipients: str = "",
     return out
 
 
+def noi_nhan_items(recipients: Sequence[str]) -> list[str]:
+    """The "Nơi nhận" lines as NĐ 30 writes them: "- name;" each, the last ("- Lưu: VT, …") with ".".
+
+    Whatever punctuation the caller put at the end of a line is replaced, so a list assembled
+    from data always reads right.
+    """
+    items = []
+    for r in recipients:
+        r = nfc(r).strip().lstrip("-–+ ").rstrip(" .;,")
+        if r:
+            items.append(r)
+    return [f"- {r}{'.' if i == len(items) - 1 else ';'}" for i, r in enumerate(items)]
+
+
 def noi_nhan_and_signature(recipients: Sequence[str], signature: SignatureBlock | None,
                            width: float = BODY_WIDTH) -> Flowable:
-    """"Nơi nhận:" list (left) and the signature block (right), side by side."""
+    """"Nơi nhận:" list (left) and the signature block (right), side by side, kept together."""
+    return KeepTogether(_noi_nhan_parts(recipients, signature, width))
+
+
+def _noi_nhan_parts(recipients: Sequence[str], signature: SignatureBlock | None,
+                    width: float = BODY_WIDTH) -> list[Flowable]:
     st = styles()
     left_w = width * 0.47
     left: list[Flowable] = []
-    if recipients:
+    items = noi_nhan_items(recipients)
+    if items:
         left.append(Paragraph("Nơi nhận:", st.noi_nhan_title))
-        for r in recipients:
-            r = nfc(r).strip()
-            if not r.startswith(("-", "–", "+")):
-                r = "- " + r
-            left.append(Paragraph(esc(r), st.noi_nhan))
+        left += [Paragraph(esc(r), st.noi_nhan) for r in items]
     right = signature_cell(signature)
     t = Table([[left or "", right]], colWidths=[left_w, width - left_w], hAlign="LEFT")
     t.setStyle(TableStyle([
@@ -546,10 +586,37 @@ def noi_nhan_and_signature(recipients: Sequence[str], signature: SignatureBlock 
         ("TOPPADDING", (0, 0), (-1, -1), 0),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
     ]))
-    return KeepTogether([Spacer(1, 12), t])
+    return [Spacer(1, 12), t]
 
 
-def signature_cell(signature: SignatureBlock | None, space: float = 28 * mm) -> list[Flowable]:
+class SignatureSpace(Spacer):
+    """The blank between the signer's title and name (where the head signs and the seal goes).
+
+    When drawn it records its rectangle on the page — ``(page, x0, y0, x1, y1)`` in PDF points,
+    origin bottom-left, page counted from 1 — into ``SIGNATURE_SPACES`` of the document being
+    built, so that a visible electronic signature can be placed exactly there.
+    """
+
+    def __init__(self, width: float, height: float) -> None:
+        super().__init__(width, height)
+        self.hAlign = "CENTER"
+
+    def draw(self):
+        canv = self.canv
+        x0, y0 = canv.absolutePosition(0, 0)
+        doc = getattr(canv, "_doctemplate", None)
+        if doc is not None and hasattr(doc, "signature_spaces"):
+            doc.signature_spaces.append((doc.page, x0, y0, x0 + self.width, y0 + self.height))
+
+
+def signature_cell(signature: SignatureBlock | None, space: float = 28 * mm,
+                   width: float = BODY_WIDTH * 0.53) -> list[Flowable]:
+    """Quyền hạn (KT./TL./TM./Q. …), chức vụ, the signing space and the signer's full name.
+
+    The one place that decides the geometry of the signer block: authority and title in bold
+    capitals (NĐ 30: 13-14 pt), ``space`` of blank for the signature and seal (recorded by
+    :class:`SignatureSpace`), the full name in bold.
+    """
     st = styles()
     sig = signature or SignatureBlock()
     out: list[Flowable] = []
@@ -562,7 +629,7 @@ def signature_cell(signature: SignatureBlock | None, space: float = 28 * mm) -> 
         out.append(para(sig.note, st.sign_note))
         out.append(Spacer(1, space / 2 - 8))
     else:
-        out.append(Spacer(1, space))
+        out.append(SignatureSpace(min(width, 70 * mm), space))
     if sig.name:
         out.append(para(sig.name, st.sign_name))
     return out
@@ -571,6 +638,11 @@ def signature_cell(signature: SignatureBlock | None, space: float = 28 * mm) -> 
 def verification_block(verification: Verification | None, width: float = BODY_WIDTH,
                        what: str = "báo cáo") -> Flowable:
     """Boxed block: bundle SHA-256 (short), signing-key fingerprint, QR holding both."""
+    return KeepTogether(_verification_parts(verification, width, what))
+
+
+def _verification_parts(verification: Verification | None, width: float = BODY_WIDTH,
+                        what: str = "báo cáo") -> list[Flowable]:
     st = styles()
     lines: list[Flowable] = [Paragraph("XÁC THỰC BẢN ĐIỆN TỬ", st.small_bold)]
     if verification is not None and verification.packaged:
@@ -610,7 +682,17 @@ def verification_block(verification: Verification | None, width: float = BODY_WI
         ("TOPPADDING", (0, 0), (-1, -1), 4),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
     ]))
-    return KeepTogether([Spacer(1, 14), t])
+    return [Spacer(1, 14), t]
+
+
+def closing_blocks(recipients: Sequence[str], signature: SignatureBlock | None,
+                   verification: Verification | None, what: str = "báo cáo") -> Flowable:
+    """Nơi nhận + signer, then the verification block, kept on one page.
+
+    (One flat KeepTogether: ReportLab's KeepTogether reports an infinite height to force its
+    split, so nesting them would always push the block to a new page.)"""
+    return KeepTogether(_noi_nhan_parts(recipients, signature)
+                        + _verification_parts(verification, what=what))
 
 
 def appendix_heading(label: str, title: str, note: str, width: float) -> list[Flowable]:
@@ -646,3 +728,107 @@ def base_table_style(extra: Sequence[tuple] = ()) -> TableStyle:
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
         *extra,
     ])
+
+
+# --------------------------------------------------------------------------- column widths
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    """A table column for :func:`fit_widths`.
+
+    ``kind``: ``"code"`` never wraps (codes, numbers, dates: the whole text must fit);
+    ``"short"`` wraps between words and gets its natural width when there is room;
+    ``"text"`` takes a share of the remaining width by the amount of text it holds.
+    """
+
+    header: str
+    kind: str = "text"
+    weight: float = 1.0
+    max_width: float | None = None
+
+
+def fit_widths(columns: Sequence[Column], rows: Iterable[Sequence[str]], total: float, *,
+               font: str, size: float, head_font: str, head_size: float, pad: float) -> list[float]:
+    """Column widths from content that add up to ``total``.
+
+    Every column is at least as wide as its longest word (a ``code`` column as its longest
+    cell), so nothing is ever broken inside a word or a code. The rest of the width is then
+    handed out in small steps, each to the column where it shortens the table most (estimated
+    lines per row); ``short`` columns stop at their natural width or ``max_width``.
+    """
+    n = len(columns)
+    rows = [[nfc(c) for c in row] for row in rows]
+    head_w = [max((text_width(w, head_font, head_size) for w in nfc(c.header).split()), default=0.0)
+              for c in columns]
+    min_w = list(head_w)
+    cell_w: list[list[float]] = []
+    for row in rows:
+        widths_row = []
+        for i, text in enumerate(row):
+            full = text_width(text, font, size) if text else 0.0
+            widths_row.append(full)
+            if columns[i].kind == "code":
+                min_w[i] = max(min_w[i], full)
+            elif text:
+                min_w[i] = max(min_w[i], max(text_width(w, font, size) for w in text.split()))
+        cell_w.append(widths_row)
+    head_full = [text_width(nfc(c.header), head_font, head_size) for c in columns]
+    # a column is never narrower than its header on two lines (text: or 20 mm)
+    for i, c in enumerate(columns):
+        if c.kind == "text":
+            min_w[i] = max(min_w[i], min(head_full[i] / 2 + 2 * mm, 20 * mm))
+        elif c.kind == "short":
+            min_w[i] = max(min_w[i], min(head_full[i] / 2 + 2 * mm, c.max_width or head_full[i]))
+    widths = [w + 2 * pad + 0.5 for w in min_w]
+    room = total - sum(widths)
+    if room < 0:  # cannot happen with sane content; shrink the text columns, never the codes
+        flex = [i for i, c in enumerate(columns) if c.kind != "code"] or list(range(n))
+        for i in flex:
+            widths[i] = max(widths[i] + room / len(flex), 6 * mm)
+        return widths
+    caps = []
+    for i, c in enumerate(columns):
+        natural = max([r[i] for r in cell_w] + [head_full[i]]) + 2 * pad + 0.5
+        if c.kind == "code":
+            caps.append(widths[i])
+        elif c.kind == "short":
+            caps.append(max(widths[i], min(natural, c.max_width or natural)))
+        else:
+            caps.append(max(widths[i], natural))
+
+    def lines(i: int, w: float) -> list[float]:
+        inner = max(w - 2 * pad, 1.0)
+        head = -(-head_full[i] // inner) * head_size / size
+        return [head] + [(-(-cw // (inner * 0.94)) if cw else 1.0) for cw in (r[i] for r in cell_w)]
+
+    per_col = [lines(i, widths[i]) for i in range(n)]
+
+    def height(cols: list[list[float]]) -> float:
+        # a soft maximum over the row: two tall cells side by side both get their share
+        # and, less, every wrapped line (short cells on one or two lines read better)
+        return sum(sum(col[r] ** 6 for col in cols) ** (1 / 6) + 0.08 * sum(col[r] for col in cols)
+                   for r in range(len(cols[0])))
+
+    step = 1.5 * mm
+    while room >= step:
+        base = height(per_col)
+        best, best_gain = None, 0.0
+        for i, c in enumerate(columns):
+            if widths[i] + step > caps[i] + 1e-6:
+                continue
+            trial = per_col[:i] + [lines(i, widths[i] + step)] + per_col[i + 1:]
+            gain = base - height(trial) + c.weight * 1e-3  # ties: the heavier column
+            if best is None or gain > best_gain:
+                best, best_gain = i, gain
+        if best is None:
+            break
+        widths[best] += step
+        per_col[best] = lines(best, widths[best])
+        room -= step
+    # what is left goes to the text columns by weight (or to the last column)
+    text_cols = [i for i, c in enumerate(columns) if c.kind == "text"] or [n - 1]
+    weights = [columns[i].weight for i in text_cols]
+    for i, wt in zip(text_cols, weights):
+        widths[i] += room * wt / sum(weights)
+    return widths

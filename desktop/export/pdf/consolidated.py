@@ -20,6 +20,7 @@ from reportlab.platypus import (
 
 from ..documents import (
     NOT_REPORTED_LABEL,
+    RETURNED_LABEL,
     ConsolidatedReportDoc,
     Status,
     TargetRef,
@@ -27,20 +28,22 @@ from ..documents import (
 from ..vnformat import EMPTY, fmt_date, fmt_int, fmt_percent, fmt_ratio, nfc, upper
 from ._base import (
     BODY_WIDTH,
-    LANDSCAPE_WIDTH,
     GRID,
+    LANDSCAPE_WIDTH,
     SHADE,
+    SHADE_LIGHT,
+    Column,
     ReportDocTemplate,
     appendix_heading,
     base_table_style,
+    closing_blocks,
     esc,
+    fit_widths,
     national_header,
-    noi_nhan_and_signature,
     para,
     styles,
     text_width,
     title_block,
-    verification_block,
 )
 from ._fonts import BOLD, REGULAR
 
@@ -92,8 +95,9 @@ def matrix_blocks(doc: ConsolidatedReportDoc, width: float = LANDSCAPE_WIDTH,
     cell_w = min(room / per_block, MATRIX_MAX_CELL)
     inner = cell_w - 4
     out: list[Flowable] = []
+    number = {t.code: i for i, t in enumerate(targets, start=1)}
     for b, block in enumerate(_chunks(targets, per_block), start=1):
-        head = ["TT", "Đơn vị"] + [t.code for t in block]
+        head = ["TT", "Đơn vị"] + [str(number[t.code]) for t in block]
         data: list[list] = [head]
         style: list[tuple] = [
             ("FONTSIZE", (0, 0), (-1, -1), MATRIX_FONT_SIZE),
@@ -108,7 +112,11 @@ def matrix_blocks(doc: ConsolidatedReportDoc, width: float = LANDSCAPE_WIDTH,
             ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
         ]
         for ui, unit in enumerate(units, start=1):
-            row: list = [str(ui), Paragraph(esc(unit.display), st.matrix_unit)]
+            label = unit.display
+            sub = doc.submissions.get(unit.code)
+            if sub is not None and sub.returned:
+                label += f" ({RETURNED_LABEL.lower()})"
+            row: list = [str(ui), Paragraph(esc(label), st.matrix_unit)]
             for ci, t in enumerate(block, start=2):
                 cell = doc.cell(unit.code, t.code)
                 row.append(_cell_text(cell.abbrev, cell.value_text, inner))
@@ -125,9 +133,9 @@ def matrix_blocks(doc: ConsolidatedReportDoc, width: float = LANDSCAPE_WIDTH,
         widths = [MATRIX_TT_W, MATRIX_UNIT_W] + [cell_w] * len(block)
         table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
         table.setStyle(base_table_style(style))
-        first, last = block[0].code, block[-1].code
-        caption = (f"Bảng {b}/{n_blocks}: mục tiêu, nhiệm vụ {first} – {last}"
-                   if len(block) > 1 else f"Bảng {b}/{n_blocks}: mục tiêu, nhiệm vụ {first}")
+        first, last = number[block[0].code], number[block[-1].code]
+        caption = (f"Bảng {b}/{n_blocks}: mục tiêu, nhiệm vụ số {first} – {last}"
+                   if len(block) > 1 else f"Bảng {b}/{n_blocks}: mục tiêu, nhiệm vụ số {first}")
         parts: list[Flowable] = list(lead) if b == 1 else []
         parts += [Paragraph(esc(caption), st.table_caption), legend(), table]
         out.append(KeepTogether(parts))
@@ -164,26 +172,31 @@ def legend() -> Table:
 
 
 def target_list(doc: ConsolidatedReportDoc, width: float = LANDSCAPE_WIDTH) -> Table:
+    """Numbered list of the targets (the numbers head the matrix columns), by group."""
     st = styles()
-    widths = [18 * mm, 0, 58 * mm, 26 * mm, 20 * mm]
-    widths[1] = width - sum(widths)
-    data: list[list] = [[Paragraph(esc(h), st.cell_head) for h in (
-        "Mã", "Mục tiêu, nhiệm vụ", "Nhóm", "Số đơn vị hoàn thành", "Tỷ lệ")]]
-    t: TargetRef
-    for t in doc.targets:
+    rows = []
+    for i, t in enumerate(doc.targets, start=1):
         done, total = doc.target_completion(t.code)
-        data.append([
-            para(t.code, st.cell_center),
-            para(t.text, st.cell),
-            para(t.group, st.cell),
-            para(fmt_ratio(done, total) if total else EMPTY, st.cell_center),
-            para(fmt_percent(done / total) if total else EMPTY, st.cell_center),
-        ])
+        rows.append((str(i), t.text, fmt_ratio(done, total) if total else EMPTY,
+                     fmt_percent(done / total) if total else EMPTY))
+    columns = (Column("TT", "code"), Column("Mục tiêu, nhiệm vụ", "text"),
+               Column("Số đơn vị hoàn thành", "short", max_width=30 * mm), Column("Tỷ lệ", "code"))
+    widths = fit_widths(columns, rows, width, font=REGULAR, size=st.cell.fontSize, head_font=BOLD,
+                        head_size=st.cell_head.fontSize, pad=3)
+    data: list[list] = [[Paragraph(esc(c.header), st.cell_head) for c in columns]]
+    extra: list[tuple] = [("BACKGROUND", (0, 0), (-1, 0), SHADE), ("VALIGN", (0, 1), (-1, -1), "TOP")]
+    group = None
+    for t, (tt, text, ratio, pct) in zip(doc.targets, rows):
+        if t.group and t.group != group:
+            group = t.group
+            r = len(data)
+            data.append([Paragraph(esc(group), st.cell_group), "", "", ""])
+            extra += [("SPAN", (0, r), (-1, r)), ("BACKGROUND", (0, r), (-1, r), SHADE_LIGHT),
+                      ("NOSPLIT", (0, r), (-1, r + 1))]
+        data.append([para(tt, st.cell_center), para(text, st.cell), para(ratio, st.cell_center),
+                     para(pct, st.cell_center)])
     table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
-    table.setStyle(base_table_style([
-        ("BACKGROUND", (0, 0), (-1, 0), SHADE),
-        ("VALIGN", (0, 1), (-1, -1), "TOP"),
-    ]))
+    table.setStyle(base_table_style(extra))
     return table
 
 
@@ -196,7 +209,9 @@ def unit_table(doc: ConsolidatedReportDoc, width: float = LANDSCAPE_WIDTH) -> Ta
         "Tỷ lệ hoàn thành")]]
     for i, u in enumerate(doc.units, start=1):
         sub = doc.submissions.get(u.code)
-        if sub is None or sub.submitted_on is None:
+        if sub is not None and sub.returned:
+            sent, timing, ratio, pct = RETURNED_LABEL, EMPTY, EMPTY, EMPTY
+        elif sub is None or sub.submitted_on is None:
             sent, timing, ratio, pct = NOT_REPORTED_LABEL, EMPTY, EMPTY, EMPTY
         else:
             sent = fmt_date(sub.submitted_on)
@@ -212,31 +227,42 @@ def unit_table(doc: ConsolidatedReportDoc, width: float = LANDSCAPE_WIDTH) -> Ta
     return table
 
 
+def _names(names: Sequence[str]) -> str:
+    return "; ".join(names)
+
+
 def reporting_paragraphs(doc: ConsolidatedReportDoc) -> list[Flowable]:
+    """Section I: how many units reported, on time or late, returned, missing — full names."""
     st = styles()
     r = doc.reporting
     rate = fmt_percent(r.rate) if r.rate is not None else EMPTY
     text = (f"Tổng số đơn vị phải báo cáo: {fmt_int(r.expected)} đơn vị; đã báo cáo: "
             f"{fmt_ratio(r.received, r.expected)} đơn vị (đạt {rate}), trong đó đúng hạn "
-            f"{fmt_int(r.on_time)} đơn vị, chậm {fmt_int(r.late)} đơn vị; chưa báo cáo: "
-            f"{fmt_int(r.missing)} đơn vị.")
+            f"{fmt_int(r.on_time)} đơn vị, chậm {fmt_int(r.late)} đơn vị")
+    if r.returned:
+        text += f"; {RETURNED_LABEL.lower()} để hoàn thiện: {fmt_int(r.returned)} đơn vị"
+    text += f"; chưa báo cáo: {fmt_int(r.missing)} đơn vị."
     out: list[Flowable] = [para(text, st.body)]
-    missing = [u.display for u in doc.units
-               if (doc.submissions.get(u.code) is None
-                   or doc.submissions[u.code].submitted_on is None)]
-    late = [u.display for u in doc.units
-            if doc.submissions.get(u.code) is not None
-            and doc.submissions[u.code].on_time is False]
+    subs = doc.submissions
+    late = [u.name for u in doc.units if subs.get(u.code) is not None and subs[u.code].counts
+            and subs[u.code].on_time is False]
+    returned = [u.name for u in doc.units if subs.get(u.code) is not None and subs[u.code].returned]
+    missing = [u.name for u in doc.units
+               if subs.get(u.code) is None or (subs[u.code].submitted_on is None
+                                               and not subs[u.code].returned)]
     if late:
-        out.append(para(f"Đơn vị báo cáo chậm: {', '.join(late)}.", st.body))
-    if missing and doc.submissions:
-        out.append(para(f"Đơn vị chưa báo cáo: {', '.join(missing)}.", st.body))
-    head = ["Phải báo cáo", "Đã báo cáo", "Tỷ lệ", "Đúng hạn", "Chậm", "Chưa báo cáo"]
+        out.append(para(f"Đơn vị báo cáo chậm: {_names(late)}.", st.body))
+    if returned:
+        out.append(para(f"Báo cáo {RETURNED_LABEL.lower()} để hoàn thiện, chưa gửi lại (không tính "
+                        f"vào số liệu tổng hợp): {_names(returned)}.", st.body))
+    if missing and subs:
+        out.append(para(f"Đơn vị chưa báo cáo: {_names(missing)}.", st.body))
+    head = ["Phải báo cáo", "Đã báo cáo", "Tỷ lệ", "Đúng hạn", "Chậm", "Đã trả lại", "Chưa báo cáo"]
     vals = [fmt_int(r.expected), fmt_int(r.received), rate, fmt_int(r.on_time),
-            fmt_int(r.late), fmt_int(r.missing)]
+            fmt_int(r.late), fmt_int(r.returned), fmt_int(r.missing)]
     t = Table([[Paragraph(esc(h), st.cell_head) for h in head],
                [para(v, st.cell_center) for v in vals]],
-              colWidths=[BODY_WIDTH / 6] * 6, hAlign="LEFT")
+              colWidths=[BODY_WIDTH / len(head)] * len(head), hAlign="LEFT")
     t.setStyle(base_table_style([("BACKGROUND", (0, 0), (-1, 0), SHADE)]))
     out += [Spacer(1, 8), t, Spacer(1, 4)]
     return out
@@ -255,8 +281,7 @@ def build_consolidated_report(doc: ConsolidatedReportDoc,
     story += [para(p, st.body) for p in summary]
     story.append(para("Kết quả chi tiết của từng đơn vị, từng mục tiêu, nhiệm vụ tại Phụ lục "
                       "kèm theo.", st.body))
-    story.append(noi_nhan_and_signature(doc.recipients, doc.signature))
-    story.append(verification_block(doc.verification))
+    story.append(closing_blocks(doc.recipients, doc.signature, doc.verification))
 
     kind = nfc(h.title).strip().capitalize() or "Báo cáo"
     number = f" số {h.number}" if h.number else ""
@@ -268,13 +293,14 @@ def build_consolidated_report(doc: ConsolidatedReportDoc,
     story.append(unit_table(doc))
     story += matrix_blocks(doc, lead=[Paragraph(
         "2. Kết quả thực hiện theo từng đơn vị, từng mục tiêu, nhiệm vụ", st.appendix_section)])
-    story.append(Paragraph("3. Danh mục mục tiêu, nhiệm vụ", st.appendix_section))
+    story.append(Paragraph("3. Danh mục mục tiêu, nhiệm vụ (số thứ tự dùng trong các bảng ở mục 2)",
+                           st.appendix_section))
     story.append(target_list(doc))
     return story
 
 
-def render_consolidated_report(doc: ConsolidatedReportDoc, stream: BinaryIO) -> None:
-    """Write the consolidated report as PDF to a binary stream."""
+def render_consolidated_report(doc: ConsolidatedReportDoc, stream: BinaryIO) -> list[tuple]:
+    """Write the consolidated report as PDF to a binary stream; returns the signature spaces."""
     h = doc.header
     template = ReportDocTemplate(
         stream,
@@ -284,3 +310,4 @@ def render_consolidated_report(doc: ConsolidatedReportDoc, stream: BinaryIO) -> 
         keywords=("báo cáo tổng hợp", "chuyển đổi số"),
     )
     template.build(build_consolidated_report(doc, template))
+    return list(template.signature_spaces)

@@ -27,33 +27,52 @@ from ._base import (
     LANDSCAPE_WIDTH,
     SHADE,
     SHADE_LIGHT,
+    Column,
     ReportDocTemplate,
     appendix_heading,
     base_table_style,
+    closing_blocks,
     esc,
+    fit_widths,
     national_header,
-    noi_nhan_and_signature,
     para,
     styles,
     title_block,
-    verification_block,
 )
 from ._fonts import BOLD, REGULAR
 
-APPENDIX_HEADERS: tuple[str, ...] = (
-    "TT",
-    "Mục tiêu, nhiệm vụ",
-    "Chỉ tiêu",
-    "Đơn vị chủ trì/ phối hợp",
-    "Thời hạn",
-    "Kết quả (x/y)",
-    "Tỷ lệ (%)",
-    "Tiến độ",
-    "Khó khăn, vướng mắc",
-    "Đề xuất, kiến nghị",
+#: The appendix columns: header and how its width is found (see ``fit_widths``).
+APPENDIX_COLUMNS: tuple[Column, ...] = (
+    Column("TT", "code"),
+    Column("Mục tiêu, nhiệm vụ", "text", 1.6),
+    Column("Chỉ tiêu", "short", max_width=24 * mm),
+    Column("Đơn vị chủ trì/ phối hợp", "text", 0.6),
+    Column("Thời hạn", "short", max_width=22 * mm),
+    Column("Kết quả (x/y)", "short", max_width=24 * mm),
+    Column("Tỷ lệ (%)", "code"),
+    Column("Tiến độ", "short", max_width=20 * mm),
+    Column("Kết quả thực hiện", "text", 1.3),
+    Column("Minh chứng", "short", max_width=16 * mm),
+    Column("Khó khăn, vướng mắc", "text", 0.8),
+    Column("Đề xuất, kiến nghị", "text", 0.8),
 )
-#: Column widths in mm; they sum to the landscape text width (252 mm).
-APPENDIX_WIDTHS_MM: tuple[float, ...] = (9, 70, 20, 28, 20, 22, 15, 18, 25, 25)
+APPENDIX_HEADERS: tuple[str, ...] = tuple(c.header for c in APPENDIX_COLUMNS)
+APPENDIX_FONT_SIZE = 10
+
+
+def _row_texts(row: AppendixRow) -> tuple[str, ...]:
+    return (row.tt, row.target_text, row.indicator, row.units, row.deadline_text, row.result_text,
+            row.percent_text, row.status_text, row.result_detail, row.evidence_text,
+            row.difficulties, row.proposals)
+
+
+def appendix_widths(rows: Sequence[AppendixRow]) -> list[float]:
+    """Column widths (points) of the appendix table for these rows, summing to the page width."""
+    st = styles()
+    return fit_widths(APPENDIX_COLUMNS, [_row_texts(r) for r in rows], LANDSCAPE_WIDTH,
+                      font=REGULAR, size=st.cell.fontSize, head_font=BOLD,
+                      head_size=st.cell_head.fontSize, pad=_PAD_X)
+
 
 BAR_COLOR = colors.Color(0.22, 0.40, 0.62)
 
@@ -63,16 +82,16 @@ BAR_COLOR = colors.Color(0.22, 0.40, 0.62)
 
 def completion_chart(groups: Sequence[GroupCompletion], width: float = BODY_WIDTH) -> Drawing:
     """Horizontal bar chart, one bar per group (first group on top), values as "96,7%"."""
-    label_w = 62 * mm
-    label_size = 10.5
-    value_room = 16 * mm
+    label_w = 78 * mm
+    label_size = 9.5
+    value_room = 14 * mm
     names = []
     for g in groups:
         text = nfc(g.label)
         if g.done is not None and g.total is not None:
             text += f" ({g.done}/{g.total})"
         names.append("\n".join(simpleSplit(text, REGULAR, label_size, label_w - 6)))
-    row_h = max(22, max((n.count("\n") + 1 for n in names), default=1) * (label_size + 2) + 8)
+    row_h = max(15, max((n.count("\n") + 1 for n in names), default=1) * (label_size + 1) + 4)
     plot_h = row_h * len(groups)
     axis_room = 20
     d = Drawing(width, plot_h + axis_room + 4)
@@ -90,7 +109,7 @@ def completion_chart(groups: Sequence[GroupCompletion], width: float = BODY_WIDT
     bc.categoryAxis.categoryNames = list(reversed(names))
     bc.categoryAxis.labels.fontName = REGULAR
     bc.categoryAxis.labels.fontSize = label_size
-    bc.categoryAxis.labels.leading = label_size + 2
+    bc.categoryAxis.labels.leading = label_size + 1
     bc.categoryAxis.labels.boxAnchor = "e"
     bc.categoryAxis.labels.textAnchor = "end"
     bc.categoryAxis.labels.dx = -5
@@ -109,11 +128,11 @@ def completion_chart(groups: Sequence[GroupCompletion], width: float = BODY_WIDT
     bc.valueAxis.gridStrokeWidth = 0.4
     bc.bars[0].fillColor = BAR_COLOR
     bc.bars[0].strokeColor = None
-    bc.barWidth = 10
-    bc.groupSpacing = 8
+    bc.barWidth = 8
+    bc.groupSpacing = 5
     bc.barLabelFormat = lambda v: fmt_percent(v / 100.0)
     bc.barLabels.fontName = BOLD
-    bc.barLabels.fontSize = 10
+    bc.barLabels.fontSize = 9.5
     bc.barLabels.boxAnchor = "w"
     bc.barLabels.dx = 3
     bc.barLabels.nudge = 0
@@ -161,11 +180,11 @@ def _split_tall_row(cells: list, widths: Sequence[float], room: float) -> list[l
 
 
 def appendix_table(rows: Sequence[AppendixRow]) -> Table:
-    """The 10-column appendix table; header rows (names + column numbers) repeat on every page."""
+    """The appendix table; header rows (names + column numbers) repeat on every page."""
     st = styles()
     head = [Paragraph(esc(h), st.cell_head) for h in APPENDIX_HEADERS]
     index = [Paragraph(f"({i})", st.cell_index) for i in range(1, len(APPENDIX_HEADERS) + 1)]
-    widths = [w * mm for w in APPENDIX_WIDTHS_MM]
+    widths = appendix_widths(rows)
     head_h = max(p.wrap(w - 2 * _PAD_X, LANDSCAPE_HEIGHT)[1] for p, w in zip(head, widths))
     index_h = index[0].wrap(widths[0], LANDSCAPE_HEIGHT)[1]
     group_h = st.cell_group.leading + _PAD_TOP + _PAD_BOTTOM  # kept with the row below it
@@ -175,6 +194,7 @@ def appendix_table(rows: Sequence[AppendixRow]) -> Table:
         ("BACKGROUND", (0, 0), (-1, 1), SHADE),
     ]
     group = None
+    centred = {0, 2, 4, 5, 6, 7, 9}
     for row in rows:
         if row.group and row.group != group:
             group = row.group
@@ -185,18 +205,8 @@ def appendix_table(rows: Sequence[AppendixRow]) -> Table:
                 ("BACKGROUND", (0, r), (-1, r), SHADE_LIGHT),
                 ("NOSPLIT", (0, r), (-1, r + 1)),  # a group heading never ends a page
             ]
-        cells = [
-            para(row.tt, st.cell_center),
-            para(row.target_text, st.cell),
-            para(row.indicator, st.cell_center),
-            para(row.units, st.cell),
-            para(row.deadline_text, st.cell_center),
-            para(row.result_text, st.cell_center),
-            para(row.percent_text, st.cell_center),
-            para(row.status_text, st.cell_center),
-            para(row.difficulties, st.cell),
-            para(row.proposals, st.cell),
-        ]
+        cells = [para(text, st.cell_center if i in centred else st.cell)
+                 for i, text in enumerate(_row_texts(row))]
         pieces = _split_tall_row(cells, widths, room)
         if len(pieces) > 1:
             r0 = len(data)
@@ -221,7 +231,18 @@ def _kem_theo(doc: UnitReportDoc) -> str:
     return f"(Kèm theo {kind}{number} {h.date_words} của {h.unit_in_sentence})"
 
 
-def build_unit_report(doc: UnitReportDoc, template: ReportDocTemplate) -> list[Flowable]:
+def _chart(doc: UnitReportDoc) -> Flowable:
+    st = styles()
+    return KeepTogether([
+        Spacer(1, 8),
+        completion_chart(doc.group_completion),
+        Paragraph(esc(f"Biểu đồ: {doc.chart_title}"), st.caption),
+    ])
+
+
+def build_unit_report(doc: UnitReportDoc, template: ReportDocTemplate,
+                      chart_after: str = "II") -> list[Flowable]:
+    """The story; the chart follows section ``chart_after`` (a section key)."""
     st = styles()
     h = doc.header
     story: list[Flowable] = [national_header(h)]
@@ -230,14 +251,9 @@ def build_unit_report(doc: UnitReportDoc, template: ReportDocTemplate) -> list[F
         story.append(Paragraph(esc(f"{key}. {upper(SECTION_TITLES[key])}"), st.heading))
         texts = doc.section_paragraphs(key) or ("Không có.",)
         story += [para(t, st.body) for t in texts]
-        if key == "II" and doc.group_completion:
-            story.append(KeepTogether([
-                Spacer(1, 8),
-                completion_chart(doc.group_completion),
-                Paragraph(esc(f"Biểu đồ: {doc.chart_title}"), st.caption),
-            ]))
-    story.append(noi_nhan_and_signature(doc.recipients, doc.signature))
-    story.append(verification_block(doc.verification))
+        if key == chart_after and doc.group_completion:
+            story.append(_chart(doc))
+    story.append(closing_blocks(doc.recipients, doc.signature, doc.verification))
     if doc.rows:
         story += [NextPageTemplate("landscape"), PageBreak(), template.restart_numbering()]
         story += appendix_heading("Phụ lục", doc.appendix_title, _kem_theo(doc), LANDSCAPE_WIDTH)
@@ -245,14 +261,43 @@ def build_unit_report(doc: UnitReportDoc, template: ReportDocTemplate) -> list[F
     return story
 
 
-def render_unit_report(doc: UnitReportDoc, stream: BinaryIO) -> None:
-    """Write the unit report as PDF to a binary stream."""
+#: A page of the report body may end with at most this share of its text height left blank
+#: (a chart that does not fit moves down past the following sections instead).
+MAX_BLANK_SHARE = 0.25
+
+
+def render_unit_report(doc: UnitReportDoc, stream: BinaryIO) -> list[tuple]:
+    """Write the unit report as PDF to a binary stream.
+
+    The chart goes right after section II when it fits there; otherwise after the first later
+    section where it leaves no page more than a quarter blank. Returns the rectangles of the
+    signature space (see :class:`~._base.SignatureSpace`).
+    """
+    import io
+
     h = doc.header
-    template = ReportDocTemplate(
+    keys = [k for k in SECTION_KEYS if SECTION_KEYS.index(k) >= SECTION_KEYS.index("II")]
+    best: tuple[float, str] | None = None
+    if doc.group_completion:
+        for key in keys:
+            probe = _template(io.BytesIO(), h)
+            probe.build(build_unit_report(doc, probe, key))
+            worst = probe.worst_blank_share()
+            if worst <= MAX_BLANK_SHARE:
+                best = (worst, key)
+                break
+            if best is None or worst < best[0]:
+                best = (worst, key)
+    template = _template(stream, h)
+    template.build(build_unit_report(doc, template, best[1] if best else "II"))
+    return list(template.signature_spaces)
+
+
+def _template(stream: BinaryIO, h) -> ReportDocTemplate:
+    return ReportDocTemplate(
         stream,
         title=f"{upper(h.title)} {h.number}".strip(),
         subject=h.subject,
         author=h.unit_in_sentence,
         keywords=("báo cáo", "chuyển đổi số"),
     )
-    template.build(build_unit_report(doc, template))
