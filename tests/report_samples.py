@@ -188,8 +188,8 @@ SECTIONS = {
 }
 
 RECIPIENTS = (
-    "VKSND tỉnh Thanh Hóa (để báo cáo);",
-    "Văn phòng VKSND tỉnh (để tổng hợp);",
+    "Viện kiểm sát nhân dân tỉnh Thanh Hóa (để báo cáo);",
+    "Văn phòng Viện kiểm sát nhân dân tỉnh Thanh Hóa (để tổng hợp);",
     "Lãnh đạo đơn vị;",
     "Lưu: VT, VP.",
 )
