@@ -209,3 +209,70 @@ def test_incremental_refresh_equals_full_refresh(province):
     assert _cells(s, "VKS-KV1-THA") == incremental
     # a late February resend re-evaluates February and March, not January
     assert cons.refresh_unit(s, PLAN, "VKS-KV1-THA", since="2025-02") == 2 * written
+
+
+def _return(s, unit_code: str, period: str) -> None:
+    """What exchange.return_report leaves at the province: the copy in state Bị trả lại."""
+    from sqlalchemy import select
+
+    from desktop.models.schema import Report
+
+    with s.db.session() as db:
+        r = db.scalars(select(Report).where(Report.unit_code == unit_code, Report.period_key == period)).one()
+        r.status = cons.RETURNED
+
+
+def test_returned_report_not_counted_until_resent(province):
+    from desktop.models import reporting
+    from desktop.models.domain import ReportingPeriod
+
+    v, s = province
+    plan = plans.get_plan(s, PLAN)
+    for u, share in (("VKS-KV1-THA", 1.0), ("VKS-KV2-THA", 0.5)):
+        progress.store_received_report(s, u, PLAN, plan.version, "2025-03", _entries(plan, share, 4),
+                                       received_at=datetime(2025, 4, 3))
+        cons.refresh_unit(s, PLAN, u)
+    _return(s, "VKS-KV2-THA", "2025-03")
+    m = cons.matrix(s, PLAN, "2025-03")
+    kv2 = next(u for u in m.units if u.code == "VKS-KV2-THA")
+    assert kv2.returned and not kv2.reported and kv2.completion is None
+    assert (m.received, m.on_time, m.late) == (1, 1, 0)
+    assert not any(code == "VKS-KV2-THA" for code, _ in m.cells)
+    assert [u.code for u in cons.missing_reports(s, PLAN, "2025-03", today=date(2025, 4, 8))] == [
+        "VKS-KV2-THA", "VKS-KV3-THA"]
+    period = ReportingPeriod.parse("2025-03")
+    doc = reporting.consolidated_report_doc(s, PLAN, period, as_of=date(2025, 4, 8))
+    assert (doc.reporting.received, doc.reporting.returned, doc.reporting.missing) == (1, 1, 1)
+    assert doc.submissions["VKS-KV2-THA"].returned
+    assert not any(u == "VKS-KV2-THA" for u, _ in doc.cells)
+    text = _pdf_text(reporting.consolidated_pdf(s, PLAN, period, as_of=date(2025, 4, 8)))
+    assert "đã báo cáo: 1/3 đơn vị" in text
+    assert ("Báo cáo đã trả lại để hoàn thiện, chưa gửi lại (không tính vào số liệu tổng hợp): "
+            "Viện kiểm sát nhân dân khu vực 2 - Thanh Hóa.") in text
+    assert "KV2 (đã trả lại)" in text
+    # the reminder lists it with its situation; a notice, not a report skeleton
+    notice = _pdf_text(cons.reminder_pdf(s, PLAN, "2025-03", today=date(2025, 4, 8)))
+    assert "THÔNG BÁO" in notice and "Về việc đôn đốc gửi báo cáo" in notice
+    assert "Đã trả lại, chưa gửi lại" in notice and "TỒN TẠI" not in notice
+    assert "- Viện trưởng Viện kiểm sát nhân dân khu vực" in notice and "- Lưu: VT, VP." in notice
+    from desktop.models import keystore
+
+    # the verification block carries the province's own key fingerprint
+    assert f"Vân tay khóa ký: {keystore.own_fingerprint(s)}" in notice
+    assert f"Vân tay khóa ký: {keystore.own_fingerprint(s)}" in text
+    # re-sent: counted again
+    progress.store_received_report(s, "VKS-KV2-THA", PLAN, plan.version, "2025-03", _entries(plan, 0.6, 4),
+                                   received_at=datetime(2025, 4, 4), revision=2)
+    cons.refresh_unit(s, PLAN, "VKS-KV2-THA")
+    m = cons.matrix(s, PLAN, "2025-03")
+    assert m.received == 2 and any(code == "VKS-KV2-THA" for code, _ in m.cells)
+    doc = reporting.consolidated_report_doc(s, PLAN, period, as_of=date(2025, 4, 8))
+    assert (doc.reporting.received, doc.reporting.returned) == (2, 0)
+
+
+def _pdf_text(pdf: bytes) -> str:
+    import subprocess
+    import unicodedata
+
+    out = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=pdf, capture_output=True, check=True).stdout
+    return " ".join(unicodedata.normalize("NFC", out.decode("utf-8")).split())

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QPushButton, QVBoxLayout, QWidget)
 
-from desktop.models import plans, progress, reporting
+from desktop.export.documents import SIGNING_AUTHORITIES
+from desktop.models import plans, progress, reporting, signer
+from desktop.models.vault import Permission
 from desktop.models.domain import ReportingPeriod
 from desktop.models.units import own_unit
 from desktop.ui.messages import show_error
@@ -34,6 +37,7 @@ class PrintPage(QWidget):
         self.note = QLabel(self.tr("Bản in theo thể thức Nghị định 30/2020/NĐ-CP; khối xác thực ghi mã băm gói tin "
                                    "và dấu vân tay khóa ký để đối chiếu bản giấy với bản điện tử."))
         self.note.setWordWrap(True)
+        self.signer_box = self._signer_box()
         form = QFormLayout()
         form.addRow(self.tr("Kế hoạch"), self.plan)
         row = QHBoxLayout()
@@ -43,6 +47,7 @@ class PrintPage(QWidget):
         form.addRow(self.tr("Loại báo cáo"), self.kind)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
+        lay.addWidget(self.signer_box)
         lay.addWidget(self.preview_button)
         lay.addWidget(self.note)
         lay.addStretch(1)
@@ -50,6 +55,56 @@ class PrintPage(QWidget):
         self.period_type.currentIndexChanged.connect(self._fill_periods)
         self.preview_button.clicked.connect(self.preview)
         self._fill_periods()
+
+    # ------------------------------------------------------------------ signer (thẩm quyền ký)
+    def _signer_box(self) -> QGroupBox:
+        """Who signs and how: ký trực tiếp, KT., TL., TM., Q.; the name defaults to the approver."""
+        saved = signer.get(self.session)
+        box = QGroupBox(self.tr("Người ký văn bản"), objectName="signerBox")
+        self.sign_authority = QComboBox(objectName="signAuthority")
+        for key, (label, _prefix) in SIGNING_AUTHORITIES.items():
+            self.sign_authority.addItem(self.tr(label), key)
+        self.sign_authority.setCurrentIndex(max(0, self.sign_authority.findData(saved.authority)))
+        self.sign_head = QLineEdit(saved.head_title, objectName="signHeadTitle")
+        self.sign_title = QLineEdit(saved.signer_title, objectName="signTitle")
+        self.sign_title.setPlaceholderText(self.tr("Ví dụ: Phó Viện trưởng, Chánh Văn phòng"))
+        self.sign_collective = QLineEdit(saved.collective, objectName="signCollective")
+        self.sign_name = QLineEdit(saved.name, objectName="signName")
+        self.sign_name.setPlaceholderText(self.tr("Để trống: họ tên lãnh đạo đã duyệt báo cáo"))
+        self.sign_drafter = QLineEdit(saved.drafter, objectName="signDrafter")
+        self.sign_drafter.setMaximumWidth(120)
+        self.sign_remember = QCheckBox(self.tr("Ghi nhớ cho các văn bản sau của đơn vị"), objectName="signRemember")
+        can_save = (self.session.user.can(Permission.APPROVE_REPORT)
+                    or self.session.user.can(Permission.MANAGE_SETTINGS))
+        self.sign_remember.setEnabled(can_save)
+        form = QFormLayout(box)
+        form.addRow(self.tr("Thẩm quyền ký"), self.sign_authority)
+        form.addRow(self.tr("Chức danh Thủ trưởng"), self.sign_head)
+        form.addRow(self.tr("Chức vụ người ký"), self.sign_title)
+        form.addRow(self.tr("Thay mặt tập thể"), self.sign_collective)
+        form.addRow(self.tr("Họ tên người ký"), self.sign_name)
+        form.addRow(self.tr("Nơi lưu (Lưu: VT, …)"), self.sign_drafter)
+        form.addRow("", self.sign_remember)
+        self.sign_authority.currentIndexChanged.connect(self._signer_fields)
+        self._signer_fields()
+        return box
+
+    def _signer_fields(self) -> None:
+        key = self.sign_authority.currentData()
+        self.sign_title.setEnabled(key in ("ky_thay", "thua_lenh", "thay_mat"))
+        self.sign_collective.setEnabled(key == "thay_mat")
+
+    def signer_choice(self) -> signer.SignerChoice:
+        """The arrangement on screen, checked (raises ValidationError with what to correct)."""
+        choice = signer.validate(signer.SignerChoice(
+            authority=self.sign_authority.currentData(), head_title=self.sign_head.text(),
+            signer_title=self.sign_title.text() if self.sign_title.isEnabled() else "",
+            name=self.sign_name.text(),
+            collective=self.sign_collective.text() if self.sign_collective.isEnabled() else "",
+            drafter=self.sign_drafter.text()))
+        if self.sign_remember.isChecked():
+            signer.save(self.session, choice)
+        return choice
 
     def _fill_periods(self) -> None:
         self.period.clear()
@@ -65,6 +120,7 @@ class PrintPage(QWidget):
             self.period.setCurrentIndex(max(0, idx))
 
     def build_pdf(self) -> tuple[bytes, callable, str]:
+        choice = self.signer_choice()
         pid = self.plan.currentData()
         period = ReportingPeriod.parse(self.period.currentData())
         if self.kind.currentData() == "unit":
@@ -78,9 +134,10 @@ class PrintPage(QWidget):
                                self.tr("Hãy nhập tiến độ cho kỳ này trước."))
             rid = found[0].id
             sha = progress.get_report(self.session, rid).last_bundle_sha256
-            pdf = reporting.unit_report_pdf(self.session, rid, reporting.default_verification(self.session, sha))
+            pdf = reporting.unit_report_pdf(self.session, rid, reporting.default_verification(self.session, sha),
+                                            signer=choice)
             return pdf, (lambda: reporting.unit_report_xlsx(self.session, rid)), f"bao-cao-{pid}-{period.key}"
-        pdf = reporting.consolidated_pdf(self.session, pid, period)
+        pdf = reporting.consolidated_pdf(self.session, pid, period, signer=choice)
         return pdf, (lambda: reporting.consolidated_xlsx(self.session, pid, period)), f"tong-hop-{pid}-{period.key}"
 
     def preview(self) -> None:
