@@ -61,7 +61,7 @@ def test_appendix_headers_and_title(appendix):
     assert [c.value for c in ws[hr]] == HEADERS
     assert HEADERS == ["TT", "Mục tiêu, nhiệm vụ", "Chỉ tiêu", "Đơn vị chủ trì/phối hợp",
                        "Thời hạn", "Kết quả (x/y)", "Tỷ lệ (%)", "Tiến độ",
-                       "Khó khăn, vướng mắc", "Đề xuất, kiến nghị"]
+                       "Kết quả thực hiện", "Minh chứng (số tệp)", "Khó khăn, vướng mắc", "Đề xuất, kiến nghị"]
     assert all(c.font.b for c in ws[hr])
     assert all(c.alignment.wrap_text for c in ws[hr])
 
@@ -120,7 +120,7 @@ def test_appendix_group_rows_are_merged(appendix):
     _, wb = appendix
     ws = wb.active
     r = find_row(ws, "I. HẠ TẦNG SỐ, AN TOÀN THÔNG TIN")
-    assert f"A{r}:J{r}" in {str(m) for m in ws.merged_cells.ranges}
+    assert f"A{r}:L{r}" in {str(m) for m in ws.merged_cells.ranges}
     assert ws.cell(row=r, column=1).font.b
 
 

@@ -52,6 +52,8 @@ APPENDIX_COLUMNS: tuple[tuple[str, float], ...] = (
     ("Kết quả (x/y)", 14),
     ("Tỷ lệ (%)", 10),
     ("Tiến độ", 15),
+    ("Kết quả thực hiện", 36),
+    ("Minh chứng (số tệp)", 11),
     ("Khó khăn, vướng mắc", 30),
     ("Đề xuất, kiến nghị", 30),
 )
@@ -194,6 +196,8 @@ def appendix_workbook(doc: UnitReportDoc) -> Workbook:
             (row.result_text, True, None),
             (row.percent, True, PERCENT_FORMAT),
             (row.status_text, True, None),
+            (row.result_detail, False, None),
+            (row.evidence_count, True, None),
             (row.difficulties, False, None),
             (row.proposals, False, None),
         ]
