@@ -567,15 +567,19 @@ def noi_nhan_and_signature(recipients: Sequence[str], signature: SignatureBlock 
     return KeepTogether(_noi_nhan_parts(recipients, signature, width))
 
 
+NOI_NHAN_SHARE = 0.47  # of the text width: the "Nơi nhận" column, the signer takes the rest
+
+
 def _noi_nhan_parts(recipients: Sequence[str], signature: SignatureBlock | None,
-                    width: float = BODY_WIDTH) -> list[Flowable]:
+                    width: float = BODY_WIDTH, under: Sequence[Flowable] = ()) -> list[Flowable]:
     st = styles()
-    left_w = width * 0.47
+    left_w = width * NOI_NHAN_SHARE
     left: list[Flowable] = []
     items = noi_nhan_items(recipients)
     if items:
         left.append(Paragraph("Nơi nhận:", st.noi_nhan_title))
         left += [Paragraph(esc(r), st.noi_nhan) for r in items]
+    left += list(under)
     right = signature_cell(signature)
     t = Table([[left or "", right]], colWidths=[left_w, width - left_w], hAlign="LEFT")
     t.setStyle(TableStyle([
@@ -642,12 +646,16 @@ def verification_block(verification: Verification | None, width: float = BODY_WI
 
 
 def _verification_parts(verification: Verification | None, width: float = BODY_WIDTH,
-                        what: str = "báo cáo") -> list[Flowable]:
+                        what: str = "báo cáo", compact: bool = False) -> list[Flowable]:
+    """The verification box; ``compact``: small type and QR, to sit under "Nơi nhận"."""
     st = styles()
+    if compact:
+        st = _CompactStyles()
+    sep = "<br/>" if compact else " "  # a code is never cut: on its own line in the narrow box
     lines: list[Flowable] = [Paragraph("XÁC THỰC BẢN ĐIỆN TỬ", st.small_bold)]
     if verification is not None and verification.packaged:
         lines.append(Paragraph(
-            f"Mã gói dữ liệu (SHA-256): <font name='{BOLD}'>{esc(verification.short_sha256)}</font>",
+            f"Mã gói dữ liệu (SHA-256):{sep}<font name='{BOLD}'>{_unbroken(verification.short_sha256)}</font>",
             st.small))
     else:
         lines.append(Paragraph(
@@ -655,7 +663,7 @@ def _verification_parts(verification: Verification | None, width: float = BODY_W
             f"({esc(what)} chưa được xuất thành gói dữ liệu điện tử)", st.small))
     if verification is not None and verification.key_fingerprint:
         lines.append(Paragraph(
-            f"Vân tay khóa ký: <font name='{BOLD}'>{esc(verification.key_fingerprint)}</font>",
+            f"Vân tay khóa ký:{sep}<font name='{BOLD}'>{_unbroken(verification.key_fingerprint)}</font>",
             st.small))
     else:
         lines.append(Paragraph("Vân tay khóa ký: chưa thiết lập khóa ký", st.small))
@@ -665,7 +673,7 @@ def _verification_parts(verification: Verification | None, width: float = BODY_W
     else:
         hint = (f"Khi {what} được đóng gói, bản in kèm gói dữ liệu sẽ có mã gói để đối chiếu.")
     lines.append(Paragraph(esc(hint), st.small_italic))
-    qr_size = 24 * mm
+    qr_size = 19 * mm if compact else 24 * mm
     if verification is not None and (verification.packaged or verification.key_fingerprint):
         cells = [[QRCode(verification.qr_payload, size=qr_size), lines]]
         col_w = [qr_size + 4 * mm, width - qr_size - 4 * mm]
@@ -677,22 +685,36 @@ def _verification_parts(verification: Verification | None, width: float = BODY_W
         ("FONTNAME", (0, 0), (-1, -1), REGULAR),
         ("BOX", (0, 0), (-1, -1), 0.6, GRID),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 5),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 5),
-        ("TOPPADDING", (0, 0), (-1, -1), 4),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3 if compact else 5),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3 if compact else 5),
+        ("TOPPADDING", (0, 0), (-1, -1), 3 if compact else 4),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3 if compact else 4),
     ]))
-    return [Spacer(1, 14), t]
+    return [Spacer(1, 10 if compact else 14), t]
+
+
+def _unbroken(code: str) -> str:
+    """A hash or fingerprint that never wraps inside (groups joined by no-break spaces)."""
+    return esc(code).replace(" ", "\u00a0")
+
+
+class _CompactStyles:
+    def __init__(self) -> None:
+        self.small = _style("vsmall", fontSize=8.5, leading=10)
+        self.small_bold = _style("vsmallb", fontName=BOLD, fontSize=8.5, leading=10)
+        self.small_italic = _style("vsmalli", fontName=ITALIC, fontSize=8, leading=9.5)
 
 
 def closing_blocks(recipients: Sequence[str], signature: SignatureBlock | None,
                    verification: Verification | None, what: str = "báo cáo") -> Flowable:
-    """Nơi nhận + signer, then the verification block, kept on one page.
+    """Nơi nhận + signer side by side, the verification box under "Nơi nhận", kept on one page.
 
-    (One flat KeepTogether: ReportLab's KeepTogether reports an infinite height to force its
+    (The box sits in the left column, beside the signing space, so the closing block is no
+    taller than the signer's: it then fits at the foot of the last body page far more often.
+    One flat KeepTogether: ReportLab's KeepTogether reports an infinite height to force its
     split, so nesting them would always push the block to a new page.)"""
-    return KeepTogether(_noi_nhan_parts(recipients, signature)
-                        + _verification_parts(verification, what=what))
+    box = _verification_parts(verification, BODY_WIDTH * NOI_NHAN_SHARE - 3 * mm, what, compact=True)
+    return KeepTogether(_noi_nhan_parts(recipients, signature, under=box))
 
 
 def appendix_heading(label: str, title: str, note: str, width: float) -> list[Flowable]:
@@ -774,10 +796,10 @@ def fit_widths(columns: Sequence[Column], rows: Iterable[Sequence[str]], total: 
                 min_w[i] = max(min_w[i], max(text_width(w, font, size) for w in text.split()))
         cell_w.append(widths_row)
     head_full = [text_width(nfc(c.header), head_font, head_size) for c in columns]
-    # a column is never narrower than its header on two lines (text: or 20 mm)
+    # a column is never narrower than its header on two lines (text: or 16 mm)
     for i, c in enumerate(columns):
         if c.kind == "text":
-            min_w[i] = max(min_w[i], min(head_full[i] / 2 + 2 * mm, 20 * mm))
+            min_w[i] = max(min_w[i], min(head_full[i] / 2 + 2 * mm, 16 * mm))
         elif c.kind == "short":
             min_w[i] = max(min_w[i], min(head_full[i] / 2 + 2 * mm, c.max_width or head_full[i]))
     widths = [w + 2 * pad + 0.5 for w in min_w]

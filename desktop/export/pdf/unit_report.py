@@ -52,7 +52,7 @@ APPENDIX_COLUMNS: tuple[Column, ...] = (
     Column("Tỷ lệ (%)", "code"),
     Column("Tiến độ", "short", max_width=20 * mm),
     Column("Kết quả thực hiện", "text", 1.3),
-    Column("Minh chứng", "short", max_width=16 * mm),
+    Column("Minh chứng", "short", max_width=22 * mm),
     Column("Khó khăn, vướng mắc", "text", 0.8),
     Column("Đề xuất, kiến nghị", "text", 0.8),
 )
