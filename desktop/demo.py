@@ -169,6 +169,7 @@ def run_demo(out: Path, kdf=None) -> int:
     from desktop.models.domain import ReportingPeriod
     from desktop.models.keyslots import tune_kdf
     from desktop.models.vault import UnitIdentity
+    from desktop.models.workflow import ReportState
 
     out = Path(out).resolve()
     if out.exists():
@@ -311,7 +312,7 @@ def run_demo(out: Path, kdf=None) -> int:
         try:
             exchange.scan_inbox(p)
             for rr in exchange.received_reports(p):
-                if rr.status == "da_nhan":
+                if rr.status == ReportState.RECEIVED:
                     consolidation.accept_report(p, rr.id, "Đạt yêu cầu")
             m = consolidation.matrix(p, PLAN, PERIOD)
             cons_pdf = out / "bao-cao-tong-hop-2025-03.pdf"

@@ -23,20 +23,21 @@ from typing import NamedTuple
 from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from . import audit
+from . import workflow
 from .dashboard import entry_values
 from .domain import Plan, ReportingPeriod
 from .errors import NotFound, ValidationError
-from .i18n import nfc, tr
+from .i18n import tr
 from .progress import _plan
-from .schema import Base, Report, ReportTransition, Unit, User
+from .schema import Base, Report, Unit, User
 from .status import Progress, evaluate
 from .units import own_unit
 from .vault import AppSession, Permission
+from .workflow import ReportState, transition
 
-ACCEPTED = "da_chap_nhan"  # the province's copy, accepted and locked
-RECEIVED = "da_nhan"
-RETURNED = "bi_tra_lai"
+ACCEPTED = ReportState.ACCEPTED  # the province's copy, accepted and locked
+RECEIVED = ReportState.RECEIVED
+RETURNED = ReportState.RETURNED
 
 
 class MatrixCellRow(Base):
@@ -289,12 +290,8 @@ def accept_report(session: AppSession, report_id: int, comment: str = "") -> Non
             raise ValidationError(tr("Consolidation", "Đây là báo cáo của chính đơn vị, không phải báo cáo nhận từ cấp dưới."))
         if r.status != RECEIVED:
             raise ValidationError(tr("Consolidation", "Chỉ chấp nhận được báo cáo ở trạng thái Đã nhận (hiện tại: {0}).")
-                                  .format(r.status))
-        s.add(ReportTransition(report_id=r.id, ts=datetime.now(), user_id=session.user.id or None,
-                               from_status=r.status, to_status=ACCEPTED, comment=nfc(comment)))
-        audit.append(s, session.user.id or None, "report.accept", f"{r.unit_code} {r.plan_id} {r.period_key}")
-        r.status = ACCEPTED
-        r.updated_at = datetime.now()
+                                  .format(workflow.label(r.status)))
+        transition(s, session.user.id, r, ACCEPTED, comment)
 
 
 def is_locked_at_province(session: AppSession, report_id: int) -> bool:

@@ -69,13 +69,14 @@ from .domain import ReportingPeriod, plan_from_document
 from .errors import AppError, NotFound, ValidationError
 from .fsutil import atomic_write_bytes
 from .i18n import nfc, tr
-from .progress import (APPROVED, ENTRY_FIELDS, NARRATIVE_SECTIONS, RECEIVED, RETURNED, SENT, _transition,
-                       evidence_store, status_label)
+from .progress import ENTRY_FIELDS, NARRATIVE_SECTIONS, evidence_store, status_label
 from .schema import (BundleStream, EvidenceBlob, EvidenceLink, OutboxBundle, PlanVersion, ProgressEntry,
-                     ReceivedBundle, Report, ReportTransition, Unit, User)
+                     ReceivedBundle, Report, Unit, User)
 from .vault import AppSession, Permission
+from .workflow import ReportState, transition
 
 log = logging.getLogger(__name__)
+APPROVED, SENT, RECEIVED, RETURNED = ReportState.APPROVED, ReportState.SENT, ReportState.RECEIVED, ReportState.RETURNED
 
 RESERVED, READY, DELIVERED, ACKNOWLEDGED = "reserved", "ready", "delivered", "acknowledged"
 APPLIED, APPLIED_GAP, REPLAY, REJECTED, ERROR = "applied", "applied_gap", "replay", "rejected", "error"
@@ -484,7 +485,7 @@ def _materialize(session: AppSession, row_id: int) -> None:
                 r.sent_at = _now()
                 r.last_bundle_sha256 = sha
                 if r.status != SENT:
-                    _transition(s, session, r, SENT, _t("Gói tin số {0}").format(seq))
+                    transition(s, _uid(session), r, SENT, _t("Gói tin số {0}").format(seq))
         audit.append(s, _uid(session), "bundle.export", name,
                      {"kind": kind, "to": recipient_code, "seq": seq, "sha256": sha, "bundle_id": bundle_id})
 
@@ -731,7 +732,7 @@ def return_report(session: AppSession, report_id: int, general: str, per_target:
                 "general": general, "targets": targets,
                 "returned_at": datetime.now(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")}
         r.return_comments = json.dumps({"general": general, "targets": targets}, ensure_ascii=False, sort_keys=True)
-        _transition(s, session, r, RETURNED, general)
+        transition(s, _uid(session), r, RETURNED, general)
         row = _reserve(s, session, me.code, r.unit_code, "return", r.period_key, r.plan_id, r.plan_version,
                        {"data": {"return": data}}, report_id=r.id, revision=r.revision)
         row_id, unit = row.id, r.unit_code
@@ -952,17 +953,12 @@ def _apply(session: AppSession, b: Bundle, prep: _Prepared, gap: bool, me_code: 
                         "narrative": rep["narrative"]}
             if r is None:
                 r = Report(plan_id=b.plan_id, plan_version=b.plan_version, period_key=b.period, unit_code=b.sender_unit,
-                           status=RECEIVED, narrative="{}", revision=rep["revision"], created_at=now, updated_at=now)
-                s.add(r)
-                s.flush()
-                s.add(ReportTransition(report_id=r.id, ts=now, user_id=_uid(session), from_status=None, to_status=RECEIVED,
-                                       comment=_t("Nhận từ {0}, gói số {1}").format(b.sender_unit, b.seq)))
-                audit.append(s, _uid(session), f"report.{RECEIVED}", f"{r.plan_id} {r.period_key}",
-                             {"unit": b.sender_unit})
+                           narrative="{}", revision=rep["revision"], created_at=now, updated_at=now)
+                transition(s, _uid(session), r, RECEIVED, _t("Nhận từ {0}, gói số {1}").format(b.sender_unit, b.seq), now=now)
             else:
                 s.execute(delete(ProgressEntry).where(ProgressEntry.report_id == r.id))
                 s.flush()
-                _transition(s, session, r, RECEIVED, _t("Nhận từ {0}, gói số {1} (lần {2})").format(
+                transition(s, _uid(session), r, RECEIVED, _t("Nhận từ {0}, gói số {1} (lần {2})").format(
                     b.sender_unit, b.seq, rep["revision"] + 1))
             r.plan_version = b.plan_version
             r.narrative = json.dumps(rep["narrative"], ensure_ascii=False, sort_keys=True)
@@ -1008,7 +1004,7 @@ def _apply(session: AppSession, b: Bundle, prep: _Prepared, gap: bool, me_code: 
             r = s.get(Report, ob.report_id) if ob.report_id else None
             if r is not None and r.status == SENT and r.last_bundle_sha256 == ob.file_sha256:
                 r.received_at = now
-                _transition(s, session, r, RECEIVED, _t("Cấp trên đã nhận (gói số {0})").format(ob.seq))
+                transition(s, _uid(session), r, RECEIVED, _t("Cấp trên đã nhận (gói số {0})").format(ob.seq))
         elif b.kind == "return":
             doc = prep.doc
             ob = s.get(OutboxBundle, prep.outbox_id)
@@ -1018,7 +1014,7 @@ def _apply(session: AppSession, b: Bundle, prep: _Prepared, gap: bool, me_code: 
                                             "targets": {k: nfc(v) for k, v in doc["targets"].items()}},
                                            ensure_ascii=False, sort_keys=True)
             r.revision += 1
-            _transition(s, session, r, RETURNED, nfc(doc["general"]))
+            transition(s, _uid(session), r, RETURNED, nfc(doc["general"]))
         s.add(ReceivedBundle(bundle_id=b.bundle_id, file_sha256=b.file_sha256, sender_unit=b.sender_unit, kind=b.kind,
                              period=b.period, plan_id=b.plan_id, seq=b.seq, signer_key_id=b.manifest["sender_key_id"],
                              gap=gap, report_id=report_id, received_at=now, applied_by=_uid(session)))

@@ -1,11 +1,8 @@
 """Recording progress: reports per plan and period, entries per target, revisions, workflow,
 evidence.
 
-Workflow (Vietnamese labels in REPORT_STATUS_LABELS):
-
-    nhap ──submit──▶ cho_duyet ──approve──▶ da_duyet ──mark_sent──▶ da_gui ──receipt──▶ da_nhan
-      ▲                 │ send_back                                   │ return
-      └─────────────────┘◀──────────── (edit) ◀── bi_tra_lai ◀─────────┘
+The workflow (states, labels, allowed moves) is desktop/models/workflow.py; every state change
+here goes through `workflow.transition`.
 
 Only a data-entry officer edits and submits; only an approver approves or sends back; values are
 frozen (a JSON snapshot) at approval and no service accepts an edit until the report is returned.
@@ -26,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from . import audit
+from . import audit, workflow
 from .domain import Plan, ReportingPeriod, Target
 from .errors import AppError, NotFound, PermissionDenied, ValidationError
 from .evidence import EvidenceStore, guess_mime
@@ -34,15 +31,13 @@ from .i18n import nfc, tr
 from .schema import (EntryRevision, EvidenceBlob, EvidenceLink, ProgressEntry, Report, ReportTransition,
                      Unit, User)
 from .vault import AppSession, Permission
+from .workflow import ReportState, transition
 
 log = logging.getLogger(__name__)
 
-DRAFT, PENDING, APPROVED, SENT, RECEIVED, RETURNED = "nhap", "cho_duyet", "da_duyet", "da_gui", "da_nhan", "bi_tra_lai"
-REPORT_STATUS_LABELS = {
-    DRAFT: "Nháp", PENDING: "Chờ duyệt", APPROVED: "Đã duyệt", SENT: "Đã gửi", RECEIVED: "Đã nhận",
-    RETURNED: "Bị trả lại",
-}
-EDITABLE = {DRAFT, RETURNED}
+# Short names kept for the services that import them; the one definition is workflow.ReportState.
+DRAFT, PENDING, APPROVED = ReportState.DRAFT, ReportState.PENDING, ReportState.APPROVED
+SENT, RECEIVED, RETURNED = ReportState.SENT, ReportState.RECEIVED, ReportState.RETURNED
 #: Plans whose every target the unit reports on: its own plan, and a plan its superior assigned
 #: to it (received in the superior's signed package).
 ASSIGNED_ORIGINS = ("own", "received")
@@ -56,7 +51,7 @@ NARRATIVE_TITLES = {
 
 
 def status_label(status: str) -> str:
-    return tr("Progress", REPORT_STATUS_LABELS.get(status, status))
+    return workflow.label(status)
 
 
 # ------------------------------------------------------------------ plain views for the UI
@@ -125,7 +120,7 @@ class ReportView:
 
     @property
     def editable(self) -> bool:
-        return self.status in EDITABLE
+        return workflow.is_editable(self.status)
 
 
 @dataclass(frozen=True)
@@ -226,16 +221,8 @@ def _get_report(s, report_id: int) -> Report:
     return r
 
 
-def _transition(s, session: AppSession, r: Report, to: str, comment: str = "") -> None:
-    s.add(ReportTransition(report_id=r.id, ts=datetime.now(), user_id=session.user.id or None,
-                           from_status=r.status, to_status=to, comment=nfc(comment)))
-    audit.append(s, session.user.id or None, f"report.{to}", f"{r.plan_id} {r.period_key}", {"from": r.status})
-    r.status = to
-    r.updated_at = datetime.now()
-
-
 def _require_editable(r: Report) -> None:
-    if r.status not in EDITABLE:
+    if not workflow.is_editable(r.status):
         raise ValidationError(
             tr("Progress", "Báo cáo đang ở trạng thái “{0}”: số liệu đã khóa, không sửa được.").format(status_label(r.status)),
             tr("Progress", "Chỉ sửa được khi báo cáo là Nháp hoặc Bị trả lại."))
@@ -258,11 +245,8 @@ def open_report(session: AppSession, plan_id: str, period: ReportingPeriod | str
                 raise PermissionDenied(tr("Progress", "Chưa có báo cáo kỳ {0}; chỉ cán bộ nhập liệu được tạo.").format(period.label))
             now = datetime.now()
             r = Report(plan_id=plan_id, plan_version=plan.version, period_key=period.key, unit_code=unit.code,
-                       status=DRAFT, narrative="{}", revision=0, created_at=now, updated_at=now)
-            s.add(r)
-            s.flush()
-            s.add(ReportTransition(report_id=r.id, ts=now, user_id=session.user.id or None, from_status=None,
-                                   to_status=DRAFT, comment=""))
+                       narrative="{}", revision=0, created_at=now, updated_at=now)
+            transition(s, session.user.id, r, DRAFT, now=now)
         return _report_view(s, r)
 
 
@@ -392,7 +376,7 @@ def record_progress(session: AppSession, report_id: int, target_code: str, **val
             e.updated_at = now
             e.updated_by = session.user.id or None
             if r.status == RETURNED:
-                _transition(s, session, r, DRAFT, tr("Progress", "Sửa theo ý kiến trả lại"))
+                transition(s, session.user.id, r, DRAFT, tr("Progress", "Sửa theo ý kiến trả lại"))
             r.updated_at = now
         s.flush()
         return _report_view(s, r).entries[target_code]
@@ -417,12 +401,12 @@ def submit_report(session: AppSession, report_id: int, comment: str = "") -> Rep
     session.require(Permission.SUBMIT_REPORT)
     with session.db.session() as s:
         r = _get_report(s, report_id)
-        if r.status not in EDITABLE:
+        if not workflow.is_editable(r.status):
             raise ValidationError(tr("Progress", "Chỉ trình duyệt được báo cáo Nháp hoặc Bị trả lại."))
         if not s.scalar(select(func.count()).select_from(ProgressEntry).where(ProgressEntry.report_id == r.id)):
             raise ValidationError(tr("Progress", "Báo cáo chưa có số liệu nào."),
                                   tr("Progress", "Hãy nhập kết quả cho ít nhất một mục tiêu trước khi trình duyệt."))
-        _transition(s, session, r, PENDING, comment)
+        transition(s, session.user.id, r, PENDING, comment)
         return _report_view(s, r)
 
 
@@ -441,7 +425,7 @@ def approve_report(session: AppSession, report_id: int, comment: str = "") -> Re
                                          sort_keys=True)
         r.approved_by = session.user.id or None
         r.approved_at = datetime.now()
-        _transition(s, session, r, APPROVED, comment)
+        transition(s, session.user.id, r, APPROVED, comment)
         return _report_view(s, r)
 
 
@@ -452,7 +436,7 @@ def send_back(session: AppSession, report_id: int, comment: str) -> ReportView:
         r = _get_report(s, report_id)
         if r.status != PENDING:
             raise ValidationError(tr("Progress", "Chỉ trả lại được báo cáo đang Chờ duyệt."))
-        _transition(s, session, r, DRAFT, comment)
+        transition(s, session.user.id, r, DRAFT, comment)
         return _report_view(s, r)
 
 
@@ -466,7 +450,7 @@ def mark_sent(session: AppSession, report_id: int, bundle_sha256: str) -> None:
         r.sent_at = datetime.now()
         r.last_bundle_sha256 = bundle_sha256
         if r.status != SENT:
-            _transition(s, session, r, SENT)
+            transition(s, session.user.id, r, SENT)
 
 
 def mark_received(session: AppSession, report_id: int, bundle_sha256: str) -> None:
@@ -476,7 +460,7 @@ def mark_received(session: AppSession, report_id: int, bundle_sha256: str) -> No
         r = _get_report(s, report_id)
         if r.status == SENT and r.last_bundle_sha256 == bundle_sha256:
             r.received_at = datetime.now()
-            _transition(s, session, r, RECEIVED, tr("Progress", "Cấp trên đã nhận"))
+            transition(s, session.user.id, r, RECEIVED, tr("Progress", "Cấp trên đã nhận"))
 
 
 def mark_returned(session: AppSession, report_id: int, general: str, per_target: dict[str, str]) -> None:
@@ -489,7 +473,7 @@ def mark_returned(session: AppSession, report_id: int, general: str, per_target:
         r.return_comments = json.dumps({"general": nfc(general), "targets": {k: nfc(v) for k, v in per_target.items()}},
                                        ensure_ascii=False, sort_keys=True)
         r.revision += 1
-        _transition(s, session, r, RETURNED, general)
+        transition(s, session.user.id, r, RETURNED, general)
 
 
 def approved_values(session: AppSession, report_id: int) -> dict:
@@ -665,19 +649,17 @@ def store_received_report(session: AppSession, unit_code: str, plan_id: str, pla
         r = s.scalars(select(Report).where(Report.plan_id == plan_id, Report.period_key == period_key,
                                            Report.unit_code == unit_code)).first()
         if r is not None:
-            if r.status == "da_chap_nhan":
+            if r.status == ReportState.ACCEPTED:
                 raise ValidationError(tr("Progress", "Báo cáo này đã được chấp nhận và khóa; không thay thế được."))
             if revision < r.revision:
                 raise ValidationError(tr("Progress", "Bản gửi cũ hơn bản đang có (lần sửa {0} < {1}).")
                                       .format(revision, r.revision))
             s.execute(ProgressEntry.__table__.delete().where(ProgressEntry.report_id == r.id))
-            previous = r.status
         else:
             r = Report(plan_id=plan_id, plan_version=plan_version, period_key=period_key, unit_code=unit_code,
-                       status=RECEIVED, narrative="{}", revision=revision, created_at=now, updated_at=now)
-            s.add(r)
-            s.flush()
-            previous = None
+                       narrative="{}", revision=revision, created_at=now, updated_at=now)
+        transition(s, session.user.id, r, RECEIVED, tr("Progress", "Nhận từ {0}, lần sửa {1}").format(unit_code, revision),
+                   now=now)
         r.plan_version = plan_version
         r.revision = revision
         r.narrative = json.dumps(narrative or {}, ensure_ascii=False, sort_keys=True)
@@ -685,7 +667,6 @@ def store_received_report(session: AppSession, unit_code: str, plan_id: str, pla
                                          sort_keys=True)
         r.received_at = now
         r.updated_at = now
-        r.status = RECEIVED
         r.last_bundle_sha256 = bundle_sha256
         r.return_comments = None
         for code, v in entries.items():
@@ -699,7 +680,5 @@ def store_received_report(session: AppSession, unit_code: str, plan_id: str, pla
                 done_date=v.get("done_date") or None, result_text=nfc(v.get("result_text") or ""),
                 difficulties=nfc(v.get("difficulties") or ""), proposals=nfc(v.get("proposals") or ""),
                 updated_at=now, updated_by=None))
-        s.add(ReportTransition(report_id=r.id, ts=now, user_id=session.user.id or None, from_status=previous,
-                               to_status=RECEIVED, comment=tr("Progress", "Nhận từ {0}, lần sửa {1}").format(unit_code, revision)))
         s.flush()
         return r.id

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from desktop.export.vnformat import fmt_percent
 
 from . import signer as signer_mod
+from . import workflow
 from .dashboard import TargetStatus, evaluate_unit
 from .domain import Measure, Plan, ReportingPeriod, Target, roman
 from .i18n import tr
@@ -160,7 +161,7 @@ def unit_report_doc(session: AppSession, report_id: int, verification=None, as_o
     view = get_report(session, report_id)
     plan = _plan(session, view.plan_id, view.plan_version)
     snapshot = None
-    if view.status not in ("nhap", "cho_duyet", "bi_tra_lai"):
+    if workflow.state(view.status).frozen:
         from .progress import approved_values
 
         snapshot = approved_values(session, report_id)

@@ -12,14 +12,17 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
 
 from desktop.export.vnformat import fmt_percent
 from desktop.models import consolidation as cons
-from desktop.models import plans, progress
+from desktop.models import plans, progress, workflow
 from desktop.models.domain import ReportingPeriod
 from desktop.models.status import Progress
 from desktop.ui.messages import MessageBox, show_error
 
-REPORT_STATE = {
-    None: "Chưa gửi", "da_nhan": "Đã nhận", "da_chap_nhan": "Đã chấp nhận", "bi_tra_lai": "Đã trả lại",
-}
+
+
+def _state(value) -> str:
+    return workflow.label(value, at_superior=True)
+
+
 FIXED_COLUMNS = 3  # unit, report state, submitted
 
 
@@ -61,7 +64,7 @@ class MatrixTableModel(QAbstractTableModel):
                 if col == 0:
                     return u.short_name or u.name
                 if col == 1:
-                    return REPORT_STATE.get(u.report_status, u.report_status or "")
+                    return _state(u.report_status)
                 return u.submitted_at.strftime("%d/%m/%Y") if u.submitted_at else ""
             if role == Qt.ItemDataRole.ToolTipRole and col == 0:
                 return f"{u.name} ({u.code})"
@@ -161,7 +164,7 @@ class UnitReportDialog(QDialog):
         self.resize(1000, 700)
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel(self.tr("<b>{0}</b> · {1} · lần sửa {2} · trạng thái: {3}").format(
-            report.unit_code, report.period.label, report.revision, REPORT_STATE.get(report.status, report.status))))
+            report.unit_code, report.period.label, report.revision, _state(report.status))))
         table = QTableView()
         from desktop.ui.table_models import RowTableModel
 
@@ -188,8 +191,8 @@ class UnitReportDialog(QDialog):
             columns = [
                 ("Thời điểm", lambda t: t.ts.strftime("%d/%m/%Y %H:%M")),
                 ("Người", lambda t: t.user),
-                ("Từ", lambda t: REPORT_STATE.get(t.from_status, t.from_status or "")),
-                ("Sang", lambda t: REPORT_STATE.get(t.to_status, t.to_status)),
+                ("Từ", lambda t: _state(t.from_status) if t.from_status else ""),
+                ("Sang", lambda t: _state(t.to_status)),
                 ("Ghi chú", lambda t: t.comment),
             ]
 

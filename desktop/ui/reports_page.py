@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
                                QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
 from desktop.export.vnformat import fmt_date
-from desktop.models import plans, progress, units
+from desktop.models import plans, progress, units, workflow
 from desktop.models.domain import ReportingPeriod
 from desktop.models.errors import AppError
 from desktop.ui.entry_form import FIELD_LABELS
@@ -217,8 +217,8 @@ class ReportsPage(QWidget):
 
         self.status_combo = QComboBox(objectName="statusFilter")
         self.status_combo.addItem(self.tr("Mọi trạng thái"), None)
-        for key, label in progress.REPORT_STATUS_LABELS.items():
-            self.status_combo.addItem(QCoreApplication.translate("Progress", label), key)
+        for state in workflow.UNIT_STATES:
+            self.status_combo.addItem(state.label, state.value)
         self.status_combo.currentIndexChanged.connect(lambda _i: self.refresh())
         self.count_label = QLabel()
         self.count_label.setStyleSheet("color: #555;")
