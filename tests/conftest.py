@@ -26,6 +26,19 @@ UNIT = UnitIdentity(code="VKS-KV1-THA", name=MARKER_UNIT, parent_code="VKS-THA",
                     doc_symbol="VKSKV1", short_name="VKSND KV1", level="khu_vuc")
 
 
+@pytest.fixture(autouse=True)
+def sync_ops():
+    """Background operations run inline (like Picard's synchronous thread pool), so a test sees
+    their result right after the click; a test of the threading itself turns this off."""
+    from desktop.ui import ops
+
+    ops.set_synchronous(True)
+    runner = ops.runner()
+    runner.resume()
+    yield runner
+    ops.set_synchronous(False)
+
+
 @pytest.fixture
 def data_dir(tmp_path):
     d = tmp_path / "data"

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 
 from conftest import APPROVER_PW
 from desktop.models import progress
-from desktop.ui import tasks
 from desktop.ui.entry_form import EntryForm, EntryTableModel
 from desktop.ui.messages import MessageBox
 from plan_fixtures import entry_session, installed  # noqa: F401
@@ -27,16 +26,14 @@ MILESTONE = "TH-2.1-01"
 
 
 @pytest.fixture(autouse=True)
-def _sync_tasks(monkeypatch):
+def _clean_messages(monkeypatch):
     def unexpected(box):
         pytest.fail(f"unanswered message box: {box.windowTitle()}: {box.text()}")
 
     monkeypatch.setattr(QMessageBox, "exec", unexpected)   # a modal box would block the test run
-    tasks.set_synchronous(True)
     MessageBox.shown.clear()
     MessageBox._next_answers.clear()
     yield
-    tasks.set_synchronous(False)
     MessageBox._next_answers.clear()
 
 

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QMessageBox
 from reportlab.pdfgen import canvas
 
 from desktop.models import progress, settings
-from desktop.ui import tasks
 from desktop.ui.entry_form import EntryForm
 from desktop.ui.evidence_viewer import EvidenceViewer, evidence_kind
 from desktop.ui.messages import MessageBox
@@ -23,13 +22,11 @@ YES = QMessageBox.StandardButton.Yes
 
 
 @pytest.fixture(autouse=True)
-def _sync_tasks(monkeypatch):
+def _clean_messages(monkeypatch):
     monkeypatch.setattr(QMessageBox, "exec", lambda box: pytest.fail(f"unanswered message box: {box.text()}"))
-    tasks.set_synchronous(True)
     MessageBox.shown.clear()
     MessageBox._next_answers.clear()
     yield
-    tasks.set_synchronous(False)
     MessageBox._next_answers.clear()
 
 

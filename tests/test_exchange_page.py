@@ -11,7 +11,6 @@ from exchange_fixtures import (PERIOD, PLAN, approved_report, office_templates, 
 from PySide6.QtWidgets import QDialog, QMessageBox
 
 from desktop.models import exchange, keystore, progress, settings
-from desktop.ui import tasks
 from desktop.ui.exchange_page import (ExchangePage, FingerprintConfirmDialog, ReturnDialog,
                                       start_background_retry)
 from desktop.ui.messages import MessageBox
@@ -20,11 +19,9 @@ SHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshots" / "exchange.
 
 
 @pytest.fixture(autouse=True)
-def _sync_tasks():
-    tasks.set_synchronous(True)
+def _clean_messages():
     MessageBox.shown.clear()
     yield
-    tasks.set_synchronous(False)
     MessageBox._next_answers.clear()
 
 

@@ -10,7 +10,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
 from desktop.models import plans
-from desktop.ui import tasks
 from desktop.ui.plan_browser import (ChangeTableModel, PlanBrowser, PlanTableModel, PreviewTableModel,
                                      ProblemTableModel, TargetTableModel, VersionTableModel)
 from plan_fixtures import entry_session, installed, snapshot  # noqa: F401
@@ -193,11 +192,7 @@ def test_import_preview_blocks_saving_until_clean(qtbot, browser, tmp_path):
 
 
 def test_export_from_the_browser(qtbot, browser, tmp_path):
-    tasks.set_synchronous(True)
-    try:
-        browser.export_xlsx(tmp_path / "thanhhoa.xlsx")
-    finally:
-        tasks.set_synchronous(False)
+    browser.export_xlsx(tmp_path / "thanhhoa.xlsx")
     assert (tmp_path / "thanhhoa.xlsx").exists()
     assert "Đã xuất kế hoạch" in browser.status_label.text()
     assert plans.preview_xlsx(tmp_path / "thanhhoa.xlsx").document == \

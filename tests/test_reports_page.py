@@ -8,7 +8,6 @@ from PySide6.QtWidgets import QMessageBox
 
 from conftest import APPROVER_PW
 from desktop.models import progress
-from desktop.ui import tasks
 from desktop.ui.main_window import MainWindow
 from desktop.ui.messages import MessageBox
 from desktop.ui.reports_page import (ReportsPage, ReportTableModel, RevisionTableModel, TransitionTableModel,
@@ -19,12 +18,10 @@ PLAN, TARGET = "thanhhoa-cds-2025", "TH-2.2-02"
 
 
 @pytest.fixture(autouse=True)
-def _sync_tasks(monkeypatch):
+def _clean_messages(monkeypatch):
     monkeypatch.setattr(QMessageBox, "exec", lambda box: pytest.fail(f"unanswered message box: {box.text()}"))
-    tasks.set_synchronous(True)
     MessageBox.shown.clear()
     yield
-    tasks.set_synchronous(False)
     MessageBox._next_answers.clear()
 
 

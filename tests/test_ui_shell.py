@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QWizard
 from desktop.models import accounts
 from desktop.models.vault import Role
 from desktop.models.fsutil import InstanceLock, InstanceLockedError
-from desktop.ui import tasks
 from desktop.ui.admin_pages import AuditTableModel, BackupTableModel, UserTableModel
 from desktop.ui.app import AppController
 from desktop.ui.messages import MessageBox
@@ -21,11 +20,9 @@ from conftest import ADMIN_PW, ENTRY_PW, FAST_KDF
 
 
 @pytest.fixture(autouse=True)
-def _sync_tasks():
-    tasks.set_synchronous(True)
+def _clean_messages():
     MessageBox.shown.clear()
     yield
-    tasks.set_synchronous(False)
     MessageBox._next_answers.clear()
 
 
@@ -139,10 +136,11 @@ def test_auto_lock_after_idle(qtbot, created, controllers):
 def test_input_postpones_auto_lock(qtbot, created, controllers):
     ctl = _controller(qtbot, created, controllers)
     _login(qtbot, ctl)
-    ctl.idle.set_minutes(0.005)  # 300 ms
-    for _ in range(6):
-        qtbot.wait(100)
-        qtbot.keyClick(ctl.main.nav, Qt.Key.Key_Down)
+    ctl.idle.set_minutes(10)
+    qtbot.wait(1000)
+    before = ctl.idle.timer.remainingTime()
+    qtbot.keyClick(ctl.main.nav, Qt.Key.Key_Down)   # input restarts the countdown (no race on a short one)
+    assert ctl.idle.timer.remainingTime() > before
     assert ctl.session is not None
     ctl.lock()
 

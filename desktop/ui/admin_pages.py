@@ -23,7 +23,7 @@ from desktop.models.vault import AppSession, Permission, Role, Vault
 from desktop.ui.fields import upper_case_as_typed
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui.table_models import RowTableModel
-from desktop.ui.tasks import run_task
+from desktop.ui import ops
 
 
 def _fmt_dt(dt) -> str:
@@ -281,7 +281,8 @@ class BackupPage(QWidget):
             self.status.setText("")
             show_error(self, exc, self.tr("Không sao lưu được"))
 
-        run_task(lambda: self.vault.backup_now(self.session, dest), done, failed)
+        ops.Op(self, lambda: self.vault.backup_now(self.session, dest), changes=ops.Changes.STORAGE) \
+            .success(done).failure(failed).with_progress(self.tr("Đang sao lưu dữ liệu…")).run()
 
     def backup_elsewhere(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, self.tr("Chọn thư mục lưu bản sao"))
@@ -301,7 +302,8 @@ class BackupPage(QWidget):
                 self.status.setText(self.tr("Kiểm tra toàn vẹn: đạt (integrity_check và cipher_integrity_check)."))
                 self.status.setStyleSheet("color: #1b5e20;")
 
-        run_task(lambda: self.vault.check(self.session.master_key()), done, lambda e: show_error(self, e))
+        ops.run(self, lambda: self.vault.check(self.session.master_key()), done,
+                progress=self.tr("Đang kiểm tra toàn vẹn dữ liệu…"), cancellable=True)
 
 
 class AuditPage(QWidget):

@@ -1,8 +1,10 @@
 """Application start-up and the lock/unlock cycle.
 
 States: first-run wizard → login → main window → (lock: Ctrl+L, idle timeout) → login.
-Locking destroys the main window and every page (no user data left in widgets), closes every
-database connection and wipes the key. One instance per data folder.
+Locking hides the main window at once, stops delivering operation results, cancels what can be
+cancelled and waits (without blocking the GUI) until no operation still runs; only then it
+destroys the main window and every page (no user data left in widgets), closes every database
+connection and wipes the key. One instance per data folder.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 from desktop import APP_ID, APP_NAME, ORG_NAME
 from desktop.models.fsutil import InstanceLock, InstanceLockedError
 from desktop.models.vault import AppSession, Vault
+from desktop.ui import ops
 from desktop.ui.messages import MessageBox, show_error
 
 log = logging.getLogger(__name__)
@@ -62,6 +65,7 @@ class AppController(QObject):
         self.login = None
         self.main = None
         self.wizard = None
+        self.locking = False
         self.idle = IdleWatcher(10, self)
         self.idle.stop()
         self.idle.idle.connect(lambda: self.lock(self.tr("Đã tự khóa do không thao tác.")))
@@ -118,16 +122,25 @@ class AppController(QObject):
         self.idle.set_minutes(settings.get(self.session, "auto_lock_minutes"))
 
     def lock(self, message: str = "") -> None:
-        if self.session is None:
+        if self.session is None or self.locking:
             return
+        self.locking = True
         self.idle.stop()
         QApplication.instance().removeEventFilter(self.idle)
         if self.main is not None:
-            self.main.hide()
+            self.main.hide()  # nothing to see or click while the running operations end
+        # The key is wiped only when no operation can still use it (ops.Runner.shutdown).
+        ops.runner().shutdown(lambda: self._finish_lock(message))
+
+    def _finish_lock(self, message: str) -> None:
+        if self.main is not None:
             self.main.deleteLater()
             self.main = None
         session, self.session = self.session, None
-        session.lock()
+        if session is not None:
+            session.lock()
+        self.locking = False
+        ops.runner().resume()
         self.sessionChanged.emit(None)
         self.show_login(message)
 
@@ -153,6 +166,9 @@ class AppController(QObject):
 
     def shutdown(self) -> None:
         if self.session is not None:
+            ops.runner().delivering = False
+            if not ops.runner().wait(30_000):  # exit: no GUI left to serve, blocking is fine
+                log.error("an operation was still running at exit; locking anyway")
             self.session.lock()
             self.session = None
 

@@ -15,6 +15,7 @@ from desktop.models import consolidation as cons
 from desktop.models import plans, progress, workflow
 from desktop.models.domain import ReportingPeriod
 from desktop.models.status import Progress
+from desktop.ui import ops
 from desktop.ui.messages import MessageBox, show_error
 
 
@@ -377,6 +378,7 @@ class ConsolidationPage(QWidget):
                     self.period.setCurrentIndex(idx)
         for combo in (self.period, self.compare):
             combo.blockSignals(False)
+        ops.keep_fresh(self, self.refresh, ops.Changes.REPORTS | ops.Changes.EXCHANGE | ops.Changes.PLANS)
         self.refresh()
 
     # --- data -----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from desktop.models import dashboard as dash
 from desktop.models import plans, units
 from desktop.models.domain import ReportingPeriod
 from desktop.models.status import Progress
+from desktop.ui import ops
 from desktop.ui.messages import show_error
 
 
@@ -256,6 +257,8 @@ class DashboardPage(QWidget):
                 self.plan_combo.blockSignals(True)
                 self.plan_combo.setCurrentIndex(idx)
                 self.plan_combo.blockSignals(False)
+        ops.keep_fresh(self, self.refresh, ops.Changes.PROGRESS | ops.Changes.REPORTS | ops.Changes.PLANS
+                       | ops.Changes.EXCHANGE)
         self.refresh()
 
     def refresh(self) -> None:

@@ -37,13 +37,13 @@ from PySide6.QtWidgets import (QAbstractItemView, QAbstractSpinBox, QApplication
                                QSpinBox, QSplitter, QStyle, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
 from desktop.export.vnformat import fmt_date, fmt_int, fmt_percent
-from desktop.models import plans, progress, units
+from desktop.models import plans, progress, status, units
 from desktop.models.domain import PERIOD_TYPE_LABELS, PERIOD_TYPES, Plan, ReportingPeriod, Target, fmt_percent_value
 from desktop.models.errors import AppError, PermissionDenied, ValidationError
 from desktop.models.i18n import nfc
 from desktop.models.vault import Permission
 from desktop.ui.messages import MessageBox, show_error
-from desktop.ui.tasks import run_task
+from desktop.ui import ops
 
 log = logging.getLogger(__name__)
 
@@ -82,15 +82,6 @@ def status_colour(result) -> str:
     if name == "CHUA_THUC_HIEN":
         return "#eceff3"
     return getattr(result.status, "colour", "") or "#eeeeee"
-
-
-def _status_module():
-    """desktop.models.status, or None while a colleague is still writing it."""
-    try:
-        from desktop.models import status
-    except ImportError:
-        return None
-    return status if hasattr(status, "evaluate") else None
 
 
 def default_period(plan: Plan, period_type: str, today: date) -> ReportingPeriod:
@@ -1218,9 +1209,9 @@ class EntryForm(QWidget):
         keep_code = self._current_code if self._shown_key == (plan_id, period.key) else None
         session = self.session
         self.saved_label.setText(self.tr("Đang mở báo cáo…"))
-        run_task(lambda: fetch_report(session, plan_id, period),
-                 lambda loaded: token == self._load_token and self._show_loaded(loaded, keep_code),
-                 lambda exc: token == self._load_token and self._load_failed(exc, plan_id, period))
+        ops.Op(self, lambda: fetch_report(session, plan_id, period)) \
+            .success(lambda loaded: token == self._load_token and self._show_loaded(loaded, keep_code)) \
+            .failure(lambda exc: token == self._load_token and self._load_failed(exc, plan_id, period)).run()
 
     def reload(self) -> None:
         if self._shown_key:
@@ -1424,8 +1415,7 @@ class EntryForm(QWidget):
         return total
 
     def _status_for(self, code: str):
-        status = _status_module()
-        if status is None or not self.loaded:
+        if not self.loaded:
             return None
         target = self._targets[code]
         values = self.values(code) if not self._problems.get(code) else self._saved.get(code, {})
@@ -1436,12 +1426,8 @@ class EntryForm(QWidget):
                                      text=v.get("result_text") or "")
         entries = [ev(o.period, _values_of(o.entries[code])) for o in self.loaded.others if code in o.entries]
         entries.append(ev(self.loaded.period, values))
-        try:
-            return status.evaluate(target, self.loaded.plan.year, entries, self.as_of, self.loaded.period,
-                                   submission_days=dict(self.loaded.plan.submission_deadlines))
-        except Exception:  # a colleague's module in progress must not break data entry
-            log.exception("status evaluation failed for %s", code)
-            return None
+        return status.evaluate(target, self.loaded.plan.year, entries, self.as_of, self.loaded.period,
+                               submission_days=dict(self.loaded.plan.submission_deadlines))
 
     @property
     def as_of(self) -> date:
@@ -1724,6 +1710,7 @@ class EntryForm(QWidget):
         self._refresh_row(code)
         self._update_own_report()
         self.saved.emit()
+        ops.announce(ops.Changes.PROGRESS, self)
         return not failed
 
     def _update_own_report(self) -> None:
@@ -1800,6 +1787,7 @@ class EntryForm(QWidget):
         except Exception as exc:  # noqa: BLE001
             show_error(self, exc, self.tr("Không lưu được"))
             return False
+        ops.announce(ops.Changes.PROGRESS, self)
         new = {k: nfc(v or "").strip() for k, v in pend.items()}
         self._narrative_saved.update(new)
         self._pending.pop(NARRATIVE, None)
@@ -1962,14 +1950,16 @@ class EntryForm(QWidget):
         return self._transition(lambda: progress.send_back(self.session, r.id, comment))
 
     def _transition(self, call: Callable[[], Any]) -> bool:
-        try:
-            call()
-        except Exception as exc:  # noqa: BLE001 - the service said no: tell the user why
-            show_error(self, exc)
-            return False
-        self.undo_stack.clear()
-        self.reload()
-        return True
+        """Run a workflow step as an operation; True once it has succeeded (at once in tests)."""
+        done: list[bool] = []
+
+        def succeeded(_view) -> None:
+            done.append(True)
+            self.undo_stack.clear()
+            self.reload()
+
+        ops.Op(self, call, changes=ops.Changes.REPORTS).success(succeeded).run()
+        return bool(done)
 
     # ================================================================== evidence
     def _pick_files_dialog(self) -> list[str]:
@@ -2002,7 +1992,8 @@ class EntryForm(QWidget):
             return done, failed
 
         self.saved_label.setText(self.tr("Đang mã hóa và lưu minh chứng…"))
-        run_task(work, lambda res: self._attached(r.id, code, *res), lambda exc: show_error(self, exc))
+        ops.Op(self, work, changes=ops.Changes.PROGRESS).success(lambda res: self._attached(r.id, code, *res)) \
+            .with_progress(self.tr("Đang mã hóa và lưu minh chứng…")).run()
 
     def _attached(self, report_id: int, code: str, done: list, failed: list) -> None:
         if self.report is None or self.report.id != report_id:
@@ -2031,6 +2022,7 @@ class EntryForm(QWidget):
         except Exception as exc:  # noqa: BLE001
             show_error(self, exc)
             return
+        ops.announce(ops.Changes.PROGRESS, self)
         self._evidence[code] = tuple(e for e in self._evidence.get(code, ()) if e.id != info.id)
         if self.editor is not None and self.editor.code == code:
             self.editor.set_evidence(self._evidence[code])

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QPushButton, QScrol
 from desktop.export.vnformat import fmt_date
 from desktop.models import progress
 from desktop.ui.messages import show_error
-from desktop.ui.tasks import run_task
+from desktop.ui import ops
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ class EvidenceViewer(QDialog):
             self._show_other()
         else:
             sha = info.sha256
-            run_task(lambda: progress.evidence_bytes(session, sha), self._show_bytes, self._load_failed)
+            ops.Op(self, lambda: progress.evidence_bytes(session, sha)).success(self._show_bytes).failure(self._load_failed).run()
 
     # --- loading -----------------------------------------------------------------------------------------
     def _load_failed(self, exc: BaseException) -> None:

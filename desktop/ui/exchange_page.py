@@ -22,7 +22,7 @@ from desktop.models.vault import AppSession, Permission
 from desktop.ui.admin_pages import _table
 from desktop.ui.table_models import RowTableModel
 from desktop.ui.messages import MessageBox, show_error
-from desktop.ui.tasks import run_task
+from desktop.ui import ops
 
 
 def _dt(d) -> str:
@@ -391,22 +391,16 @@ class ExchangePage(QWidget):
         self.revoke_button.clicked.connect(self.revoke_selected)
         self.request_button.clicked.connect(self.make_enrolment_file)
         self.rotate_button.clicked.connect(self.rotate)
+        ops.keep_fresh(self, self.refresh, ops.Changes.EXCHANGE | ops.Changes.REPORTS)
         self.refresh()
 
     # --- background work
-    def _run(self, text: str, fn, on_success, on_failure) -> None:
-        """Run ``fn`` off the GUI thread with the action buttons disabled and ``text`` shown."""
+    def _run(self, text: str, fn, on_success, on_failure, with_context: bool = False) -> None:
+        """Run ``fn`` as an operation with the action buttons disabled and ``text`` shown."""
         self._set_busy(text)
-
-        def ok(result):
-            self._set_busy(None)
-            on_success(result)
-
-        def failed(exc):
-            self._set_busy(None)
-            on_failure(exc)
-
-        run_task(fn, ok, failed)
+        ops.Op(self, fn, changes=ops.Changes.EXCHANGE | ops.Changes.REPORTS, with_context=with_context) \
+            .success(on_success).failure(on_failure).finally_(lambda: self._set_busy(None)) \
+            .with_progress(text, cancellable=with_context).run()
 
     def _set_busy(self, text: str | None) -> None:
         busy = text is not None
@@ -505,8 +499,9 @@ class ExchangePage(QWidget):
         self.changed.emit()
 
     def scan(self) -> None:
-        self._run(self.tr("Đang nhận và kiểm tra gói tin…"), lambda: exchange.scan_inbox(self.session),
-                  self._show_results, lambda e: show_error(self, e))
+        self._run(self.tr("Đang nhận và kiểm tra gói tin…"),
+                  lambda ctx: exchange.scan_inbox(self.session, progress=ctx.progress),
+                  self._show_results, lambda e: show_error(self, e), with_context=True)
 
     def open_files(self) -> None:
         paths = self.open_file_provider(self.tr("Chọn tệp gói tin"), self.tr("Gói tin VKS CĐS (*.cdsb)"))
@@ -524,16 +519,18 @@ class ExchangePage(QWidget):
         if dlg.exec() != QDialog.DialogCode.Accepted:
             return
         general, per = dlg.comments()
-        try:
-            res = exchange.return_report(self.session, report.id, general, per)
-        except Exception as exc:
-            show_error(self, exc)
-            return
-        self.refresh()
-        if res.delivered:
-            MessageBox.info(self, self.tr("Đã trả lại"), self.tr("Đã gửi ý kiến trả lại tới {0}.").format(report.unit_code))
-        else:
-            MessageBox.error(self, self.tr("Chưa chuyển được"), res.message)
+
+        def done(res) -> None:
+            self.refresh()
+            if res.delivered:
+                MessageBox.info(self, self.tr("Đã trả lại"),
+                                self.tr("Đã gửi ý kiến trả lại tới {0}.").format(report.unit_code))
+            else:
+                MessageBox.error(self, self.tr("Chưa chuyển được"), res.message)
+
+        self._run(self.tr("Đang ký và gửi ý kiến trả lại…"),
+                  lambda: exchange.return_report(self.session, report.id, general, per), done,
+                  lambda e: (self.refresh(), show_error(self, e)))
 
     # --- keys and enrolment
     def _confirm(self, title: str, unit_text: str, fingerprint: str, key_id: str, details: list[str]) -> bool:
@@ -643,7 +640,8 @@ def start_background_retry(session: AppSession, on_done=None) -> bool:
             return False
     except Exception:
         return False
-    run_task(lambda: exchange.retry_outbox(session), on_done, lambda exc: None)
+    ops.run(None, lambda: exchange.retry_outbox(session), on_done, changes=ops.Changes.EXCHANGE | ops.Changes.REPORTS,
+            on_failure=lambda exc: None)
     return True
 
 

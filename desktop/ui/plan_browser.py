@@ -27,6 +27,7 @@ from desktop.models.domain import (LEVEL_LABELS, LEVELS, MEASURE_LABELS, TARGET_
 from desktop.models.errors import AppError
 from desktop.models.i18n import nfc, tr
 from desktop.models.vault import Permission
+from desktop.ui import ops
 from desktop.ui.table_models import ListTableModel
 
 GROUP_BG = QColor("#e8eef7")
@@ -809,12 +810,11 @@ class PlanBrowser(QWidget):
                                                   self.tr("Bảng tính Excel (*.xlsx);;Tệp kế hoạch (*.json)"))
             if not path:
                 return
-        from desktop.ui.tasks import run_task
-
         plan_id = self._plan.id
-        run_task(lambda: plans.export_file(self.session, plan_id, Path(path)),
-                 lambda p: self._status(self.tr("Đã xuất kế hoạch ra {0}").format(p)),
-                 lambda exc: _show_error(self, exc, self.tr("Không xuất được kế hoạch")))
+        ops.run(self, lambda: plans.export_file(self.session, plan_id, Path(path)),
+                lambda p: self._status(self.tr("Đã xuất kế hoạch ra {0}").format(p)),
+                progress=self.tr("Đang xuất kế hoạch ra {0}…").format(Path(path).name),
+                error_title=self.tr("Không xuất được kế hoạch"))
 
     def open_history_dialog(self) -> "VersionHistoryDialog | None":
         if self._plan is None:

@@ -22,6 +22,7 @@ from desktop.models import plans, progress, units, workflow
 from desktop.models.domain import ReportingPeriod
 from desktop.models.errors import AppError
 from desktop.ui.entry_form import FIELD_LABELS
+from desktop.ui import ops
 from desktop.ui.messages import show_error
 from desktop.ui.table_models import ListTableModel
 
@@ -286,6 +287,7 @@ class ReportsPage(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(top)
         lay.addWidget(self.splitter, 1)
+        ops.keep_fresh(self, self.refresh, ops.Changes.PROGRESS | ops.Changes.REPORTS | ops.Changes.EXCHANGE)
         self.refresh()
 
     def refresh(self) -> None:
