@@ -14,7 +14,7 @@ from desktop.models import plans
 from desktop.models.schema import AuditRecord, Plan, PlanTarget, PlanVersion
 
 PLANS_DIR = Path(__file__).resolve().parents[1] / "resources" / "plans"
-SEEDS_DIR = Path("/work/shared/seeds")
+SEEDS_DIR = Path(__file__).resolve().parent / "data" / "plan_sources"
 SEED_FILES = {
     "thanhhoa-cds-2025": "000_ef67c0a599f12a27.txt",
     "vkstc-cds-2024": "001_d0bf51b057d56e41.txt",
@@ -37,10 +37,8 @@ def load_doc(plan_id: str) -> dict:
 
 
 def seed_text(plan_id: str) -> str:
-    """The source document a plan was transcribed from (skip when the seeds are not available)."""
+    """The source document a plan was transcribed from (kept in tests/data/plan_sources)."""
     path = SEEDS_DIR / SEED_FILES[plan_id]
-    if not path.exists():
-        pytest.skip(f"source text {path} not available")
     return path.read_bytes().decode("utf-8", errors="replace")
 
 

@@ -27,7 +27,6 @@ from bundle_helpers import (
     make_docx,
     make_odt,
     make_zip,
-    office_zip,
     sha,
     snapshot,
 )

@@ -23,6 +23,7 @@ import pytest
 from bundle_helpers import keys, lookup, sha
 
 import desktop.export.bundle as bm
+from desktop.models import fsutil
 from desktop.export.bundle import (
     Attachment,
     BundleRejected,
@@ -460,7 +461,7 @@ def test_rename_noreplace_fallbacks(tmp_path: Path, monkeypatch) -> None:
     b.write_bytes(b"old")
     with pytest.raises(FileExistsError):
         bm._rename_noreplace(a, b)
-    monkeypatch.setattr(bm, "_renameat2", False)  # no renameat2: the link() path
+    monkeypatch.setattr(fsutil, "_renameat2", False)  # no renameat2: the link() path
     with pytest.raises(FileExistsError):
         bm._rename_noreplace(a, b)
 

@@ -10,7 +10,6 @@ import io
 import json
 import os
 import struct
-import time
 
 import pyrage
 import pytest
@@ -44,13 +43,11 @@ PLAIN = pyrage.decrypt(REFERENCE, [IDENT.identity])
 
 
 def _open(blob: bytes) -> Bundle | BundleRejected:
-    t0 = time.perf_counter()
     try:
         result: Bundle | BundleRejected = open_bundle(blob, IDENT, LOOKUP)
     except BundleRejected as exc:
         assert exc.reason in REJECT_REASONS and exc.message_vi == REJECT_REASONS[exc.reason]
         result = exc
-    assert time.perf_counter() - t0 < 1.0
     return result
 
 

@@ -4,7 +4,6 @@ unsaved-changes guard. Vietnamese text is set with setText/setPlainText (QTest c
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
 import pytest
@@ -79,10 +78,8 @@ def fill_ratio(qtbot, form, num: str, den: str) -> None:
 
 
 # ------------------------------------------------------------------ opening
-def test_opens_fast_lists_the_units_targets_and_creates_nothing_until_typed(qtbot, entry_session):
-    started = time.perf_counter()
+def test_opens_lists_the_units_targets_and_creates_nothing_until_typed(qtbot, entry_session):
     form = make_form(qtbot, entry_session)
-    assert time.perf_counter() - started < 1.0
     rows = form.model.rows()
     assert len(rows) == 34                      # targets for a district-level procuracy, 8 province-only left out
     assert "TH-2.2-01" not in [r.code for r in rows]

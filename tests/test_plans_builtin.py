@@ -8,7 +8,6 @@ slip shows up as a failing assertion naming the target.
 from __future__ import annotations
 
 import re
-import time
 import unicodedata
 from datetime import date
 
@@ -64,13 +63,10 @@ def test_group_and_target_counts(plan_id):
     assert (len(plan.groups), len(plan.targets)) == EXPECTED[plan_id]
 
 
-def test_install_is_complete_idempotent_and_fast(admin_session):
-    t0 = time.perf_counter()
+def test_install_is_complete_and_idempotent(admin_session):
     first = plans.install_builtin_plans(admin_session)
-    elapsed = time.perf_counter() - t0
     assert first.problems == []
     assert sorted(first.installed) == sorted(p.stem for p in BUILTIN_FILES)
-    assert elapsed < 3.0
     with admin_session.db.session() as s:
         audits = s.scalar(select(func.count()).select_from(AuditRecord).where(AuditRecord.action == "plan.import"))
     assert audits == len(BUILTIN_FILES)

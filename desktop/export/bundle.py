@@ -30,7 +30,6 @@ import re
 import secrets
 import stat
 import struct
-import sys
 import time
 import uuid
 import zlib
@@ -42,6 +41,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, Sequenc
 import pyrage
 
 from desktop import __version__ as _APP_VERSION
+from desktop.models.fsutil import fsync_dir, rename_noreplace, sha256_file
 from desktop.export.keys import (
     UNIT_CODE_RE,
     MinisignError,
@@ -1037,73 +1037,10 @@ def _open_part(path: Path) -> BinaryIO:
     return os.fdopen(fd, "wb", buffering=0)
 
 
-_renameat2: Any = None
-
-
-def _rename_noreplace(src: Path, dst: Path) -> None:
-    """Rename that fails with FileExistsError instead of replacing ``dst``."""
-    global _renameat2
-    if os.name == "nt":
-        os.rename(src, dst)  # Windows never replaces with rename()
-        return
-    if sys.platform.startswith("linux"):
-        if _renameat2 is None:
-            try:
-                import ctypes
-
-                libc = ctypes.CDLL(None, use_errno=True)
-                fn = libc.renameat2
-                fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-                _renameat2 = (fn, ctypes)
-            except (OSError, AttributeError):
-                _renameat2 = False
-        if _renameat2:
-            fn, ctypes = _renameat2
-            if fn(-100, os.fsencode(src), -100, os.fsencode(dst), 1) == 0:  # AT_FDCWD, RENAME_NOREPLACE
-                return
-            err = ctypes.get_errno()
-            if err not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
-                raise OSError(err, os.strerror(err), str(dst))
-    try:  # POSIX fallback: link() never replaces
-        os.link(src, dst)
-    except OSError as exc:
-        if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS):
-            # No hard links on this share: check-then-rename (a narrow race, documented).
-            if os.path.lexists(dst):
-                raise FileExistsError(errno.EEXIST, "file exists", str(dst)) from None
-            os.rename(src, dst)
-            return
-        raise
-    os.unlink(src)
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name == "nt":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some network filesystems cannot fsync a directory
-    finally:
-        os.close(fd)
-
-
-def _sha256_file(path: Path) -> tuple[str, int]:
-    sha, n = hashlib.sha256(), 0
-    buf = bytearray(_CHUNK)
-    view = memoryview(buf)
-    with open(path, "rb", buffering=0) as f:
-        while True:
-            got = f.readinto(buf)
-            if not got:
-                break
-            sha.update(view[:got])
-            n += got
-    return sha.hexdigest(), n
+# One implementation of each, shared with the services (desktop/models/fsutil.py, the base layer).
+_rename_noreplace = rename_noreplace
+_fsync_dir = fsync_dir
+_sha256_file = sha256_file
 
 
 def write_bundle(
@@ -1189,13 +1126,6 @@ def write_bundle(
                 pass  # left for sweep_stale_parts
         raise
     return WrittenBundle(manifest, digest, sink.size, final.name, final)
-
-
-def rename_noreplace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
-    """Rename ``src`` to ``dst`` without ever replacing ``dst`` (FileExistsError if it exists);
-    the same primitive ``write_bundle`` publishes with. For moving bundles between the share's
-    ``inbox``, ``processed`` and ``rejected`` folders."""
-    _rename_noreplace(Path(src), Path(dst))
 
 
 def publish_copy(

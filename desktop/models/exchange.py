@@ -29,7 +29,6 @@ outbox, the share's folders and the evidence store, overwrite a file, or import 
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
@@ -58,7 +57,6 @@ from desktop.export.bundle import (
     open_bundle,
     parse_bundle_filename,
     publish_copy,
-    rename_noreplace,
     sweep_stale_parts,
     verify_report,
     write_bundle,
@@ -67,7 +65,7 @@ from desktop.export.bundle import (
 from . import audit, keystore
 from .domain import ReportingPeriod, plan_from_document
 from .errors import AppError, NotFound, ValidationError
-from .fsutil import atomic_write_bytes
+from .fsutil import atomic_write_bytes, rename_noreplace, sha256_file
 from .i18n import nfc, tr
 from .progress import ENTRY_FIELDS, NARRATIVE_SECTIONS, evidence_store, status_label
 from .schema import (BundleStream, EvidenceBlob, EvidenceLink, OutboxBundle, PlanVersion, ProgressEntry,
@@ -400,15 +398,6 @@ def _written_file(folder: Path, sender: str, row: OutboxBundle) -> Path | None:
     return found[0] if len(found) == 1 else None
 
 
-def _sha256_file(path: Path) -> tuple[str, int]:
-    h, n = hashlib.sha256(), 0
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1024 * 1024), b""):
-            h.update(chunk)
-            n += len(chunk)
-    return h.hexdigest(), n
-
-
 def _report_pdf(session: AppSession, report_id: int) -> bytes | None:
     """The printed report (lazily: the reporting module is optional for the exchange)."""
     try:
@@ -454,7 +443,7 @@ def _materialize(session: AppSession, row_id: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     existing = _written_file(folder, me.code, row)
     if existing is not None:
-        sha, size = _sha256_file(existing)
+        sha, size = sha256_file(existing)
         name = existing.name
     else:
         store = evidence_store(session) if evidence else None
@@ -1084,7 +1073,7 @@ def _quarantine(session: AppSession, path: Path, in_inbox: bool, reason: str, de
 
 def _file_sha(path: Path) -> str | None:
     try:
-        return _sha256_file(path)[0]
+        return sha256_file(path)[0]
     except OSError:
         return None
 

@@ -10,9 +10,13 @@ This module must never import Qt.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import sys
 from pathlib import Path
+from typing import Any
+
+_CHUNK = 1024 * 1024
 
 
 class InstanceLockedError(Exception):
@@ -20,10 +24,12 @@ class InstanceLockedError(Exception):
 
 
 def fsync_dir(folder: Path) -> None:
-    if sys.platform == "win32":  # directories cannot be opened for fsync on Windows
+    """Make a rename or create in ``folder`` durable (best effort: a no-op on Windows, which
+    cannot open a directory for fsync, and on network filesystems that refuse it)."""
+    if sys.platform == "win32":
         return
     try:
-        fd = os.open(str(folder), os.O_RDONLY)
+        fd = os.open(str(folder), os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
         return
     try:
@@ -32,6 +38,63 @@ def fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    """SHA-256 (hex) and size of a file, read in 1 MiB chunks into one reused buffer."""
+    sha, n = hashlib.sha256(), 0
+    buf = bytearray(_CHUNK)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        while True:
+            got = f.readinto(buf)
+            if not got:
+                break
+            sha.update(view[:got])
+            n += got
+    return sha.hexdigest(), n
+
+
+_renameat2: Any = None
+
+
+def rename_noreplace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    """Rename ``src`` to ``dst`` without ever replacing ``dst`` (FileExistsError if it exists):
+    how bundles are published and moved between the share's inbox/processed/rejected folders."""
+    src, dst = Path(src), Path(dst)
+    global _renameat2
+    if os.name == "nt":
+        os.rename(src, dst)  # Windows never replaces with rename()
+        return
+    if sys.platform.startswith("linux"):
+        if _renameat2 is None:
+            try:
+                import ctypes
+
+                libc = ctypes.CDLL(None, use_errno=True)
+                fn = libc.renameat2
+                fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+                _renameat2 = (fn, ctypes)
+            except (OSError, AttributeError):
+                _renameat2 = False
+        if _renameat2:
+            fn, ctypes = _renameat2
+            if fn(-100, os.fsencode(src), -100, os.fsencode(dst), 1) == 0:  # AT_FDCWD, RENAME_NOREPLACE
+                return
+            err = ctypes.get_errno()
+            if err not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+                raise OSError(err, os.strerror(err), str(dst))
+    try:  # POSIX fallback: link() never replaces
+        os.link(src, dst)
+    except OSError as exc:
+        if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS):
+            # No hard links on this share: check-then-rename (a narrow race, documented).
+            if os.path.lexists(dst):
+                raise FileExistsError(errno.EEXIST, "file exists", str(dst)) from None
+            os.rename(src, dst)
+            return
+        raise
+    os.unlink(src)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from . import audit, workflow
+from . import workflow
 from .domain import Plan, ReportingPeriod, Target
 from .errors import AppError, NotFound, PermissionDenied, ValidationError
 from .evidence import EvidenceStore, guess_mime

@@ -161,7 +161,7 @@ def unit_report_doc(session: AppSession, report_id: int, verification=None, as_o
     view = get_report(session, report_id)
     plan = _plan(session, view.plan_id, view.plan_version)
     snapshot = None
-    if workflow.state(view.status).frozen:
+    if workflow.ReportState(view.status).frozen:
         from .progress import approved_values
 
         snapshot = approved_values(session, report_id)

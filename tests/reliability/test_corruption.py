@@ -15,7 +15,6 @@ so every byte of the file is covered; the campaign confirms it experimentally, r
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import shutil
@@ -28,7 +27,6 @@ import crash_worker as cw
 from desktop.models import progress
 from desktop.models import db as dbmod
 from desktop.models.errors import VaultDamaged
-from desktop.models.keyslots import SlotFile
 from desktop.models.vault import Vault
 
 PAGE = 4096
