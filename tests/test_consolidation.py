@@ -171,6 +171,24 @@ def test_matrix_page(qtbot, qtmodeltester, province):
     assert dlg.entries.rowCount() > 0
     qtmodeltester.check(dlg.entries)
     assert dlg.accept_button.isEnabled()
+    # accepting runs as an operation; the matrix page hears of it (ops.Changes) and re-reads
+    from desktop.ui.messages import MessageBox
+
+    MessageBox.set_next_answer(None)
+    dlg.accept_button.click()  # the administrator may not: a Vietnamese refusal, nothing changed
+    assert "quyền" in MessageBox.shown[-1][1] and not cons.is_locked_at_province(s, dlg.report_id)
+    head = v.unlock("lanhdao", PW + "x")
+    dlg.session = head
+    MessageBox.set_next_answer(None)
+    dlg.accept_button.click()
+    assert MessageBox.shown[-1][0] == "Đã chấp nhận"
+    assert not dlg.accept_button.isEnabled() and not dlg.return_button.isEnabled()
+    assert cons.is_locked_at_province(s, dlg.report_id)
+    page.show()  # a hidden page re-reads when it is shown again
+    row = next(r for r in range(page.model.rowCount()) if page.model.unit_at(r).code == "VKS-KV1-THA")
+    assert page.model.unit_at(row).report_status == "da_chap_nhan"
+    assert page.model.index(row, 1).data() == "Đã chấp nhận"
+    head.lock()
 
 
 def _cells(s, unit_code):

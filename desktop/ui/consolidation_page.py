@@ -7,8 +7,8 @@ from datetime import date
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QHeaderView,
-                               QLabel, QLineEdit, QPlainTextEdit, QPushButton, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDialog, QHBoxLayout, QHeaderView,
+                               QLabel, QLineEdit, QPushButton, QTableView, QVBoxLayout, QWidget)
 
 from desktop.export.vnformat import fmt_percent
 from desktop.models import consolidation as cons
@@ -222,52 +222,41 @@ class UnitReportDialog(QDialog):
         close.clicked.connect(self.reject)
         self.comments_provider = self._ask_comments
 
-    def accept_report(self) -> None:
-        try:
-            cons.accept_report(self.session, self.report_id)
-        except Exception as exc:
-            show_error(self, exc)
-            return
+    def _locked(self) -> None:
         self.accept_button.setEnabled(False)
         self.return_button.setEnabled(False)
-        MessageBox.info(self, self.tr("Đã chấp nhận"), self.tr("Báo cáo đã được chấp nhận và khóa tại đơn vị cấp tỉnh."))
+
+    def accept_report(self) -> None:
+        def done(_none) -> None:
+            self._locked()
+            MessageBox.info(self, self.tr("Đã chấp nhận"),
+                            self.tr("Báo cáo đã được chấp nhận và khóa tại đơn vị cấp tỉnh."))
+
+        ops.run(self, lambda: cons.accept_report(self.session, self.report_id), done, changes=ops.Changes.REPORTS)
 
     def _ask_comments(self):
-        dlg = QDialog(self)
-        dlg.setWindowTitle(self.tr("Ý kiến trả lại"))
-        form = QFormLayout(dlg)
-        general = QPlainTextEdit()
-        per = QPlainTextEdit()
-        per.setPlaceholderText(self.tr("Mỗi dòng: MÃ-MỤC-TIÊU: ý kiến"))
-        form.addRow(self.tr("Ý kiến chung"), general)
-        form.addRow(self.tr("Theo mục tiêu"), per)
-        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        box.accepted.connect(dlg.accept)
-        box.rejected.connect(dlg.reject)
-        form.addRow(box)
+        """The one return dialog (general comment + one row per target), shared with Trao đổi."""
+        from desktop.models import exchange
+        from desktop.ui.exchange_page import ReturnDialog
+
+        report = next((r for r in exchange.received_reports(self.session) if r.id == self.report_id), None)
+        if report is None:
+            return None
+        dlg = ReturnDialog(report, self)
         if dlg.exec() != QDialog.DialogCode.Accepted:
             return None
-        targets = {}
-        for line in per.toPlainText().splitlines():
-            if ":" in line:
-                code, text = line.split(":", 1)
-                targets[code.strip()] = text.strip()
-        return general.toPlainText().strip(), targets
+        return dlg.comments()
 
     def return_report(self) -> None:
         answer = self.comments_provider()
         if not answer:
             return
         general, per_target = answer
-        try:
-            from desktop.models import exchange
+        from desktop.models import exchange
 
-            exchange.return_report(self.session, self.report_id, general, per_target)
-        except Exception as exc:
-            show_error(self, exc)
-            return
-        self.accept_button.setEnabled(False)
-        self.return_button.setEnabled(False)
+        ops.run(self, lambda: exchange.return_report(self.session, self.report_id, general, per_target),
+                lambda _res: self._locked(), changes=ops.Changes.REPORTS | ops.Changes.EXCHANGE,
+                progress=self.tr("Đang ký và gửi ý kiến trả lại…"))
 
 
 class ConsolidationPage(QWidget):
@@ -444,24 +433,24 @@ class ConsolidationPage(QWidget):
         from desktop.models import reporting
 
         pid, key = self.plan.currentData(), self.period.currentData()
-        try:
-            period = ReportingPeriod.parse(key)
-            pdf = reporting.consolidated_pdf(self.session, pid, period)
-        except Exception as exc:
-            show_error(self, exc)
-            return
-        self._preview(pdf, f"tong-hop-{pid}-{key}.pdf", lambda: reporting.consolidated_xlsx(self.session, pid, period))
+        ops.run(self, lambda: reporting.consolidated_pdf(self.session, pid, ReportingPeriod.parse(key)),
+                lambda pdf: self._preview(pdf, f"tong-hop-{pid}-{key}.pdf", lambda: reporting.consolidated_xlsx(
+                    self.session, pid, ReportingPeriod.parse(key))),
+                progress=self.tr("Đang lập báo cáo tổng hợp (PDF)…"), cancellable=True)
 
     def print_reminders(self) -> None:
-        pid, key = self.plan.currentData(), self.period.currentData()
-        try:
-            missing = cons.missing_reports(self.session, pid, key, self.today)
-            if not missing:
+        pid, key, today = self.plan.currentData(), self.period.currentData(), self.today
+
+        def work() -> bytes | None:
+            if not cons.missing_reports(self.session, pid, key, today):
+                return None
+            return cons.reminder_pdf(self.session, pid, key, today)
+
+        def done(pdf: bytes | None) -> None:
+            if pdf is None:
                 MessageBox.info(self, self.tr("Đôn đốc"), self.tr("Không có đơn vị nào chậm gửi báo cáo kỳ này "
                                                                    "(hoặc chưa đến hạn nộp)."))
                 return
-            pdf = cons.reminder_pdf(self.session, pid, key, self.today)
-        except Exception as exc:
-            show_error(self, exc)
-            return
-        self._preview(pdf, f"don-doc-{pid}-{key}.pdf")
+            self._preview(pdf, f"don-doc-{pid}-{key}.pdf")
+
+        ops.run(self, work, done, progress=self.tr("Đang lập công văn đôn đốc (PDF)…"), cancellable=True)
