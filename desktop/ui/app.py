@@ -19,7 +19,7 @@ from desktop import APP_ID, APP_NAME, ORG_NAME
 from desktop.models.fsutil import InstanceLock, InstanceLockedError
 from desktop.models.vault import AppSession, Vault
 from desktop.ui import ops
-from desktop.ui.messages import MessageBox, show_error
+from desktop.ui.messages import MessageBox
 
 log = logging.getLogger(__name__)
 
@@ -154,15 +154,17 @@ class AppController(QObject):
         newest = handle.good_backups[0]
         ask = self.tr("{0}\n\nKhôi phục từ bản sao lưu lúc {1}? Tệp hỏng sẽ được giữ lại trong thư mục damaged/.").format(
             exc.message, newest.created.strftime("%d/%m/%Y %H:%M"))
-        if MessageBox.question(self.login, self.tr("Dữ liệu bị hỏng"), ask):
-            try:
-                aside = handle.restore(newest)
-            except Exception as err:
-                show_error(self.login, err, self.tr("Không khôi phục được"))
-            else:
-                MessageBox.info(self.login, self.tr("Đã khôi phục"),
-                                self.tr("Đã khôi phục dữ liệu. Tệp hỏng được giữ tại:\n{0}\nHãy đăng nhập lại.").format(aside))
-        handle.discard()
+        if not MessageBox.question(self.login, self.tr("Dữ liệu bị hỏng"), ask):
+            handle.discard()
+            return
+
+        def restored(aside) -> None:
+            MessageBox.info(self.login, self.tr("Đã khôi phục"),
+                            self.tr("Đã khôi phục dữ liệu. Tệp hỏng được giữ tại:\n{0}\nHãy đăng nhập lại.").format(aside))
+
+        ops.Op(self.login, lambda: handle.restore(newest), changes=ops.Changes.STORAGE,
+               error_title=self.tr("Không khôi phục được")).success(restored).finally_(handle.discard) \
+            .with_progress(self.tr("Đang khôi phục dữ liệu từ bản sao lưu…")).run()
 
     def shutdown(self) -> None:
         if self.session is not None:

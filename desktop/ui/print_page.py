@@ -4,7 +4,9 @@ save as PDF or export to Excel — all from the same PDF the bundle carries."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Callable
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QVBoxLayout, QWidget)
 
@@ -13,8 +15,12 @@ from desktop.models import plans, progress, reporting, signer
 from desktop.models.vault import Permission
 from desktop.models.domain import ReportingPeriod
 from desktop.models.units import own_unit
-from desktop.ui.messages import show_error
+from desktop.ui import ops
 from desktop.ui.pdf_preview import PdfPreviewDialog
+
+
+def _t(text: str) -> str:
+    return QCoreApplication.translate("PrintPage", text)
 
 
 class PrintPage(QWidget):
@@ -119,19 +125,23 @@ class PrintPage(QWidget):
             idx = self.period.findData(ReportingPeriod.containing(self.period_type.currentData(), today).key)
             self.period.setCurrentIndex(max(0, idx))
 
-    def build_pdf(self) -> tuple[bytes, callable, str]:
-        choice = self.signer_choice()
-        pid = self.plan.currentData()
-        period = ReportingPeriod.parse(self.period.currentData())
-        if self.kind.currentData() == "unit":
+    def build_pdf(self) -> tuple[bytes, Callable[[], bytes], str]:
+        """The chosen report as PDF (on the operation worker: reads the choice first)."""
+        return self._build(self.plan.currentData(), self.period.currentData(), self.kind.currentData(),
+                           self.signer_choice())
+
+    def _build(self, pid: str, period_key: str, kind: str, choice) -> tuple[bytes, Callable[[], bytes], str]:
+        """Runs on the worker thread: no widget access here."""
+        period = ReportingPeriod.parse(period_key)
+        if kind == "unit":
             me = own_unit(self.session).code
             found = [r for r in progress.list_reports(self.session, pid)
                      if r.period_key == period.key and r.unit_code == me]
             if not found:
                 from desktop.models.errors import NotFound
 
-                raise NotFound(self.tr("Chưa có báo cáo {0} của kế hoạch này.").format(period.label.lower()),
-                               self.tr("Hãy nhập tiến độ cho kỳ này trước."))
+                raise NotFound(_t("Chưa có báo cáo {0} của kế hoạch này.").format(period.label.lower()),
+                               _t("Hãy nhập tiến độ cho kỳ này trước."))
             rid = found[0].id
             sha = progress.get_report(self.session, rid).last_bundle_sha256
             pdf = reporting.unit_report_pdf(self.session, rid, reporting.default_verification(self.session, sha),
@@ -141,11 +151,15 @@ class PrintPage(QWidget):
         return pdf, (lambda: reporting.consolidated_xlsx(self.session, pid, period)), f"tong-hop-{pid}-{period.key}"
 
     def preview(self) -> None:
-        try:
-            pdf, xlsx, name = self.build_pdf()
-        except Exception as exc:
-            show_error(self, exc, self.tr("Không tạo được báo cáo"))
+        ok, signer_choice = ops.run_now(self, self.signer_choice, error_title=self.tr("Không tạo được báo cáo"))
+        if not ok:
             return
+        choice = (self.plan.currentData(), self.period.currentData(), self.kind.currentData(), signer_choice)
+        ops.run(self, lambda: self._build(*choice), lambda built: self._show(*built),
+                progress=self.tr("Đang lập báo cáo (PDF)…"), cancellable=True,
+                error_title=self.tr("Không tạo được báo cáo"))
+
+    def _show(self, pdf: bytes, xlsx: Callable[[], bytes], name: str) -> None:
         dlg = PdfPreviewDialog(pdf, self.tr("Xem trước báo cáo"), name + ".pdf",
                                temp_root=self.session.folder.temp, xlsx_bytes_provider=xlsx, parent=self)
         self.last_dialog = dlg
