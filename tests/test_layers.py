@@ -36,3 +36,17 @@ def test_every_core_module_imports_without_qt():
     r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout.strip().splitlines()[-1]) == []
+
+
+def test_colours_and_style_sheets_live_in_the_theme():
+    """Widgets name a style from desktop/ui/theme.py; no hex colour or literal style sheet elsewhere."""
+    import re
+
+    offenders = []
+    for path in sorted((REPO / "desktop" / "ui").glob("*.py")):
+        if path.name in ("theme.py", "screenshots.py"):
+            continue
+        for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+            if re.search(r"#[0-9a-fA-F]{6}\b|#[0-9a-fA-F]{3}\b['\";]", line) or re.search(r'setStyleSheet\("[^"]', line):
+                offenders.append(f"{path.name}:{n}: {line.strip()}")
+    assert offenders == []

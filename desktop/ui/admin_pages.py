@@ -24,6 +24,7 @@ from desktop.ui.fields import upper_case_as_typed
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui.table_models import RowTableModel
 from desktop.ui import ops
+from desktop.ui import theme
 
 
 def _fmt_dt(dt) -> str:
@@ -136,7 +137,7 @@ class PasswordDialog(QDialog):
         form.addRow(QLabel(self.tr("Ít nhất 10 ký tự, không chứa tên đăng nhập.")))
         self.problem = QLabel(objectName="dialogProblem")
         self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color: #b00020;")
+        self.problem.setStyleSheet(theme.ERROR_TEXT)
         form.addRow(self.problem)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("Đồng ý"))
@@ -297,10 +298,10 @@ class BackupPage(QWidget):
         def done(problems):
             if problems:
                 self.status.setText(self.tr("PHÁT HIỆN LỖI:\n") + "\n".join(problems[:20]))
-                self.status.setStyleSheet("color: #b00020;")
+                self.status.setStyleSheet(theme.ERROR_TEXT)
             else:
                 self.status.setText(self.tr("Kiểm tra toàn vẹn: đạt (integrity_check và cipher_integrity_check)."))
-                self.status.setStyleSheet("color: #1b5e20;")
+                self.status.setStyleSheet(theme.OK_TEXT)
 
         ops.run(self, lambda: self.vault.check(self.session.master_key()), done,
                 progress=self.tr("Đang kiểm tra toàn vẹn dữ liệu…"), cancellable=True)
@@ -412,7 +413,7 @@ class AuditPage(QWidget):
             return
         self.result.setText(self.tr("✓ Nhật ký nguyên vẹn: không bản ghi nào bị sửa, xóa hay đảo thứ tự.")
                             if not problems else "; ".join(problems[:5]))
-        self.result.setStyleSheet("color: #1b5e20;" if not problems else "color: #b00020;")
+        self.result.setStyleSheet(theme.OK_TEXT if not problems else theme.ERROR_TEXT)
 
 
 class SettingsPage(QWidget):
@@ -446,7 +447,7 @@ class SettingsPage(QWidget):
             note = QLabel(self.tr("Mã đơn vị đã gắn vào khóa ký và các lần trao đổi nên không đổi được."),
                           objectName="unitCodeNote")
             note.setWordWrap(True)
-            note.setStyleSheet("color: #555;")
+            note.setStyleSheet(theme.MUTED_TEXT)
             uf.addRow("", note)
         uf.addRow(self.tr("Tên đầy đủ"), self.unit_name)
         uf.addRow(self.tr("Tên viết tắt"), self.unit_short)
@@ -493,7 +494,7 @@ class SettingsPage(QWidget):
         self.readonly_note = QLabel(self.tr("Chỉ tài khoản Quản trị được thay đổi cài đặt; bạn đang xem ở chế độ chỉ đọc."),
                                     objectName="settingsReadOnly")
         self.readonly_note.setWordWrap(True)
-        self.readonly_note.setStyleSheet("color: #555;")
+        self.readonly_note.setStyleSheet(theme.MUTED_TEXT)
         bottom = QHBoxLayout()
         bottom.addWidget(self.readonly_note, 1)
         bottom.addStretch(1)
@@ -532,12 +533,12 @@ class SettingsPage(QWidget):
             settings.check_share_folder(self.share.text())
         except AppError as exc:
             self.share_status.setText(exc.user_text())
-            self.share_status.setStyleSheet("color: #b00020;")
+            self.share_status.setStyleSheet(theme.ERROR_TEXT)
             return False
         ok = bool(self.share.text().strip())
         self.share_status.setText(self.tr("✓ Kết nối được, ghi được vào thư mục.") if ok else
                                   self.tr("Chưa đặt thư mục dùng chung: chưa gửi, nhận báo cáo được."))
-        self.share_status.setStyleSheet("color: #1b5e20;" if ok else "color: #555;")
+        self.share_status.setStyleSheet(theme.OK_TEXT if ok else theme.MUTED_TEXT)
         return True
 
     def save(self) -> None:

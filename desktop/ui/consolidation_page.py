@@ -17,6 +17,7 @@ from desktop.models.domain import ReportingPeriod
 from desktop.models.status import Progress
 from desktop.ui import ops
 from desktop.ui.messages import MessageBox, show_error
+from desktop.ui import theme
 
 
 
@@ -70,7 +71,7 @@ class MatrixTableModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.ToolTipRole and col == 0:
                 return f"{u.name} ({u.code})"
             if role == Qt.ItemDataRole.ForegroundRole and col == 2 and u.on_time is False:
-                return QBrush(QColor("#b00020"))
+                return QBrush(QColor(theme.ERROR))
             if role == Qt.ItemDataRole.UserRole:
                 return (u.name if col == 0 else u.report_status or "") or ""
             return None

@@ -20,6 +20,7 @@ from desktop.models.domain import ReportingPeriod
 from desktop.models.status import Progress
 from desktop.ui import ops
 from desktop.ui.messages import show_error
+from desktop.ui import theme
 
 
 class GroupChart(QWidget):
@@ -49,14 +50,14 @@ class GroupChart(QWidget):
         fm = p.fontMetrics()
         for g in self._groups:
             text = fm.elidedText(f"{g.code}. {g.title}", Qt.TextElideMode.ElideRight, label_w - 8)
-            p.setPen(QPen(QColor("#263238")))
+            p.setPen(QPen(QColor(theme.INK)))
             p.drawText(QRectF(0, y, label_w - 8, 24), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
             p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(QBrush(QColor("#e3e8ef")))
+            p.setBrush(QBrush(QColor(theme.CHART_TRACK)))
             p.drawRoundedRect(QRectF(label_w, y + 4, bar_w, 16), 4, 4)
-            p.setBrush(QBrush(QColor("#2e7d32" if g.rate >= 0.999 else "#1565c0")))
+            p.setBrush(QBrush(QColor(theme.CHART_DONE if g.rate >= 0.999 else theme.ACCENT)))
             p.drawRoundedRect(QRectF(label_w, y + 4, max(0.0, bar_w * g.rate), 16), 4, 4)
-            p.setPen(QPen(QColor("#263238")))
+            p.setPen(QPen(QColor(theme.INK)))
             p.drawText(QRectF(label_w + bar_w + 8, y, 72, 24), Qt.AlignmentFlag.AlignVCenter,
                        f"{fmt_percent(g.rate)} ({g.done}/{g.total})")
             y += 34
@@ -194,7 +195,7 @@ class DashboardPage(QWidget):
         rf.setPointSize(rf.pointSize() + 16)
         rf.setBold(True)
         self.rate.setFont(rf)
-        self.rate.setStyleSheet("color: #1565c0;")
+        self.rate.setStyleSheet(theme.ACCENT_TEXT)
         self.counts = QLabel(objectName="dashCounts")
         self.counts.setWordWrap(True)
         self.exchange = QLabel(objectName="dashExchange")

@@ -44,13 +44,13 @@ from desktop.models.i18n import nfc
 from desktop.models.vault import Permission
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui import ops
+from desktop.ui import theme
 
 log = logging.getLogger(__name__)
 
 VI_LOCALE = QLocale(QLocale.Language.Vietnamese, QLocale.Country.Vietnam)
-GROUP_BG = QColor("#e8eef7")
-COMMENT_BG = QColor("#fff1d6")
-ERROR_RED = "#c62828"
+GROUP_BG = QColor(theme.GROUP_BG)
+COMMENT_BG = QColor(theme.COMMENT_BG)
 ROLE_ROW = Qt.ItemDataRole.UserRole
 
 #: Vietnamese names of the entry fields (also used by the history tables).
@@ -80,8 +80,8 @@ def status_colour(result) -> str:
     the matrix colours."""
     name = getattr(result.status, "name", "")
     if name == "CHUA_THUC_HIEN":
-        return "#eceff3"
-    return getattr(result.status, "colour", "") or "#eeeeee"
+        return theme.NO_DATA_BG
+    return getattr(result.status, "colour", "") or theme.NEUTRAL_BG
 
 
 def default_period(plan: Plan, period_type: str, today: date) -> ReportingPeriod:
@@ -234,7 +234,7 @@ class EntryTableModel(QAbstractTableModel):
                 return QBrush(COMMENT_BG)
             return None
         if role == Qt.ItemDataRole.ForegroundRole and col == "value" and r.problem:
-            return QBrush(QColor(ERROR_RED))
+            return QBrush(QColor(theme.ERROR_BORDER))
         if role == Qt.ItemDataRole.DecorationRole and col == "code":
             if r.problem:
                 return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
@@ -383,7 +383,7 @@ class TargetEditor(QWidget):
         head.addWidget(self.code_label)
         meta = [target.kind_label, m.label, self.tr("Thời hạn: {0}").format(target.deadline.label(plan_year))]
         self.meta_label = QLabel(" · ".join(x for x in meta if x))
-        self.meta_label.setStyleSheet("color: #444;")
+        self.meta_label.setStyleSheet(theme.MUTED_TEXT)
         self.meta_label.setWordWrap(True)
         head.addWidget(self.meta_label, 1)
         self.status_chip = QLabel(objectName="statusChip")
@@ -411,18 +411,17 @@ class TargetEditor(QWidget):
         if details:
             d = QLabel("\n".join(details))
             d.setWordWrap(True)
-            d.setStyleSheet("color: #555;")
+            d.setStyleSheet(theme.MUTED_TEXT)
             lay.addWidget(d)
         self.status_reason = QLabel(objectName="statusReason")
         self.status_reason.setWordWrap(True)
-        self.status_reason.setStyleSheet("color: #444;")
+        self.status_reason.setStyleSheet(theme.MUTED_TEXT)
         self.status_reason.setVisible(False)
         lay.addWidget(self.status_reason)
 
         self.comment_box = QLabel(objectName="targetComment")
         self.comment_box.setWordWrap(True)
-        self.comment_box.setStyleSheet("QLabel#targetComment { background: #fff1d6; border: 1px solid #e0a040;"
-                                       " border-radius: 4px; padding: 6px; }")
+        self.comment_box.setStyleSheet(theme.TARGET_COMMENT)
         self.comment_box.setVisible(False)
         lay.addWidget(self.comment_box)
 
@@ -449,7 +448,7 @@ class TargetEditor(QWidget):
                 grid.addWidget(widget, row, 1, Qt.AlignmentFlag.AlignRight)
             err = QLabel(objectName="fieldError")
             err.setWordWrap(True)
-            err.setStyleSheet(f"color: {ERROR_RED};")
+            err.setStyleSheet(theme.ERROR_TEXT)
             err.setVisible(False)
             grid.addWidget(err, row + 1, 0, 1, 2)
             self.inputs[name] = widget
@@ -498,7 +497,7 @@ class TargetEditor(QWidget):
             self.focus_chain += [chk, dt]
             err = QLabel(objectName="fieldError")
             err.setWordWrap(True)
-            err.setStyleSheet(f"color: {ERROR_RED};")
+            err.setStyleSheet(theme.ERROR_TEXT)
             err.setVisible(False)
             grid.addWidget(err, row + 1, 0, 1, 2)
             self.errors["done_date"] = err
@@ -506,8 +505,7 @@ class TargetEditor(QWidget):
             chk.toggled.connect(self._on_done_toggled)
             dt.dateChanged.connect(lambda _d: chk.isChecked() and self._emit("done_date", dt.py_date()))
         measure_box = QFrame(objectName="measureBox")
-        measure_box.setStyleSheet("QFrame#measureBox { background: #f7f9fc; border: 1px solid #dde3ec;"
-                                  " border-radius: 4px; }")
+        measure_box.setStyleSheet(theme.MEASURE_BOX)
         mb = QVBoxLayout(measure_box)
         mb.setContentsMargins(8, 6, 8, 6)
         title = QLabel((self.tr("Số liệu {0}") if m.type in ("ratio", "count") else self.tr("Kết quả {0}"))
@@ -524,7 +522,7 @@ class TargetEditor(QWidget):
             if name in self.inputs:
                 continue
             lab = QLabel(field_label(name))
-            lab.setStyleSheet("font-weight: bold;")
+            lab.setStyleSheet(theme.BOLD)
             box = _text_box(3 if name == "result_text" else 2)
             lab.setBuddy(box)
             lay.addWidget(lab)
@@ -536,7 +534,7 @@ class TargetEditor(QWidget):
         # --- evidence ---------------------------------------------------------------------------
         ev_head = QHBoxLayout()
         self.evidence_title = QLabel()
-        self.evidence_title.setStyleSheet("font-weight: bold;")
+        self.evidence_title.setStyleSheet(theme.BOLD)
         ev_head.addWidget(self.evidence_title, 1)
         self.attach_button = QPushButton(self.tr("Đính kèm…"))
         self.view_button = QPushButton(self.tr("Xem"))
@@ -659,8 +657,7 @@ class TargetEditor(QWidget):
             return
         colour = status_colour(result)
         self.status_chip.setText(result.status.label)
-        self.status_chip.setStyleSheet(f"QLabel#statusChip {{ background: {colour}; border-radius: 9px;"
-                                       f" padding: 2px 10px; font-weight: bold; }}")
+        self.status_chip.setStyleSheet(theme.chip("statusChip", colour))
         self.status_chip.setVisible(True)
         reason = result.reason or ""
         if as_of is not None:
@@ -910,9 +907,9 @@ class EntryForm(QWidget):
 
         self.report_chip = QLabel(objectName="reportStatus")
         self.progress_label = QLabel(objectName="entryProgress")
-        self.progress_label.setStyleSheet("color: #444;")
+        self.progress_label.setStyleSheet(theme.MUTED_TEXT)
         self.saved_label = QLabel(objectName="savedLabel")
-        self.saved_label.setStyleSheet("color: #555;")
+        self.saved_label.setStyleSheet(theme.MUTED_TEXT)
         info = QHBoxLayout()
         info.addWidget(self.report_chip)
         info.addWidget(self.progress_label)
@@ -952,7 +949,7 @@ class EntryForm(QWidget):
         self.editor_area.setFrameShape(QFrame.Shape.NoFrame)
         self.empty_label = QLabel(self.tr("Chọn một mục tiêu ở danh sách bên trái để nhập kết quả."))
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_label.setStyleSheet("color: #777;")
+        self.empty_label.setStyleSheet(theme.FAINT_TEXT)
         self.editor_area.setWidget(self.empty_label)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -971,7 +968,7 @@ class EntryForm(QWidget):
         prev = None
         for key in progress.NARRATIVE_SECTIONS:
             lab = QLabel(f"{key}. {QCoreApplication.translate('Progress', progress.NARRATIVE_TITLES[key])}")
-            lab.setStyleSheet("font-weight: bold;")
+            lab.setStyleSheet(theme.BOLD)
             box = _text_box(4)
             lab.setBuddy(box)
             box.installEventFilter(self)
@@ -1016,7 +1013,7 @@ class EntryForm(QWidget):
         self.send_back_button.setVisible(self.can_approve)
         hint = QLabel(self.tr("Tab: ô tiếp theo · Enter: mục tiêu tiếp theo · Ctrl+S: lưu · Ctrl+Z: hoàn tác")
                       if self.can_edit else self.tr("Mũi tên lên/xuống trong danh sách: xem mục tiêu khác"))
-        hint.setStyleSheet("color: #666;")
+        hint.setStyleSheet(theme.MUTED_TEXT)
         actions = QHBoxLayout()
         actions.addWidget(hint, 1)
         for b in (self.undo_button, self.save_button, self.submit_button, self.approve_button, self.send_back_button):
@@ -1029,7 +1026,7 @@ class EntryForm(QWidget):
         outer.addWidget(self.banner)
         outer.addWidget(self.tabs, 1)
         outer.addLayout(actions)
-        self.setStyleSheet(f"*[invalid=\"true\"] {{ border: 2px solid {ERROR_RED}; border-radius: 3px; }}")
+        self.setStyleSheet(theme.INVALID_FIELD)
 
         ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
         self.save_shortcut = QShortcut(QKeySequence.StandardKey.Save, self, self.save_now, context=ctx)
@@ -1288,12 +1285,9 @@ class EntryForm(QWidget):
     def _apply_header(self) -> None:
         """The report's status chip, the banner and the buttons, from `self.loaded`."""
         r = self.loaded.report
-        chip_colour = {progress.DRAFT: "#e3e7ee", progress.PENDING: "#fff0c2", progress.APPROVED: "#d6edd6",
-                       progress.SENT: "#dbe8f7", progress.RECEIVED: "#dbe8f7", progress.RETURNED: "#ffd8b0"}
         label = r.status_label if r.id else self.tr("Mới, chưa có số liệu")
         self.report_chip.setText(self.tr("Trạng thái: {0}").format(label))
-        self.report_chip.setStyleSheet(f"QLabel#reportStatus {{ background: {chip_colour.get(r.status, '#eee')};"
-                                       f" border-radius: 9px; padding: 2px 10px; font-weight: bold; }}")
+        self.report_chip.setStyleSheet(theme.chip("reportStatus", theme.state_fill(r.status)))
         self._set_banner(*self._banner_for(self.loaded))
         i = self.period_combo.findData(r.period.key)
         if i >= 0 and r.id:
@@ -1385,12 +1379,8 @@ class EntryForm(QWidget):
         return "", ""
 
     def _set_banner(self, text: str, kind: str) -> None:
-        colours = {"locked": ("#fff4d6", "#d9b44a"), "done": ("#e6f3e6", "#8cbf8c"),
-                   "returned": ("#ffe9d6", "#e08a3c"), "info": ("#e8eef7", "#9fb3d1")}
-        bg, border = colours.get(kind, colours["info"])
         self.banner.setText(text)
-        self.banner.setStyleSheet(f"QLabel#entryBanner {{ background: {bg}; border: 1px solid {border};"
-                                  f" border-radius: 4px; padding: 6px 8px; }}")
+        self.banner.setStyleSheet(theme.banner("entryBanner", kind))
         self.banner.setVisible(bool(text))
 
     # ================================================================== per-target data
@@ -1547,7 +1537,7 @@ class EntryForm(QWidget):
             self._current_code = None
             self.empty_label = QLabel(self.tr("Chọn một mục tiêu ở danh sách bên trái để nhập kết quả."))
             self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            self.empty_label.setStyleSheet("color: #777;")
+            self.empty_label.setStyleSheet(theme.FAINT_TEXT)
             self.editor_area.setWidget(self.empty_label)
         else:
             self.editor_area.setWidget(editor)
@@ -1640,9 +1630,9 @@ class EntryForm(QWidget):
         elif self.has_unsaved():
             n = sum(len(v) for v in self._pending.values())
             self.saved_label.setText(self.tr("{0} ô chưa lưu (giá trị chưa hợp lệ)").format(n))
-            self.saved_label.setStyleSheet(f"color: {ERROR_RED};")
+            self.saved_label.setStyleSheet(theme.ERROR_TEXT)
             return False
-        self.saved_label.setStyleSheet("color: #555;")
+        self.saved_label.setStyleSheet(theme.MUTED_TEXT)
         return True
 
     def _field_batches(self, code: str, fields: dict) -> list[dict]:

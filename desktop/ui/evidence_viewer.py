@@ -23,6 +23,7 @@ from desktop.export.vnformat import fmt_date
 from desktop.models import progress
 from desktop.ui.messages import show_error
 from desktop.ui import ops
+from desktop.ui import theme
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class EvidenceViewer(QDialog):
         # --- in-app view (image or PDF page) -------------------------------------------------------
         self.canvas = QLabel(objectName="evidenceCanvas")
         self.canvas.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.canvas.setStyleSheet("background: #6b6f75;")
+        self.canvas.setStyleSheet(theme.background(theme.CANVAS_BG))
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(self.canvas)
@@ -126,7 +127,7 @@ class EvidenceViewer(QDialog):
                                    "xóa khi đóng cửa sổ này hoặc khi khóa phiên làm việc. Muốn giữ thay đổi, hãy "
                                    "“Lưu thành” ở chỗ khác."))
         self.note.setWordWrap(True)
-        self.note.setStyleSheet("color: #666;")
+        self.note.setStyleSheet(theme.MUTED_TEXT)
         self.external_button = QPushButton(self.tr("Mở bằng ứng dụng khác"))
         self.external_button.clicked.connect(self.open_external)
         close = QPushButton(self.tr("Đóng"))

@@ -23,6 +23,7 @@ from desktop.ui.admin_pages import _table
 from desktop.ui.table_models import RowTableModel
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui import ops
+from desktop.ui import theme
 
 
 def _dt(d) -> str:
@@ -77,7 +78,7 @@ class OutboxModel(RowTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and index.isValid() and 0 <= index.row() < len(self._rows):
             item = self._rows[index.row()]
             if item.pending and item.last_error:
-                return QColor("#b00020")
+                return QColor(theme.ERROR)
         return super().data(index, role)
 
 
@@ -91,12 +92,12 @@ class ImportResultModel(RowTableModel):
         ("Tệp", lambda x: x.source),
     ]
 
-    COLOURS = {exchange.APPLIED: "#1b5e20", exchange.APPLIED_GAP: "#8a6d00", exchange.REPLAY: "#455a64",
-               exchange.REJECTED: "#b00020", exchange.ERROR: "#b00020"}
+    COLOURS = {exchange.APPLIED: theme.OK, exchange.APPLIED_GAP: theme.WARNING, exchange.REPLAY: theme.CODE,
+               exchange.REJECTED: theme.ERROR, exchange.ERROR: theme.ERROR}
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if role == Qt.ItemDataRole.ForegroundRole and index.isValid() and 0 <= index.row() < len(self._rows):
-            return QColor(self.COLOURS.get(self._rows[index.row()].verdict, "#263238"))
+            return QColor(self.COLOURS.get(self._rows[index.row()].verdict, theme.INK))
         return super().data(index, role)
 
 
@@ -110,7 +111,7 @@ class TrustedKeyModel(RowTableModel):
         ("Tên đơn vị", lambda t: t.unit_name),
     ]
 
-    COLOURS = {"pending": "#8a6d00", "revoked": "#b00020"}
+    COLOURS = {"pending": theme.WARNING, "revoked": theme.ERROR}
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if role == Qt.ItemDataRole.ForegroundRole and index.isValid() and 0 <= index.row() < len(self._rows):
@@ -143,7 +144,7 @@ class FingerprintConfirmDialog(QDialog):
         lay = QVBoxLayout(self)
         head = QLabel(unit_text)
         head.setWordWrap(True)
-        head.setStyleSheet("font-size: 12pt; font-weight: bold;")
+        head.setStyleSheet(theme.SECTION_TITLE)
         lay.addWidget(head)
         lay.addWidget(QLabel(self.tr("Vân tay khóa trong tệp:")))
         shown = QLabel(fingerprint, objectName="shownFingerprint")
@@ -182,10 +183,10 @@ class FingerprintConfirmDialog(QDialog):
         self.ok_button.setEnabled(ok)
         if ok:
             self.feedback.setText(self.tr("Trùng khớp."))
-            self.feedback.setStyleSheet("color: #1b5e20;")
+            self.feedback.setStyleSheet(theme.OK_TEXT)
         elif digits >= 20:
             self.feedback.setText(self.tr("KHÔNG trùng khớp. Không xác nhận khóa này; báo ngay cho đơn vị gửi."))
-            self.feedback.setStyleSheet("color: #b00020; font-weight: bold;")
+            self.feedback.setStyleSheet(theme.ERROR_STRONG)
         else:
             self.feedback.setText(self.tr("Đã nhập {0}/20 chữ số.").format(digits))
             self.feedback.setStyleSheet("")
@@ -251,7 +252,7 @@ class ExchangePage(QWidget):
 
         # header: title + share status on the left, this office's fingerprint on the right
         title = QLabel(self.tr("Trao đổi dữ liệu với đơn vị khác"))
-        title.setStyleSheet("font-size: 16pt; font-weight: bold;")
+        title.setStyleSheet(theme.PAGE_TITLE)
         self.share_label = QLabel(objectName="shareStatus")
         self.share_label.setWordWrap(True)
         self.scan_button = QPushButton(self.tr("Nhận gói tin từ thư mục dùng chung"), objectName="scanInbox")
@@ -263,14 +264,14 @@ class ExchangePage(QWidget):
         row.addWidget(self.scan_button)
         row.addWidget(self.open_button)
         self.busy_label = QLabel(objectName="busyLabel")
-        self.busy_label.setStyleSheet("color: #1565c0; font-weight: bold;")
+        self.busy_label.setStyleSheet(theme.BUSY_TEXT)
         self.busy_label.setVisible(False)
         row.addWidget(self.busy_label)
         row.addStretch(1)
         left.addLayout(row)
         fp_box = QFrame(objectName="fingerprintBox")
         fp_box.setFrameShape(QFrame.Shape.StyledPanel)
-        fp_box.setStyleSheet("#fingerprintBox { background: #eef3fb; border: 1px solid #90a4c8; border-radius: 6px; }")
+        fp_box.setStyleSheet(theme.FINGERPRINT_BOX)
         fp_lay = QVBoxLayout(fp_box)
         fp_lay.setContentsMargins(14, 8, 14, 8)
         fp_lay.addWidget(QLabel(self.tr("Vân tay khóa của đơn vị (đối chiếu trên giấy, qua điện thoại)")))
@@ -279,7 +280,7 @@ class ExchangePage(QWidget):
         self.fingerprint_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         fp_lay.addWidget(self.fingerprint_label)
         self.key_id_label = QLabel(objectName="ownKeyId")
-        self.key_id_label.setStyleSheet("color: #455a64;")
+        self.key_id_label.setStyleSheet(theme.CODE_TEXT)
         self.request_button = QPushButton(self.tr("Lập phiếu đăng ký khóa…"), objectName="makeEnrolment")
         self.rotate_button = QPushButton(self.tr("Đổi khóa…"), objectName="rotateKeys")
         fp_row = QHBoxLayout()
@@ -426,7 +427,7 @@ class ExchangePage(QWidget):
             return
         self.share_label.setText(status.message + (self.tr("\nThư mục dùng chung: {0}").format(status.path)
                                                    if status.path else ""))
-        self.share_label.setStyleSheet("color: #1b5e20;" if status.reachable else "color: #b00020;")
+        self.share_label.setStyleSheet(theme.OK_TEXT if status.reachable else theme.ERROR_TEXT)
         self.fingerprint_label.setText(info.fingerprint)
         self.key_id_label.setText(self.tr("Mã khóa {0} · tạo ngày {1}").format(info.key_id, info.created_at.strftime("%d/%m/%Y")))
         pending = [i for i in outbox if i.pending]
@@ -494,7 +495,7 @@ class ExchangePage(QWidget):
             parts = [f"{labels[v]}: {n}" for v, n in counts.items()]
             self.result_summary.setText(self.tr("Đã xử lý {0} gói tin — {1}.").format(len(outcomes), "; ".join(parts)))
             bad = counts.get(exchange.REJECTED, 0) + counts.get(exchange.ERROR, 0)
-            self.result_summary.setStyleSheet("color: #b00020;" if bad else "color: #1b5e20;")
+            self.result_summary.setStyleSheet(theme.ERROR_TEXT if bad else theme.OK_TEXT)
         self.refresh()
         self.changed.emit()
 

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEd
 from desktop import APP_NAME, __version__
 from desktop.models.errors import AppError, LoginThrottled, VaultDamaged
 from desktop.models.vault import AppSession, Vault
+from desktop.ui import theme
 
 
 class LoginWindow(QWidget):
@@ -77,7 +78,7 @@ class LoginWindow(QWidget):
         self.error = QLabel()
         self.error.setObjectName("loginError")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #b00020;")
+        self.error.setStyleSheet(theme.ERROR_TEXT)
         self.login_button = QPushButton(self.tr("Đăng nhập"))
         self.login_button.setObjectName("loginButton")
         self.login_button.setDefault(True)
@@ -101,7 +102,7 @@ class LoginWindow(QWidget):
         folder = QLabel(self.tr("Thư mục dữ liệu: {0}").format(vault.folder.root))
         folder.setObjectName("dataFolder")
         folder.setWordWrap(True)
-        folder.setStyleSheet("color: #666; font-size: 9pt;")
+        folder.setStyleSheet(theme.SMALL_MUTED)
         inner.addWidget(folder)
 
         outer = QVBoxLayout(self)
@@ -114,7 +115,7 @@ class LoginWindow(QWidget):
         outer.addStretch(1)
         version = QLabel(self.tr("Phiên bản {0}").format(__version__))
         version.setAlignment(Qt.AlignmentFlag.AlignRight)
-        version.setStyleSheet("color: #888;")
+        version.setStyleSheet(theme.FAINT_TEXT)
         outer.addWidget(version)
 
         self._countdown = QTimer(self)

@@ -11,6 +11,7 @@ from desktop import APP_NAME, __version__
 from desktop.models import units
 from desktop.models.vault import AppSession, Permission, Vault
 from desktop.ui.messages import MessageBox
+from desktop.ui import theme
 
 
 class MainWindow(QMainWindow):
@@ -27,7 +28,7 @@ class MainWindow(QMainWindow):
 
         self.nav = QListWidget(objectName="navigation")
         self.nav.setFixedWidth(220)
-        self.nav.setStyleSheet("QListWidget { font-size: 11pt; } QListWidget::item { padding: 8px; }")
+        self.nav.setStyleSheet(theme.NAVIGATION)
         self.pages = QStackedWidget(objectName="pages")
         self._factories: list = []
         self._add_page(self.tr("Tổng quan"), "home", self._make_dashboard)

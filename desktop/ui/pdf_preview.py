@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QPushB
 
 from desktop.models.fsutil import atomic_write_bytes
 from desktop.ui.messages import MessageBox, show_error
+from desktop.ui import theme
 
 
 def render_pages(pdf_bytes: bytes, dpi: float) -> list[QImage]:
@@ -90,7 +91,7 @@ class PdfPreviewDialog(QDialog):
         self.pages.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         holder = QWidget()
         holder.setLayout(self.pages)
-        holder.setStyleSheet("background: #7a7f87;")
+        holder.setStyleSheet(theme.background(theme.PREVIEW_BG))
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(holder)
@@ -130,7 +131,7 @@ class PdfPreviewDialog(QDialog):
         for img in images:
             label = QLabel()
             label.setPixmap(QPixmap.fromImage(img))
-            label.setStyleSheet("background: white; margin: 8px;")
+            label.setStyleSheet(theme.PAGE_IMAGE)
             self.pages.addWidget(label)
         self.page_count = len(images)
         self.info.setText(self.tr("{0} trang").format(len(images)))

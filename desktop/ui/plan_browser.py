@@ -29,9 +29,10 @@ from desktop.models.i18n import nfc, tr
 from desktop.models.vault import Permission
 from desktop.ui import ops
 from desktop.ui.table_models import ListTableModel
+from desktop.ui import theme
 
-GROUP_BG = QColor("#e8eef7")
-PROBLEM_BG = QColor("#fde2e1")
+GROUP_BG = QColor(theme.GROUP_BG)
+PROBLEM_BG = QColor(theme.PROBLEM_BG)
 ROLE_ROW = Qt.ItemDataRole.UserRole
 
 
@@ -422,7 +423,7 @@ class PlanBrowser(QWidget):
         self.plan_view.horizontalHeader().setVisible(False)
         self.plan_view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.plan_view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.plan_view.setStyleSheet("QTableView::item { padding: 6px 4px; border-bottom: 1px solid #e3e3e3; }")
+        self.plan_view.setStyleSheet(theme.PLAN_ROWS)
         self.plan_view.selectionModel().currentRowChanged.connect(self._on_plan_row)
         left = QWidget()
         lv = QVBoxLayout(left)
@@ -445,7 +446,7 @@ class PlanBrowser(QWidget):
         self.plan_title.setFont(tf)
         self.plan_meta = QLabel()
         self.plan_meta.setWordWrap(True)
-        self.plan_meta.setStyleSheet("color: #555;")
+        self.plan_meta.setStyleSheet(theme.MUTED_TEXT)
 
         self.search_edit = QLineEdit()
         self.search_edit.setPlaceholderText(self.tr("Tìm mục tiêu (gõ không dấu cũng được, ví dụ: chu ky so)"))
@@ -473,7 +474,7 @@ class PlanBrowser(QWidget):
             self.measure_combo.addItem(tr("Domain", MEASURE_LABELS[key]), key)
         self.measure_combo.blockSignals(False)
         self.count_label = QLabel()
-        self.count_label.setStyleSheet("color: #555;")
+        self.count_label.setStyleSheet(theme.MUTED_TEXT)
         self.clear_button = QPushButton(self.tr("Bỏ lọc"))
         self.clear_button.clicked.connect(self.clear_filters)
 
@@ -727,18 +728,18 @@ class PlanBrowser(QWidget):
         e = html.escape
 
         def row(label: str, value: str) -> str:
-            return (f"<tr><td style='color:#555; padding:2px 12px 2px 0; white-space:nowrap' valign='top'>{e(label)}"
+            return (f"<tr><td style='color:{theme.MUTED}; padding:2px 12px 2px 0; white-space:nowrap' valign='top'>{e(label)}"
                     f"</td><td style='padding:2px 0'>{value}</td></tr>")
 
         end = r.deadline_end
         deadline = e(r.deadline_label)
         if t.deadline.text and t.deadline.text != r.deadline_label:
-            deadline += f" <span style='color:#555'>({self.tr('văn bản ghi')}: “{e(t.deadline.text)}”)</span>"
+            deadline += f" <span style='color:{theme.MUTED}'>({self.tr('văn bản ghi')}: “{e(t.deadline.text)}”)</span>"
         if end and t.deadline.type not in ("date",):
             deadline += f" — {self.tr('hạn cuối')} {fmt_date(end)}"
         measure = e(t.measure.label)
         if t.measure.type == "ratio" and (t.measure.numerator_label or t.measure.denominator_label):
-            measure += (f"<br><span style='color:#555'>{e(self.tr('Tử số'))}: {e(t.measure.numerator_label)}<br>"
+            measure += (f"<br><span style='color:{theme.MUTED}'>{e(self.tr('Tử số'))}: {e(t.measure.numerator_label)}<br>"
                         f"{e(self.tr('Mẫu số'))}: {e(t.measure.denominator_label)}</span>")
         rows = [row(self.tr("Nhóm"), e(f"{r.group_code}. {r.group_title}")),
                 row(self.tr("Đơn vị chủ trì"), e("; ".join(t.lead_units)) or "—"),
@@ -858,7 +859,7 @@ class CreateOwnPlanDialog(QDialog):
         form.addRow(self.tr("Năm"), self.year_spin)
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #b00020;")
+        self.error_label.setStyleSheet(theme.ERROR_TEXT)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("Tạo kế hoạch"))
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("Hủy"))
@@ -1013,7 +1014,7 @@ class PlanEditDialog(QDialog):
         self.note_edit.setPlaceholderText(self.tr("Ghi chú cho phiên bản mới (ví dụ: điều chỉnh theo chỉ đạo ngày …)"))
         self.problems_label = QLabel()
         self.problems_label.setWordWrap(True)
-        self.problems_label.setStyleSheet("color: #b00020;")
+        self.problems_label.setStyleSheet(theme.ERROR_TEXT)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
         self.save_button.setText(self.tr("Lưu phiên bản mới"))
@@ -1093,17 +1094,17 @@ class PlanEditDialog(QDialog):
             end = d.end_date(year)
             self.deadline_hint.setText(self.tr("Hiểu là: {0}").format(d.label(year)) +
                                        (self.tr(" — hạn cuối {0}").format(fmt_date(end)) if end else ""))
-            self.deadline_hint.setStyleSheet("color: #555;")
+            self.deadline_hint.setStyleSheet(theme.MUTED_TEXT)
         except DeadlineParseError as exc:
             self.deadline_hint.setText(str(exc))
-            self.deadline_hint.setStyleSheet("color: #b00020;")
+            self.deadline_hint.setStyleSheet(theme.ERROR_TEXT)
         try:
             m = parse_measure(self.measure_edit.text())
             self.measure_hint.setText(self.tr("Hiểu là: {0}").format(m.label))
-            self.measure_hint.setStyleSheet("color: #555;")
+            self.measure_hint.setStyleSheet(theme.MUTED_TEXT)
         except ValueError as exc:
             self.measure_hint.setText(str(exc))
-            self.measure_hint.setStyleSheet("color: #b00020;")
+            self.measure_hint.setStyleSheet(theme.ERROR_TEXT)
 
     # --- committing the form ------------------------------------------------------------------
     def _commit(self) -> bool:
@@ -1270,10 +1271,10 @@ class PlanImportDialog(QDialog):
         self.status_label.setWordWrap(True)
         if n:
             self.status_label.setText(self.tr("Có {0} lỗi. Chưa lưu gì: hãy sửa trong tệp rồi mở lại.").format(n))
-            self.status_label.setStyleSheet("color: #b00020; font-weight: bold;")
+            self.status_label.setStyleSheet(theme.ERROR_STRONG)
         else:
             self.status_label.setText(self.tr("Không có lỗi. Kiểm tra lại các dòng rồi bấm 'Lưu kế hoạch'."))
-            self.status_label.setStyleSheet("color: #1b5e20; font-weight: bold;")
+            self.status_label.setStyleSheet(theme.OK_STRONG)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
         self.save_button.setText(self.tr("Lưu kế hoạch"))
@@ -1283,7 +1284,7 @@ class PlanImportDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #b00020;")
+        self.error_label.setStyleSheet(theme.ERROR_TEXT)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.row_view)
         split.addWidget(self.problem_view)

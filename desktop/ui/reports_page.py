@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
@@ -25,10 +25,9 @@ from desktop.ui.entry_form import FIELD_LABELS
 from desktop.ui import ops
 from desktop.ui.messages import show_error
 from desktop.ui.table_models import ListTableModel
+from desktop.ui import theme
 
 ROLE_ROW = Qt.ItemDataRole.UserRole
-STATUS_COLOURS = {progress.DRAFT: "#e3e7ee", progress.PENDING: "#fff0c2", progress.APPROVED: "#d6edd6",
-                  progress.SENT: "#dbe8f7", progress.RECEIVED: "#dbe8f7", progress.RETURNED: "#ffd8b0"}
 
 
 def _t(text: str) -> str:
@@ -128,7 +127,7 @@ class ReportTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and col == "revision":
             return self.tr("Số lần cấp trên trả lại báo cáo để sửa")
         if role == Qt.ItemDataRole.BackgroundRole and col == "status":
-            return QBrush(QColor(STATUS_COLOURS.get(r.status, "#eeeeee")))
+            return QBrush(theme.state_qcolor(r.status))
         if role == Qt.ItemDataRole.TextAlignmentRole and col in ("status", "revision"):
             return int(Qt.AlignmentFlag.AlignCenter)
         if role == ROLE_ROW:
@@ -161,7 +160,7 @@ class TransitionTableModel(ListTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and col == "comment" and t.comment:
             return t.comment
         if role == Qt.ItemDataRole.BackgroundRole and col == "to":
-            return QBrush(QColor(STATUS_COLOURS.get(t.to_status, "#eeeeee")))
+            return QBrush(theme.state_qcolor(t.to_status))
         return None
 
 
@@ -222,7 +221,7 @@ class ReportsPage(QWidget):
             self.status_combo.addItem(state.label, state.value)
         self.status_combo.currentIndexChanged.connect(lambda _i: self.refresh())
         self.count_label = QLabel()
-        self.count_label.setStyleSheet("color: #555;")
+        self.count_label.setStyleSheet(theme.MUTED_TEXT)
         self.open_button = QPushButton(self.tr("Mở báo cáo"), objectName="openReport")
         self.open_button.setToolTip(self.tr("Mở báo cáo đang chọn ở trang Nhập tiến độ (Enter hoặc nháy đúp)"))
         self.open_button.clicked.connect(self.open_selected)
@@ -249,7 +248,7 @@ class ReportsPage(QWidget):
         self.view.activated.connect(lambda idx: self.open_selected())
 
         self.history_title = QLabel()
-        self.history_title.setStyleSheet("font-weight: bold;")
+        self.history_title.setStyleSheet(theme.BOLD)
         self.transition_model = TransitionTableModel(self)
         self.transition_view = _table(self.transition_model, stretch=4)
         for col, width in ((0, 130), (1, 110), (2, 100), (3, 100)):
@@ -268,7 +267,7 @@ class ReportsPage(QWidget):
         hl.addWidget(self.history_tabs, 1)
 
         self.empty_label = QLabel()
-        self.empty_label.setStyleSheet("color: #666;")
+        self.empty_label.setStyleSheet(theme.MUTED_TEXT)
         self.empty_label.setWordWrap(True)
         listing = QWidget()
         ll = QVBoxLayout(listing)

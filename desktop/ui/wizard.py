@@ -19,6 +19,7 @@ from desktop.models.i18n import nfc
 from desktop.models.vault import MIN_PASSWORD_LEN, UnitIdentity, Vault, check_password_policy, check_username
 from desktop.ui.fields import upper_case_as_typed
 from desktop.ui.messages import MessageBox, show_error
+from desktop.ui import theme
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class UnitPage(QWizardPage):
         form.addRow(self.tr("Ký hiệu văn bản"), self.symbol)
         self.code_feedback = QLabel(objectName="unitCodeFeedback")
         self.code_feedback.setWordWrap(True)
-        self.code_feedback.setStyleSheet("color: #b00020;")
+        self.code_feedback.setStyleSheet(theme.ERROR_TEXT)
         form.addRow("", self.code_feedback)
         for w in (self.code, self.parent_code):
             upper_case_as_typed(w)
@@ -130,10 +131,10 @@ class AdminPage(QWizardPage):
         self._ok = not problems
         if not self.username.text() and not self.password.text():
             self.feedback.setText(self.tr("Mật khẩu ít nhất {0} ký tự, không chứa tên đăng nhập.").format(MIN_PASSWORD_LEN))
-            self.feedback.setStyleSheet("color: #555;")
+            self.feedback.setStyleSheet(theme.MUTED_TEXT)
         else:
             self.feedback.setText("\n".join(problems) if problems else self.tr("✓ Mật khẩu hợp lệ"))
-            self.feedback.setStyleSheet("color: #b00020;" if problems else "color: #1b5e20;")
+            self.feedback.setStyleSheet(theme.ERROR_TEXT if problems else theme.OK_TEXT)
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:
@@ -155,7 +156,7 @@ class RecoveryPage(QWizardPage):
         self.code_label.setFont(mono)
         self.code_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.code_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.code_label.setStyleSheet("border: 2px dashed #8d6e63; padding: 16px; background: #fffde7;")
+        self.code_label.setStyleSheet(theme.RECOVERY_CODE)
         lay.addWidget(self.code_label)
         row = QHBoxLayout()
         self.save_pdf = QPushButton(self.tr("Lưu phiếu khôi phục (PDF)…"), objectName="saveRecoverySheet")
@@ -165,7 +166,7 @@ class RecoveryPage(QWizardPage):
         warn = QLabel(self.tr("Không chụp ảnh, không gửi qua mạng, không lưu mã trên máy tính. "
                               "Ai có mã này đều mở được dữ liệu của đơn vị."))
         warn.setWordWrap(True)
-        warn.setStyleSheet("color: #b00020;")
+        warn.setStyleSheet(theme.ERROR_TEXT)
         lay.addWidget(warn)
         self.confirm = QCheckBox(self.tr("Tôi đã in hoặc chép lại mã khôi phục và cất giữ an toàn"), objectName="confirmStored")
         self.confirm.toggled.connect(self.completeChanged)
