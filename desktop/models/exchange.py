@@ -67,6 +67,7 @@ from .domain import ReportingPeriod, plan_from_document
 from .errors import AppError, NotFound, ValidationError
 from .fsutil import atomic_write_bytes, rename_noreplace, sha256_file
 from .i18n import nfc, tr
+from .queries import own_unit_row
 from .progress import ENTRY_FIELDS, NARRATIVE_SECTIONS, evidence_store, status_label
 from .schema import (BundleStream, EvidenceBlob, EvidenceLink, OutboxBundle, PlanVersion, ProgressEntry,
                      ReceivedBundle, Report, Unit, User)
@@ -269,11 +270,7 @@ class ReceivedReport:
 
 
 # ------------------------------------------------------------------ places
-def _self_unit(s) -> Unit:
-    u = s.scalars(select(Unit).where(Unit.is_self.is_(True))).first()
-    if u is None:
-        raise AppError(_t("Chưa có thông tin đơn vị."))
-    return u
+_self_unit = own_unit_row
 
 
 def _uid(session: AppSession) -> int | None:

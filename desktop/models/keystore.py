@@ -53,6 +53,7 @@ from . import audit
 from .errors import AppError, NotFound, ValidationError
 from .fsutil import atomic_write_bytes
 from .i18n import nfc, tr
+from .queries import own_unit_row
 from .schema import OwnKey, Plan as PlanRow, PlanVersion, TrustedUnitKey, Unit, User
 from .vault import AppSession, Permission
 
@@ -197,11 +198,7 @@ def _utc_stamp() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _self_unit(s) -> Unit:
-    u = s.scalars(select(Unit).where(Unit.is_self.is_(True))).first()
-    if u is None:
-        raise AppError(_t("Chưa có thông tin đơn vị."))
-    return u
+_self_unit = own_unit_row
 
 
 def _uid(session: AppSession) -> int | None:

@@ -41,8 +41,9 @@ from .domain import (FIELD_LABELS, FORMAT, LEVEL_LABELS, PLAN_KIND_LABELS, Deadl
 from .errors import AppError, NotFound, ValidationError
 from .fsutil import atomic_write_bytes
 from .i18n import fold, nfc, tr
+from .queries import find_own_unit_row
 from .schema import Plan as PlanRow
-from .schema import PlanTarget, PlanVersion, Unit, User
+from .schema import PlanTarget, PlanVersion, User
 from .vault import AppSession, Permission
 
 log = logging.getLogger(__name__)
@@ -541,8 +542,7 @@ def _version_row(s, plan_id: str, version: int | None) -> PlanVersion:
     return pv
 
 
-def _own_unit_row(s) -> Unit | None:
-    return s.scalars(select(Unit).where(Unit.is_self.is_(True))).first()
+_own_unit_row = find_own_unit_row
 
 
 # ------------------------------------------------------------------ built-in plans

@@ -25,11 +25,12 @@ from sqlalchemy import func, select
 
 from . import workflow
 from .domain import Plan, ReportingPeriod, Target
-from .errors import AppError, NotFound, PermissionDenied, ValidationError
+from .errors import NotFound, PermissionDenied, ValidationError
 from .evidence import EvidenceStore, guess_mime
 from .i18n import nfc, tr
+from .queries import own_unit_row
 from .schema import (EntryRevision, EvidenceBlob, EvidenceLink, ProgressEntry, Report, ReportTransition,
-                     Unit, User)
+                     User)
 from .vault import AppSession, Permission
 from .workflow import ReportState, transition
 
@@ -165,11 +166,7 @@ def _plan(session: AppSession, plan_id: str, version: int | None = None) -> Plan
     return plans.get_plan(session, plan_id, version)
 
 
-def _self_unit(s) -> Unit:
-    u = s.scalars(select(Unit).where(Unit.is_self.is_(True))).first()
-    if u is None:
-        raise AppError(tr("Progress", "Chưa có thông tin đơn vị."))
-    return u
+_self_unit = own_unit_row
 
 
 def targets_for_unit(plan: Plan, unit_level: str, unit_names: tuple[str, ...] = (), own_plan: bool = False) -> list[Target]:
@@ -441,7 +438,8 @@ def send_back(session: AppSession, report_id: int, comment: str) -> ReportView:
 
 
 def mark_sent(session: AppSession, report_id: int, bundle_sha256: str) -> None:
-    """Called by the export service once the bundle is safely written to the share or outbox."""
+    """Record a send made outside the exchange service (which records its own sends inside its
+    transaction through workflow.transition)."""
     session.require(Permission.EXCHANGE)
     with session.db.session() as s:
         r = _get_report(s, report_id)
@@ -453,18 +451,9 @@ def mark_sent(session: AppSession, report_id: int, bundle_sha256: str) -> None:
             transition(s, session.user.id, r, SENT)
 
 
-def mark_received(session: AppSession, report_id: int, bundle_sha256: str) -> None:
-    """Called by the importer for a verified receipt from the superior office."""
-    session.require(Permission.EXCHANGE)
-    with session.db.session() as s:
-        r = _get_report(s, report_id)
-        if r.status == SENT and r.last_bundle_sha256 == bundle_sha256:
-            r.received_at = datetime.now()
-            transition(s, session.user.id, r, RECEIVED, tr("Progress", "Cấp trên đã nhận"))
-
-
 def mark_returned(session: AppSession, report_id: int, general: str, per_target: dict[str, str]) -> None:
-    """Called by the importer for a verified return bundle from the superior office."""
+    """Record a return made outside the exchange service (which applies verified return bundles
+    itself through workflow.transition)."""
     session.require(Permission.EXCHANGE)
     with session.db.session() as s:
         r = _get_report(s, report_id)

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from .domain import UnitCodeError, normalize_unit_code
 from .errors import ValidationError
 from .i18n import nfc, tr
+from .queries import find_own_unit_row, own_unit_row
 from .schema import (BundleStream, OutboxBundle, OwnKey, Plan, ReceivedBundle, Report, TrustedUnitKey, Unit,
                      UnitFormerName)
 from .vault import AppSession, Permission
@@ -57,8 +58,7 @@ def _info(s, u: Unit) -> UnitInfo:
 def own_unit(session: AppSession) -> UnitInfo:
     session.require(Permission.VIEW)
     with session.db.session() as s:
-        u = s.scalars(select(Unit).where(Unit.is_self.is_(True))).first()
-        return _info(s, u)
+        return _info(s, own_unit_row(s))
 
 
 def get_unit(session: AppSession, code: str) -> UnitInfo | None:
@@ -66,12 +66,6 @@ def get_unit(session: AppSession, code: str) -> UnitInfo | None:
     with session.db.session() as s:
         u = s.get(Unit, code)
         return _info(s, u) if u else None
-
-
-def list_units(session: AppSession) -> list[UnitInfo]:
-    session.require(Permission.VIEW)
-    with session.db.session() as s:
-        return [_info(s, u) for u in s.scalars(select(Unit).order_by(Unit.level, Unit.code))]
 
 
 def add_unit(session: AppSession, code: str, name: str, level: str = "khu_vuc", parent_code: str | None = None,
@@ -89,7 +83,7 @@ def add_unit(session: AppSession, code: str, name: str, level: str = "khu_vuc", 
         if s.get(Unit, code) is not None:
             raise ValidationError(tr("Units", "Mã đơn vị {0} đã có trong danh sách.").format(code))
         if parent_code is None:
-            me = s.scalars(select(Unit).where(Unit.is_self.is_(True))).first()
+            me = find_own_unit_row(s)
             parent_code = me.code if me else None
         u = Unit(code=code, name=nfc(name).strip(), short_name=nfc(short_name).strip(), level=level,
                  parent_code=parent_code, place_name=nfc(place_name).strip(), doc_symbol=nfc(doc_symbol).strip(),
@@ -98,25 +92,6 @@ def add_unit(session: AppSession, code: str, name: str, level: str = "khu_vuc", 
         audit.append(s, session.user.id or None, "unit.add", code)
         s.flush()
         return _info(s, u)
-
-
-def rename_unit(session: AppSession, code: str, new_name: str, valid_from: str) -> None:
-    """Record a new official name; the old one is kept as a former name valid until the day before."""
-    from datetime import date, timedelta
-
-    from . import audit
-    from .errors import NotFound
-    from .i18n import nfc
-
-    session.require(Permission.MANAGE_SETTINGS)
-    with session.db.session() as s:
-        u = s.get(Unit, code)
-        if u is None:
-            raise NotFound(tr("Units", "Không có đơn vị {0}.").format(code))
-        until = (date.fromisoformat(valid_from) - timedelta(days=1)).isoformat()
-        s.add(UnitFormerName(unit_code=code, name=u.name, valid_from=None, valid_to=until))
-        u.name = nfc(new_name).strip()
-        audit.append(s, session.user.id or None, "unit.rename", code)
 
 
 def set_unit_active(session: AppSession, code: str, active: bool) -> None:
@@ -171,7 +146,7 @@ def update_own_unit(session: AppSession, change: OwnUnitChange) -> UnitInfo:
         raise ValidationError(tr("Units", "Cần nhập tên đơn vị."))
     allowed = code_change_allowed(session)
     with session.db.session() as s:
-        me = s.scalars(select(Unit).where(Unit.is_self.is_(True))).first()
+        me = own_unit_row(s)
         old_code = me.code
         if code != old_code:
             if not allowed:

@@ -18,8 +18,11 @@ SIZE = (1280, 800)
 def _grab(widget, path: Path, app) -> None:
     widget.resize(*SIZE)
     widget.show()
+    from desktop.ui import ops
+
     for _ in range(5):
-        app.processEvents()
+        ops.runner().pool.waitForDone(10_000)  # the page's operations (loading a report) finish…
+        app.processEvents()                    # …and deliver their results
     widget.grab().save(str(path))
     print(f"  {path}")
 
