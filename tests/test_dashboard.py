@@ -76,3 +76,38 @@ def test_dashboard_page(qtbot, qtmodeltester, entry):
         page.overdue_view.doubleClicked.emit(page.overdue_model.index(0, 0))
     plan_id, period_key, code = sig.args
     assert plan_id == PLAN and code == page.overdue_model.row(0).target.code
+
+
+def test_dashboard_follows_entering_and_submitting_progress(qtbot, entry):
+    """The home page listens to ops.Changes: a value saved or a report submitted elsewhere shows at
+    once when the dashboard is on screen, and on its next showing when it is not."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop.ui.dashboard import DashboardPage
+    from desktop.ui.entry_form import EntryForm
+    from desktop.ui.messages import MessageBox
+
+    page = DashboardPage(entry, today=date(2024, 7, 10))
+    qtbot.addWidget(page)
+    page.show()
+    page.plan_combo.setCurrentIndex(page.plan_combo.findData(PLAN))
+    assert page.board.plan_id == PLAN
+    done_before = page.board.counts.get(Progress.HOAN_THANH, 0)
+    form = EntryForm(entry, today=date(2024, 7, 10))
+    qtbot.addWidget(form)
+    assert form.open_report(PLAN, "2024-06")
+    form.select_target("MT03")
+    for name in ("denominator", "numerator"):
+        box = form.editor.inputs[name]
+        box.setFocus()
+        box.lineEdit().selectAll()
+        qtbot.keyClicks(box, "100")
+    assert form.save_now()
+    assert page.board.counts.get(Progress.HOAN_THANH, 0) == done_before + 1   # refreshed, visible
+    page.hide()
+    MessageBox.set_next_answer(QMessageBox.StandardButton.Yes)
+    assert form.submit()
+    assert page.board.awaiting_approval == []          # hidden: not re-read yet…
+    page.show()
+    assert [r.id for r in page.board.awaiting_approval] == [form.report.id]   # …but on showing
+    assert "(1)" in page.pending_title.text()
