@@ -549,17 +549,17 @@ class ExchangePage(QWidget):
                                         self.tr("Tệp đăng ký khóa VKS CĐS (*.cdse)"))
         if not paths:
             return
-        try:
-            preview = keystore.receive_enrolment(self.session, Path(paths[0]))
+        def received(preview) -> None:
             if preview.needs_confirmation:
                 self._confirm(preview.kind_label, f"{preview.unit_name} ({preview.unit_code})", preview.fingerprint,
                               preview.key_id, list(preview.summary))
             else:
                 MessageBox.info(self, preview.kind_label, self.tr("Khóa của {0} đã được xác nhận trước đây; đã cập nhật:\n{1}")
                                 .format(preview.unit_code, "\n".join("• " + a for a in preview.applied) or "—"))
-        except Exception as exc:
-            show_error(self, exc)
-        self.refresh()
+
+        path = Path(paths[0])
+        ops.Op(self, lambda: keystore.receive_enrolment(self.session, path), changes=ops.Changes.EXCHANGE) \
+            .success(received).finally_(self.refresh).run()
 
     def confirm_selected(self) -> None:
         key = self._selected(self.trust_view, self.trust_model)
@@ -582,45 +582,46 @@ class ExchangePage(QWidget):
                 "Thu hồi khóa {0} của {1}? Mọi gói tin ký bằng khóa này (kể cả gói cũ) sẽ bị từ chối; "
                 "không hoàn tác được.").format(key.key_id, key.unit_code)):
             return
-        try:
-            keystore.revoke_trusted_key(self.session, key.key_id)
-        except Exception as exc:
-            show_error(self, exc)
-        self.refresh()
+        ops.Op(self, lambda: keystore.revoke_trusted_key(self.session, key.key_id), changes=ops.Changes.EXCHANGE) \
+            .finally_(self.refresh).run()
 
     def make_enrolment_file(self) -> None:
         folder = self.folder_provider(self.tr("Chọn thư mục lưu tệp đăng ký khóa (ví dụ USB)"))
         if not folder:
             return
-        try:
+        level = self.me.level
+
+        def work() -> tuple[Path, Path, str]:
             from desktop.models.fsutil import atomic_write_bytes
 
-            if self.me.level == "khu_vuc":
+            if level == "khu_vuc":
                 path = keystore.make_enrolment_request(self.session, Path(folder))
             else:
                 path = keystore.make_enrolment_package(self.session, Path(folder))
             pdf = path.with_suffix(".pdf")
             atomic_write_bytes(pdf, keystore.enrolment_form_pdf(self.session, "request"))
-        except Exception as exc:
-            show_error(self, exc)
-            return
-        MessageBox.info(self, self.tr("Đã lập tệp đăng ký khóa"), self.tr(
-            "Tệp: {0}\nBản in: {1}\n\nIn bản PDF, ký, đóng dấu và gửi kèm tệp cho đơn vị nhận; "
-            "họ sẽ đối chiếu vân tay {2} trước khi chấp nhận.").format(path, pdf, keystore.own_fingerprint(self.session)))
+            return path, pdf, keystore.own_fingerprint(self.session)
+
+        def made(result: tuple[Path, Path, str]) -> None:
+            path, pdf, fingerprint = result
+            MessageBox.info(self, self.tr("Đã lập tệp đăng ký khóa"), self.tr(
+                "Tệp: {0}\nBản in: {1}\n\nIn bản PDF, ký, đóng dấu và gửi kèm tệp cho đơn vị nhận; "
+                "họ sẽ đối chiếu vân tay {2} trước khi chấp nhận.").format(path, pdf, fingerprint))
+
+        ops.run(self, work, made, progress=self.tr("Đang lập tệp và phiếu đăng ký khóa…"))
 
     def rotate(self) -> None:
         if not MessageBox.question(self, self.tr("Đổi khóa"), self.tr(
                 "Tạo khóa mới cho đơn vị? Khóa cũ được giữ để đọc các gói tin đang gửi đến. "
                 "Sau khi đổi, cần gửi lại phiếu đăng ký khóa cho cấp trên trước khi gửi báo cáo.")):
             return
-        try:
-            info = keystore.rotate_own_keys(self.session)
-        except Exception as exc:
-            show_error(self, exc)
-            return
-        self.refresh()
-        MessageBox.info(self, self.tr("Đã đổi khóa"), self.tr("Vân tay mới: {0}\nHãy lập phiếu đăng ký khóa mới.").format(
-            info.fingerprint))
+        def rotated(info) -> None:
+            self.refresh()
+            MessageBox.info(self, self.tr("Đã đổi khóa"), self.tr("Vân tay mới: {0}\nHãy lập phiếu đăng ký khóa mới.")
+                            .format(info.fingerprint))
+
+        ops.run(self, lambda: keystore.rotate_own_keys(self.session), rotated, changes=ops.Changes.EXCHANGE,
+                progress=self.tr("Đang tạo khóa mới…"))
 
     # --- pickers (replaced in tests)
     def _ask_open_files(self, caption: str, filter_: str) -> list[str]:
