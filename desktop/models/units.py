@@ -140,7 +140,7 @@ def update_own_unit(session: AppSession, change: OwnUnitChange) -> UnitInfo:
 
     session.require(Permission.MANAGE_SETTINGS)
     code = _checked_code(change.code)
-    parent_code = _checked_code(change.parent_code) if (change.parent_code or "").strip() else None
+    parent_code = _checked_code(change.parent_code) if change.parent_code and change.parent_code.strip() else None
     name = nfc(change.name).strip()
     if not name:
         raise ValidationError(tr("Units", "Cần nhập tên đơn vị."))

@@ -212,31 +212,27 @@ class UsersPage(QWidget):
         dlg = self.dialog_factory(self.tr("Đặt lại mật khẩu cho {0}").format(user.username), ask_current=False, parent=self)
         if dlg.exec() != QDialog.DialogCode.Accepted:
             return
-        try:
-            accounts.reset_password(self.session, user.id, dlg.new1.text())
-            MessageBox.info(self, self.tr("Đã đặt lại"), self.tr("Đã đặt mật khẩu mới cho {0}.").format(user.username))
-        except Exception as exc:
-            show_error(self, exc)
+        password = dlg.new1.text()
+        ops.run(self, lambda: accounts.reset_password(self.session, user.id, password),
+                lambda _r: MessageBox.info(self, self.tr("Đã đặt lại"),
+                                           self.tr("Đã đặt mật khẩu mới cho {0}.").format(user.username)),
+                changes=ops.Changes.ACCOUNTS, progress=self.tr("Đang đặt lại mật khẩu…"))
 
     def toggle_active(self) -> None:
         user = self._selected()
         if user is None:
             return
-        try:
-            accounts.set_active(self.session, user.id, not user.active)
-        except Exception as exc:
-            show_error(self, exc)
-        self.refresh()
+        ops.Op(self, lambda: accounts.set_active(self.session, user.id, not user.active),
+               changes=ops.Changes.ACCOUNTS).finally_(self.refresh).run()
 
     def change_own(self) -> None:
         dlg = self.dialog_factory(self.tr("Đổi mật khẩu của tôi"), ask_current=True, parent=self)
         if dlg.exec() != QDialog.DialogCode.Accepted:
             return
-        try:
-            accounts.change_own_password(self.session, dlg.current.text(), dlg.new1.text())
-            MessageBox.info(self, self.tr("Đã đổi"), self.tr("Mật khẩu đã được đổi."))
-        except Exception as exc:
-            show_error(self, exc)
+        current, new = dlg.current.text(), dlg.new1.text()
+        ops.run(self, lambda: accounts.change_own_password(self.session, current, new),
+                lambda _r: MessageBox.info(self, self.tr("Đã đổi"), self.tr("Mật khẩu đã được đổi.")),
+                changes=ops.Changes.ACCOUNTS, progress=self.tr("Đang đổi mật khẩu…"))
 
 
 class BackupPage(QWidget):
@@ -406,14 +402,13 @@ class AuditPage(QWidget):
         MessageBox.info(self, self.tr("Đã xuất"), self.tr("Đã lưu nhật ký vào {0}.").format(Path(path).name))
 
     def verify(self) -> None:
-        try:
-            problems = audit.verify(self.session)
-        except Exception as exc:
-            show_error(self, exc)
-            return
-        self.result.setText(self.tr("✓ Nhật ký nguyên vẹn: không bản ghi nào bị sửa, xóa hay đảo thứ tự.")
-                            if not problems else "; ".join(problems[:5]))
-        self.result.setStyleSheet(theme.OK_TEXT if not problems else theme.ERROR_TEXT)
+        def shown(problems) -> None:
+            self.result.setText(self.tr("✓ Nhật ký nguyên vẹn: không bản ghi nào bị sửa, xóa hay đảo thứ tự.")
+                                if not problems else "; ".join(problems[:5]))
+            self.result.setStyleSheet(theme.ok_or_error(not problems))
+
+        ops.run(self, lambda: audit.verify(self.session), shown,
+                progress=self.tr("Đang kiểm tra chuỗi băm nhật ký…"), cancellable=True)
 
 
 class SettingsPage(QWidget):

@@ -13,7 +13,7 @@ last keystroke or when the field loses focus, one `progress.record_progress` cal
 rule is never saved: it stays on screen, in red, until corrected or dropped (Ctrl+Z), and the form
 asks before a plan/period switch or closing would lose it. Saves run inline on the GUI thread on purpose: they are a few milliseconds on the local
 database and must never overtake each other; loading and encrypting evidence go through
-`tasks.run_task`.
+operations (`desktop.ui.ops`); a saved value is announced with `ops.announce(Changes.PROGRESS)`.
 
 Widgets here call only services (`progress`, `plans`, `status`) and hold plain dataclasses; this
 module never touches SQLAlchemy. The services check permissions whatever the buttons show.

@@ -2,7 +2,7 @@
 this office's key fingerprint, the keys of other offices and enrolment.
 
 Widgets call services in desktop.models.exchange / keystore and show their plain dataclasses;
-exports, scans and retries run off the GUI thread through desktop.ui.tasks. Dialogs and file
+exports, scans, returns and key actions run as operations (desktop.ui.ops). Dialogs and file
 pickers are attributes (``confirm_dialog_factory``, ``return_dialog_factory``, ``open_file_provider``,
 ``folder_provider``) so tests answer them without a modal loop.
 """
