@@ -30,7 +30,7 @@ from .units import get_unit, own_unit
 from .vault import AppSession, Permission
 
 
-RETURNED = "bi_tra_lai"
+RETURNED = workflow.ReportState.RETURNED
 
 
 def _indicator(m: Measure) -> str:
@@ -56,7 +56,7 @@ def in_sentence(label: str) -> str:
 def _group_labels(plan: Plan, targets: Iterable[Target]) -> dict[str, str]:
     """Group code → "I. Title", numbered in plan order among the groups that are printed."""
     used = {t.group_code for t in targets}
-    out = {}
+    out: dict[str, str] = {}
     for g in plan.groups:
         if g.code in used:
             out[g.code] = f"{roman(len(out) + 1)}. {g.title}"

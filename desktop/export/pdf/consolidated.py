@@ -23,7 +23,6 @@ from ..documents import (
     RETURNED_LABEL,
     ConsolidatedReportDoc,
     Status,
-    TargetRef,
 )
 from ..vnformat import EMPTY, fmt_date, fmt_int, fmt_percent, fmt_ratio, nfc, upper
 from ._base import (
