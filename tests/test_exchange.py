@@ -322,9 +322,9 @@ def test_verify_prints_every_check(two_offices):
     before = db_dump(o.province.admin)
     rows = exchange.verify_file(o.province.admin, path)
     names = [r[0] for r in rows]
-    assert names[:8] == ["Kích thước tệp", "Giải mã (age)", "An toàn cấu trúc ZIP", "Danh sách tệp khớp bản kê khai",
-                         "Chữ ký số (minisign)", "Chú thích tin cậy của chữ ký", "Mã băm SHA-256 và kích thước",
-                         "Lược đồ bản kê khai và dữ liệu"]
+    assert names[:9] == ["Kích thước tệp", "Tiêu đề age", "Giải mã (age)", "Chữ ký số (minisign)",
+                         "Chú thích tin cậy của chữ ký", "An toàn cấu trúc ZIP", "Danh sách tệp khớp bản kê khai",
+                         "Mã băm SHA-256 và kích thước", "Lược đồ bản kê khai và dữ liệu"]
     assert all(ok for _, ok, _ in rows) and "Thứ tự trong chuỗi gói tin" in names
     assert db_dump(o.province.admin) == before and path.exists()
     exchange.scan_inbox(o.province.admin)

@@ -2157,6 +2157,7 @@ def _stage_decrypt(st: _State, src: Any, identities: list[Any], lookup: TrustedL
     st.file_sha256 = reader.sha.hexdigest()
     st.entries, st.contents = sink.entries, sink.contents
     st.done.append(("An toàn cấu trúc ZIP", f"{len(sink.entries)} tệp"))
+    st.done.append(("Danh sách tệp khớp bản kê khai", f"{len(st.manifest['members'])} tệp được kê khai"))
     return f"SHA-256 tệp {st.file_sha256[:16]}…"
 
 
