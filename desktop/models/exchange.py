@@ -34,6 +34,7 @@ import io
 import json
 import logging
 import math
+import mimetypes
 import os
 import re
 import shutil
@@ -64,7 +65,7 @@ from desktop.export.bundle import (
     write_bundle,
 )
 
-from . import audit, keystore
+from . import audit, evidence_policy, keystore
 from .domain import ReportingPeriod, plan_from_document
 from .errors import AppError, NotFound, ValidationError
 from .fsutil import atomic_write_bytes
@@ -96,6 +97,7 @@ EXCHANGE_REASONS: dict[str, str] = {
     "return_unknown": "Ý kiến trả lại cho một báo cáo mà đơn vị chưa từng gửi.",
     "return_outdated": "Ý kiến trả lại cho một bản báo cáo cũ; đơn vị đã gửi bản mới hơn.",
     "stream_gap_large": "Số thứ tự gói tin nhảy vọt bất thường (nghi khóa bị lộ); cần quản trị xem xét trước khi nhận.",
+    "evidence_not_allowed": "Gói tin chứa tệp minh chứng không thuộc loại được phép hoặc nội dung không đúng với tên tệp.",
     "unknown_file": "Tệp không phải gói tin của ứng dụng; đã chuyển ra khỏi hộp thư đến.",
     "enrolment_unconfirmed": "Gói đăng ký/kế hoạch ký bằng khóa chưa xác nhận; quản trị cần nhập tệp bằng tay và đối chiếu vân tay.",
 }
@@ -868,6 +870,11 @@ def _check_report_doc(doc: Any, b: Bundle) -> dict:
             _need(isinstance(ev["filename"], str) and 0 < len(ev["filename"]) <= 260, f"{code}: evidence name")
             _need(isinstance(ev["mime"], str) and len(ev["mime"]) <= 120, f"{code}: evidence type")
             _need(ev["size"] == attachments[ev["sha256"]], f"{code}: evidence size")
+            # the same allow-list as for files attached here, on the content too (a "report.pdf"
+            # that is an executable, or a name made to look like one with bidi characters)
+            if not evidence_policy.content_matches(ev["filename"], b.view(f"attachments/{ev['sha256']}")[:64],
+                                                   b.attachment_media_type(ev["sha256"])):
+                raise _Refuse("evidence_not_allowed", f"{code}: {evidence_policy.clean_name(ev['filename'])!r}")
             referenced.add(ev["sha256"])
     _need(referenced == set(attachments), "attachments not referenced by any entry")
     return rep
@@ -972,8 +979,7 @@ def _naive_local(text: str | None) -> datetime | None:
 
 
 def _safe_filename(name: str) -> str:
-    clean = "".join(ch for ch in nfc(name) if ch not in '<>:"/\\|?*' and ord(ch) >= 32).strip(" .")
-    return (clean or "minh-chung")[:200]
+    return evidence_policy.clean_name(name)
 
 
 def _apply(session: AppSession, b: Bundle, prep: _Prepared, gap: bool, me_code: str,
@@ -1049,8 +1055,9 @@ def _apply(session: AppSession, b: Bundle, prep: _Prepared, gap: bool, me_code: 
                     if s.get(EvidenceBlob, blob.sha256) is None:
                         s.add(EvidenceBlob(sha256=blob.sha256, store_name=blob.store_name, size=blob.size, created_at=now))
                         s.flush()
-                    s.add(EvidenceLink(entry_id=pe.id, sha256=blob.sha256, filename=_safe_filename(ev["filename"]),
-                                       mime=ev["mime"] or "application/octet-stream", added_at=now,
+                    name = _safe_filename(ev["filename"])
+                    s.add(EvidenceLink(entry_id=pe.id, sha256=blob.sha256, filename=name,
+                                       mime=mimetypes.guess_type(name)[0] or "application/octet-stream", added_at=now,
                                        added_by=_uid(session)))
             report_id = r.id
             receipt = {"schema": RECEIPT_SCHEMA, "version": 1,
