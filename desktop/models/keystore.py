@@ -548,10 +548,7 @@ def _check_unit(d: Any) -> dict:
     return {k: (nfc(v) if isinstance(v, str) else v) for k, v in d.items()}
 
 
-def read_enrolment_file(source: str | Path | bytes) -> EnrolmentFile:
-    """Parse and verify an enrolment file: strict JSON envelope, the signed document, the
-    signature by the key the document carries, the trusted comment. Verifies integrity and
-    possession of the key only: the key is trusted once a person confirms its fingerprint."""
+def _read_raw(source: str | Path | bytes) -> bytes:
     try:
         if isinstance(source, (bytes, bytearray)):
             raw = bytes(source)
@@ -564,6 +561,41 @@ def read_enrolment_file(source: str | Path | bytes) -> EnrolmentFile:
         raise EnrolmentError("unreadable", _t("Không đọc được tệp đăng ký khóa."), detail=str(exc)) from exc
     if len(raw) > MAX_ENROLMENT_BYTES:
         raise _bad("too_large", "file too large")
+    return raw
+
+
+def precheck_enrolment(source: str | Path | bytes, confirmed: Any) -> EnrolmentFile | None:
+    """For files found on the share: check the signature against a key *already confirmed here*
+    before the document is parsed. ``confirmed(key_id_hex)`` returns the stored PublicUnitKeys of
+    a confirmed key or None. Returns None (nothing parsed) when the signer is not confirmed here;
+    raises EnrolmentError when the signature is bad or the file's keys differ from the stored
+    ones; else the fully verified file."""
+    raw = _read_raw(source)
+    try:
+        env = _strict_json(raw.decode("utf-8"))
+        if not isinstance(env, dict) or not isinstance(env.get("signature"), str) or not isinstance(env.get("document"), str):
+            raise ValueError("envelope fields")
+        sig = parse_minisign_signature(env["signature"])
+    except (UnicodeDecodeError, ValueError, RecursionError, MinisignError) as exc:
+        raise _bad("envelope_invalid", str(exc)) from None
+    stored = confirmed(sig.key_id_hex)
+    if stored is None:
+        return None
+    try:
+        minisign_verify(stored.ed25519_public, env["document"].encode("utf-8"), sig)
+    except MinisignError as exc:
+        raise _bad("signature_invalid", exc.detail) from None
+    ef = read_enrolment_file(raw)
+    if not same_keys(stored, ef.keys):
+        raise _key_mismatch(sig.key_id_hex, stored.unit_code)
+    return ef
+
+
+def read_enrolment_file(source: str | Path | bytes) -> EnrolmentFile:
+    """Parse and verify an enrolment file: strict JSON envelope, the signed document, the
+    signature by the key the document carries, the trusted comment. Verifies integrity and
+    possession of the key only: the key is trusted once a person confirms its fingerprint."""
+    raw = _read_raw(source)
     try:
         env = _strict_json(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -996,17 +1028,18 @@ def apply_confirmed_package(session: AppSession, source: str | Path | bytes) -> 
     changes nothing) for anything else: a new or unknown key still needs `receive_enrolment` and
     the fingerprint check by an administrator."""
     session.require(Permission.EXCHANGE)
-    ef = read_enrolment_file(source)
-    if ef.kind != "package":
-        return None
     with session.db.session() as s:
+        def confirmed(kid: str) -> PublicUnitKeys | None:
+            row = s.scalars(select(TrustedUnitKey).where(TrustedUnitKey.key_id == kid)).first()
+            return _stored_public(row) if row is not None and row.state == CONFIRMED else None
+
+        # the signature is checked with the stored key before the document is even parsed
+        ef = precheck_enrolment(source, confirmed)
+        if ef is None or ef.kind != "package":
+            return None
         _check_addressed_to_us(s, ef)
         kid = ef.keys.key_id_hex
         row = s.scalars(select(TrustedUnitKey).where(TrustedUnitKey.key_id == kid)).first()
-        if row is None or row.state != CONFIRMED or row.unit_code != ef.keys.unit_code:
-            return None
-        if not same_keys(_stored_public(row), ef.keys):
-            raise _key_mismatch(kid, row.unit_code)
         applied = _apply_package(s, session, ef)
         audit.append(s, _uid(session), "bundle.import", kid, {"kind": "enrolment-package", "unit": row.unit_code,
                                                              "package": ef.document["id"], "applied": len(applied)})
