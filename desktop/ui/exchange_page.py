@@ -385,12 +385,13 @@ class ExchangePage(QWidget):
         keys_box = QGroupBox(self.tr("Khóa của các đơn vị (danh sách tin cậy)"))
         lay = QVBoxLayout(keys_box)
         lay.addWidget(self.trust_view)
-        r = QHBoxLayout()
-        for b in (self.enrol_import_button, self.confirm_button, self.revoke_button, self.discard_button,
-                  self.retrust_button):
-            r.addWidget(b)
-        r.addStretch(1)
-        lay.addLayout(r)
+        for row in ((self.enrol_import_button, self.confirm_button),
+                    (self.revoke_button, self.discard_button, self.retrust_button)):
+            r = QHBoxLayout()
+            for b in row:
+                r.addWidget(b)
+            r.addStretch(1)
+            lay.addLayout(r)
 
         for box in (send_box, out_box, in_box, keys_box):
             box.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
