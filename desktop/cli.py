@@ -140,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     kv = with_login(ksub.add_parser("revoke", help="thu hồi một khóa (của đơn vị khác, hoặc khóa cũ của đơn vị)"))
     kv.add_argument("key_id", help="mã khóa 16 ký tự")
     kv.add_argument("--note", default="", help="lý do thu hồi")
+    kt = with_login(ksub.add_parser("retrust", help="tin cậy lại một khóa đã thu hồi sau khi đối chiếu vân tay trên giấy"))
+    kt.add_argument("key_id", help="mã khóa 16 ký tự")
+    kt.add_argument("--fingerprint", required=True, help="vân tay in trên văn bản giấy (20 chữ số)")
 
     sp = with_login(sub.add_parser("export", help="gửi báo cáo đã duyệt lên đơn vị cấp trên (gói tin .cdsb)"))
     sp.add_argument("--plan", required=True, help="mã kế hoạch")
@@ -155,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     with_login(osub.add_parser("list", help="liệt kê"))
     orr = with_login(osub.add_parser("retry", help="chuyển lại các gói tin đang chờ"))
     orr.add_argument("--to", help="chép vào thư mục này thay cho thư mục dùng chung")
+    ors = with_login(osub.add_parser("resend", help="gửi lại một báo cáo đã chuyển mà chưa được xác nhận"))
+    ors.add_argument("id", type=int, help="số thứ tự trong danh sách (vks-cds outbox list)")
+    sp = sub.add_parser("quarantine", help="gói tin bị từ chối, chờ quản trị xem xét")
+    qsub = sp.add_subparsers(dest="quarantine_cmd", metavar="THAO_TÁC", required=True)
+    with_login(qsub.add_parser("list", help="liệt kê gói tin bị cách ly và lý do"))
+    qa = with_login(qsub.add_parser("apply", help="quản trị: nhận một gói tin bị cách ly vì thứ tự (sau khi xem xét)"))
+    qa.add_argument("file")
     sp = sub.add_parser("enrol", help="đăng ký khóa giữa các đơn vị (không cần mạng)")
     esub = sp.add_subparsers(dest="enrol_cmd", metavar="THAO_TÁC", required=True)
     er = with_login(esub.add_parser("request", help="lập phiếu đề nghị đăng ký khóa (tệp .cdse và bản in PDF)"))
@@ -168,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     ep = with_login(esub.add_parser("package", help="cấp trên: lập gói đăng ký cho đơn vị trực thuộc (tệp .cdse và bản in)"))
     ep.add_argument("--out", default=".", help="thư mục ghi tệp")
     ep.add_argument("--plan", action="append", help="kế hoạch gửi kèm (lặp lại được; mặc định: mọi kế hoạch hiện hành)")
+    ed = with_login(esub.add_parser("discard", help="bỏ một khóa đang chờ đối chiếu (tệp nhầm hoặc giả mạo)"))
+    ed.add_argument("key_id", help="mã khóa 16 ký tự")
 
     sub.add_parser("gui", help="mở giao diện (mặc định khi không có lệnh con)")
     return p
@@ -460,6 +472,10 @@ def cmd_keys(args, stdin):
                 keystore.revoke_trusted_key(session, args.key_id, args.note)
             print(f"Đã thu hồi khóa {args.key_id}")
             return 0
+        if args.keys_cmd == "retrust":
+            t = keystore.retrust_key(session, args.key_id, args.fingerprint)
+            print(f"Đã tin cậy lại khóa {t.key_id} của {t.unit_code} ({t.fingerprint})")
+            return 0
         info = keystore.own_key_info(session)
         print(f"Đơn vị: {info.unit_code}")
         print(f"Vân tay khóa của đơn vị: {info.fingerprint}")
@@ -547,6 +563,10 @@ def cmd_outbox(args, stdin):
             if not results:
                 print("Không có gói tin nào chờ chuyển.")
             return 0 if all(r.delivered for r in results) else EXIT_FAIL
+        if args.outbox_cmd == "resend":
+            r = exchange.resend(session, args.id)
+            print(f"{r.item.filename}: " + ("đã gửi lại" if r.delivered else f"chưa gửi lại được — {r.message}"))
+            return 0 if r.delivered else EXIT_FAIL
         for i in exchange.list_outbox(session):
             err = f"  ({i.last_error_message})" if i.pending and i.last_error_message else ""
             print(f"{i.id}\t{i.recipient_unit}\t{i.kind}\t{i.period}\tsố {i.seq}\t{i.state_label}\t{i.filename or ''}{err}")
@@ -560,6 +580,10 @@ def cmd_enrol(args, stdin):
 
     vault, session = _login(args, stdin)
     try:
+        if args.enrol_cmd == "discard":
+            keystore.discard_pending(session, args.key_id)
+            print(f"Đã bỏ khóa đang chờ {args.key_id}")
+            return 0
         if args.enrol_cmd in ("request", "package"):
             out = Path(args.out)
             if args.enrol_cmd == "request":
@@ -593,6 +617,25 @@ def cmd_enrol(args, stdin):
     return 0
 
 
+def cmd_quarantine(args, stdin):
+    from desktop.models import exchange
+
+    vault, session = _login(args, stdin)
+    try:
+        if args.quarantine_cmd == "apply":
+            x = exchange.apply_quarantined(session, Path(args.file))
+            print(f"[{x.verdict_label}] {x.source}: {x.message}" + (f" [{x.reason}]" if x.reason else ""))
+            return 0 if x.verdict in (exchange.APPLIED, exchange.APPLIED_GAP, exchange.REPLAY) else EXIT_FAIL
+        items = exchange.list_quarantined(session)
+        if not items:
+            print("Không có gói tin nào bị cách ly.")
+        for q in items:
+            print(f"{q.path}	[{q.reason}] {q.message}")
+    finally:
+        session.lock()
+    return 0
+
+
 def cmd_selftest(args, stdin):
     from desktop.selftest import run_selftest
 
@@ -620,7 +663,7 @@ COMMANDS = {
     "users": cmd_users, "selftest": cmd_selftest, "audit": cmd_audit, "plans": cmd_plans,
     "demo": cmd_demo, "gui": cmd_gui, "progress": cmd_progress, "report": cmd_report,
     "keys": cmd_keys, "export": cmd_export, "import": cmd_import, "verify": cmd_verify, "outbox": cmd_outbox,
-    "enrol": cmd_enrol,
+    "enrol": cmd_enrol, "quarantine": cmd_quarantine,
     None: cmd_gui,
 }
 

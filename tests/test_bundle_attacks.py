@@ -52,6 +52,11 @@ def _edit(name: str, **changes: Any) -> Callable[[list[ZEntry]], None]:
     return f
 
 
+def _rename_central(entries: list[ZEntry], name: str, central: str) -> None:
+    e = entry(entries, name)
+    e.name, e.local_name = central, name.encode("ascii")
+
+
 def _m(**changes: Any) -> Callable[[dict], None]:
     return lambda m: m.update(changes)
 
@@ -183,8 +188,12 @@ ATTACKS: list[Attack] = [
            lambda: craft_bundle(entry_edit=_edit("report.pdf", extra=b"\x75\x70\x0e\x00\x01\0\0\0\0../../x.pdf"))),
     Attack("data_descriptor", "zip_unsupported", lambda: craft_bundle(entry_edit=_edit("report.pdf", flags=0x0008))),
     Attack("bzip2_method", "zip_unsupported", lambda: craft_bundle(entry_edit=_edit("report.pdf", method=12))),
-    Attack("local_name_differs", "zip_header_mismatch",
+    # local records are read as they stream: a bad local name is refused for itself, a central
+    # directory that names the member differently is caught at the end
+    Attack("local_name_traversal", "path_traversal",
            lambda: craft_bundle(entry_edit=_edit("report.pdf", local_name=b"../evil.pdf"))),
+    Attack("central_name_differs", "zip_header_mismatch",
+           lambda: craft_bundle(entry_edit=lambda es: _rename_central(es, "report.pdf", "../evil.pdf"))),
     Attack("local_size_differs", "zip_header_mismatch",
            lambda: craft_bundle(entry_edit=_edit("report.pdf", local_fields={"usize": 5}))),
     Attack("overlapping_members", "zip_overlap",

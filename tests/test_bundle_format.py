@@ -349,7 +349,7 @@ def test_verify_report_good_and_bad(tmp_path: Path) -> None:
     rows = verify_report(w.path, keys("recipient"), lookup(), last_seen_seq=None, last_seen_hash=None)
     assert all(isinstance(n, str) and ok is True and isinstance(d, str) for n, ok, d in rows), rows
     names = [n for n, _, _ in rows]
-    assert names[:2] == ["Kích thước tệp", "Giải mã (age)"] and "Chữ ký số (minisign)" in names
+    assert names[:3] == ["Kích thước tệp", "Tiêu đề age", "Giải mã (age)"] and "Chữ ký số (minisign)" in names
     assert names[-1] == "Tên tệp đúng quy ước"
     # a renamed file verifies but the name check says so
     renamed = w.path.with_name("renamed.cdsb")

@@ -196,7 +196,8 @@ def test_real_minisign_signature_over_tampered_manifest_is_rejected(tmp_path: Pa
     import zipfile
 
     with zipfile.ZipFile(tmp_path / "b.zip", "w") as z:
-        for p in sorted(q for q in src.rglob("*") if q.is_file()):
+        first = [src / "manifest.json", src / "manifest.json.minisig"]  # the format's required order
+        for p in first + sorted(q for q in src.rglob("*") if q.is_file() and q not in first):
             z.write(p, p.relative_to(src).as_posix())
     run("age", "-r", tool_key["age_recipient"], "-o", str(tmp_path / "t.cdsb"), str(tmp_path / "b.zip"))
     trusted = TrustedKey.from_minisign(tool_key["pub"], "VKS-KV3-THA")

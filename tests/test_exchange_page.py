@@ -223,3 +223,63 @@ def test_data_entry_officer_sees_the_fingerprint_but_cannot_act(qtbot, two_offic
     assert page.fingerprint_label.text() == keystore.own_key_info(two_offices.unit.admin).fingerprint
     for b in (page.scan_button, page.send_button, page.retry_button, page.enrol_import_button, page.rotate_button):
         assert not b.isEnabled()
+
+
+def test_resend_discard_retrust_and_quarantine_release(qtbot, qtmodeltester, two_offices, tmp_path):
+    """Issue 12's actions on the page: "Gửi lại" for a report whose copy vanished from the share,
+    the quarantine tab with a bundle refused for its order released by the administrator,
+    "Bỏ khóa chờ" and "Tin cậy lại…"."""
+    from exchange_fixtures import db_dump  # noqa: F401
+    from test_exchange_attacks import forge
+
+    o = two_offices
+    code = next(c for c, m in report_targets(o.unit).items() if m == "ratio")
+    approved_report(o.unit, {code: {"numerator": 1, "denominator": 2}})
+    sent = exchange.export_report(o.unit.approver, PLAN, PERIOD, include_pdf=False)
+    (o.inbox(o.province) / sent.item.filename).unlink()  # deleted on the share
+    page = ExchangePage(o.unit.approver)
+    qtbot.addWidget(page)
+    _select(page.outbox_view, 0)
+    MessageBox.set_next_answer(None)
+    page.resend_button.click()
+    assert MessageBox.shown[-1][0] == "Đã gửi lại" and (o.inbox(o.province) / sent.item.filename).exists()
+    exchange.scan_inbox(o.province.admin)
+    # at the province: a bundle of the next period that does not chain is quarantined
+    forge(o, o.province, signer=keystore.active_keys(o.unit.admin), seq=2, prev="ab" * 32, period="2025-Q2")
+    exchange.scan_inbox(o.province.admin)
+    prov = ExchangePage(o.province.admin)
+    qtbot.addWidget(prov)
+    prov.resize(1366, 768)
+    prov.in_tabs.setCurrentIndex(2)
+    assert prov.quarantine_model.rowCount() == 1 and "(1)" in prov.in_tabs.tabText(2)
+    qtmodeltester.check(prov.quarantine_model)
+    prov.show()
+    qtbot.waitExposed(prov)
+    shot = Path(__file__).resolve().parents[1] / "docs" / "screenshots" / "exchange-quarantine.png"
+    assert prov.grab().save(str(shot))
+    _select(prov.quarantine_view, 0)
+    MessageBox.set_next_answer(QMessageBox.StandardButton.Yes)
+    prov.release_button.click()
+    assert prov.result_model.row(0).verdict == "applied" and prov.quarantine_model.rowCount() == 0
+    # a pending key is discarded; a revoked one is trusted again after the paper check
+    squatter = __import__("desktop.export.keys", fromlist=["UnitKeys"]).UnitKeys.generate(o.unit.code)
+    import json as _json
+
+    doc = _json.loads(_json.loads(keystore.make_enrolment_request(o.unit.admin, tmp_path).read_text("utf-8"))["document"])
+    doc["keys"] = squatter.public_dict()
+    (tmp_path / "squat.cdse").write_text(keystore._sign_envelope(squatter, "request", doc), "utf-8")
+    keystore.receive_enrolment(o.province.admin, tmp_path / "squat.cdse")
+    prov.refresh()
+    row = next(i for i in range(prov.trust_model.rowCount()) if prov.trust_model.row(i).state == "pending")
+    _select(prov.trust_view, row)
+    MessageBox.set_next_answer(QMessageBox.StandardButton.Yes)
+    prov.discard_button.click()
+    assert all(prov.trust_model.row(i).state != "pending" for i in range(prov.trust_model.rowCount()))
+    unit_key = keystore.active_keys(o.unit.admin).key_id_hex
+    keystore.revoke_trusted_key(o.province.admin, unit_key)
+    prov.refresh()
+    _select(prov.trust_view, next(i for i in range(prov.trust_model.rowCount()) if prov.trust_model.row(i).key_id == unit_key))
+    prov.confirm_dialog_factory = _Answer(keystore.own_key_info(o.unit.admin).fingerprint)
+    MessageBox.set_next_answer(None)
+    prov.retrust_button.click()
+    assert keystore.trust_lookup(o.province.admin)(unit_key).revoked is False

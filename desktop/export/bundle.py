@@ -25,6 +25,7 @@ import errno
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import secrets
@@ -106,7 +107,8 @@ class Limits:
     max_members: int = 10_000
     max_manifest_bytes: int = 8 * MiB
     max_signature_bytes: int = 16 * 1024
-    max_json_bytes: int = 64 * MiB  # one data/*.json
+    max_json_bytes: int = 16 * MiB  # one data/*.json
+    max_json_items: int = 1_000_000  # values in one JSON text (bounds the memory of parsing it)
     max_ratio: int = 100  # uncompressed : compressed, per member
 
 
@@ -460,7 +462,21 @@ _OFFICE_MARKER_MAX = 1 * MiB  # [Content_Types].xml / mimetype are read into mem
 _OFFICE_RATIO_FLOOR = 1 * MiB  # small parts may expand a lot harmlessly; bombs cannot stay small
 
 
-def _check_office(src: bytes | memoryview | Path, media_type: str, limits: Limits) -> None:
+def _office_entry_count(f: BinaryIO) -> int | None:
+    """The member count an Office ZIP's end record announces (None if there is no plain end
+    record), read before ``zipfile`` builds its table of the central directory."""
+    f.seek(0, os.SEEK_END)
+    size = f.tell()
+    f.seek(max(0, size - 65557))
+    tail = f.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + _EOCD.size > len(tail):
+        return None
+    return _EOCD.unpack_from(tail, at)[4]
+
+
+def _check_office(src: bytes | bytearray | memoryview | Path, media_type: str, limits: Limits,
+                  budget: list[int] | None = None) -> None:  # fmt: skip
     """Raise ``_Reject("office_invalid", …)`` unless ``src`` is a well-formed Office document of
     ``media_type`` (see ``OFFICE_MEDIA_TYPES``). Nothing is extracted: every member is decompressed
     once in memory, counting the bytes produced against the member/total caps and the ratio cap,
@@ -478,6 +494,9 @@ def _check_office(src: bytes | memoryview | Path, media_type: str, limits: Limit
     with f:
         if f.read(4) != b"PK\x03\x04":
             raise _Reject(bad, f"declared {media_type} but is not a ZIP file")
+        count = _office_entry_count(f)
+        if count is not None and count > limits.max_members:
+            raise _Reject(bad, f"{count} parts announced")
         f.seek(0)
         try:
             zf = zipfile.ZipFile(f)
@@ -505,7 +524,7 @@ def _check_office(src: bytes | memoryview | Path, media_type: str, limits: Limit
                 if "[Content_Types].xml" not in names:
                     raise _Reject(bad, "OOXML document without [Content_Types].xml")
                 marker = "[Content_Types].xml"
-            total = 0
+            total = budget[0] if budget is not None else 0
             marker_data = b""
             for info in infos:
                 produced = 0
@@ -534,6 +553,8 @@ def _check_office(src: bytes | memoryview | Path, media_type: str, limits: Limit
                     raise _Reject(bad, f"{info.filename}: {exc}") from None
                 if info.filename == marker:
                     marker_data = b"".join(parts)
+            if budget is not None:
+                budget[0] = total
             if family == "odf":
                 if marker_data != media_type.encode("ascii"):
                     raise _Reject(bad, f"mimetype part says {marker_data[:80]!r}, declared {media_type}")
@@ -817,7 +838,9 @@ def _prepare(
         except (TypeError, ValueError) as exc:
             raise BundleWriteError("invalid_input", detail=f"data/{name}.json: {exc}") from exc
         blob = raw.encode("utf-8")
-        if len(blob) > min(limits.max_json_bytes, limits.max_member_bytes):
+        if len(blob) > min(limits.max_json_bytes, limits.max_member_bytes) or (
+            _json_items_estimate(blob) > limits.max_json_items
+        ):
             raise BundleWriteError("too_large", detail=f"data/{name}.json is too large")
         members[f"data/{name}.json"] = _memory_member(f"data/{name}.json", blob, compress=True)
 
@@ -1333,210 +1356,397 @@ def _parse_extra(extra: bytes | memoryview) -> None:
             raise _Reject(*_FORBIDDEN_EXTRA[hid])
 
 
-def _parse_zip(buf: memoryview, limits: Limits) -> list[_Entry]:
-    """Strict central-directory parser: exactly one layout accepted — local records back to back
-    from offset 0, then the central directory, then an end record with no comment."""
-    n = len(buf)
-    if n < _EOCD.size or buf[:4] != b"PK\x03\x04":
-        if n >= 4 and buf[:4] == b"PK\x05\x06":
-            raise _Reject("zip_malformed", "empty archive")
-        raise _Reject("zip_malformed", "not a ZIP archive")
-    eocd_pos = n - _EOCD.size
-    sig, disk, cd_disk, n_disk, n_total, cd_size, cd_off, clen = _EOCD.unpack_from(buf, eocd_pos)
-    if sig != _SIG_EOCD:
-        if bytes(buf[max(0, n - 65557) :]).rfind(b"PK\x05\x06") >= 0:
-            raise _Reject("zip_malformed", "archive comment or data after the end record")
-        raise _Reject("zip_malformed", "no end of central directory record")
-    if n_total == 0xFFFF or cd_size == 0xFFFFFFFF or cd_off == 0xFFFFFFFF or (
-        eocd_pos >= 20 and buf[eocd_pos - 20 : eocd_pos - 16] == b"PK\x06\x07"
-    ):
-        raise _Reject("zip_unsupported", "Zip64 archive")
-    if clen:
-        raise _Reject("zip_malformed", "end record announces a comment that is not there")
-    if disk or cd_disk or n_disk != n_total:
-        raise _Reject("zip_unsupported", "multi-disk archive")
-    if n_total > limits.max_members:
-        raise _Reject("too_many_members", f"{n_total} members")
-    if cd_off + cd_size != eocd_pos:
-        raise _Reject("zip_malformed", "central directory is not where the end record says")
+# ---- streaming reader: the ZIP is parsed as age decrypts it, in the order the writer puts the
+# members (manifest.json, manifest.json.minisig, then the rest). The signature is verified as soon
+# as those two small members are complete, before a byte of any other member is decompressed;
+# every later member is then held to the size and SHA-256 the signed manifest gives it.
 
-    entries: list[_Entry] = []
-    pos = cd_off
-    for _ in range(n_total):
-        if pos + _CDH.size > eocd_pos:
-            raise _Reject("zip_malformed", "central directory truncated")
-        (sig, made_by, needed, flags, method, t, d, crc, csize, usize, nlen, elen, clen, dstart, _iattr,
-         eattr, off) = _CDH.unpack_from(buf, pos)  # fmt: skip
-        if sig != _SIG_CDH:
-            raise _Reject("zip_malformed", "bad central directory signature")
-        end = pos + _CDH.size + nlen + elen + clen
-        if end > eocd_pos:
-            raise _Reject("zip_malformed", "central directory entry overruns")
-        raw_name = bytes(buf[pos + _CDH.size : pos + _CDH.size + nlen])
-        _parse_extra(buf[pos + _CDH.size + nlen : pos + _CDH.size + nlen + elen])
-        if clen:
-            raise _Reject("zip_unsupported", "file comment")
-        if dstart:
-            raise _Reject("zip_unsupported", "multi-disk archive")
-        if 0xFFFFFFFF in (csize, usize, off):
-            raise _Reject("zip_unsupported", "Zip64 sizes")
-        try:
-            name = raw_name.decode("ascii")
-        except UnicodeDecodeError:
-            raise _Reject("path_invalid", f"non-ASCII name {raw_name!r}") from None
-        if needed > 20:
-            raise _Reject("zip_unsupported", f"{name} needs ZIP version {needed}")
-        entries.append(_Entry(name, flags, method, crc, csize, usize, off, made_by, eattr, t, d, needed))
-        pos = end
-    if pos != eocd_pos:
-        raise _Reject("zip_malformed", "data between central directory and end record")
-    return entries
+_AGE_VERSION_LINE = b"age-encryption.org/v1\n"
+_AGE_HEADER_MAX = 4096  # our headers are ~340 bytes (one X25519 stanza and rage's grease)
+_AGE_MAX_STANZAS = 8
+_AGE_MAX_BODY_LINES = 4
+_AGE_B64_RE = re.compile(rb"^[A-Za-z0-9+/]*$")
+_AGE_ARG_RE = re.compile(rb"^[\x21-\x7e]+$")
 
 
-def _check_entries(entries: list[_Entry], buf: memoryview) -> None:
-    for e in entries:
-        _check_member_name(e.name)
-        if e.flags & _FLAG_ENCRYPTED or e.method == 99:
-            raise _Reject("encrypted_member", e.name)
-        if e.flags & 0x0008:
-            raise _Reject("zip_unsupported", f"data descriptor on {e.name}")
-        if e.flags & ~(_FLAG_ALLOWED | _FLAG_ENCRYPTED | 0x0008):
-            raise _Reject("zip_unsupported", f"flags 0x{e.flags:04x} on {e.name}")
-        if e.method not in (_STORED, _DEFLATED):
-            raise _Reject("zip_unsupported", f"compression method {e.method} on {e.name}")
-        mode, dos = e.external_attr >> 16, e.external_attr & 0xFFFF
-        ftype = stat.S_IFMT(mode)
-        if ftype == stat.S_IFLNK or dos & 0x400:
-            raise _Reject("symlink", e.name)
-        if (ftype not in (0, stat.S_IFREG)) or dos & 0x10:
-            raise _Reject("member_not_regular", e.name)
-        if e.method == _STORED and e.csize != e.usize:
-            raise _Reject("zip_header_mismatch", f"stored member {e.name} with two sizes")
-    seen: dict[str, str] = {}
-    folded: dict[str, str] = {}
-    for e in entries:
-        if e.name in seen:
-            raise _Reject("duplicate_name", e.name)
-        seen[e.name] = e.name
-        key = e.name.casefold()
-        if key in folded:
-            raise _Reject("duplicate_casefold", f"{folded[key]} / {e.name}")
-        folded[key] = e.name
+def _preparse_age_header(head: bytes) -> int:
+    """Bounded check of an age header before pyrage sees the file (pyrage parses headers in
+    quadratic time: docs/security.md §5). Accepts only what our writer and the age tools make for
+    X25519 recipients: the version line, at most 8 stanzas of at most 4 body lines each, every
+    X25519 stanza of the exact size, no scrypt stanza, then the ``---`` MAC line, all within
+    4 KiB. Returns the header length; raises ``_Reject("decrypt_failed")``."""
+    bad = "decrypt_failed"
+    if not head.startswith(_AGE_VERSION_LINE):
+        raise _Reject(bad, "not a binary age v1 file")
+    pos = len(_AGE_VERSION_LINE)
+    stanzas = x25519 = 0
+    while True:
+        nl = head.find(b"\n", pos, _AGE_HEADER_MAX)
+        if nl < 0:
+            raise _Reject(bad, f"age header longer than {_AGE_HEADER_MAX} bytes or truncated")
+        line = head[pos:nl]
+        pos = nl + 1
+        if line.startswith(b"--- "):
+            mac = line[4:]
+            if len(mac) != 43 or not _AGE_B64_RE.fullmatch(mac):
+                raise _Reject(bad, "bad age header MAC line")
+            if not x25519:
+                raise _Reject(bad, "no X25519 recipient stanza")
+            return pos
+        if not line.startswith(b"-> "):
+            raise _Reject(bad, "bad age stanza line")
+        stanzas += 1
+        if stanzas > _AGE_MAX_STANZAS:
+            raise _Reject(bad, f"more than {_AGE_MAX_STANZAS} recipient stanzas")
+        args = line[3:].split(b" ")
+        if not all(_AGE_ARG_RE.fullmatch(a) for a in args) or len(line) > 256:
+            raise _Reject(bad, "bad age stanza arguments")
+        body_lines = 0
+        while True:  # body: lines of 64 base64 characters, ended by a shorter one
+            nl = head.find(b"\n", pos, _AGE_HEADER_MAX)
+            if nl < 0:
+                raise _Reject(bad, f"age header longer than {_AGE_HEADER_MAX} bytes or truncated")
+            body = head[pos:nl]
+            pos = nl + 1
+            body_lines += 1
+            if len(body) > 64 or not _AGE_B64_RE.fullmatch(body) or body_lines > _AGE_MAX_BODY_LINES:
+                raise _Reject(bad, "bad age stanza body")
+            if len(body) < 64:
+                break
+        if args[0] == b"X25519":
+            if len(args) != 2 or len(args[1]) != 43 or body_lines != 1 or len(body) != 43:
+                raise _Reject(bad, "X25519 stanza of the wrong size")
+            x25519 += 1
+        elif args[0] == b"scrypt":
+            raise _Reject(bad, "passphrase-encrypted (scrypt) file")
 
-    # Local headers must agree with the central directory, and the records must tile
-    # [0, central directory) exactly: no gaps (hidden data) and no overlap (zip bombs).
-    cd_start = struct.unpack_from("<I", buf, len(buf) - _EOCD.size + 16)[0]
-    expected = 0
-    for e in sorted(entries, key=lambda x: x.offset):
-        if e.offset < expected:
-            raise _Reject("zip_overlap", f"{e.name} overlaps the previous member")
-        if e.offset > expected:
-            raise _Reject("zip_malformed", f"unaccounted bytes before {e.name}")
-        if e.offset + _LFH.size > cd_start:
-            raise _Reject("zip_malformed", f"local header of {e.name} overruns")
-        sig, needed, flags, method, t, d, crc, csize, usize, nlen, elen = _LFH.unpack_from(buf, e.offset)
-        if sig != _SIG_LFH:
-            raise _Reject("zip_malformed", f"bad local header signature for {e.name}")
-        name_end = e.offset + _LFH.size + nlen
-        if name_end + elen > cd_start:
-            raise _Reject("zip_malformed", f"local header of {e.name} overruns")
-        if bytes(buf[e.offset + _LFH.size : name_end]) != e.name.encode("ascii"):
-            raise _Reject("zip_header_mismatch", f"local name differs from central name {e.name}")
-        if (needed, flags, method, crc, csize, usize, t, d) != (
-            e.needed, e.flags, e.method, e.crc, e.csize, e.usize, e.dostime, e.dosdate
-        ):
-            raise _Reject("zip_header_mismatch", f"local header of {e.name} differs from central directory")
-        _parse_extra(buf[name_end : name_end + elen])
-        e.data_offset = name_end + elen
-        expected = e.data_offset + e.csize
-        if expected > cd_start:
-            raise _Reject("zip_malformed", f"data of {e.name} overruns")
-    if expected != cd_start:
-        raise _Reject("zip_malformed", "unaccounted bytes before the central directory")
+
+_LFH_SIG, _CDH_SIG = b"PK\x03\x04", b"PK\x01\x02"
+_EOCD_SIG, _Z64_EOCD_SIG, _Z64_LOC_SIG = b"PK\x05\x06", b"PK\x06\x06", b"PK\x06\x07"
+_MAX_NAME_BYTES = 1024
+_MAX_EXTRA_BYTES = 4096
 
 
 @dataclass
 class _Content:
-    data: bytes | memoryview
+    data: bytes | bytearray | memoryview
     sha256: str
     archive: str | None = None  # "zip" for an attachment that may be an Office document
 
 
-def _read_members(entries: list[_Entry], buf: memoryview, limits: Limits) -> dict[str, _Content]:
-    """Read every member once: sizes counted on output actually produced, ratio checked as it
-    grows, CRC, SHA-256 and nested-archive sniffing in the same pass."""
-    claimed = 0
-    for e in entries:
-        if e.usize > limits.max_member_bytes:
-            raise _Reject("member_too_large", f"{e.name} claims {e.usize} bytes")
-        claimed += e.usize
-    if claimed > limits.max_total_bytes:
-        raise _Reject("total_too_large", f"members claim {claimed} bytes")
+class _Member:
+    """One member being read: decompressed piece by piece into a buffer of its known size,
+    with SHA-256, CRC, ratio and the first 512 bytes for sniffing as it goes."""
 
-    out: dict[str, _Content] = {}
-    total = 0
-    for e in entries:
-        raw = buf[e.data_offset : e.data_offset + e.csize]
-        if e.method == _STORED:
-            data: bytes | memoryview = raw
-            if len(raw) > limits.max_member_bytes:
-                raise _Reject("member_too_large", e.name)
-            total += len(raw)
-            if total > limits.max_total_bytes:
-                raise _Reject("total_too_large", f"at {e.name}")
+    def __init__(self, e: _Entry, usize_cap: int, ratio_cap: int):
+        self.e = e
+        self.left = e.csize  # compressed bytes still to come
+        self.cap = usize_cap
+        self.ratio_cap = ratio_cap
+        self.buf = bytearray(min(e.usize, usize_cap))
+        self.n = 0
+        self.sha = hashlib.sha256()
+        self.crc = 0
+        self.d = zlib.decompressobj(-15) if e.method == _DEFLATED else None
+
+    def put(self, out: bytes | memoryview) -> None:
+        end = self.n + len(out)
+        if end > self.cap:
+            raise _Reject("member_too_large", f"{self.e.name} exceeds its limit")
+        if end > self.ratio_cap:
+            raise _Reject("compression_ratio", f"{self.e.name} expands more than the allowed ratio")
+        if end > len(self.buf):
+            raise _Reject("zip_header_mismatch", f"{self.e.name} holds more than the {self.e.usize} bytes its header says")
+        self.buf[self.n : end] = out
+        self.n = end
+        self.sha.update(out)
+        self.crc = zlib.crc32(out, self.crc)
+
+    def feed(self, chunk: memoryview) -> None:
+        self.left -= len(chunk)
+        if self.d is None:
+            self.put(chunk)
+            return
+        pending: bytes | memoryview = chunk
+        try:
+            while pending:
+                before = len(pending)
+                piece = self.d.decompress(pending, 256 * 1024)
+                pending = self.d.unconsumed_tail
+                if piece:
+                    self.put(piece)
+                elif pending and len(pending) == before:
+                    raise _Reject("zip_malformed", f"deflate stream of {self.e.name} is stuck")
+                if self.d.eof and (pending or self.d.unused_data):
+                    raise _Reject("zip_malformed", f"deflate stream of {self.e.name} has trailing bytes")
+        except zlib.error as exc:
+            raise _Reject("zip_malformed", f"bad deflate data in {self.e.name}: {exc}") from None
+
+    def finish(self) -> _Content:
+        if self.d is not None and not self.d.eof:
+            raise _Reject("zip_malformed", f"deflate stream of {self.e.name} is truncated")
+        if self.n != self.e.usize:
+            raise _Reject("zip_header_mismatch", f"{self.e.name} holds {self.n} bytes, header says {self.e.usize}")
+        if self.crc != self.e.crc:
+            raise _Reject("crc_mismatch", self.e.name)
+        return _Content(self.buf, self.sha.hexdigest())
+
+
+class _ZipStream(io.RawIOBase):
+    """The sink pyrage decrypts into. Parses local records as they arrive, hands the manifest and
+    its signature to ``verify`` (which returns the signed member list) before anything else is
+    read, then reads every other member against its signed size and hash. ``close_archive``
+    checks the central directory against what was read. Errors are kept in ``error`` (pyrage
+    may drop an exception raised in ``write``)."""
+
+    def __init__(self, limits: Limits, verify: Callable[[bytes, bytes], dict[str, dict]]):
+        self.limits = limits
+        self.verify = verify
+        self.error: BaseException | None = None
+        self.pos = 0  # plaintext offset of the first byte not yet consumed
+        self.hdr = bytearray()
+        self.member: _Member | None = None
+        self.entries: list[_Entry] = []
+        self.names: set[str] = set()
+        self.folded: dict[str, str] = {}
+        self.contents: dict[str, _Content] = {}
+        self.signed: dict[str, dict] | None = None
+        self.tail: bytearray | None = None
+        self.tail_start = 0
+        self.tail_cap = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        if self.error is not None:
+            raise self.error
+        try:
+            self._feed(memoryview(b).cast("B"))
+        except BaseException as exc:
+            self.error = exc
+            raise
+        return len(b)
+
+    def _feed(self, data: memoryview) -> None:
+        while data:
+            if self.tail is not None:
+                if len(self.tail) + len(data) > self.tail_cap:
+                    raise _Reject("zip_malformed", "data after the central directory")
+                self.tail += data
+                return
+            if self.member is not None:
+                take = data[: self.member.left]
+                self.member.feed(take)
+                data = data[len(take) :]
+                self.pos += len(take)
+                if self.member.left == 0:
+                    self._end_member()
+                continue
+            need = 4 if len(self.hdr) < 4 else _LFH.size
+            if len(self.hdr) >= _LFH.size:
+                nlen, elen = struct.unpack_from("<HH", self.hdr, 26)
+                need = _LFH.size + nlen + elen
+            take = data[: need - len(self.hdr)]
+            self.hdr += take
+            self.pos += len(take)
+            data = data[len(take) :]
+            if len(self.hdr) < need:
+                continue
+            if need == 4:
+                sig = bytes(self.hdr)
+                if sig == _LFH_SIG:
+                    continue
+                if not self.entries:
+                    raise _Reject("zip_malformed", "empty archive" if sig == _EOCD_SIG else "not a ZIP archive")
+                if sig in (_CDH_SIG, _EOCD_SIG, _Z64_EOCD_SIG, _Z64_LOC_SIG):
+                    self._start_tail()
+                    self.tail += data
+                    if len(self.tail) > self.tail_cap:
+                        raise _Reject("zip_malformed", "data after the central directory")
+                    return
+                raise _Reject("zip_malformed", f"unaccounted bytes at offset {self.pos}")
+            if need == _LFH.size:
+                nlen, elen = struct.unpack_from("<HH", self.hdr, 26)
+                if nlen > _MAX_NAME_BYTES or elen > _MAX_EXTRA_BYTES:
+                    raise _Reject("zip_malformed", "local header name or extra field too long")
+                if nlen + elen:
+                    continue
+            self._start_member()
+
+    def _start_tail(self) -> None:
+        self.tail = bytearray(self.hdr)
+        self.tail_start = self.pos - len(self.hdr)
+        # every central record is bounded by the local one it repeats (name) plus extras
+        self.tail_cap = 1024 + sum(_CDH.size + len(e.name) + _MAX_EXTRA_BYTES for e in self.entries)
+        self.hdr = bytearray()
+
+    def _start_member(self) -> None:
+        h = bytes(self.hdr)
+        self.hdr = bytearray()
+        sig, needed, flags, method, t, d, crc, csize, usize, nlen, elen = _LFH.unpack_from(h)
+        raw_name = h[_LFH.size : _LFH.size + nlen]
+        index = len(self.entries)
+        if index >= self.limits.max_members:
+            raise _Reject("too_many_members", f"more than {self.limits.max_members} members")
+        try:
+            name = raw_name.decode("ascii")
+        except UnicodeDecodeError:
+            raise _Reject("path_invalid", f"non-ASCII name {raw_name!r}") from None
+        _check_member_name(name)
+        _parse_extra(h[_LFH.size + nlen :])
+        if flags & _FLAG_ENCRYPTED or method == 99:
+            raise _Reject("encrypted_member", name)
+        if flags & 0x0008:
+            raise _Reject("zip_unsupported", f"data descriptor on {name}")
+        if flags & ~(_FLAG_ALLOWED | _FLAG_ENCRYPTED | 0x0008):
+            raise _Reject("zip_unsupported", f"flags 0x{flags:04x} on {name}")
+        if method not in (_STORED, _DEFLATED):
+            raise _Reject("zip_unsupported", f"compression method {method} on {name}")
+        if needed > 20:
+            raise _Reject("zip_unsupported", f"{name} needs ZIP version {needed}")
+        if 0xFFFFFFFF in (csize, usize):
+            raise _Reject("zip_unsupported", "Zip64 sizes")
+        if method == _STORED and csize != usize:
+            raise _Reject("zip_header_mismatch", f"stored member {name} with two sizes")
+        if name in self.names:
+            raise _Reject("duplicate_name", name)
+        if name.casefold() in self.folded:
+            raise _Reject("duplicate_casefold", f"{self.folded[name.casefold()]} / {name}")
+        self.names.add(name)
+        self.folded[name.casefold()] = name
+        e = _Entry(name, flags, method, crc, csize, usize, self.pos - len(h), 0, 0, t, d, needed, self.pos)
+        self.entries.append(e)
+        lim = self.limits
+        ratio_cap = lim.max_ratio * max(csize, 1)
+        if index == 0:
+            if name != MANIFEST:
+                raise _Reject("manifest_missing", f"the first member is {name}, not {MANIFEST}")
+            cap = lim.max_manifest_bytes
+            if usize > cap or csize > cap:
+                raise _Reject("manifest_invalid", "manifest too large")
+        elif index == 1:
+            if name != SIGNATURE:
+                raise _Reject("signature_missing", f"the second member is {name}, not {SIGNATURE}")
+            cap = lim.max_signature_bytes
+            if usize > cap or csize > cap:
+                raise _Reject("signature_malformed", "signature file too large")
         else:
-            d = zlib.decompressobj(-15)
-            pieces: list[bytes] = []
-            produced = 0
-            ratio_cap = limits.max_ratio * max(e.csize, 1)
-            # Input goes in 64 KiB slices: zlib copies the unconsumed input on every bounded
-            # call, so feeding a whole large member at once would be quadratic.
-            pos = 0
-            pending: bytes | memoryview = b""
-            try:
-                while not d.eof:
-                    if not pending:
-                        if pos >= len(raw):
-                            break
-                        pending = raw[pos : pos + 65536]
-                        pos += len(pending)
-                    before = len(pending)
-                    piece = d.decompress(pending, 256 * 1024)
-                    pending = d.unconsumed_tail
-                    if not piece:
-                        if pending and len(pending) == before:  # no progress: never loop forever
-                            raise _Reject("zip_malformed", f"deflate stream of {e.name} is stuck")
-                        continue
-                    produced += len(piece)
-                    total += len(piece)
-                    if produced > ratio_cap:
-                        raise _Reject("compression_ratio", f"{e.name} expands more than {limits.max_ratio}:1")
-                    if produced > limits.max_member_bytes:
-                        raise _Reject("member_too_large", e.name)
-                    if total > limits.max_total_bytes:
-                        raise _Reject("total_too_large", f"at {e.name}")
-                    pieces.append(piece)
-            except zlib.error as exc:
-                raise _Reject("zip_malformed", f"bad deflate data in {e.name}: {exc}") from None
-            if not d.eof or d.unused_data or pending or pos < len(raw):
-                raise _Reject("zip_malformed", f"deflate stream of {e.name} is truncated or has trailing bytes")
-            data = b"".join(pieces)
-        if len(data) != e.usize:
-            raise _Reject("zip_header_mismatch", f"{e.name} holds {len(data)} bytes, header says {e.usize}")
-        if zlib.crc32(data) != e.crc:
-            raise _Reject("crc_mismatch", e.name)
-        kind = _archive_kind(data[:512])
-        deferred = None
-        if kind == "zip" and _ATTACH_PATH_RE.fullmatch(e.name) and bytes(data[:4]) == b"PK\x03\x04":
-            # Maybe an Office document: decided once the manifest (its media_type) is read.
-            deferred = "zip"
+            assert self.signed is not None
+            want = self.signed.get(name)
+            if want is None:
+                raise _Reject("unexpected_member", name)
+            cap = want["size"]
+            if method == _DEFLATED and cap > ratio_cap:
+                raise _Reject("compression_ratio", f"{name} expands more than {lim.max_ratio}:1")
+            if usize != cap:
+                raise _Reject("size_mismatch", f"{name}: {usize} bytes in the archive, manifest says {cap}")
+        self.member = _Member(e, cap, ratio_cap)
+        if csize == 0:
+            self._end_member()
+
+    def _end_member(self) -> None:
+        m, self.member = self.member, None
+        assert m is not None
+        c = m.finish()
+        name = m.e.name
+        self.contents[name] = c
+        index = len(self.entries) - 1
+        if index == 1:
+            self.signed = self.verify(bytes(self.contents[MANIFEST].data), bytes(c.data))
+            return
+        if index == 0:
+            return
+        want = self.signed[name]  # type: ignore[index]
+        if c.sha256 != want["sha256"]:
+            raise _Reject("hash_mismatch", name)
+        kind = _archive_kind(c.data[:512])
+        mt = want.get("media_type")
+        office = isinstance(mt, str) and mt in OFFICE_MEDIA_TYPES
+        if kind == "zip" and _ATTACH_PATH_RE.fullmatch(name) and bytes(c.data[:4]) == b"PK\x03\x04":
+            if not office:
+                raise _Reject("nested_archive", f"{name} is a zip file not declared as an Office document")
+            c.archive = "zip"  # checked as an Office document once the whole archive is read
         elif kind:
-            raise _Reject("nested_archive", f"{e.name} is a {kind} file")
-        out[e.name] = _Content(data, hashlib.sha256(data).hexdigest(), deferred)
-    return out
+            raise _Reject("nested_archive", f"{name} is a {kind} file")
+        elif office:
+            raise _Reject("office_invalid", f"{name} is declared {mt} but is not a ZIP file")
+
+    def close_archive(self) -> None:
+        """The end of the plaintext: the central directory must repeat the local records."""
+        if self.member is not None or self.hdr or self.tail is None:
+            if not self.entries:
+                raise _Reject("zip_malformed", "not a ZIP archive")
+            raise _Reject("zip_malformed", "archive truncated (no central directory)")
+        if len(self.entries) < 2:
+            raise _Reject("signature_missing" if self.entries else "manifest_missing", "")
+        buf, pos = memoryview(self.tail), 0
+        for e in self.entries:
+            if bytes(buf[pos : pos + 4]) != _CDH_SIG:
+                raise _Reject("zip_malformed", "central directory does not list every member")
+            if pos + _CDH.size > len(buf):
+                raise _Reject("zip_malformed", "central directory truncated")
+            (_s, made_by, needed, flags, method, t, d, crc, csize, usize, nlen, elen, clen, dstart, _iattr,
+             eattr, off) = _CDH.unpack_from(buf, pos)  # fmt: skip
+            end = pos + _CDH.size + nlen + elen + clen
+            if end > len(buf):
+                raise _Reject("zip_malformed", "central directory entry overruns")
+            name = bytes(buf[pos + _CDH.size : pos + _CDH.size + nlen])
+            _parse_extra(buf[pos + _CDH.size + nlen : pos + _CDH.size + nlen + elen])
+            if clen:
+                raise _Reject("zip_unsupported", "file comment")
+            if dstart:
+                raise _Reject("zip_unsupported", "multi-disk archive")
+            if off != e.offset:
+                if off < e.offset:
+                    raise _Reject("zip_overlap", f"{e.name} overlaps an earlier member")
+                raise _Reject("zip_header_mismatch", f"central directory places {e.name} elsewhere")
+            if name != e.name.encode("ascii") or (needed, flags, method, crc, csize, usize, t, d) != (
+                e.needed, e.flags, e.method, e.crc, e.csize, e.usize, e.dostime, e.dosdate
+            ):
+                raise _Reject("zip_header_mismatch", f"local header of {e.name} differs from central directory")
+            mode, dos = eattr >> 16, eattr & 0xFFFF
+            ftype = stat.S_IFMT(mode)
+            if ftype == stat.S_IFLNK or dos & 0x400:
+                raise _Reject("symlink", e.name)
+            if (ftype not in (0, stat.S_IFREG)) or dos & 0x10:
+                raise _Reject("member_not_regular", e.name)
+            e.made_by, e.external_attr = made_by, eattr
+            pos = end
+        sig4 = bytes(buf[pos : pos + 4])
+        if sig4 == _CDH_SIG:
+            raise _Reject("zip_malformed", "central directory lists a member that is not in the archive")
+        if sig4 in (_Z64_EOCD_SIG, _Z64_LOC_SIG):
+            raise _Reject("zip_unsupported", "Zip64 archive")
+        if sig4 != _EOCD_SIG or pos + _EOCD.size > len(buf):
+            raise _Reject("zip_malformed", "no end of central directory record")
+        _s, disk, cd_disk, n_disk, n_total, cd_size, cd_off, clen = _EOCD.unpack_from(buf, pos)
+        if disk or cd_disk or n_disk != n_total:
+            raise _Reject("zip_unsupported", "multi-disk archive")
+        if n_total == 0xFFFF or cd_size == 0xFFFFFFFF or cd_off == 0xFFFFFFFF:
+            raise _Reject("zip_unsupported", "Zip64 archive")
+        if n_total != len(self.entries) or cd_off != self.tail_start or cd_size != pos:
+            raise _Reject("zip_malformed", "end record does not match the central directory")
+        if clen or pos + _EOCD.size != len(buf):
+            raise _Reject("zip_malformed", "archive comment or data after the end record")
+        missing = sorted(set(self.signed or {}) - set(self.contents))
+        if missing:
+            raise _Reject("missing_member", ", ".join(missing[:5]))
 
 
-def _strict_json(data: bytes | memoryview, what: str, reason: str) -> Any:
+def _json_items_estimate(raw: bytes | bytearray | memoryview) -> int:
+    """An upper bound of the values in a JSON text, at C speed (commas and brackets, including
+    those inside strings): what keeps a parse's memory proportional to its size."""
+    b = bytes(raw) if isinstance(raw, memoryview) else raw
+    return b.count(b",") + b.count(b"[") + b.count(b"{") + 1
+
+
+def _strict_json(data: bytes | bytearray | memoryview, what: str, reason: str, limits: Limits = None) -> Any:  # type: ignore[assignment]
+    """Strict JSON: UTF-8 without BOM, no duplicate keys, no NaN/Infinity and no number that
+    overflows to one, at most ``limits.max_json_items`` values (estimated before parsing, so the
+    parse's memory stays proportional to the text)."""
+    lim = limits or DEFAULT_LIMITS
+
     def no_dupes(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         d: dict[str, Any] = {}
         for k, v in pairs:
@@ -1548,11 +1758,19 @@ def _strict_json(data: bytes | memoryview, what: str, reason: str) -> Any:
     def no_constants(name: str) -> Any:
         raise ValueError(f"{name} is not JSON")
 
+    def finite(text: str) -> float:
+        x = float(text)
+        if not math.isfinite(x):
+            raise ValueError(f"number {text[:20]} is not finite")
+        return x
+
     try:
+        if _json_items_estimate(data) > lim.max_json_items:
+            raise ValueError(f"more than {lim.max_json_items} values")
         text = bytes(data).decode("utf-8")
         if text.startswith("\ufeff"):
             raise ValueError("byte order mark")
-        return json.loads(text, object_pairs_hook=no_dupes, parse_constant=no_constants)
+        return json.loads(text, object_pairs_hook=no_dupes, parse_constant=no_constants, parse_float=finite)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise _Reject(reason, f"{what}: {exc}") from None
 
@@ -1618,38 +1836,17 @@ class _CappedReader(io.RawIOBase):
         return len(data)
 
 
-class _BufferWriter(io.RawIOBase):
-    def __init__(self, capacity: int):
-        self.buf = bytearray(capacity)
-        self._view = memoryview(self.buf)
-        self.size = 0
-        self.error: _Reject | None = None
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b: Any) -> int:
-        n = len(b)
-        end = self.size + n
-        if end > len(self.buf):
-            self.error = _Reject("decrypt_failed", "plaintext longer than ciphertext")
-            raise self.error
-        self._view[self.size : end] = b
-        self.size = end
-        return n
-
-
 @dataclass
 class _State:
     source_name: str | None = None
     file_size: int = 0
     file_sha256: str = ""
-    plain: memoryview | None = None
     entries: list[_Entry] = field(default_factory=list)
     contents: dict[str, _Content] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
     signer: Any = None
     signature: Any = None
+    done: list[tuple[str, str]] = field(default_factory=list)  # checks passed inside a stage
 
 
 class Bundle:
@@ -1784,14 +1981,84 @@ def _stage_size(st: _State, src: Any, limits: Limits, **_: Any) -> str:
     return f"{st.file_size} byte"
 
 
-def _stage_decrypt(st: _State, src: Any, identities: list[Any], **_: Any) -> str:
+def _stage_header(st: _State, src: Any, **_: Any) -> str:
+    try:
+        if isinstance(src, (bytes, bytearray, memoryview)):
+            head = bytes(src[:_AGE_HEADER_MAX])
+        else:
+            with open(src, "rb") as f:
+                head = f.read(_AGE_HEADER_MAX)
+    except OSError as exc:
+        raise _Reject("unreadable", str(exc)) from None
+    n = _preparse_age_header(head)
+    return f"{n} byte"
+
+
+def _verify_signed(st: _State, manifest_raw: bytes, sig_raw: bytes, lookup: TrustedLookup,
+                   limits: Limits) -> dict[str, dict]:  # fmt: skip
+    """Run as soon as the first two members are read: parse the manifest, verify its signature
+    and trusted comment, and return the signed member list the rest of the archive is held to."""
+    m = _strict_json(manifest_raw, MANIFEST, "manifest_invalid", limits)
+    if not isinstance(m, dict):
+        raise _Reject("manifest_invalid", "manifest is not an object")
+    _check_format(m)
+    try:
+        sig = parse_minisign_signature(sig_raw)
+    except MinisignError as exc:
+        raise _Reject("signature_malformed", exc.detail) from None
+    kid = sig.key_id_hex
+    key = lookup(kid)
+    if key is None:
+        raise _Reject("key_unknown", f"key id {kid}")
+    if getattr(key, "key_id", sig.key_id) != sig.key_id:
+        raise _Reject("key_unknown", f"trust store returned another key for {kid}")
+    if getattr(key, "revoked", False):
+        raise _Reject("key_revoked", f"key id {kid} of {getattr(key, 'unit_code', '?')}")
+    try:
+        minisign_verify(key.ed25519_public, manifest_raw, sig)
+    except MinisignError as exc:
+        raise _Reject("signature_invalid", exc.detail) from None
+    sender = m.get("sender_unit")
+    if not isinstance(sender, str) or key.unit_code != sender:
+        raise _Reject("key_wrong_unit", f"key {kid} belongs to {key.unit_code}, manifest says {sender!r}")
+    if m.get("sender_key_id") != kid:
+        raise _Reject("key_id_mismatch", f"manifest names {m.get('sender_key_id')!r}, signed by {kid}")
+    st.manifest, st.signer, st.signature = m, key, sig
+    st.done.append(("Chữ ký số (minisign)", f"ký bởi {key.unit_code}, khóa {kid}"))
+    want = trusted_comment_for(m)
+    if sig.trusted_comment != want:
+        raise _Reject("trusted_comment_mismatch", f"{sig.trusted_comment!r} != {want!r}")
+    st.done.append(("Chú thích tin cậy của chữ ký", sig.trusted_comment))
+    members = m.get("members")
+    if not isinstance(members, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("path"), str) and _is_int(e.get("size")) and e["size"] >= 0
+        and isinstance(e.get("sha256"), str) for e in members
+    ):  # fmt: skip
+        raise _Reject("manifest_invalid", "members must be a list of {path, size, sha256}")
+    signed = {e["path"]: e for e in members}
+    if len(signed) != len(members) or MANIFEST in signed or SIGNATURE in signed:
+        raise _Reject("manifest_invalid", "duplicate or reserved member path")
+    # budgets of the whole bundle, from signed sizes, before any other member is read
+    if len(members) + 2 > limits.max_members:
+        raise _Reject("too_many_members", f"{len(members) + 2} members")
+    big = next((e for e in members if e["size"] > limits.max_member_bytes), None)
+    if big is not None:
+        raise _Reject("member_too_large", f"{big['path']} is {big['size']} bytes")
+    total = sum(e["size"] for e in members)
+    if total > limits.max_total_bytes:
+        raise _Reject("total_too_large", f"members are {total} bytes")
+    return signed
+
+
+def _stage_decrypt(st: _State, src: Any, identities: list[Any], lookup: TrustedLookup, limits: Limits,
+                   **_: Any) -> str:  # fmt: skip
     try:
         f: BinaryIO = io.BytesIO(src) if isinstance(src, (bytes, bytearray, memoryview)) else open(src, "rb")
     except OSError as exc:
         raise _Reject("unreadable", str(exc)) from None
     with f:
         reader = _CappedReader(f, st.file_size)
-        sink = _BufferWriter(st.file_size)
+        sink = _ZipStream(limits, lambda mr, sr: _verify_signed(st, mr, sr, lookup, limits))
         try:
             pyrage.decrypt_io(reader, sink, identities)
             # pyrage may drop an exception raised inside our adapters: check their records
@@ -1806,109 +2073,26 @@ def _stage_decrypt(st: _State, src: Any, identities: list[Any], **_: Any) -> str
         except (KeyboardInterrupt, SystemExit, GeneratorExit):
             raise
         except BaseException as exc:  # pyrage errors, and pyo3 panics (BaseException)
-            if isinstance(reader.error, _Reject):
-                raise reader.error from None
+            for err in (reader.error, sink.error):
+                if isinstance(err, _Reject):
+                    raise err from None
             if reader.error is not None:
                 raise _Reject("unreadable", str(reader.error)) from None
+            if sink.error is not None:  # not a verdict on the bundle (a lookup that failed): propagate
+                raise sink.error from None
             if isinstance(exc, pyrage.DecryptError) and "No matching keys" in str(exc):
                 raise _Reject("not_for_us", str(exc)) from None
             raise _Reject("decrypt_failed", f"{type(exc).__name__}: {exc}") from None
+    sink.close_archive()
     st.file_sha256 = reader.sha.hexdigest()
-    st.plain = memoryview(sink.buf)[: sink.size]
+    st.entries, st.contents = sink.entries, sink.contents
+    st.done.append(("An toàn cấu trúc ZIP", f"{len(sink.entries)} tệp"))
+    st.done.append(("Danh sách tệp khớp bản kê khai", f"{len(st.manifest['members'])} tệp được kê khai"))
     return f"SHA-256 tệp {st.file_sha256[:16]}…"
 
 
-def _stage_archive(st: _State, limits: Limits, **_: Any) -> str:
-    assert st.plain is not None
-    st.entries = _parse_zip(st.plain, limits)
-    _check_entries(st.entries, st.plain)
-    st.contents = _read_members(st.entries, st.plain, limits)
-    return f"{len(st.entries)} tệp"
-
-
-def _stage_members(st: _State, limits: Limits, **_: Any) -> str:
-    if MANIFEST not in st.contents:
-        raise _Reject("manifest_missing", "")
-    raw = st.contents[MANIFEST].data
-    if len(raw) > limits.max_manifest_bytes:
-        raise _Reject("manifest_invalid", "manifest too large")
-    m = _strict_json(raw, MANIFEST, "manifest_invalid")
-    if not isinstance(m, dict):
-        raise _Reject("manifest_invalid", "manifest is not an object")
-    _check_format(m)
-    members = m.get("members")
-    if not isinstance(members, list) or not all(isinstance(e, dict) and isinstance(e.get("path"), str) for e in members):
-        raise _Reject("manifest_invalid", "members must be a list of {path, size, sha256}")
-    listed = [e["path"] for e in members]
-    if len(set(listed)) != len(listed) or MANIFEST in listed or SIGNATURE in listed:
-        raise _Reject("manifest_invalid", "duplicate or reserved member path")
-    present = set(st.contents) - {MANIFEST, SIGNATURE}
-    extra = sorted(present - set(listed))
-    if extra:
-        raise _Reject("unexpected_member", ", ".join(extra[:5]))
-    missing = sorted(set(listed) - present)
-    if missing:
-        raise _Reject("missing_member", ", ".join(missing[:5]))
-    # Archives inside: only attachments declared as an allowed Office type, and only if they are
-    # well-formed documents of that type; an Office type declared on anything else is refused.
-    declared = {e["path"]: e.get("media_type") for e in members}
-    for path, c in st.contents.items():
-        mt = declared.get(path)
-        if c.archive == "zip":
-            if not isinstance(mt, str) or mt not in OFFICE_MEDIA_TYPES:
-                raise _Reject("nested_archive", f"{path} is a zip file not declared as an Office document")
-            _check_office(c.data, mt, limits)
-        elif mt is not None and isinstance(mt, str) and mt in OFFICE_MEDIA_TYPES:
-            raise _Reject("office_invalid", f"{path} is declared {mt} but is not a ZIP file")
-    st.manifest = m
-    return f"{len(listed)} tệp được kê khai"
-
-
-def _stage_signature(st: _State, lookup: TrustedLookup, limits: Limits, **_: Any) -> str:
-    if SIGNATURE not in st.contents:
-        raise _Reject("signature_missing", "")
-    raw = st.contents[SIGNATURE].data
-    if len(raw) > limits.max_signature_bytes:
-        raise _Reject("signature_malformed", "signature file too large")
-    try:
-        sig = parse_minisign_signature(bytes(raw))
-    except MinisignError as exc:
-        raise _Reject("signature_malformed", exc.detail) from None
-    kid = sig.key_id_hex
-    key = lookup(kid)
-    if key is None:
-        raise _Reject("key_unknown", f"key id {kid}")
-    if getattr(key, "key_id", sig.key_id) != sig.key_id:
-        raise _Reject("key_unknown", f"trust store returned another key for {kid}")
-    if getattr(key, "revoked", False):
-        raise _Reject("key_revoked", f"key id {kid} of {getattr(key, 'unit_code', '?')}")
-    try:
-        minisign_verify(key.ed25519_public, bytes(st.contents[MANIFEST].data), sig)
-    except MinisignError as exc:
-        raise _Reject("signature_invalid", exc.detail) from None
-    sender = st.manifest.get("sender_unit")
-    if not isinstance(sender, str) or key.unit_code != sender:
-        raise _Reject("key_wrong_unit", f"key {kid} belongs to {key.unit_code}, manifest says {sender!r}")
-    if st.manifest.get("sender_key_id") != kid:
-        raise _Reject("key_id_mismatch", f"manifest names {st.manifest.get('sender_key_id')!r}, signed by {kid}")
-    st.signer, st.signature = key, sig
-    return f"ký bởi {key.unit_code}, khóa {kid}"
-
-
-def _stage_comment(st: _State, **_: Any) -> str:
-    want = trusted_comment_for(st.manifest)
-    if st.signature.trusted_comment != want:
-        raise _Reject("trusted_comment_mismatch", f"{st.signature.trusted_comment!r} != {want!r}")
-    return st.signature.trusted_comment
-
-
 def _stage_hashes(st: _State, **_: Any) -> str:
-    for e in st.manifest["members"]:
-        c = st.contents[e["path"]]
-        if not _is_int(e.get("size")) or len(c.data) != e["size"]:
-            raise _Reject("size_mismatch", f"{e['path']}: {len(c.data)} bytes, manifest says {e.get('size')!r}")
-        if c.sha256 != e.get("sha256"):
-            raise _Reject("hash_mismatch", e["path"])
+    # sizes and SHA-256 were checked against the signed manifest while reading
     if SUMS in st.contents and bytes(st.contents[SUMS].data) != sha256sums_text(st.manifest["members"]):
         raise _Reject("sha256sums_mismatch", "SHA256SUMS is not the listing of the manifest")
     return f"{len(st.manifest['members'])} tệp khớp"
@@ -1916,12 +2100,16 @@ def _stage_hashes(st: _State, **_: Any) -> str:
 
 def _stage_schema(st: _State, expected_recipient: str | None, limits: Limits, **_: Any) -> str:
     _validate_manifest(st.manifest)
+    budget = [0]  # Office documents: decompressed bytes, counted for the whole bundle
     for e in st.manifest["members"]:
         p = e["path"]
+        c = st.contents[p]
         if p.startswith("data/"):
             if e["size"] > limits.max_json_bytes:
                 raise _Reject("data_invalid", f"{p} too large")
-            _strict_json(st.contents[p].data, p, "data_invalid")
+            _strict_json(c.data, p, "data_invalid", limits)
+        elif c.archive == "zip":
+            _check_office(c.data, e["media_type"], limits, budget)
     if REPORT in st.contents and bytes(st.contents[REPORT].data[:5]) != b"%PDF-":
         raise _Reject("report_invalid", "report.pdf does not start with %PDF-")
     if expected_recipient is not None and st.manifest["recipient_unit"] != expected_recipient:
@@ -1931,14 +2119,24 @@ def _stage_schema(st: _State, expected_recipient: str | None, limits: Limits, **
 
 _STAGES: list[tuple[str, Callable[..., str]]] = [
     ("Kích thước tệp", _stage_size),
+    ("Tiêu đề age", _stage_header),
     ("Giải mã (age)", _stage_decrypt),
-    ("An toàn cấu trúc ZIP", _stage_archive),
-    ("Danh sách tệp khớp bản kê khai", _stage_members),
-    ("Chữ ký số (minisign)", _stage_signature),
-    ("Chú thích tin cậy của chữ ký", _stage_comment),
     ("Mã băm SHA-256 và kích thước", _stage_hashes),
     ("Lược đồ bản kê khai và dữ liệu", _stage_schema),
 ]
+
+#: The check a refusal belongs to, for ``verify_report`` rows (the streaming stage covers several).
+_REASON_STEP = {
+    **dict.fromkeys(("signature_missing", "signature_malformed", "key_unknown", "key_revoked", "signature_invalid",
+                     "key_wrong_unit", "key_id_mismatch"), "Chữ ký số (minisign)"),
+    "trusted_comment_mismatch": "Chú thích tin cậy của chữ ký",
+    **dict.fromkeys(("manifest_missing", "manifest_invalid", "format_unsupported", "unexpected_member",
+                     "missing_member"), "Danh sách tệp khớp bản kê khai"),
+    **dict.fromkeys(("size_mismatch", "hash_mismatch", "sha256sums_mismatch"), "Mã băm SHA-256 và kích thước"),
+    **dict.fromkeys(("data_invalid", "report_invalid", "wrong_recipient", "office_invalid"),
+                    "Lược đồ bản kê khai và dữ liệu"),
+}  # fmt: skip
+_DECRYPT_REASONS = {"unreadable", "too_large", "not_for_us", "decrypt_failed"}
 
 
 def _run(src: Any, identities: Any, trusted: Any, expected_recipient: str | None, limits: Limits | None,
@@ -1955,9 +2153,21 @@ def _run(src: Any, identities: Any, trusted: Any, expected_recipient: str | None
             detail = fn(st, **ctx)
         except _Reject as r:
             if record:
-                record(name, False, f"{REJECT_REASONS.get(r.reason, r.reason)} [{r.reason}] {r.detail}".strip())
+                for step in st.done:
+                    record(step[0], True, step[1])
+                step_name = name if r.reason in _DECRYPT_REASONS or name != "Giải mã (age)" else _REASON_STEP.get(
+                    r.reason, "An toàn cấu trúc ZIP")
+                record(step_name, False, f"{REJECT_REASONS.get(r.reason, r.reason)} [{r.reason}] {r.detail}".strip())
             raise BundleRejected(r.reason, detail=r.detail) from None
         if record:
+            done, st.done = st.done, []
+            if name == "Giải mã (age)":
+                record(name, True, detail)
+                for step in done:
+                    record(step[0], True, step[1])
+                continue
+            for step in done:
+                record(step[0], True, step[1])
             record(name, True, detail)
     return st
 

@@ -33,6 +33,7 @@ import io
 import json
 import logging
 import math
+import mimetypes
 import os
 import re
 import shutil
@@ -62,7 +63,7 @@ from desktop.export.bundle import (
     write_bundle,
 )
 
-from . import audit, keystore
+from . import audit, evidence_policy, keystore
 from .domain import ReportingPeriod, plan_from_document
 from .errors import AppError, NotFound, ValidationError
 from .fsutil import atomic_write_bytes, rename_noreplace, sha256_file
@@ -95,6 +96,10 @@ EXCHANGE_REASONS: dict[str, str] = {
     "receipt_unknown": "Xác nhận đã nhận cho một báo cáo mà đơn vị chưa từng gửi.",
     "return_unknown": "Ý kiến trả lại cho một báo cáo mà đơn vị chưa từng gửi.",
     "return_outdated": "Ý kiến trả lại cho một bản báo cáo cũ; đơn vị đã gửi bản mới hơn.",
+    "stream_gap_large": "Số thứ tự gói tin nhảy vọt bất thường (nghi khóa bị lộ); cần quản trị xem xét trước khi nhận.",
+    "evidence_not_allowed": "Gói tin chứa tệp minh chứng không thuộc loại được phép hoặc nội dung không đúng với tên tệp.",
+    "unknown_file": "Tệp không phải gói tin của ứng dụng; đã chuyển ra khỏi hộp thư đến.",
+    "enrolment_unconfirmed": "Gói đăng ký/kế hoạch ký bằng khóa chưa xác nhận; quản trị cần nhập tệp bằng tay và đối chiếu vân tay.",
 }
 #: Why sending failed, besides bundle.WRITE_REASONS.
 SEND_REASONS: dict[str, str] = {
@@ -116,6 +121,14 @@ REPORT_SCHEMA, RECEIPT_SCHEMA, RETURN_SCHEMA = "vks-cds-report", "vks-cds-receip
 _MAX_TEXT = 20000
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _STALE_PART_SECONDS = 900.0
+#: A jump in a stream larger than this is not applied without an administrator (a stolen key
+#: sending seq 2^31-1 would otherwise make every genuine bundle after it look like a rollback).
+MAX_AUTO_GAP = 100
+#: A delivered report with no receipt after this long is copied to the share again (a receipt
+#: or the report itself may have been deleted there); the superior answers a replay with its receipt.
+RESEND_AFTER_SECONDS = 2 * 24 * 3600
+#: At most this many bundle.reject audit records per inbox scan; the rest are counted in one.
+MAX_REJECT_AUDITS = 20
 
 
 def _t(text: str) -> str:
@@ -517,8 +530,8 @@ def _deliver(session: AppSession, row_id: int, to_dir: Path | None = None) -> Ex
         else:
             row.last_error, row.last_error_message = reason, message or reason_message(reason)
         item = _item(row)
-    if reason is None and item.kind != "report":
-        _remove_quietly(src)  # only report bundles wait for an acknowledgement
+    if reason is None and item.kind == "return":
+        _remove_quietly(src)  # reports wait for an acknowledgement, receipts are kept to be sent again
     return ExportResult(item, reason is None, reason, item.last_error_message or "")
 
 
@@ -573,7 +586,51 @@ def retry_outbox(session: AppSession, to_dir: Path | str | None = None) -> list[
     out: list[ExportResult] = []
     for rec in recipients:
         out += list(_process_recipient(session, rec, Path(to_dir) if to_dir else None).values())
+    if to_dir is None:
+        cutoff = _now().timestamp() - RESEND_AFTER_SECONDS
+        with session.db.session() as s:
+            overdue = [r.id for r in s.scalars(select(OutboxBundle).where(
+                OutboxBundle.kind == "report", OutboxBundle.state == DELIVERED).order_by(OutboxBundle.seq))
+                if r.delivered_at is not None and r.delivered_at.timestamp() < cutoff]
+        out += [resend(session, rid) for rid in overdue]
     return out
+
+
+def resend(session: AppSession, outbox_id: int) -> ExportResult:
+    """"Gửi lại": copy a delivered report bundle that has no receipt yet into the superior's inbox
+    again — the same file, same seq (the report or its receipt may have been deleted on the
+    share). If the superior already applied it, it answers the replay with its receipt."""
+    session.require(Permission.EXCHANGE)
+    with session.db.session() as s:
+        row = s.get(OutboxBundle, outbox_id)
+        if row is None:
+            raise NotFound(_t("Không có gói tin này trong hộp thư đi."))
+        if row.state != DELIVERED or row.kind != "report":
+            raise ValidationError(_t("Chỉ gửi lại được báo cáo đã chuyển mà chưa được xác nhận."))
+        recipient, filename, sha = row.recipient_unit, row.filename, row.file_sha256
+    src = outbox_dir(session, recipient) / filename
+    root = share_root(session)
+    reason = message = None
+    if root is None:
+        reason = "share_not_configured"
+    elif not src.is_file():
+        reason = "outbox_file_missing"
+    else:
+        try:
+            publish_copy(src, unit_folders(root, recipient)["inbox"], expected_sha256=sha)
+        except BundleWriteError as exc:
+            reason, message = exc.reason, exc.message_vi
+    with session.db.session() as s:
+        row = s.get(OutboxBundle, outbox_id)
+        row.attempts += 1
+        if reason is None:
+            row.delivered_at = _now()
+            row.last_error = row.last_error_message = None
+            audit.append(s, _uid(session), "bundle.resend", filename, {"to": recipient, "seq": row.seq})
+        else:
+            row.last_error, row.last_error_message = reason, message or reason_message(reason)
+        item = _item(row)
+    return ExportResult(item, reason is None, reason, item.last_error_message or "")
 
 
 # ------------------------------------------------------------------ exporting a report
@@ -800,6 +857,11 @@ def _check_report_doc(doc: Any, b: Bundle) -> dict:
             _need(isinstance(ev["filename"], str) and 0 < len(ev["filename"]) <= 260, f"{code}: evidence name")
             _need(isinstance(ev["mime"], str) and len(ev["mime"]) <= 120, f"{code}: evidence type")
             _need(ev["size"] == attachments[ev["sha256"]], f"{code}: evidence size")
+            # the same allow-list as for files attached here, on the content too (a "report.pdf"
+            # that is an executable, or a name made to look like one with bidi characters)
+            if not evidence_policy.content_matches(ev["filename"], b.view(f"attachments/{ev['sha256']}")[:64],
+                                                   b.attachment_media_type(ev["sha256"])):
+                raise _Refuse("evidence_not_allowed", f"{code}: {evidence_policy.clean_name(ev['filename'])!r}")
             referenced.add(ev["sha256"])
     _need(referenced == set(attachments), "attachments not referenced by any entry")
     return rep
@@ -904,12 +966,14 @@ def _naive_local(text: str | None) -> datetime | None:
 
 
 def _safe_filename(name: str) -> str:
-    clean = "".join(ch for ch in nfc(name) if ch not in '<>:"/\\|?*' and ord(ch) >= 32).strip(" .")
-    return (clean or "minh-chung")[:200]
+    return evidence_policy.clean_name(name)
 
 
-def _apply(session: AppSession, b: Bundle, prep: _Prepared, gap: bool, me_code: str) -> tuple[str, int | None, int | None]:
-    """Apply a verified bundle in one transaction. Returns (verdict, report id, receipt outbox id)."""
+def _apply(session: AppSession, b: Bundle, prep: _Prepared, gap: bool, me_code: str,
+           out_of_order: bool = False) -> tuple[str, int | None, int | None]:
+    """Apply a verified bundle in one transaction. Returns (verdict, report id, receipt outbox id).
+    ``out_of_order``: an older seq for a report nothing newer superseded (or one an administrator
+    released from quarantine); applied without moving the stream back."""
     blobs = {}
     if b.kind == "report" and b.attachments():
         store = evidence_store(session)
@@ -923,9 +987,10 @@ def _apply(session: AppSession, b: Bundle, prep: _Prepared, gap: bool, me_code: 
     with session.db.session() as s:
         st = _stream(s, b.sender_unit, me_code)
         verdict = check_stream(b.manifest, st.last_seq or None, st.last_sha256, bundle_sha256=b.file_sha256)
-        if verdict == "replay":
+        already = s.scalars(select(ReceivedBundle.id).where(ReceivedBundle.file_sha256 == b.file_sha256)).first()
+        if already is not None or (verdict == "replay" and not out_of_order):
             return REPLAY, None, None
-        if verdict == "rollback":
+        if verdict == "rollback" and not out_of_order:
             raise _Refuse("stream_rollback", "stream moved while importing")
         report_id = prep.report_id
         if b.kind == "report":
@@ -972,8 +1037,9 @@ def _apply(session: AppSession, b: Bundle, prep: _Prepared, gap: bool, me_code: 
                     if s.get(EvidenceBlob, blob.sha256) is None:
                         s.add(EvidenceBlob(sha256=blob.sha256, store_name=blob.store_name, size=blob.size, created_at=now))
                         s.flush()
-                    s.add(EvidenceLink(entry_id=pe.id, sha256=blob.sha256, filename=_safe_filename(ev["filename"]),
-                                       mime=ev["mime"] or "application/octet-stream", added_at=now,
+                    name = _safe_filename(ev["filename"])
+                    s.add(EvidenceLink(entry_id=pe.id, sha256=blob.sha256, filename=name,
+                                       mime=mimetypes.guess_type(name)[0] or "application/octet-stream", added_at=now,
                                        added_by=_uid(session)))
             report_id = r.id
             receipt = {"schema": RECEIPT_SCHEMA, "version": 1,
@@ -1004,9 +1070,11 @@ def _apply(session: AppSession, b: Bundle, prep: _Prepared, gap: bool, me_code: 
         s.add(ReceivedBundle(bundle_id=b.bundle_id, file_sha256=b.file_sha256, sender_unit=b.sender_unit, kind=b.kind,
                              period=b.period, plan_id=b.plan_id, seq=b.seq, signer_key_id=b.manifest["sender_key_id"],
                              gap=gap, report_id=report_id, received_at=now, applied_by=_uid(session)))
-        st.last_seq, st.last_sha256, st.updated_at = b.seq, b.file_sha256, now
+        if b.seq > (st.last_seq or 0):
+            st.last_seq, st.last_sha256, st.updated_at = b.seq, b.file_sha256, now
         audit.append(s, _uid(session), "bundle.import", b.source_name or b.bundle_id,
-                     {"kind": b.kind, "from": b.sender_unit, "seq": b.seq, "sha256": b.file_sha256, "gap": gap})
+                     {"kind": b.kind, "from": b.sender_unit, "seq": b.seq, "sha256": b.file_sha256, "gap": gap,
+                      "out_of_order": out_of_order})
     if b.kind in ("receipt", "return"):
         with session.db.session() as s:
             ob = s.get(OutboxBundle, prep.outbox_id)
@@ -1033,12 +1101,14 @@ def _move_into(src: Path, folder: Path) -> Path:
 
 
 def _quarantine(session: AppSession, path: Path, in_inbox: bool, reason: str, detail: str, sha: str | None,
-                sender: str | None) -> str | None:
+                sender: str | None, budget: list[int] | None = None, message: str | None = None) -> str | None:
     """Move (inbox) or copy (a file opened by hand) the refused file to the quarantine folder with
     a reason file next to it; record one audit entry. Returns where it went."""
     dest: Path | None = None
     try:
-        if in_inbox:
+        if not in_inbox and (path.parent == quarantine_dir(session) or path.parent.name == "rejected"):
+            dest = None  # reviewed again where it already is (apply_quarantined): keep it there
+        elif in_inbox:
             dest = _move_into(path, path.parent.parent / "rejected")
         else:
             folder = quarantine_dir(session)
@@ -1055,14 +1125,19 @@ def _quarantine(session: AppSession, path: Path, in_inbox: bool, reason: str, de
             f"Tệp: {path.name}",
             f"Thời điểm: {datetime.now().strftime('%d/%m/%Y %H:%M:%S')}",
             f"Mã lý do: {reason}",
-            f"Lý do: {reason_message(reason)}",
+            f"Lý do: {message or reason_message(reason)}",
             f"Chi tiết kỹ thuật: {detail}",
             f"SHA-256 của tệp: {sha or ''}",
             "",
         ])
-        atomic_write_bytes(dest.with_name(dest.name + ".reason.txt"), text.encode("utf-8"))
+        if dest is not None:
+            atomic_write_bytes(dest.with_name(dest.name + ".reason.txt"), text.encode("utf-8"))
     except OSError as exc:
         log.warning("could not quarantine %s: %s", path.name, exc)
+    if budget is not None:  # rate limit: 2,000 junk files must not mean 2,000 audit records
+        budget[0] += 1
+        if budget[0] > MAX_REJECT_AUDITS:
+            return str(dest) if dest else None
     with session.db.session() as s:
         audit.append(s, _uid(session), "bundle.reject", path.name, {"reason": reason, "sha256": sha, "from": sender})
     return str(dest) if dest else None
@@ -1075,7 +1150,8 @@ def _file_sha(path: Path) -> str | None:
         return None
 
 
-def _import_one(session: AppSession, path: Path, in_inbox: bool, identities: list) -> ImportOutcome:
+def _import_one(session: AppSession, path: Path, in_inbox: bool, identities: list, budget: list[int] | None = None,
+                override: bool = False) -> ImportOutcome:
     name = path.name
     with session.db.session() as s:
         me = _self_unit(s)
@@ -1087,31 +1163,43 @@ def _import_one(session: AppSession, path: Path, in_inbox: bool, identities: lis
         if reason == "key_unknown" and lookup.pending_hits:
             reason = "key_unconfirmed"
         sha = _file_sha(path)
-        where = _quarantine(session, path, in_inbox, reason, exc.detail, sha, None)
+        where = _quarantine(session, path, in_inbox, reason, exc.detail, sha, None, budget)
         return ImportOutcome(name, REJECTED, reason, reason_message(reason), moved_to=where, file_sha256=sha)
     common = dict(sender_unit=b.sender_unit, kind=b.kind, period=b.period, seq=b.seq, file_sha256=b.file_sha256)
     with session.db.session() as s:
         last_seq, last_sha = _stream_state(s, b.sender_unit, me.code)
     verdict = check_stream(b.manifest, last_seq, last_sha, bundle_sha256=b.file_sha256)
+    straggler = False
     if verdict == "replay" and not _was_applied(session, b.file_sha256):
-        # an older seq that is not a file we applied: a fork of the sender's history, or a
-        # straggler from an accepted gap. Not a harmless replay: a person should look at it.
-        verdict = "rollback"
+        # an older seq that is not a file we applied: a straggler held back on the share (April
+        # arriving after May) is applied when nothing newer for the same report superseded it;
+        # otherwise (a fork of the sender's history) a person should look at it.
+        straggler = (last_seq is not None and b.seq < last_seq) and not _superseded(session, b, me.code)
+        verdict = "straggler" if straggler or override else "rollback"
     if verdict == "replay":
         where = _move_processed(path, in_inbox)
+        if b.kind == "report":
+            _resend_receipt(session, b.file_sha256)
         return ImportOutcome(name, REPLAY, None, _t("Gói tin số {0} đã nhận trước đó; bỏ qua.").format(b.seq),
                              moved_to=where, **common)
-    if verdict == "rollback":
+    if verdict == "rollback" and not override:
         where = _quarantine(session, path, in_inbox, "stream_rollback",
-                            f"seq {b.seq}, last applied {last_seq}", b.file_sha256, b.sender_unit)
+                            f"seq {b.seq}, last applied {last_seq}", b.file_sha256, b.sender_unit, budget)
         return ImportOutcome(name, REJECTED, "stream_rollback", reason_message("stream_rollback"), moved_to=where, **common)
+    if verdict == "gap" and b.seq - (last_seq or 0) > MAX_AUTO_GAP and not override:
+        where = _quarantine(session, path, in_inbox, "stream_gap_large",
+                            f"seq {b.seq}, last applied {last_seq or 0}", b.file_sha256, b.sender_unit, budget)
+        return ImportOutcome(name, REJECTED, "stream_gap_large", reason_message("stream_gap_large"), moved_to=where,
+                             **common)
+    if verdict in ("rollback", "straggler"):
+        verdict = "straggler"
     gap = verdict == "gap"
     try:
         with session.db.session() as s:
             prep = _validate(s, b, me)
-        result, report_id, receipt_id = _apply(session, b, prep, gap, me.code)
+        result, report_id, receipt_id = _apply(session, b, prep, gap, me.code, out_of_order=verdict == "straggler")
     except _Refuse as r:
-        where = _quarantine(session, path, in_inbox, r.reason, r.detail, b.file_sha256, b.sender_unit)
+        where = _quarantine(session, path, in_inbox, r.reason, r.detail, b.file_sha256, b.sender_unit, budget)
         return ImportOutcome(name, REJECTED, r.reason, reason_message(r.reason), moved_to=where, **common)
     except Exception as exc:  # our failure, not the bundle's: leave the file where it is
         log.exception("applying %s failed", name)
@@ -1138,6 +1226,35 @@ def _import_one(session: AppSession, path: Path, in_inbox: bool, identities: lis
     message = {"report": _t("Đã nhận báo cáo của {0} kỳ {1}."), "receipt": _t("{0} đã xác nhận nhận báo cáo kỳ {1}."),
                "return": _t("{0} trả lại báo cáo kỳ {1} để chỉnh sửa.")}[b.kind].format(b.sender_unit, b.period)
     return ImportOutcome(name, result, None, message, report_id=report_id, warning=warning, moved_to=where, **common)
+
+
+def _superseded(session: AppSession, b: Bundle, me_code: str) -> bool:
+    """Whether a bundle newer than ``b`` for the same report (kind, plan, period) was applied."""
+    with session.db.session() as s:
+        return s.scalars(select(ReceivedBundle.id).where(
+            ReceivedBundle.sender_unit == b.sender_unit, ReceivedBundle.kind == b.kind,
+            ReceivedBundle.plan_id == b.plan_id, ReceivedBundle.period == b.period,
+            ReceivedBundle.seq > b.seq)).first() is not None
+
+
+def _resend_receipt(session: AppSession, report_sha256: str) -> None:
+    """A report bundle we applied arrived again: the unit did not get our receipt (deleted on the
+    share, or lost). Copy the kept receipt into its inbox again (an identical file already there
+    counts as delivered)."""
+    with session.db.session() as s:
+        rows = [r for r in s.scalars(select(OutboxBundle).where(OutboxBundle.kind == "receipt",
+                                                                 OutboxBundle.state == DELIVERED))
+                if json.loads(r.payload)["data"]["receipt"]["receipt_for"]["file_sha256"] == report_sha256]
+        targets = [(r.recipient_unit, r.filename, r.file_sha256) for r in rows if r.filename]
+    root = share_root(session)
+    for recipient, filename, sha in targets:
+        src = outbox_dir(session, recipient) / filename
+        if root is None or not src.is_file():
+            continue
+        try:
+            publish_copy(src, unit_folders(root, recipient)["inbox"], expected_sha256=sha)
+        except BundleWriteError as exc:
+            log.info("receipt %s not sent again: %s", filename, exc.reason)
 
 
 def _was_applied(session: AppSession, file_sha256: str) -> bool:
@@ -1179,31 +1296,60 @@ def scan_inbox(session: AppSession, progress: Callable[[int, int], None] | None 
         for p in folders.values():
             p.mkdir(parents=True, exist_ok=True)
         sweep_stale_parts(folders["inbox"], older_than_seconds=_STALE_PART_SECONDS)
-        files = [Path(e.path) for e in os.scandir(folders["inbox"])
-                 if e.name.endswith(".cdsb") and e.is_file(follow_symlinks=False)]
-        packages = [Path(e.path) for e in os.scandir(folders["inbox"])
-                    if e.name.endswith(".cdse") and e.is_file(follow_symlinks=False)]
+        entries = list(os.scandir(folders["inbox"]))
     except OSError as exc:
         raise ExchangeError("share_unreachable", reason_message("share_unreachable"), detail=str(exc)) from exc
-    out = []
+    files, packages, unknown = [], [], []
+    for e in entries:
+        if e.name.endswith(".part") or e.name.startswith("."):
+            continue  # another office is writing it; swept when stale
+        try:
+            regular = e.is_file(follow_symlinks=False)
+        except OSError:
+            regular = False
+        (files if regular and e.name.endswith(".cdsb") else packages if regular and e.name.endswith(".cdse")
+         else unknown).append(Path(e.path))
+    budget = [0]
+    out = [_refuse_unknown(session, p, budget) for p in sorted(unknown)]
     for pkg in sorted(packages):
-        out.append(_take_package(session, pkg, folders))
-    return out + _import_many(session, _ordered(files), True, progress)
+        out.append(_take_package(session, pkg, folders, budget))
+    out += _import_many(session, _ordered(files), True, progress, budget)
+    _audit_suppressed(session, budget)
+    return out
 
 
-def _take_package(session: AppSession, path: Path, folders: dict[str, Path]) -> ImportOutcome:
-    """A plan/roster package from the superior in the inbox: applied if its key is confirmed,
-    otherwise left for an administrator's paper check (Trao đổi → Nhập phiếu / gói đăng ký)."""
+def _audit_suppressed(session: AppSession, budget: list[int]) -> None:
+    if budget[0] > MAX_REJECT_AUDITS:
+        with session.db.session() as s:
+            audit.append(s, _uid(session), "bundle.reject", "inbox",
+                         {"reason": "rate_limited", "not_recorded": budget[0] - MAX_REJECT_AUDITS})
+
+
+def _refuse_unknown(session: AppSession, path: Path, budget: list[int]) -> ImportOutcome:
+    """Anything in the inbox that is not a bundle or an enrolment file (a folder, a link, a
+    stray document) is moved to rejected/ once, with a reason, instead of being looked at again
+    at every scan."""
+    where = _quarantine(session, path, True, "unknown_file", "not a .cdsb/.cdse regular file", None, None, budget)
+    return ImportOutcome(path.name, REJECTED, "unknown_file", reason_message("unknown_file"), moved_to=where)
+
+
+def _take_package(session: AppSession, path: Path, folders: dict[str, Path],
+                  budget: list[int] | None = None) -> ImportOutcome:
+    """A plan/roster package from the superior in the inbox: applied if it is signed by exactly the
+    superior's confirmed key; anything else moves to rejected/ with its reason (an administrator
+    can still open it from there: Trao đổi → Nhập phiếu / gói đăng ký)."""
     try:
         preview = keystore.apply_confirmed_package(session, path)
     except AppError as exc:
-        moved = _move_into(path, folders["rejected"])
-        return ImportOutcome(path.name, REJECTED, getattr(exc, "code", "enrolment"), exc.message, kind="enrolment",
-                             moved_to=str(moved))
+        reason = getattr(exc, "reason", None) or getattr(exc, "code", "enrolment")
+        where = _quarantine(session, path, True, reason, str(getattr(exc, "details", "") or ""), _file_sha(path),
+                            None, budget, exc.message)
+        return ImportOutcome(path.name, REJECTED, reason, exc.message, kind="enrolment", moved_to=where)
     if preview is None:
-        return ImportOutcome(path.name, ERROR, "key_unconfirmed",
-                             _t("Gói đăng ký/kế hoạch từ khóa chưa xác nhận: quản trị cần đối chiếu vân tay."),
-                             kind="enrolment")
+        where = _quarantine(session, path, True, "enrolment_unconfirmed", "signed by a key not confirmed here",
+                            _file_sha(path), None, budget)
+        return ImportOutcome(path.name, REJECTED, "enrolment_unconfirmed", reason_message("enrolment_unconfirmed"),
+                             kind="enrolment", moved_to=where)
     moved = _move_into(path, folders["processed"])
     return ImportOutcome(path.name, APPLIED, None, "; ".join(preview.applied), kind="plan", moved_to=str(moved))
 
@@ -1223,11 +1369,11 @@ def import_files(session: AppSession, paths: Iterable[Path | str],
 
 
 def _import_many(session: AppSession, files: list[Path], in_inbox: bool,
-                 progress: Callable[[int, int], None] | None) -> list[ImportOutcome]:
+                 progress: Callable[[int, int], None] | None, budget: list[int] | None = None) -> list[ImportOutcome]:
     identities = keystore.decryption_keys(session)
     out = []
     for i, path in enumerate(files):
-        outcome = _import_one(session, path, in_inbox, identities)
+        outcome = _import_one(session, path, in_inbox, identities, budget)
         out.append(outcome)
         if outcome.kind == "report" and outcome.verdict in (APPLIED, APPLIED_GAP) and outcome.report_id:
             _refresh_matrix(session, outcome.report_id)
@@ -1244,6 +1390,75 @@ def _refresh_matrix(session: AppSession, report_id: int) -> None:
         r = s.get(Report, report_id)
         plan_id, unit_code, period_key = r.plan_id, r.unit_code, r.period_key
     consolidation.refresh_unit(session, plan_id, unit_code, since=period_key)
+
+
+@dataclass(frozen=True)
+class QuarantinedFile:
+    path: Path
+    reason: str
+    message: str
+    detail: str
+    file_sha256: str
+
+
+def list_quarantined(session: AppSession) -> list[QuarantinedFile]:
+    """Refused bundles kept for a person to look at: the share's rejected/ folder of this office
+    and the local quarantine (files opened by hand), each with the reason recorded next to it."""
+    session.require(Permission.VIEW)
+    folders = [quarantine_dir(session)]
+    root = share_root(session)
+    if root is not None:
+        with session.db.session() as s:
+            folders.insert(0, unit_folders(root, _self_unit(s).code)["rejected"])
+    out = []
+    for folder in folders:
+        try:
+            names = sorted(e.name for e in os.scandir(folder) if e.name.endswith(".cdsb") and e.is_file(follow_symlinks=False))
+        except OSError:
+            continue
+        for n in names:
+            fields = {"Mã lý do": "", "Lý do": "", "Chi tiết kỹ thuật": "", "SHA-256 của tệp": ""}
+            try:
+                for line in (folder / (n + ".reason.txt")).read_text("utf-8").splitlines():
+                    k, _, v = line.partition(": ")
+                    if k in fields:
+                        fields[k] = v
+            except (OSError, UnicodeDecodeError):
+                pass
+            out.append(QuarantinedFile(folder / n, fields["Mã lý do"], fields["Lý do"], fields["Chi tiết kỹ thuật"],
+                                       fields["SHA-256 của tệp"]))
+    return out
+
+
+#: Refusals an administrator may overrule after looking at the bundle: every signature, format
+#: and data check still runs; only the stream order is his decision.
+RELEASABLE_REASONS = frozenset({"stream_rollback", "stream_gap_large"})
+
+
+def apply_quarantined(session: AppSession, path: Path | str) -> ImportOutcome:
+    """An administrator applies a quarantined bundle after review (an older bundle of the stream,
+    a large gap he knows the reason for). Every check of a normal import runs again except the
+    stream order; the stream never moves back. An applied file moves to processed/."""
+    session.require(Permission.MANAGE_KEYS)
+    path = Path(path)
+    identities = keystore.decryption_keys(session)
+    outcome = _import_one(session, path, False, identities, override=True)
+    if outcome.verdict in (APPLIED, APPLIED_GAP, REPLAY):
+        try:
+            moved = _move_into(path, path.parent.parent / "processed") if path.parent.name == "rejected" else None
+            if moved is not None:
+                _remove_quietly(path.with_name(path.name + ".reason.txt"))
+            elif path.parent == quarantine_dir(session):
+                path.unlink()
+                _remove_quietly(path.with_name(path.name + ".reason.txt"))
+        except OSError as exc:
+            log.warning("could not move %s after applying it: %s", path.name, exc)
+        with session.db.session() as s:
+            audit.append(s, _uid(session), "bundle.release", path.name, {"verdict": outcome.verdict,
+                                                                          "sha256": outcome.file_sha256})
+        if outcome.kind == "report" and outcome.report_id:
+            _refresh_matrix(session, outcome.report_id)
+    return outcome
 
 
 def publish_plans(session: AppSession, plan_ids: Iterable[str]) -> list[tuple[str, str]]:

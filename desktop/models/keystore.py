@@ -45,6 +45,7 @@ from desktop.export.keys import (
     TrustedKey,
     UnitKeys,
     age_recipient_to_bytes,
+    derive_key_id,
     minisign_verify,
     parse_minisign_signature,
 )
@@ -54,7 +55,7 @@ from .errors import AppError, NotFound, ValidationError
 from .fsutil import atomic_write_bytes
 from .i18n import nfc, tr
 from .queries import own_unit_row
-from .schema import OwnKey, Plan as PlanRow, PlanVersion, TrustedUnitKey, Unit, User
+from .schema import BundleStream, OwnKey, Plan as PlanRow, PlanVersion, ReceivedBundle, TrustedUnitKey, Unit, User
 from .vault import AppSession, Permission
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ REQUEST_FORMAT = "vks-cds-enrolment-request"
 PACKAGE_FORMAT = "vks-cds-enrolment-package"
 ENROLMENT_SUFFIX = ".cdse"
 MAX_ENROLMENT_BYTES = 16 * 1024 * 1024
+_MAX_JSON_ITEMS = 1_000_000
 _RECEIVING_DOMAIN = b"VKS-CDS-RECEIVING-FINGERPRINT-v1"
 
 
@@ -203,6 +205,23 @@ _self_unit = own_unit_row
 
 def _uid(session: AppSession) -> int | None:
     return session.user.id or None
+
+
+def _stored_public(row: TrustedUnitKey) -> PublicUnitKeys:
+    return PublicUnitKeys.from_dict(json.loads(row.public))
+
+
+def same_keys(a: PublicUnitKeys, b: PublicUnitKeys) -> bool:
+    """Trust decisions compare the full keys (unit, Ed25519 and X25519), never the id alone."""
+    return (a.unit_code == b.unit_code and hmac.compare_digest(a.key_id, b.key_id)
+            and hmac.compare_digest(a.ed25519_public, b.ed25519_public)
+            and hmac.compare_digest(age_recipient_to_bytes(a.age_recipient), age_recipient_to_bytes(b.age_recipient)))
+
+
+def _key_mismatch(kid: str, unit: str) -> EnrolmentError:
+    return EnrolmentError("key_mismatch",
+                          _t("Tệp mang mã khóa {0} của {1} nhưng khóa trong tệp khác khóa đã ghi nhận; không dùng tệp này.").format(kid, unit),
+                          _t("Đây có thể là tệp giả mạo. Hãy báo cho quản trị và đơn vị gửi, đối chiếu bằng văn bản giấy."))
 
 
 def _own_info(row: OwnKey) -> OwnKeyInfo:
@@ -396,7 +415,59 @@ def revoke_trusted_key(session: AppSession, key_id: str, note: str = "") -> None
         row.state, row.revoked_at, row.revoked_by = REVOKED, _now(), _uid(session)
         if note:
             row.note = nfc(note)
+        rebase_streams(s, row.unit_code)
         audit.append(s, _uid(session), "key.revoke", key_id, {"unit": row.unit_code, "note": nfc(note)})
+
+
+def rebase_streams(s, unit_code: str) -> None:
+    """A unit's key was revoked: the streams it sends on go back to the last bundle applied under
+    a key that is still trusted, so a huge seq from a stolen key cannot make every later genuine
+    report look like a rollback (the stream is per key: it re-bases on re-enrolment)."""
+    revoked = set(s.scalars(select(TrustedUnitKey.key_id).where(TrustedUnitKey.unit_code == unit_code,
+                                                                 TrustedUnitKey.state == REVOKED)))
+    for st in s.scalars(select(BundleStream).where(BundleStream.sender_unit == unit_code)):
+        good = s.scalars(select(ReceivedBundle).where(ReceivedBundle.sender_unit == unit_code,
+                                                      ReceivedBundle.signer_key_id.not_in(revoked))
+                         .order_by(ReceivedBundle.seq.desc())).first() if revoked else None
+        last = s.scalars(select(ReceivedBundle).where(ReceivedBundle.sender_unit == unit_code)
+                         .order_by(ReceivedBundle.seq.desc())).first()
+        if last is None or last.signer_key_id not in revoked:
+            continue
+        st.last_seq, st.last_sha256 = (good.seq, good.file_sha256) if good else (0, None)
+        st.updated_at = _now()
+
+
+def discard_pending(session: AppSession, key_id: str) -> None:
+    """Remove a pending key (a squatted or mistaken enrolment) so the real one can be received."""
+    session.require(Permission.MANAGE_KEYS)
+    with session.db.session() as s:
+        row = s.scalars(select(TrustedUnitKey).where(TrustedUnitKey.key_id == key_id)).first()
+        if row is None:
+            raise NotFound(_t("Không có khóa {0} trong danh sách tin cậy.").format(key_id))
+        if row.state != PENDING:
+            raise ValidationError(_t("Chỉ bỏ được khóa đang chờ xác nhận ({0}).").format(state_label(row.state)))
+        audit.append(s, _uid(session), "key.discard", key_id, {"unit": row.unit_code, "fingerprint": row.fingerprint})
+        s.delete(row)
+
+
+def retrust_key(session: AppSession, key_id: str, typed_fingerprint: str) -> TrustedKeyInfo:
+    """Trust a revoked key again after the fingerprint was checked on paper (a roster revoked it
+    by mistake, or a revocation signed by a stolen key). A mismatch changes nothing."""
+    session.require(Permission.MANAGE_KEYS)
+    with session.db.session() as s:
+        row = s.scalars(select(TrustedUnitKey).where(TrustedUnitKey.key_id == key_id)).first()
+        if row is None:
+            raise NotFound(_t("Không có khóa {0} trong danh sách tin cậy.").format(key_id))
+        if row.state != REVOKED:
+            raise ValidationError(_t("Khóa {0} không ở trạng thái đã thu hồi.").format(key_id))
+        if not fingerprints_match(_stored_public(row).fingerprint, typed_fingerprint):
+            raise ValidationError(_t("Vân tay nhập vào không khớp vân tay của khóa. Chưa tin cậy lại."))
+        row.state, row.confirmed_at, row.confirmed_by = CONFIRMED, _now(), _uid(session)
+        row.revoked_at = row.revoked_by = None
+        row.source = "request" if row.source == "roster" else row.source  # now confirmed on paper
+        row.note = _t("Tin cậy lại sau khi đối chiếu vân tay trên giấy")
+        audit.append(s, _uid(session), "key.trust", key_id, {"unit": row.unit_code, "retrust": True})
+        return _trusted_info(s, row)
 
 
 # ------------------------------------------------------------------ the signed enrolment file
@@ -426,7 +497,15 @@ def _strict_json(text: str) -> Any:
     def no_constants(name):
         raise ValueError(f"{name} is not JSON")
 
-    return json.loads(text, object_pairs_hook=no_dupes, parse_constant=no_constants)
+    def finite(t: str) -> float:
+        x = float(t)
+        if x != x or x in (float("inf"), float("-inf")):
+            raise ValueError("number is not finite")
+        return x
+
+    if text.count(",") + text.count("[") + text.count("{") > _MAX_JSON_ITEMS:
+        raise ValueError(f"more than {_MAX_JSON_ITEMS} values")
+    return json.loads(text, object_pairs_hook=no_dupes, parse_constant=no_constants, parse_float=finite)
 
 
 def _trusted_comment(kind: str, doc: dict, keys: PublicUnitKeys) -> str:
@@ -466,10 +545,7 @@ def _check_unit(d: Any) -> dict:
     return {k: (nfc(v) if isinstance(v, str) else v) for k, v in d.items()}
 
 
-def read_enrolment_file(source: str | Path | bytes) -> EnrolmentFile:
-    """Parse and verify an enrolment file: strict JSON envelope, the signed document, the
-    signature by the key the document carries, the trusted comment. Verifies integrity and
-    possession of the key only: the key is trusted once a person confirms its fingerprint."""
+def _read_raw(source: str | Path | bytes) -> bytes:
     try:
         if isinstance(source, (bytes, bytearray)):
             raw = bytes(source)
@@ -482,6 +558,41 @@ def read_enrolment_file(source: str | Path | bytes) -> EnrolmentFile:
         raise EnrolmentError("unreadable", _t("Không đọc được tệp đăng ký khóa."), detail=str(exc)) from exc
     if len(raw) > MAX_ENROLMENT_BYTES:
         raise _bad("too_large", "file too large")
+    return raw
+
+
+def precheck_enrolment(source: str | Path | bytes, confirmed: Any) -> EnrolmentFile | None:
+    """For files found on the share: check the signature against a key *already confirmed here*
+    before the document is parsed. ``confirmed(key_id_hex)`` returns the stored PublicUnitKeys of
+    a confirmed key or None. Returns None (nothing parsed) when the signer is not confirmed here;
+    raises EnrolmentError when the signature is bad or the file's keys differ from the stored
+    ones; else the fully verified file."""
+    raw = _read_raw(source)
+    try:
+        env = _strict_json(raw.decode("utf-8"))
+        if not isinstance(env, dict) or not isinstance(env.get("signature"), str) or not isinstance(env.get("document"), str):
+            raise ValueError("envelope fields")
+        sig = parse_minisign_signature(env["signature"])
+    except (UnicodeDecodeError, ValueError, RecursionError, MinisignError) as exc:
+        raise _bad("envelope_invalid", str(exc)) from None
+    stored = confirmed(sig.key_id_hex)
+    if stored is None:
+        return None
+    try:
+        minisign_verify(stored.ed25519_public, env["document"].encode("utf-8"), sig)
+    except MinisignError as exc:
+        raise _bad("signature_invalid", exc.detail) from None
+    ef = read_enrolment_file(raw)
+    if not same_keys(stored, ef.keys):
+        raise _key_mismatch(sig.key_id_hex, stored.unit_code)
+    return ef
+
+
+def read_enrolment_file(source: str | Path | bytes) -> EnrolmentFile:
+    """Parse and verify an enrolment file: strict JSON envelope, the signed document, the
+    signature by the key the document carries, the trusted comment. Verifies integrity and
+    possession of the key only: the key is trusted once a person confirms its fingerprint."""
+    raw = _read_raw(source)
     try:
         env = _strict_json(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -505,6 +616,8 @@ def read_enrolment_file(source: str | Path | bytes) -> EnrolmentFile:
         sig = parse_minisign_signature(env["signature"])
     except (KeyFormatError, MinisignError, TypeError) as exc:
         raise _bad("signature_malformed", str(exc)) from None
+    if keys.key_id != derive_key_id(keys.ed25519_public):
+        raise _bad("key_id_invalid", "key id is not derived from the key")
     if sig.key_id != keys.key_id:
         raise _bad("signature_invalid", "signed by another key than the one it carries")
     try:
@@ -545,6 +658,8 @@ def read_enrolment_file(source: str | Path | bytes) -> EnrolmentFile:
                     raise _bad("document_invalid", str(exc)) from None
                 if pub.unit_code != u["code"]:
                     raise _bad("document_invalid", "roster key of another unit")
+                if pub.key_id != derive_key_id(pub.ed25519_public):
+                    raise _bad("key_id_invalid", "roster key id is not derived from the key")
                 ks.append({"public": pub, "state": k["state"]})
             clean.append({"unit": u, "keys": ks})
         doc = dict(doc, issuer=unit, roster=clean)
@@ -684,6 +799,8 @@ def receive_enrolment(session: AppSession, source: str | Path | bytes) -> Enrolm
         row = s.scalars(select(TrustedUnitKey).where(TrustedUnitKey.key_id == kid)).first()
         if row is not None and row.unit_code != ef.keys.unit_code:
             raise EnrolmentError("key_conflict", _t("Khóa {0} đã được ghi nhận cho đơn vị {1}.").format(kid, row.unit_code))
+        if row is not None and not same_keys(_stored_public(row), ef.keys):
+            raise _key_mismatch(kid, row.unit_code)
         if row is not None and row.state == REVOKED:
             raise EnrolmentError("key_revoked", _t("Khóa {0} của {1} đã bị thu hồi; không dùng lại được.").format(kid, row.unit_code),
                                  _t("Đơn vị cần đổi khóa và gửi phiếu đề nghị mới."))
@@ -700,7 +817,8 @@ def receive_enrolment(session: AppSession, source: str | Path | bytes) -> Enrolm
                                  added_at=_now(), added_by=_uid(session), note="")
             s.add(row)
         else:
-            row.document, row.source = ef.text, ef.kind  # a newer file for the same pending key
+            # a newer file for the same pending key: signed by exactly the stored key (checked above)
+            row.document, row.source = ef.text, ef.kind
         audit.append(s, _uid(session), "bundle.import", kid, {"kind": f"enrolment-{ef.kind}", "unit": ef.keys.unit_code,
                                                              "state": PENDING})
         return _preview(ef, PENDING)
@@ -718,12 +836,15 @@ def confirm_enrolment(session: AppSession, key_id: str, typed_fingerprint: str) 
             raise NotFound(_t("Không có khóa {0} đang chờ xác nhận.").format(key_id))
         if row.state != PENDING:
             raise ValidationError(_t("Khóa {0} không ở trạng thái chờ xác nhận ({1}).").format(key_id, state_label(row.state)))
-        if not fingerprints_match(row.fingerprint, typed_fingerprint):
+        stored = _stored_public(row)
+        if not fingerprints_match(stored.fingerprint, typed_fingerprint):
             raise ValidationError(_t("Vân tay nhập vào không khớp vân tay của khóa. Chưa xác nhận."),
                                   _t("Đối chiếu lại từng nhóm số với văn bản giấy; nếu vẫn khác, không chấp nhận khóa và báo cho đơn vị gửi."))
         ef = read_enrolment_file(row.document.encode("utf-8")) if row.document else None
         applied: tuple[str, ...] = ()
         if ef is not None:
+            if not same_keys(stored, ef.keys):  # the stored document must be signed by exactly this key
+                raise _key_mismatch(key_id, row.unit_code)
             _check_addressed_to_us(s, ef)
             applied = _apply_package(s, session, ef) if ef.kind == "package" else _apply_request(s, ef)
         row.state, row.confirmed_at, row.confirmed_by = CONFIRMED, _now(), _uid(session)
@@ -761,6 +882,8 @@ def _apply_package(s, session: AppSession, ef: EnrolmentFile) -> tuple[str, ...]
     own_ids = set(s.scalars(select(OwnKey.key_id)))
     done: list[str] = []
     now = _now()
+    issuer = ef.unit["code"]
+    signer = s.scalars(select(TrustedUnitKey).where(TrustedUnitKey.key_id == ef.keys.key_id_hex)).first()
     for entry in ef.document["roster"]:
         u = entry["unit"]
         if u["code"] != me.code:
@@ -778,8 +901,18 @@ def _apply_package(s, session: AppSession, ef: EnrolmentFile) -> tuple[str, ...]
             if kid in own_ids:
                 continue
             t = s.scalars(select(TrustedUnitKey).where(TrustedUnitKey.key_id == kid)).first()
-            if t is not None and t.unit_code != pub.unit_code:
+            if t is not None and (t.unit_code != pub.unit_code or not same_keys(_stored_public(t), pub)):
                 continue  # a conflicting claim is never taken from a roster
+            if k["state"] == REVOKED and t is not None and t.state == CONFIRMED:
+                if pub.unit_code == issuer:
+                    # an issuer retires its own older keys, never one newer than the signing key
+                    if signer is None or t.id > signer.id:
+                        done.append(_t("Bỏ qua thu hồi khóa {0}: khóa mới hơn khóa đã ký danh sách").format(kid))
+                        continue
+                elif t.source != "roster":
+                    # a key confirmed on paper here outranks anyone's roster
+                    done.append(_t("Bỏ qua thu hồi khóa {0} ({1}): khóa đã được đối chiếu trên giấy").format(kid, pub.unit_code))
+                    continue
             if k["state"] == REVOKED:
                 if t is None:
                     s.add(TrustedUnitKey(unit_code=pub.unit_code, key_id=kid, public=json.dumps(pub.to_dict(), sort_keys=True),
@@ -790,6 +923,7 @@ def _apply_package(s, session: AppSession, ef: EnrolmentFile) -> tuple[str, ...]
                 elif t.state != REVOKED:
                     t.state, t.revoked_at, t.revoked_by = REVOKED, now, _uid(session)
                     t.note = _t("Thu hồi theo danh sách của {0}").format(ef.unit["code"])
+                    rebase_streams(s, t.unit_code)
                     audit.append(s, _uid(session), "key.revoke", kid, {"unit": t.unit_code, "by_roster": ef.unit["code"]})
                     done.append(_t("Thu hồi khóa {0} ({1})").format(kid, pub.unit_code))
             elif t is None:
@@ -891,15 +1025,18 @@ def apply_confirmed_package(session: AppSession, source: str | Path | bytes) -> 
     changes nothing) for anything else: a new or unknown key still needs `receive_enrolment` and
     the fingerprint check by an administrator."""
     session.require(Permission.EXCHANGE)
-    ef = read_enrolment_file(source)
-    if ef.kind != "package":
-        return None
     with session.db.session() as s:
+        def confirmed(kid: str) -> PublicUnitKeys | None:
+            row = s.scalars(select(TrustedUnitKey).where(TrustedUnitKey.key_id == kid)).first()
+            return _stored_public(row) if row is not None and row.state == CONFIRMED else None
+
+        # the signature is checked with the stored key before the document is even parsed
+        ef = precheck_enrolment(source, confirmed)
+        if ef is None or ef.kind != "package":
+            return None
         _check_addressed_to_us(s, ef)
         kid = ef.keys.key_id_hex
         row = s.scalars(select(TrustedUnitKey).where(TrustedUnitKey.key_id == kid)).first()
-        if row is None or row.state != CONFIRMED or row.unit_code != ef.keys.unit_code:
-            return None
         applied = _apply_package(s, session, ef)
         audit.append(s, _uid(session), "bundle.import", kid, {"kind": "enrolment-package", "unit": row.unit_code,
                                                              "package": ef.document["id"], "applied": len(applied)})

@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QPushButton, QScrol
                                QVBoxLayout, QWidget)
 
 from desktop.export.vnformat import fmt_date
-from desktop.models import progress
+from desktop.models import evidence_policy, progress
+from desktop.models.errors import ValidationError
 from desktop.ui.messages import show_error
 from desktop.ui import ops
 from desktop.ui import theme
@@ -130,6 +131,11 @@ class EvidenceViewer(QDialog):
         self.note.setStyleSheet(theme.MUTED_TEXT)
         self.external_button = QPushButton(self.tr("Mở bằng ứng dụng khác"))
         self.external_button.clicked.connect(self.open_external)
+        allowed = evidence_policy.name_allowed(self.info.filename)  # the content is checked when clicked
+        for b in (self.open_button, self.external_button):
+            b.setEnabled(allowed)
+            if not allowed:
+                b.setToolTip(self.tr("Loại tệp này không được mở bằng ứng dụng khác."))
         close = QPushButton(self.tr("Đóng"))
         close.clicked.connect(self.reject)
         close.setDefault(True)
@@ -254,12 +260,26 @@ class EvidenceViewer(QDialog):
 
     # --- another program -----------------------------------------------------------------------------------
     def open_external(self) -> Path | None:
+        """Hand a temporary copy to the system's program — only for an allow-listed file whose
+        name needs no cleaning and whose content is what the name says (never an executable
+        dressed as "…exe.pdf" with a bidi character)."""
         try:
             path = progress.open_evidence_copy(self.session, self.info.id)
         except Exception as exc:  # noqa: BLE001
             show_error(self, exc)
             return None
         self.temp_copies.append(path)
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(64)
+        except OSError:
+            head = b""
+        if not evidence_policy.may_open_externally(self.info.filename, head):
+            show_error(self, ValidationError(
+                self.tr("Không mở tệp “{0}” bằng ứng dụng khác: loại tệp không được phép hoặc nội dung không đúng với "
+                        "tên tệp.").format(evidence_policy.clean_name(self.info.filename)),
+                self.tr("Có thể dùng “Lưu thành” để lưu tệp ra ngoài và kiểm tra bằng phần mềm diệt virus.")))
+            return None
         if not self.open_url(QUrl.fromLocalFile(str(path))):
             show_error(self, OSError(0, self.tr("Không có ứng dụng nào mở được tệp {0}").format(self.info.filename)))
         return path

@@ -120,6 +120,14 @@ class TrustedKeyModel(RowTableModel):
         return super().data(index, role)
 
 
+class QuarantineModel(RowTableModel):
+    columns = [
+        ("Lý do", lambda q: q.message or q.reason),
+        ("Mã lý do", lambda q: q.reason),
+        ("Tệp", lambda q: q.path.name),
+    ]
+
+
 class ReceivedReportModel(RowTableModel):
     columns = [
         ("Đơn vị", lambda r: r.unit_code),
@@ -308,6 +316,9 @@ class ExchangePage(QWidget):
         self.outbox_view = _table(self.outbox_model)
         _stretch(self.outbox_view, 6)
         self.retry_button = QPushButton(self.tr("Chuyển lại các gói đang chờ"), objectName="retryOutbox")
+        self.resend_button = QPushButton(self.tr("Gửi lại"), objectName="resendReport")
+        self.resend_button.setToolTip(self.tr("Gửi lại báo cáo đã chọn khi cấp trên chưa xác nhận đã nhận "
+                                              "(gói tin hoặc xác nhận có thể đã bị xóa trên thư mục dùng chung)."))
         self.outbox_note = QLabel(objectName="outboxNote")
         self.outbox_note.setWordWrap(True)
         out_box = QGroupBox(self.tr("Hộp thư đi"))
@@ -315,6 +326,7 @@ class ExchangePage(QWidget):
         lay.addWidget(self.outbox_view)
         r = QHBoxLayout()
         r.addWidget(self.retry_button)
+        r.addWidget(self.resend_button)
         r.addWidget(self.outbox_note, 1)
         lay.addLayout(r)
         self.outbox_note.setWordWrap(False)
@@ -341,9 +353,24 @@ class ExchangePage(QWidget):
         r.addWidget(self.return_button)
         r.addStretch(1)
         lay.addLayout(r)
+        self.quarantine_model = QuarantineModel(self)
+        self.quarantine_view = _table(self.quarantine_model)
+        _stretch(self.quarantine_view, 0)
+        self.release_button = QPushButton(self.tr("Xem xét xong, nhận gói đã chọn"), objectName="releaseBundle")
+        self.release_button.setToolTip(self.tr("Chỉ dành cho gói bị cách ly vì thứ tự; mọi kiểm tra chữ ký và dữ liệu "
+                                               "vẫn được thực hiện lại."))
+        quarantined = QWidget()
+        lay = QVBoxLayout(quarantined)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.quarantine_view)
+        r = QHBoxLayout()
+        r.addWidget(self.release_button)
+        r.addStretch(1)
+        lay.addLayout(r)
         self.in_tabs = QTabWidget(objectName="inboxTabs")
         self.in_tabs.addTab(results, self.tr("Kết quả nhận"))
         self.in_tabs.addTab(received, self.tr("Báo cáo của đơn vị trực thuộc"))
+        self.in_tabs.addTab(quarantined, self.tr("Bị cách ly"))
         in_box = QGroupBox(self.tr("Hộp thư đến"))
         QVBoxLayout(in_box).addWidget(self.in_tabs)
 
@@ -354,14 +381,18 @@ class ExchangePage(QWidget):
         self.enrol_import_button = QPushButton(self.tr("Nhập phiếu / gói đăng ký…"), objectName="importEnrolment")
         self.confirm_button = QPushButton(self.tr("Đối chiếu vân tay…"), objectName="confirmKey")
         self.revoke_button = QPushButton(self.tr("Thu hồi khóa"), objectName="revokeKey")
+        self.discard_button = QPushButton(self.tr("Bỏ khóa chờ"), objectName="discardKey")
+        self.retrust_button = QPushButton(self.tr("Tin cậy lại…"), objectName="retrustKey")
         keys_box = QGroupBox(self.tr("Khóa của các đơn vị (danh sách tin cậy)"))
         lay = QVBoxLayout(keys_box)
         lay.addWidget(self.trust_view)
-        r = QHBoxLayout()
-        for b in (self.enrol_import_button, self.confirm_button, self.revoke_button):
-            r.addWidget(b)
-        r.addStretch(1)
-        lay.addLayout(r)
+        for row in ((self.enrol_import_button, self.confirm_button),
+                    (self.revoke_button, self.discard_button, self.retrust_button)):
+            r = QHBoxLayout()
+            for b in row:
+                r.addWidget(b)
+            r.addStretch(1)
+            lay.addLayout(r)
 
         for box in (send_box, out_box, in_box, keys_box):
             box.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -377,10 +408,11 @@ class ExchangePage(QWidget):
         main.addLayout(header)
         main.addLayout(grid, 1)
 
-        for b in (self.scan_button, self.open_button, self.send_button, self.retry_button, self.return_button):
+        for b in (self.scan_button, self.open_button, self.send_button, self.retry_button, self.return_button,
+                  self.resend_button):
             b.setEnabled(can_exchange)
         for b in (self.enrol_import_button, self.confirm_button, self.revoke_button, self.request_button,
-                  self.rotate_button):
+                  self.rotate_button, self.discard_button, self.retrust_button, self.release_button):
             b.setEnabled(can_keys)
         self.scan_button.clicked.connect(self.scan)
         self.open_button.clicked.connect(self.open_files)
@@ -390,6 +422,10 @@ class ExchangePage(QWidget):
         self.enrol_import_button.clicked.connect(self.import_enrolment)
         self.confirm_button.clicked.connect(self.confirm_selected)
         self.revoke_button.clicked.connect(self.revoke_selected)
+        self.discard_button.clicked.connect(self.discard_selected)
+        self.retrust_button.clicked.connect(self.retrust_selected)
+        self.resend_button.clicked.connect(self.resend_selected)
+        self.release_button.clicked.connect(self.release_selected)
         self.request_button.clicked.connect(self.make_enrolment_file)
         self.rotate_button.clicked.connect(self.rotate)
         ops.keep_fresh(self, self.refresh, ops.Changes.EXCHANGE | ops.Changes.REPORTS)
@@ -422,6 +458,8 @@ class ExchangePage(QWidget):
             self.trust_model.set_rows(keystore.list_trusted(self.session))
             received = exchange.received_reports(self.session)
             self.received_model.set_rows(received)
+            quarantined = exchange.list_quarantined(self.session)
+            self.quarantine_model.set_rows(quarantined)
         except Exception as exc:
             show_error(self, exc)
             return
@@ -435,6 +473,7 @@ class ExchangePage(QWidget):
         self.outbox_note.setText(self.tr("Chờ chuyển: {0} · Chờ cấp trên xác nhận: {1}").format(
             len(pending), len(waiting_ack)))
         self.in_tabs.setTabVisible(1, bool(received) or self.me.level != "khu_vuc")
+        self.in_tabs.setTabText(2, self.tr("Bị cách ly ({0})").format(len(quarantined)))
         ready = next((i for i, r in enumerate(sendable) if r.can_send), None)
         if ready is not None:  # the approved report waiting to go is the one to send
             self.report_view.selectRow(ready)
@@ -580,10 +619,73 @@ class ExchangePage(QWidget):
             return
         if not MessageBox.question(self, self.tr("Thu hồi khóa"), self.tr(
                 "Thu hồi khóa {0} của {1}? Mọi gói tin ký bằng khóa này (kể cả gói cũ) sẽ bị từ chối; "
-                "không hoàn tác được.").format(key.key_id, key.unit_code)):
+                "chỉ tin cậy lại được sau khi đối chiếu vân tay trên văn bản giấy.").format(key.key_id, key.unit_code)):
             return
         ops.Op(self, lambda: keystore.revoke_trusted_key(self.session, key.key_id), changes=ops.Changes.EXCHANGE) \
             .finally_(self.refresh).run()
+
+    def discard_selected(self) -> None:
+        key = self._selected(self.trust_view, self.trust_model)
+        if key is None or key.state != "pending":
+            MessageBox.info(self, self.tr("Bỏ khóa chờ"), self.tr("Hãy chọn một khóa đang chờ đối chiếu vân tay."))
+            return
+        if not MessageBox.question(self, self.tr("Bỏ khóa chờ"), self.tr(
+                "Bỏ khóa {0} đang chờ của {1}? Dùng khi tệp đăng ký nhầm hoặc giả mạo; đơn vị thật gửi lại phiếu "
+                "đề nghị sẽ được nhận bình thường.").format(key.key_id, key.unit_code)):
+            return
+        try:
+            keystore.discard_pending(self.session, key.key_id)
+        except Exception as exc:
+            show_error(self, exc)
+        self.refresh()
+
+    def retrust_selected(self) -> None:
+        key = self._selected(self.trust_view, self.trust_model)
+        if key is None or key.state != "revoked":
+            MessageBox.info(self, self.tr("Tin cậy lại"), self.tr("Hãy chọn một khóa đã bị thu hồi."))
+            return
+        dlg = self.confirm_dialog_factory(self.tr("Tin cậy lại khóa đã thu hồi"), f"{key.unit_name} ({key.unit_code})",
+                                          key.fingerprint, [self.tr("Mã khóa: {0}").format(key.key_id)], self)
+        if dlg.exec() != QDialog.DialogCode.Accepted:
+            return
+        try:
+            keystore.retrust_key(self.session, key.key_id, dlg.fingerprint())
+            MessageBox.info(self, self.tr("Tin cậy lại"), self.tr("Đã tin cậy lại khóa của {0}.").format(key.unit_code))
+        except Exception as exc:
+            show_error(self, exc)
+        self.refresh()
+
+    def resend_selected(self) -> None:
+        item = self._selected(self.outbox_view, self.outbox_model)
+        if item is None or item.state != exchange.DELIVERED or item.kind != "report":
+            MessageBox.info(self, self.tr("Gửi lại"), self.tr("Hãy chọn một báo cáo đã chuyển mà cấp trên chưa xác nhận."))
+            return
+
+        def done(res: exchange.ExportResult):
+            self.refresh()
+            if res.delivered:
+                MessageBox.info(self, self.tr("Đã gửi lại"), self.tr("Đã gửi lại gói tin số {0}.").format(item.seq))
+            else:
+                MessageBox.error(self, self.tr("Chưa gửi lại được"), res.message)
+
+        self._run(self.tr("Đang gửi lại…"), lambda: exchange.resend(self.session, item.id), done,
+                  lambda e: show_error(self, e))
+
+    def release_selected(self) -> None:
+        q = self._selected(self.quarantine_view, self.quarantine_model)
+        if q is None:
+            MessageBox.info(self, self.tr("Gói bị cách ly"), self.tr("Hãy chọn một gói tin bị cách ly."))
+            return
+        if q.reason not in exchange.RELEASABLE_REASONS:
+            MessageBox.info(self, self.tr("Gói bị cách ly"), self.tr(
+                "Gói này bị từ chối vì: {0}\nKhông nhận được bằng tay; hãy liên hệ đơn vị gửi.").format(q.message or q.reason))
+            return
+        if not MessageBox.question(self, self.tr("Nhận gói bị cách ly"), self.tr(
+                "Nhận gói {0}? Gói bị cách ly vì: {1}\nChỉ nhận khi đã xác minh với đơn vị gửi.").format(
+                q.path.name, q.message or q.reason)):
+            return
+        self._run(self.tr("Đang kiểm tra gói tin…"), lambda: [exchange.apply_quarantined(self.session, q.path)],
+                  self._show_results, lambda e: show_error(self, e))
 
     def make_enrolment_file(self) -> None:
         folder = self.folder_provider(self.tr("Chọn thư mục lưu tệp đăng ký khóa (ví dụ USB)"))
