@@ -284,6 +284,9 @@ def _province_copy(s, report_id: int) -> Report:
 def accept_report(session: AppSession, report_id: int, comment: str = "") -> None:
     """Accept a unit's received report; it is then locked at the province."""
     session.require(Permission.APPROVE_REPORT)
+    from . import pdfsign
+
+    pdfsign.require_acceptable(session, report_id)  # a failed PDF signature is never accepted silently
     with session.db.session() as s:
         r = _province_copy(s, report_id)
         if r.unit_code == own_unit(session).code:

@@ -410,6 +410,11 @@ def _written_file(folder: Path, sender: str, row: OutboxBundle) -> Path | None:
 
 def _report_pdf(session: AppSession, report_id: int) -> bytes | None:
     """The printed report (lazily: the reporting module is optional for the exchange)."""
+    from . import pdfsign
+
+    signed = pdfsign.archived_pdf(session, report_id)  # the head's signed copy, when it was signed
+    if signed is not None:
+        return signed
     try:
         from . import reporting
         from desktop.export.documents import Verification
@@ -1210,6 +1215,8 @@ def _import_one(session: AppSession, path: Path, in_inbox: bool, identities: lis
         return ImportOutcome(name, REPLAY, None, _t("Gói tin số {0} đã nhận trước đó; bỏ qua.").format(b.seq),
                              moved_to=where, **common)
     warning = ""
+    if b.kind == "report" and report_id is not None:
+        warning = _pdf_signature_warning(session, report_id, b.report_pdf, prep.doc.get("approved_by") or "")
     if gap:
         expected = (last_seq or 0) + 1
         warning = _t("Thiếu gói số {0}–{1} của {2}; đã nhận gói số {3}. Gói thiếu nếu đến sau sẽ bị cách ly để kiểm tra.").format(
@@ -1255,6 +1262,17 @@ def _resend_receipt(session: AppSession, report_sha256: str) -> None:
             publish_copy(src, unit_folders(root, recipient)["inbox"], expected_sha256=sha)
         except BundleWriteError as exc:
             log.info("receipt %s not sent again: %s", filename, exc.reason)
+
+
+def _pdf_signature_warning(session: AppSession, report_id: int, pdf: bytes | None, head: str) -> str:
+    """Check the official digital signature of the report PDF (pdfsign) and say what is wrong."""
+    from . import pdfsign
+
+    try:
+        return pdfsign.import_warning(pdfsign.check_received(session, report_id, pdf, head))
+    except Exception:
+        log.exception("checking the PDF signature of report %s failed", report_id)
+        return _t("Không kiểm tra được chữ ký số trên báo cáo; cần kiểm tra trước khi chấp nhận.")
 
 
 def _was_applied(session: AppSession, file_sha256: str) -> bool:

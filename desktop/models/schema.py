@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -324,3 +324,48 @@ class ReceivedBundle(Base):
     report_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     received_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     applied_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+# ------------------------------------------------------------------ official digital signatures (revision 0006_pades)
+class PdfTrustItem(Base):
+    """A trust anchor for the PAdES signatures on reports, installed by the administrator from a
+    file: the government CA's root and intermediate certificates, and its CRLs (DER)."""
+
+    __tablename__ = "pdf_trust"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12), nullable=False)  # root | intermediate | crl
+    subject: Mapped[str] = mapped_column(Text, nullable=False)  # subject (issuer for a CRL), readable
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)  # of the DER
+    der: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    not_after: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # next update for a CRL
+    filename: Mapped[str] = mapped_column(String(260), nullable=False, default="")
+    added_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    added_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class SignedReportPdf(Base):
+    """The report PDF as signed: at a unit, the copy its head signed (archived, re-printed, sent);
+    at the superior office, the copy received in the unit's bundle with the result of checking
+    its signature at import and the officer's confirmation of the signer."""
+
+    __tablename__ = "signed_report_pdfs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), nullable=False, unique=True)
+    revision: Mapped[int] = mapped_column(Integer, nullable=False)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    verdict: Mapped[str] = mapped_column(String(16), nullable=False)  # pades.Verdict value
+    signer_name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    signer_org: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    signer_title: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    issuer: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    cert_serial: Mapped[str] = mapped_column(String(80), nullable=False, default="")
+    cert_not_after: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    signed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # local time
+    signatures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    head_name: Mapped[str] = mapped_column(String(200), nullable=False, default="")  # who approved, per the report
+    head_match: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    checked_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    confirmed_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    confirm_note: Mapped[str] = mapped_column(Text, nullable=False, default="")
