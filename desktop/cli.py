@@ -437,8 +437,11 @@ def cmd_report(args, stdin):
             if not found:
                 raise CliError(f"Chưa có báo cáo kỳ {period.label} của kế hoạch {args.plan}.")
             rid = found[0].id
-            data = (reporting.unit_report_pdf(session, rid, reporting.default_verification(
-                session, progress.get_report(session, rid).last_bundle_sha256))
+            from desktop.models import pdfsign
+
+            data = ((pdfsign.archived_pdf(session, rid)  # the signed official copy, when signed
+                     or reporting.unit_report_pdf(session, rid, reporting.default_verification(
+                         session, progress.get_report(session, rid).last_bundle_sha256)))
                     if out.suffix.lower() == ".pdf" else reporting.unit_report_xlsx(session, rid))
         else:
             data = (reporting.consolidated_pdf(session, args.plan, period) if out.suffix.lower() == ".pdf"

@@ -38,7 +38,7 @@ import os
 import re
 import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -276,6 +276,7 @@ class ReceivedReport:
     revision: int
     received_at: datetime | None
     target_codes: tuple[str, ...]
+    signature_label: str = ""  # result of checking the official digital signature (pdfsign)
 
     @property
     def status_label(self) -> str:
@@ -744,7 +745,10 @@ def received_reports(session: AppSession) -> list[ReceivedReport]:
             codes = tuple(sorted(c for c in s.scalars(select(ProgressEntry.target_code).where(ProgressEntry.report_id == r.id))))
             out.append(ReceivedReport(r.id, r.unit_code, u.name if u else r.unit_code, r.plan_id, r.period_key, r.status,
                                       r.revision, r.received_at, codes))
-        return out
+    from . import pdfsign
+
+    views = pdfsign.signature_views(session, [x.id for x in out])
+    return [replace(x, signature_label=views[x.id].label) if x.id in views else x for x in out]
 
 
 def return_report(session: AppSession, report_id: int, general: str, per_target: dict[str, str]) -> ExportResult:

@@ -484,6 +484,11 @@ class SettingsPage(QWidget):
         of.addRow(self.tr(settings.SPECS["backup_keep"].label), self.backup_keep)
         outer.addWidget(other)
 
+        from desktop.ui.token_sign import SignatureSettingsBox
+
+        self.signing = SignatureSettingsBox(session, self)
+        outer.addWidget(self.signing)
+
         self.save_button = QPushButton(self.tr("Lưu cài đặt"), objectName="saveSettings")
         self.save_button.clicked.connect(self.save)
         self.readonly_note = QLabel(self.tr("Chỉ tài khoản Quản trị được thay đổi cài đặt; bạn đang xem ở chế độ chỉ đọc."),
@@ -496,7 +501,7 @@ class SettingsPage(QWidget):
         bottom.addWidget(self.save_button)
         outer.addLayout(bottom)
         outer.addStretch(1)
-        for box in (unit_box, share_box, other):
+        for box in (unit_box, share_box, other, self.signing):
             box.setMaximumWidth(960)  # long lines of empty field are hard to read on a wide screen
         self.save_button.setVisible(self.can_edit)
         self.readonly_note.setVisible(not self.can_edit)
@@ -551,6 +556,7 @@ class SettingsPage(QWidget):
             settings.set_value(self.session, "evidence_max_mb", self.evidence_mb.value())
             settings.set_value(self.session, "backup_keep", self.backup_keep.value())
             settings.set_value(self.session, "share_folder", self.share.text().strip())
+            self.signing.save()
         except Exception as exc:
             show_error(self, exc)
             return

@@ -12,18 +12,18 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QHBoxLayout, QHeaderView,
 
 from desktop.export.vnformat import fmt_percent
 from desktop.models import consolidation as cons
-from desktop.models import plans, progress, workflow
+from desktop.models import pdfsign, plans, progress, workflow
 from desktop.models.domain import ReportingPeriod
 from desktop.models.status import Progress
 from desktop.ui import ops
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui import theme
+from desktop.ui.token_sign import SignatureInfoBox, matrix_signature_suffix
 
 
 
 def _state(value) -> str:
     return workflow.label(value, at_superior=True)
-
 
 FIXED_COLUMNS = 3  # unit, report state, submitted
 
@@ -35,6 +35,7 @@ class MatrixTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.matrix: cons.Matrix | None = None
         self.changes: dict = {}
+        self.signatures: dict = {}  # report id → pdfsign.SignatureView
 
     def set_matrix(self, matrix: cons.Matrix | None, changes: dict | None = None) -> None:
         self.beginResetModel()
@@ -66,12 +67,17 @@ class MatrixTableModel(QAbstractTableModel):
                 if col == 0:
                     return u.short_name or u.name
                 if col == 1:
-                    return _state(u.report_status)
+                    return _state(u.report_status) + matrix_signature_suffix(self.signatures.get(u.report_id))[0]
                 return u.submitted_at.strftime("%d/%m/%Y") if u.submitted_at else ""
             if role == Qt.ItemDataRole.ToolTipRole and col == 0:
                 return f"{u.name} ({u.code})"
             if role == Qt.ItemDataRole.ForegroundRole and col == 2 and u.on_time is False:
                 return QBrush(QColor(theme.ERROR))
+            if role == Qt.ItemDataRole.ForegroundRole and col == 1 and matrix_signature_suffix(
+                    self.signatures.get(u.report_id))[1]:
+                return QBrush(QColor(theme.ERROR))
+            if role == Qt.ItemDataRole.ToolTipRole and col == 1 and u.report_id in self.signatures:
+                return self.signatures[u.report_id].summary()
             if role == Qt.ItemDataRole.UserRole:
                 return (u.name if col == 0 else u.report_status or "") or ""
             return None
@@ -206,6 +212,8 @@ class UnitReportDialog(QDialog):
         hist.verticalHeader().setVisible(False)
         lay.addWidget(QLabel(self.tr("Lịch sử")))
         lay.addWidget(hist, 1)
+        self.signature = SignatureInfoBox(session, report_id, self)
+        lay.addWidget(self.signature)
         buttons = QHBoxLayout()
         self.accept_button = QPushButton(self.tr("Chấp nhận báo cáo"), objectName="acceptReport")
         self.return_button = QPushButton(self.tr("Trả lại kèm ý kiến…"), objectName="returnReport")
@@ -384,6 +392,7 @@ class ConsolidationPage(QWidget):
         except Exception as exc:
             show_error(self, exc)
             return
+        self.model.signatures = pdfsign.signature_views(self.session, [u.report_id for u in m.units if u.report_id])
         self.model.set_matrix(m, changes)
         self.summary.setText(self.tr(
             "Đã nhận <b>{0}/{1}</b> báo cáo ({2}) · đúng hạn {3} ({4}) · muộn {5} · hạn nộp {6}{7}").format(

@@ -1350,7 +1350,10 @@ class EntryForm(QWidget):
                 text += " " + self.tr("Kiểm tra rồi bấm “Duyệt” hoặc “Trả lại để sửa”.")
             return text, "locked"
         if r.status == progress.APPROVED:
-            return self.tr("Báo cáo đã được duyệt ngày {0}: số liệu đã khóa, chỉ xem.").format(when(r.approved_at)), "done"
+            from desktop.ui.token_sign import signature_note
+
+            return (self.tr("Báo cáo đã được duyệt ngày {0}: số liệu đã khóa, chỉ xem.").format(when(r.approved_at))
+                    + " " + signature_note(self.session, r.id)), "done"
         if r.status == progress.SENT:
             return self.tr("Báo cáo đã gửi lên cấp trên ngày {0}: số liệu đã khóa, chỉ xem.").format(when(r.sent_at)), "done"
         if r.status == progress.RECEIVED:
@@ -1921,7 +1924,13 @@ class EntryForm(QWidget):
         if not MessageBox.question(self, self.tr("Duyệt báo cáo"), self.tr(
                 "Duyệt báo cáo {0}? Số liệu được chốt và có thể gửi lên cấp trên.").format(r.period.label)):
             return False
-        return self._transition(lambda: progress.approve_report(self.session, r.id))
+        if not self._transition(lambda: progress.approve_report(self.session, r.id)):
+            return False
+        from desktop.ui.token_sign import sign_interactively
+
+        if sign_interactively(self, self.session, r.id):  # the head's USB token, when there is one
+            self.reload()
+        return True
 
     def open_send_back_dialog(self) -> SendBackDialog | None:
         r = self.report

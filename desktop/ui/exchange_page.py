@@ -136,6 +136,7 @@ class ReceivedReportModel(RowTableModel):
         ("Trạng thái", lambda r: r.status_label),
         ("Lần sửa", lambda r: r.revision),
         ("Nhận lúc", lambda r: _dt(r.received_at)),
+        ("Chữ ký số", lambda r: r.signature_label),
     ]
 
 
@@ -488,6 +489,12 @@ class ExchangePage(QWidget):
         if report is None or not report.can_send:
             MessageBox.info(self, self.tr("Gửi báo cáo"), self.tr("Hãy chọn một báo cáo ở trạng thái Đã duyệt."))
             return
+        from desktop.models import pdfsign
+        from desktop.ui.token_sign import sign_interactively
+
+        if (report.status == "da_duyet" and pdfsign.archived_pdf(self.session, report.id) is None
+                and self.session.user.can(Permission.APPROVE_REPORT) and pdfsign.configured_module(self.session)):
+            sign_interactively(self, self.session, report.id)  # sign when sending; unsigned still goes
 
         def done(res: exchange.ExportResult):
             self.refresh()

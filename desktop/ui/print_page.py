@@ -144,8 +144,11 @@ class PrintPage(QWidget):
                                _t("Hãy nhập tiến độ cho kỳ này trước."))
             rid = found[0].id
             sha = progress.get_report(self.session, rid).last_bundle_sha256
-            pdf = reporting.unit_report_pdf(self.session, rid, reporting.default_verification(self.session, sha),
-                                            signer=choice)
+            from desktop.models import pdfsign
+
+            pdf = (pdfsign.archived_pdf(self.session, rid)  # the signed official copy, when signed
+                   or reporting.unit_report_pdf(self.session, rid, reporting.default_verification(self.session, sha),
+                                                signer=choice))
             return pdf, (lambda: reporting.unit_report_xlsx(self.session, rid)), f"bao-cao-{pid}-{period.key}"
         pdf = reporting.consolidated_pdf(self.session, pid, period, signer=choice)
         return pdf, (lambda: reporting.consolidated_xlsx(self.session, pid, period)), f"tong-hop-{pid}-{period.key}"
