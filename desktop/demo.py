@@ -14,6 +14,7 @@ Demo data only: the passwords are printed.
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
@@ -110,6 +111,81 @@ def _enrol(parent: Office, child: Office, share: Path) -> None:
         c.lock()
 
 
+class DemoTokens:
+    """The heads' USB tokens, played by SoftHSM2 (one token folder per office, as one token is
+    plugged into one PC), with a test CA hierarchy whose certificates the offices install as
+    trust anchors. Disabled, and said so, when SoftHSM2 is not installed."""
+
+    PIN = "123456"
+
+    def __init__(self, out: Path):
+        from desktop.devtoken import CAHierarchy, softhsm_module
+
+        self.enabled = softhsm_module() is not None
+        self.tokens: dict[str, object] = {}
+        self.saved_env = os.environ.get("SOFTHSM2_CONF")
+        if not self.enabled:
+            return
+        self.folder = out / "usb-token-softhsm2"
+        self.pki = CAHierarchy.create()
+        self.anchors = out / "chung-thu-ca"
+        self.anchors.mkdir(parents=True)
+        (self.anchors / "ca-goc.cer").write_bytes(self.pki.root.der)
+        (self.anchors / "ca-trung-gian.cer").write_bytes(self.pki.intermediate.der)
+
+    def enrol(self, office: Office, head_name: str) -> None:
+        """Give the office's head a token and point the office at the module and the anchors."""
+        if not self.enabled:
+            return
+        from desktop.devtoken import SoftToken
+        from desktop.models import pdfsign, settings, units
+
+        s = office.login("quantri")
+        try:
+            unit_name = units.own_unit(s).name
+            tok = SoftToken(self.folder / office.code)
+            self._use(tok)
+            tok.init_token("LANHDAO", self.PIN)
+            tok.store("LANHDAO", self.PIN, self.pki.issue(head_name, unit_name, "Viện trưởng"), "ky-so", b"\x01",
+                      chain=(self.pki.intermediate,))
+            self.tokens[office.code] = tok
+            settings.set_value(s, "pkcs11_module", tok.module)
+            for f in sorted(self.anchors.iterdir()):
+                pdfsign.add_trust_file(s, f)
+        finally:
+            s.lock()
+
+    def _use(self, tok) -> None:
+        os.environ["SOFTHSM2_CONF"] = str(tok.conf)  # this office's token is the one plugged in
+
+    def sign(self, office: Office, head, report_id: int) -> None:
+        tok = self.tokens.get(office.code)
+        if tok is None:
+            return
+        from desktop.models import pdfsign
+
+        self._use(tok)
+        pdfsign.sign_report(head, report_id, self.PIN)
+
+    def close(self) -> None:
+        if self.saved_env is None:
+            os.environ.pop("SOFTHSM2_CONF", None)
+        else:
+            os.environ["SOFTHSM2_CONF"] = self.saved_env
+
+
+TOKENS: DemoTokens | None = None
+
+
+def _approve(office: Office, head, report_id: int, comment: str) -> None:
+    """The head approves and signs with the USB token (when the demo has one)."""
+    from desktop.models import progress
+
+    progress.approve_report(head, report_id, comment)
+    if TOKENS is not None:
+        TOKENS.sign(office, head, report_id)
+
+
 def _fill_and_send(office: Office, plan_id: str, period: str, share_of_done: float, seed: int) -> int:
     from desktop.demo_data import NARRATIVE
     from desktop.models import exchange, progress
@@ -140,7 +216,7 @@ def _fill_and_send(office: Office, plan_id: str, period: str, share_of_done: flo
         e.lock()
     head = office.login("lanhdao")
     try:
-        progress.approve_report(head, rid, "Đồng ý gửi")
+        _approve(office, head, rid, "Đồng ý gửi")
         result = exchange.export_report(head, plan_id, period)
         if not result.delivered:
             raise RuntimeError(result.message)
@@ -151,14 +227,15 @@ def _fill_and_send(office: Office, plan_id: str, period: str, share_of_done: flo
 
 def _print_unit_report(office: Office, plan_id: str, period: str, path: Path) -> Path:
     """The unit's own report as its leader prints it (the same PDF the bundle carries)."""
-    from desktop.models import progress, reporting
+    from desktop.models import pdfsign, progress, reporting
 
     s = office.login("lanhdao")
     try:
         rid = next(r.id for r in progress.list_reports(s, plan_id)
                    if r.period_key == period and r.unit_code == office.code)
         sha = progress.get_report(s, rid).last_bundle_sha256
-        path.write_bytes(reporting.unit_report_pdf(s, rid, reporting.default_verification(s, sha)))
+        path.write_bytes(pdfsign.archived_pdf(s, rid)  # the head's signed copy, when the demo has tokens
+                         or reporting.unit_report_pdf(s, rid, reporting.default_verification(s, sha)))
     finally:
         s.lock()
     return path
@@ -206,6 +283,16 @@ def run_demo(out: Path, kdf=None) -> int:
             f"VKS-KV{i}-THA", f"Viện kiểm sát nhân dân khu vực {i} - Thanh Hóa", parent_code="VKS-THA",
             parent_name="Viện kiểm sát nhân dân tỉnh Thanh Hóa", place_name="Thanh Hóa", doc_symbol=f"VKSKV{i}",
             short_name=f"VKSND KV{i}", level="khu_vuc"), kdf) for i in (1, 2, 3)]
+
+        global TOKENS
+        TOKENS = DemoTokens(out)
+        if TOKENS.enabled:
+            _say("   Chữ ký số: lãnh đạo mỗi đơn vị có USB token (SoftHSM2, CA thử nghiệm); các đơn vị cài chứng thư CA")
+            for o in (national, province, *units):
+                TOKENS.enrol(o, "Lãnh đạo " + o.code)
+        else:
+            _say("   Chữ ký số: máy chưa cài SoftHSM2 (apt-get install softhsm2) nên báo cáo gửi không có chữ ký số "
+                 "chuyên dùng, như khi lãnh đạo không có USB token")
 
         _say("2. Đăng ký khóa, đối chiếu vân tay như trên phiếu giấy…")
         _enrol(national, province, share)
@@ -293,7 +380,7 @@ def run_demo(out: Path, kdf=None) -> int:
             e.lock()
         head = units[1].login("lanhdao")
         try:
-            progress.approve_report(head, kv2_report, "Đồng ý gửi lại")
+            _approve(units[1], head, kv2_report, "Đồng ý gửi lại")
             exchange.export_report(head, PLAN, PERIOD)
         finally:
             head.lock()
@@ -348,7 +435,7 @@ def run_demo(out: Path, kdf=None) -> int:
             e.lock()
         head = province.login("lanhdao")
         try:
-            progress.approve_report(head, up_id, "Đồng ý")
+            _approve(province, head, up_id, "Đồng ý")
             up = exchange.export_report(head, NATIONAL_PLAN, "2025-Q1")
         finally:
             head.lock()
@@ -373,9 +460,24 @@ def run_demo(out: Path, kdf=None) -> int:
             p.lock()
         unit_pdfs = [_print_unit_report(units[0], PLAN, PERIOD, out / "bao-cao-VKS-KV1-THA-2025-03.pdf"),
                      _print_unit_report(province, NATIONAL_PLAN, "2025-Q1", out / "bao-cao-VKS-THA-2025-Q1.pdf")]
+        signed_note = ""
+        if TOKENS.enabled:
+            from desktop.models import pdfsign
+
+            p = province.login("lanhdao")
+            try:
+                kv1 = next(r for r in exchange.received_reports(p) if r.unit_code == units[0].code)
+                view = pdfsign.signature_view(p, kv1.id)
+                signed_pdf = out / "bao-cao-KV1-da-ky-so.pdf"
+                signed_pdf.write_bytes(pdfsign.archived_pdf(p, kv1.id))
+                signed_note = f"{signed_pdf}  ({view.label}; {view.signer_name}, {view.signed_at_text})"
+            finally:
+                p.lock()
     finally:
         exchange.clock = real_clock
         progress.datetime = real_datetime
+        if TOKENS is not None:
+            TOKENS.close()
 
     _say("")
     _say("Bản minh họa VKS CĐS đã chạy trọn chu trình.")
@@ -391,6 +493,12 @@ def run_demo(out: Path, kdf=None) -> int:
     _say(f"  Gói tin lên VKSND tối cao: {up.item.filename if up.item else '?'} → "
          f"{', '.join(o.verdict_label for o in nat_in if o.kind == 'report')}")
     _say(f"  Vân tay khóa VKSND tỉnh Thanh Hóa: {fp}")
+    if signed_note:
+        _say(f"  Báo cáo KV1 đã ký số (PAdES):   {signed_note}")
+        _say(f"  USB token thử nghiệm (SoftHSM2): {TOKENS.folder} — mã PIN {DemoTokens.PIN}; "
+             f"chứng thư CA: {TOKENS.anchors}")
+    else:
+        _say("  Chữ ký số: chưa có (SoftHSM2 chưa được cài trên máy này)")
     _say(f"  Tài khoản ở mọi đơn vị: quantri / nhaplieu / lanhdao — mật khẩu {DEMO_PASSWORD}")
     _say(f"  Mở giao diện, ví dụ: vks-cds --data-dir {province.folder}")
     return 0
