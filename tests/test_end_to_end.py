@@ -37,6 +37,16 @@ def test_full_cycle(tmp_path, capsys):
         # the drill-down: the province sees the unit's entries and its history
         kv2 = progress.get_report(s, received["VKS-KV2-THA"].id)
         assert any(e.numerator == 3316 and e.denominator == 3429 for e in kv2.entries.values())
+        # the heads signed with their (SoftHSM2) tokens; the province checked against its anchors
+        from desktop.devtoken import softhsm_module
+        from desktop.models import pdfsign
+
+        views = pdfsign.signature_views(s, [r.id for r in received.values()])
+        if softhsm_module():
+            assert all(views[r.id].ok and views[r.id].head_match for r in received.values())
+            assert (out / "bao-cao-KV1-da-ky-so.pdf").read_bytes().startswith(b"%PDF")
+        else:
+            assert all(v.verdict == "unsigned" for v in views.values())
     finally:
         s.lock()
 
