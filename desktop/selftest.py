@@ -104,6 +104,40 @@ def run_selftest(gui: bool = False) -> int:
 
         ok &= _step("Ký và xác minh gói tin", bundle)
 
+        def pades_sign():
+            import io
+
+            import pkcs11._pkcs11  # noqa: F401  - the PKCS#11 binding the USB token goes through
+            from asn1crypto import x509 as ax509
+            from cryptography.hazmat.primitives import serialization
+            from pyhanko.keys import load_private_key_from_pemder_data
+            from pyhanko.sign import signers
+            from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+            from desktop.devtoken import CAHierarchy
+            from desktop.export.documents import RecoverySheetDoc
+            from desktop.export.pdf import pades, render_recovery_sheet
+            from datetime import date, datetime
+
+            buf = io.BytesIO()
+            render_recovery_sheet(RecoverySheetDoc(unit_name="Đơn vị kiểm tra", unit_code="KT", created=date.today(),
+                                                   recovery_code="ABCDE-FGHJK-MNPQR-STVWX-YZ234"), buf)
+            pki = CAHierarchy.create()
+            who = pki.issue("Người ký kiểm tra", "Đơn vị kiểm tra")
+            key = load_private_key_from_pemder_data(who.key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()), None)
+            signer = signers.SimpleSigner(ax509.Certificate.load(who.der), key, SimpleCertificateStore.from_certs(
+                [ax509.Certificate.load(pki.intermediate.der)]))
+            box = pades.Rect(300, 100, 300 + pades.SIGNER_WIDTH, 170)
+            out = pades.sign_pdf(buf.getvalue(), signer, pades.Placement(
+                pades.FIELD_SIGNER, 0, box, pades.signer_appearance(box.x2 - box.x1, box.y2 - box.y1,
+                                                                   "Người ký kiểm tra", datetime.now())))
+            [c] = pades.check_signatures(out, [pki.root.der], [pki.intermediate.der])
+            assert out.startswith(buf.getvalue()) and c.verdict is pades.Verdict.VALID, c.verdict
+            return f"{len(out)} byte"
+
+        ok &= _step("Ký số PAdES (pyHanko) và thư viện PKCS#11", pades_sign)
+
         if gui:
             def window():
                 from PySide6.QtWidgets import QApplication, QLabel

@@ -92,6 +92,7 @@ HIDDEN_IMPORTS = [
     "alembic.script", "alembic.runtime.migration", "alembic.runtime.environment",
     "alembic.ddl", "alembic.ddl.sqlite", "alembic.ddl.impl",
     "logging.handlers",
+    "pkcs11._pkcs11",                 # python-pkcs11 loads its binding inside pkcs11.lib()
 ]
 
 # Alembic scripts are loaded from files (desktop.models.db.MIGRATIONS_DIR = <db.py>/../migrations),

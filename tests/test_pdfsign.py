@@ -428,3 +428,27 @@ def test_placement_follows_the_signer_block_and_content_is_unchanged(token, pki,
 
 def test_iso_time_in_vietnam_zone():
     assert pades.iso_vn(datetime(2026, 12, 31, 20, 0, 5, 123, tzinfo=timezone.utc)) == "2027-01-01T03:00:05+07:00"
+
+
+def test_signature_modules_never_import_qt():
+    import sys
+
+    code = ("import sys, desktop.models.pdfsign, desktop.export.pdf.pades, desktop.devtoken; "
+            "assert not any(m.startswith('PySide6') for m in sys.modules), 'Qt imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_name_printed_in_capitals_is_found(tmp_path):
+    from dataclasses import replace
+
+    from desktop.export.documents import SignatureBlock
+    from desktop.export.pdf import render_unit_report
+    from report_samples import sample_unit_report
+
+    doc = sample_unit_report()
+    doc = replace(doc, signature=SignatureBlock(authority="KT. VIỆN TRƯỞNG", title="PHÓ VIỆN TRƯỞNG",
+                                                name="LÊ THỊ HỒNG NHUNG"))
+    buf = io.BytesIO()
+    render_unit_report(doc, buf)
+    place = pades.locate_signer(buf.getvalue(), "Lê Thị Hồng Nhung", "Phó Viện trưởng")
+    assert place is not None and place.title is not None and place.name.y2 < place.title.y1

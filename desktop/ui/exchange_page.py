@@ -492,7 +492,7 @@ class ExchangePage(QWidget):
         from desktop.models import pdfsign
         from desktop.ui.token_sign import sign_interactively
 
-        if (report.status == "da_duyet" and pdfsign.archived_pdf(self.session, report.id) is None
+        if (report.status == exchange.APPROVED and pdfsign.archived_pdf(self.session, report.id) is None
                 and self.session.user.can(Permission.APPROVE_REPORT) and pdfsign.configured_module(self.session)):
             sign_interactively(self, self.session, report.id)  # sign when sending; unsigned still goes
 

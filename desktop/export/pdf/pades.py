@@ -144,7 +144,7 @@ def locate_signer(pdf: bytes, name: str, title: str | None = None) -> SigningPla
             w, h = page.get_size()
             tp = page.get_textpage()
             try:
-                names = _find_all(tp, name)
+                names = _find_all(tp, name) or _find_all(tp, upper(name))  # a layout may print it in capitals
                 titles = _find_all(tp, title) if title else []
             finally:
                 tp.close()
