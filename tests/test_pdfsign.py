@@ -269,11 +269,14 @@ def test_revoked_certificate_refused_at_the_unit_and_flagged_at_the_province(two
         copy_id = out[0].report_id
         v = pdfsign.signature_view(prov.admin, copy_id)
         assert v.verdict == "revoked" and v.failed and pdfsign.needs_confirmation(v)
-        # not accepted silently: refused until an officer confirms, with a reason
+        # not accepted silently: refused until an officer confirms, with a reason; a refusal changes nothing
+        approver = prov.approver
+        before = db_dump(prov.admin)
         with pytest.raises(ValidationError):
-            consolidation.accept_report(prov.approver, copy_id)
+            consolidation.accept_report(approver, copy_id)
         with pytest.raises(ValidationError):
-            pdfsign.confirm_signer(prov.approver, copy_id, "")
+            pdfsign.confirm_signer(approver, copy_id, "")
+        assert db_dump(prov.admin) == before
         v = pdfsign.confirm_signer(prov.approver, copy_id, "Đã gọi điện, đơn vị sẽ ký lại bằng chứng thư mới")
         assert v.confirmed_at is not None and "Đã xác nhận" in v.summary()
         consolidation.accept_report(prov.approver, copy_id)

@@ -39,6 +39,8 @@ class PinDialog(QDialog):
         lay.addRow(self.tr("Mã PIN"), self.pin)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("Ký số"))
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("Hủy"))
+        self.setMinimumWidth(380)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         lay.addRow(buttons)
