@@ -1219,12 +1219,13 @@ def _import_one(session: AppSession, path: Path, in_inbox: bool, identities: lis
         return ImportOutcome(name, REPLAY, None, _t("Gói tin số {0} đã nhận trước đó; bỏ qua.").format(b.seq),
                              moved_to=where, **common)
     warning = ""
-    if b.kind == "report" and report_id is not None:
-        warning = _pdf_signature_warning(session, report_id, b.report_pdf, prep.doc.get("approved_by") or "")
     if gap:
         expected = (last_seq or 0) + 1
         warning = _t("Thiếu gói số {0}–{1} của {2}; đã nhận gói số {3}. Gói thiếu nếu đến sau sẽ bị cách ly để kiểm tra.").format(
             expected, b.seq - 1, b.sender_unit, b.seq)
+    if b.kind == "report" and report_id is not None:
+        sig = _pdf_signature_warning(session, report_id, b.report_pdf, prep.doc.get("approved_by") or "")
+        warning = " ".join(x for x in (warning, sig) if x)
     where = _move_processed(path, in_inbox)
     if receipt_id is not None:
         try:
