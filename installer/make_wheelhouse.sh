@@ -42,6 +42,7 @@ wanted = deps + extras.get("build", []) + (extras.get("test", []) if sys.argv[2]
 # pip evaluates environment markers for THIS machine, not for Windows: add what the
 # dependencies require only on win32 (PyInstaller: pefile, pywin32-ctypes; pytest: colorama).
 wanted += ["pefile>=2022.5.30,!=2024.8.26", "pywin32-ctypes>=0.2.1"]
+wanted += ["tzdata"]  # tzlocal (pyHanko) needs it on Windows only
 if sys.argv[2] == "1":
     wanted += ["colorama"]
 wanted += backend + ["pip"]
