@@ -1,14 +1,14 @@
 """Official digital signatures on report PDFs: trust anchors and signed report copies.
 
 Revision ID: 0006_pades
-Revises: 0005
+Revises: 0006_perf
 """
 
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0006_pades'
-down_revision = '0005'
+down_revision = '0006_perf'
 branch_labels = None
 depends_on = None
 
