@@ -39,7 +39,7 @@ SPECS: dict[str, SettingSpec] = {s.key: s for s in [
     SettingSpec("document_signer", {}, dict, "Người ký văn bản của đơn vị",
                 permissions=(Permission.MANAGE_SETTINGS, Permission.APPROVE_REPORT)),
     SettingSpec("pkcs11_module", "", str, "Thư viện PKCS#11 của USB token ký số (tệp .dll)"),
-    SettingSpec("pkcs11_agency_token", "", str, "Nhãn USB token chữ ký số của cơ quan (để trống nếu không ký số cơ quan)"),
+    SettingSpec("pkcs11_agency_token", "", str, "Nhãn token chữ ký số của cơ quan (để trống nếu không có)"),
 ]}
 
 
