@@ -12,7 +12,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from desktop.models import exchange, pdfsign, progress
-from desktop.ui import tasks
 from desktop.ui.messages import MessageBox
 from desktop.ui.token_sign import PinDialog
 from exchange_fixtures import PERIOD, PLAN, office_templates, province_and_units, two_offices  # noqa: F401
@@ -30,12 +29,10 @@ def _sync(monkeypatch):
         pytest.fail(f"unanswered message box: {box.windowTitle()}: {box.text()}")
 
     monkeypatch.setattr(QMessageBox, "exec", unexpected)
-    tasks.set_synchronous(True)
     MessageBox.shown.clear()
     MessageBox._next_answers.clear()
     PinDialog.next_pins.clear()
     yield
-    tasks.set_synchronous(False)
     MessageBox._next_answers.clear()
     PinDialog.next_pins.clear()
 
