@@ -289,7 +289,7 @@ def run_demo(out: Path, kdf=None) -> int:
         if TOKENS.enabled:
             _say("   Chữ ký số: lãnh đạo mỗi đơn vị có USB token (SoftHSM2, CA thử nghiệm); các đơn vị cài chứng thư CA")
             for o in (national, province, *units):
-                TOKENS.enrol(o, "Lãnh đạo " + o.code)
+                TOKENS.enrol(o, LEADERS.get(o.code, "Lãnh đạo " + o.code))
         else:
             _say("   Chữ ký số: máy chưa cài SoftHSM2 (apt-get install softhsm2) nên báo cáo gửi không có chữ ký số "
                  "chuyên dùng, như khi lãnh đạo không có USB token")
