@@ -1,6 +1,6 @@
 """The plan domain: plans, groups, targets, deadlines, measures and reporting periods.
 
-Plain frozen dataclasses built from a plan document (file format ``vks-cds-plan/1``, see
+Plain frozen dataclasses built from a plan document (file format ``vks-cds-plan/2``, see
 ``docs/plan-format.md``). The document stays the stored truth; these objects are what services,
 status rules, reports and widgets read. Free-text parsing of deadlines ("3/2024", "Tháng 12/2025",
 "Hàng tháng", "31/8/2023") and measures ("100% …", "tối thiểu 04 lần/01 năm") also lives here so the
@@ -21,7 +21,10 @@ from typing import Any, Iterator, Mapping
 
 from .i18n import fold, nfc, tr
 
-FORMAT = "vks-cds-plan/1"
+FORMAT = "vks-cds-plan/2"
+#: Every plan format this version reads. /1 lacks the per-target assignment (reporting_units,
+#: assignment_note), recurrence windows and untitled-group flags of /2; a /1 file reads unchanged.
+READ_FORMATS = ("vks-cds-plan/1", FORMAT)
 
 PERIOD_TYPES = ("month", "quarter", "half_year", "year")
 DEADLINE_TYPES = ("month", "date", "period", "recurring", "year", "none")
@@ -609,6 +612,159 @@ def infer_measure(text: str, deadline: Deadline, expected_result: str = "") -> M
     return Measure("qualitative")
 
 
+# ------------------------------------------------------------------ recurrence
+@dataclass(frozen=True)
+class Recurrence:
+    """A target judged again in every period of type `every` within a window.
+
+    Any measure kind recurs: a ratio each quarter ("100% công chức được tập huấn … định kỳ mỗi
+    quý/1 lần"), a count per month, a milestone or report done every month. The window runs from
+    `start` to `end` (both inclusive); either end left open falls back on the target's deadline
+    (a period deadline gives both ends) and then on the plan year. A period counts when it
+    overlaps the window: a quarterly task in a pilot from 01/9 to 30/11 is due in Q3 and Q4.
+    """
+
+    every: str
+    start: date | None = None
+    end: date | None = None
+    text: str = ""
+
+    def window(self, plan_year: int, deadline: "Deadline | None" = None) -> tuple[date, date]:
+        start, end = self.start, self.end
+        if deadline is not None and deadline.type == "period":
+            start = start or deadline.start
+            end = end or deadline.end
+        elif deadline is not None and deadline.type in ("date", "month"):
+            end = end or deadline.end_date(plan_year)
+        start = start or date(plan_year, 1, 1)
+        end = end or date(plan_year, 12, 31)
+        return start, max(start, end)
+
+    def due_periods(self, plan_year: int, deadline: "Deadline | None" = None) -> list[ReportingPeriod]:
+        """Every `every` period that overlaps the window, in order."""
+        start, end = self.window(plan_year, deadline)
+        out, p = [], ReportingPeriod.containing(self.every, start)
+        while p.start <= end:
+            out.append(p)
+            p = p.next()
+        return out
+
+    def label(self, plan_year: int | None = None, deadline: "Deadline | None" = None) -> str:
+        """'Hàng quý (01/09/2023 – 30/11/2023)', 'Hàng tháng'."""
+        base = _t(EVERY_LABELS[self.every])
+        if self.start is None and self.end is None:
+            return base
+        if plan_year is None:
+            return f"{base} ({fmt_date(self.start)} – {fmt_date(self.end)})"
+        s, e = self.window(plan_year, deadline)
+        return f"{base} ({fmt_date(s)} – {fmt_date(e)})"
+
+    def to_json(self) -> dict:
+        out: dict[str, Any] = {"every": self.every}
+        if self.start:
+            out["start"] = self.start.isoformat()
+        if self.end:
+            out["end"] = self.end.isoformat()
+        if self.text:
+            out["text"] = self.text
+        return out
+
+    @classmethod
+    def from_json(cls, d: Mapping) -> "Recurrence":
+        return cls(d["every"], date.fromisoformat(d["start"]) if d.get("start") else None,
+                   date.fromisoformat(d["end"]) if d.get("end") else None, nfc(d.get("text", "")))
+
+
+def effective_recurrence(target: Any) -> Recurrence | None:
+    """`target.recurrence` when set, else the one a recurring measure implies (its `every`, else
+    the deadline's, else monthly). Works on anything with `.measure` and `.deadline`."""
+    rec = getattr(target, "recurrence", None)
+    if isinstance(rec, Recurrence) and rec.every in PERIOD_TYPES:
+        return rec
+    m, d = target.measure, target.deadline
+    if m.type != "recurring":
+        return None
+    every = m.every if m.every in PERIOD_TYPES else d.every if getattr(d, "every", None) in PERIOD_TYPES else "month"
+    return Recurrence(every)
+
+
+def parse_recurrence(text: Any) -> Recurrence | None:
+    """'định kỳ mỗi quý/1 lần', 'Hằng tháng', 'hàng năm' in a target's wording → a Recurrence
+    over the plan year (None when the wording has no frequency)."""
+    low = " ".join(nfc(str(text or "")).casefold().split())
+    if re.search(r"mỗi quý\s*/\s*(?:0?1)\s*lần|quý\s*/\s*(?:0?1)\s*lần", low):
+        return Recurrence("quarter", text=nfc(str(text)))
+    if re.search(r"mỗi tháng\s*/\s*(?:0?1)\s*lần|tháng\s*/\s*(?:0?1)\s*lần", low):
+        return Recurrence("month", text=nfc(str(text)))
+    for rx, every in _RECURRING:
+        if rx.search(low):
+            return Recurrence(every, text=nfc(str(text)))
+    return None
+
+
+# ------------------------------------------------------------------ who reports on a target
+_VKS = re.compile(r"\bvien kiem sat nhan dan\b|\bvien ksnd\b|\bvks\s*nd\b")
+
+
+def unit_key(name: str) -> str:
+    """A unit name compared the way people write it: accents, case, punctuation and the
+    'Viện kiểm sát nhân dân'/'VKSND' spelling ignored ('VKSND tỉnh Quảng Ninh' ==
+    'Viện kiểm sát nhân dân tỉnh Quảng Ninh')."""
+    key = fold(nfc(name or ""))
+    key = _VKS.sub("vksnd", key)
+    key = re.sub(r"[^a-z0-9]+", " ", key)
+    return " ".join(key.split())
+
+
+@dataclass(frozen=True)
+class UnitIdentity:
+    """Who is asking: a unit's code, level and names (full and short)."""
+
+    code: str
+    level: str
+    names: tuple[str, ...] = ()
+
+    def is_named(self, name_or_ref: "str | UnitRef") -> bool:
+        if isinstance(name_or_ref, UnitRef):
+            if name_or_ref.code and self.code:
+                return name_or_ref.code == self.code
+            name_or_ref = name_or_ref.name
+        key = unit_key(name_or_ref)
+        return bool(key) and any(key == unit_key(n) for n in self.names if n)
+
+
+ROLE_LABELS = {"lead": "Chủ trì", "coordinating": "Phối hợp", "reporting": "Báo cáo"}
+
+
+def target_role(target: "Target", plan: "Plan | None", unit: UnitIdentity) -> str | None:
+    """How `unit` stands towards `target`: 'lead', 'coordinating', 'reporting' or None (the
+    target is not the unit's to report on).
+
+    1. A target listing `reporting_units` is reported by exactly those units.
+    2. Otherwise by every unit of the target's levels (the plan's when the target names none;
+       every level when neither does).
+    3. A unit named as the lead unit reports on it whatever its level. Being named as a
+       coordinating unit alone does not put a report on a unit (MT08: VKSND tỉnh Quảng Ninh
+       coordinates; every province reports because the target is for the provincial level).
+    A unit that reports is 'lead' or 'coordinating' when named so, else 'reporting'.
+    """
+    named_lead = any(unit.is_named(u) for u in target.lead_units)
+    named_coord = any(unit.is_named(u) for u in target.coordinating_units)
+    if target.reporting_units:
+        reports = any(unit.is_named(u) for u in target.reporting_units) or named_lead
+    else:
+        levels = target.applies_to_levels or (plan.applies_to_levels if plan is not None else ())
+        reports = not levels or unit.level in levels or named_lead
+    if not reports:
+        return None
+    return "lead" if named_lead else "coordinating" if named_coord else "reporting"
+
+
+def targets_applicable(plan: "Plan", unit: UnitIdentity) -> list["Target"]:
+    """The targets of `plan` that `unit` reports on, in plan order."""
+    return [t for t in plan.targets if target_role(t, plan, unit) is not None]
+
+
 # ------------------------------------------------------------------ plan, groups, targets
 @dataclass(frozen=True)
 class UnitRef:
@@ -637,6 +793,9 @@ class Target:
     applies_to_levels: tuple[str, ...] = ()
     source_ref: str = ""
     group_code: str = ""
+    reporting_units: tuple[UnitRef, ...] = ()
+    assignment_note: str = ""
+    recurrence: "Recurrence | None" = None
 
     @property
     def kind_label(self) -> str:
@@ -644,6 +803,12 @@ class Target:
 
     def applies_to(self, level: str) -> bool:
         return not self.applies_to_levels or level in self.applies_to_levels
+
+    @property
+    def effective_recurrence(self) -> "Recurrence | None":
+        """The recurrence the status rules apply: the stated one, else the one a recurring measure
+        implies ("Thực hiện hàng tháng" without a window: every month of the plan year)."""
+        return effective_recurrence(self)
 
     @property
     def levels_label(self) -> str:
@@ -664,7 +829,10 @@ class Target:
             expected_result=nfc(d.get("expected_result", "")), exclusion_note=nfc(d.get("exclusion_note", "")),
             evidence_required=bool(d.get("evidence_required", False)),
             applies_to_levels=tuple(d.get("applies_to_levels", ())), source_ref=nfc(d.get("source_ref", "")),
-            group_code=group_code)
+            group_code=group_code,
+            reporting_units=tuple(UnitRef.from_json(u) for u in d.get("reporting_units", ()) if u),
+            assignment_note=nfc(d.get("assignment_note", "")),
+            recurrence=Recurrence.from_json(d["recurrence"]) if d.get("recurrence") else None)
 
 
 @dataclass(frozen=True)
@@ -673,6 +841,14 @@ class PlanGroup:
     title: str
     targets: tuple[Target, ...]
     source_ref: str = ""
+    title_missing: bool = False
+
+    @property
+    def display_title(self) -> str:
+        """The title as shown and printed; a group whose title the source does not give says so."""
+        if self.title_missing:
+            return _t("{0} (chưa rõ tên)").format(self.title)
+        return self.title
 
 
 @dataclass(frozen=True)
@@ -756,7 +932,8 @@ def plan_from_document(doc: Mapping) -> Plan:
     groups = []
     for g in doc["groups"]:
         targets = tuple(Target.from_json(t, g["code"]) for t in g["targets"])
-        groups.append(PlanGroup(g["code"], nfc(g["title"]), targets, nfc(g.get("source_ref", ""))))
+        groups.append(PlanGroup(g["code"], nfc(g["title"]), targets, nfc(g.get("source_ref", "")),
+                                bool(g.get("title_missing", False))))
     src = doc.get("source_document")
     return Plan(
         id=doc["id"], kind=doc["kind"], symbol=nfc(doc["symbol"]), title=nfc(doc["title"]),
@@ -780,7 +957,8 @@ FIELD_LABELS = {
     "text": "Mục tiêu/nhiệm vụ", "code": "Mã", "kind": "Loại", "lead_units": "Đơn vị chủ trì",
     "coordinating_units": "Đơn vị phối hợp", "deadline": "Thời gian hoàn thành", "expected_result": "Kết quả",
     "measure": "Chỉ tiêu/đo lường", "exclusion_note": "Ghi chú loại trừ", "evidence_required": "Cần minh chứng",
-    "applies_to_levels": "Cấp áp dụng", "source_ref": "Vị trí trong văn bản", "title": "Tên", "group": "Nhóm",
+    "applies_to_levels": "Cấp áp dụng", "source_ref": "Vị trí trong văn bản",
+    "reporting_units": "Đơn vị báo cáo", "assignment_note": "Căn cứ giao nhiệm vụ", "recurrence": "Định kỳ", "title": "Tên", "group": "Nhóm",
     "id": "Mã kế hoạch", "number": "Số", "symbol": "Ký hiệu", "year": "Năm", "issuing_unit": "Đơn vị ban hành",
     "issue_date": "Ngày ban hành", "legal_bases": "Căn cứ", "period_types": "Kỳ báo cáo",
     "submission_deadlines": "Hạn gửi báo cáo", "notes": "Ghi chú", "place_name": "Địa danh",

@@ -36,8 +36,8 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import func, select
 
 from . import audit
-from .domain import (FIELD_LABELS, FORMAT, LEVEL_LABELS, PLAN_KIND_LABELS, Deadline, Measure, Plan,
-                     PlanProblem, Target, fmt_date, plan_from_document)
+from .domain import (FIELD_LABELS, FORMAT, LEVEL_LABELS, LEVELS, PLAN_KIND_LABELS, Deadline, Measure, Plan,
+                     PlanProblem, Recurrence, Target, UnitRef, fmt_date, plan_from_document)
 from .errors import AppError, NotFound, ValidationError
 from .fsutil import atomic_write_bytes
 from .i18n import fold, nfc, tr
@@ -53,7 +53,10 @@ EDITABLE_ORIGINS = ("own", "imported")
 ORIGIN_LABELS = {"builtin": "Có sẵn", "own": "Của đơn vị", "imported": "Đã nhập", "received": "Nhận từ cấp trên"}
 PLAN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
 TARGET_FIELDS = ("code", "kind", "text", "lead_units", "coordinating_units", "deadline", "expected_result",
-                 "measure", "exclusion_note", "evidence_required", "applies_to_levels", "source_ref")
+                 "measure", "exclusion_note", "evidence_required", "applies_to_levels", "source_ref",
+                 "reporting_units", "assignment_note", "recurrence")
+#: Fields a /1 plan file cannot carry (added by vks-cds-plan/2).
+V2_TARGET_FIELDS = ("reporting_units", "assignment_note", "recurrence")
 PLAN_FIELDS = ("title", "number", "symbol", "kind", "year", "issue_date", "issue_date_text", "place_name",
                "legal_bases", "period_types", "submission_deadlines", "notes", "applies_to_levels", "principles")
 __all__ = [
@@ -381,12 +384,16 @@ def _semantic_problems(doc: Mapping) -> list[tuple[list, str]]:
     if not isinstance(groups, list):
         return out
     year = doc.get("year") if isinstance(doc.get("year"), int) else None
+    old_format = doc.get("format") == "vks-cds-plan/1"
     seen_groups: dict[str, int] = {}
     seen_targets: dict[str, str] = {}
     for gi, g in enumerate(groups):
         if not isinstance(g, dict):
             continue
         gcode = g.get("code")
+        if old_format and "title_missing" in g:
+            out.append((["groups", gi, "title_missing"], _t("Trường 'title_missing' chỉ có từ định dạng {0}.")
+                        .format(FORMAT)))
         if isinstance(gcode, str):
             if gcode in seen_groups:
                 out.append((["groups", gi, "code"], _t("Mã nhóm '{0}' bị trùng với nhóm thứ {1}.").format(
@@ -400,6 +407,18 @@ def _semantic_problems(doc: Mapping) -> list[tuple[list, str]]:
             if not isinstance(t, dict):
                 continue
             base = ["groups", gi, "targets", ti]
+            if old_format:
+                for key in V2_TARGET_FIELDS:
+                    if key in t:
+                        out.append((base + [key], _t("Trường '{0}' chỉ có từ định dạng {1}; hãy ghi \"format\": \"{1}\".")
+                                    .format(key, FORMAT)))
+            rec = t.get("recurrence")
+            if isinstance(rec, dict) and isinstance(rec.get("start"), str) and isinstance(rec.get("end"), str):
+                try:
+                    if date.fromisoformat(rec["end"]) < date.fromisoformat(rec["start"]):
+                        out.append((base + ["recurrence", "end"], _t("Ngày kết thúc trước ngày bắt đầu.")))
+                except ValueError:
+                    pass
             code = t.get("code")
             if isinstance(code, str):
                 if code in seen_targets:
@@ -497,6 +516,16 @@ def _nfc_doc(obj: Any) -> Any:
     if isinstance(obj, list):
         return [_nfc_doc(v) for v in obj]
     return obj
+
+
+def _upgrade_format(doc: dict) -> dict:
+    """A /1 document that gained a field of /2 (an assignment, a recurrence, an untitled group)
+    is written as /2; an unchanged /1 document keeps its format (and its content hash)."""
+    if doc.get("format") != FORMAT and any(
+            k in t for g in doc.get("groups", ()) for t in g.get("targets", ()) for k in V2_TARGET_FIELDS) or any(
+            "title_missing" in g for g in doc.get("groups", ())):
+        doc["format"] = FORMAT
+    return doc
 
 
 def _target_count(doc: Mapping) -> int:
@@ -786,7 +815,7 @@ def save_new_version(session: AppSession, plan_id: str, doc: Mapping, note: str 
     """Store `doc` as the next version of a plan the unit owns. Returns the current version number
     (unchanged when the document is the same as the current one)."""
     session.require(Permission.MANAGE_PLANS)
-    doc = _nfc_doc(copy.deepcopy(dict(doc)))
+    doc = _upgrade_format(_nfc_doc(copy.deepcopy(dict(doc))))
     with session.db.session() as s:
         row = _plan_row(s, plan_id)
         _check_editable(row)
@@ -851,8 +880,11 @@ def create_own_plan(session: AppSession, superior_plan_id: str, new_id: str, tit
         shift = year - superior["year"]
         level = unit.level if unit else None
         groups = []
+        # the unit's plan covers its own level and the levels below it (a province adapts the
+        # superior's plan for itself and its regional units); levels above it are dropped
+        reach = LEVELS[LEVELS.index(level):] if level in LEVELS else LEVELS
         for g in superior["groups"]:
-            kept = [t for t in g["targets"] if not level or level in t.get("applies_to_levels", [level])]
+            kept = [t for t in g["targets"] if set(t.get("applies_to_levels") or reach) & set(reach)]
             if kept:
                 groups.append({**g, "targets": kept})
         if not groups:  # nothing is marked for this level: take everything rather than an empty plan
@@ -862,7 +894,8 @@ def create_own_plan(session: AppSession, superior_plan_id: str, new_id: str, tit
             for t in g["targets"]:
                 t["deadline"] = _shift_deadline(t["deadline"], shift)
                 if level:
-                    t["applies_to_levels"] = [level]
+                    t["applies_to_levels"] = [lv for lv in t.get("applies_to_levels") or reach if lv in reach] \
+                        or [level]
         unit_name = unit.name if unit else superior["issuing_unit"]["name"]
         doc: dict[str, Any] = {
             "format": FORMAT, "id": new_id, "kind": "ke_hoach", "number": None,
@@ -879,7 +912,7 @@ def create_own_plan(session: AppSession, superior_plan_id: str, new_id: str, tit
         if unit and unit.place_name:
             doc["place_name"] = unit.place_name
         if level:
-            doc["applies_to_levels"] = [level]
+            doc["applies_to_levels"] = list(reach)
         for key in ("period_types", "submission_deadlines"):
             if key in superior:
                 doc[key] = copy.deepcopy(superior[key])
@@ -909,6 +942,16 @@ def _clean_target_value(key: str, value: Any) -> Any:
         return value.to_json()
     if key in ("lead_units", "coordinating_units", "applies_to_levels"):
         return [nfc(v).strip() for v in value if nfc(v).strip()] if value else []
+    if key == "reporting_units":
+        out = []
+        for u in value or ():
+            ref = {"name": u.name, "code": u.code} if isinstance(u, UnitRef) else dict(u)
+            ref = {k: nfc(str(v)).strip() for k, v in ref.items() if v and str(v).strip()}
+            if ref.get("name"):
+                out.append(ref)
+        return out
+    if isinstance(value, Recurrence):
+        return value.to_json()
     if isinstance(value, str):
         return nfc(value).strip()
     return value
@@ -998,6 +1041,10 @@ def _render(fieldname: str, value: Any, year: int) -> str:
         return Measure.from_json(value).label
     if fieldname == "applies_to_levels":
         return ", ".join(tr("Domain", LEVEL_LABELS.get(v, v)) for v in value)
+    if fieldname == "reporting_units":
+        return "; ".join(u.get("name", "") for u in value)
+    if fieldname == "recurrence":
+        return Recurrence.from_json(value).label(year)
     if isinstance(value, bool):
         return _t("Có") if value else _t("Không")
     if isinstance(value, list):
