@@ -86,10 +86,7 @@ def evaluate_unit(session: AppSession, plan_id: str, as_of: date, period: Report
         me = _self_unit(s)
         code = unit_code or me.code
         if targets is None:
-            from . import plans
-
-            origin = plans.plan_origin(session, plan_id)
-            targets = targets_for_unit(plan, me.level, (me.name, me.short_name), own_plan=origin in ASSIGNED_ORIGINS)
+            targets = targets_for_unit(plan, me.level, (me.name, me.short_name), unit_code=me.code)
         values = entry_values(s, plan_id, code, period)
     days = dict(plan.submission_deadlines)
     out = []
