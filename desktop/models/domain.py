@@ -311,6 +311,11 @@ _RECURRING = (
     (re.compile(r"\b(?:hàng|hằng)\s+năm\b|\bmỗi năm\b"), "year"),
 )
 _ROMAN_Q = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+_RE_TAIL_NOTE = re.compile(r"\s*\((?:dự kiến|du kien|tạm tính|chậm nhất)[^()]*\)\s*$")
+_RE_LEAD_WORDS = re.compile(r"^(?:(?:hoàn thành|dự kiến|chậm nhất là|chậm nhất|vào|trong|đầu|giữa|cuối)\s+)+")
+_RE_ONGOING = re.compile(r"^(?:thường xuyên|liên tục|thường xuyên, liên tục)$")
+_RE_MONTH_SPAN = re.compile(r"^(?:tháng|t)\s*(\d{1,2})\s*(?:-|–|—|,|đến|tới)\s*(?:tháng\s*|t)?(\d{1,2})\s*"
+                            r"(?:/|năm)\s*(\d{4})$")
 
 
 def _mkdate(day: str, month: str, year: str, raw: str) -> date:
@@ -344,6 +349,18 @@ def parse_deadline(text: Any, plan_year: int | None = None, date_only_month: boo
     for rx, every in _RECURRING:
         if rx.search(low):
             return Deadline("recurring", every=every, text=raw)
+    # free text around the date as typed in real appendices: "Hoàn thành trong tháng 9/2025",
+    # "Cuối tháng 10/2025", "Tháng 12/2025 (dự kiến)", "Thường xuyên", "Tháng 9-10/2025"
+    low = _RE_TAIL_NOTE.sub("", low).strip(" .;,")
+    low = _RE_LEAD_WORDS.sub("", low).strip()
+    if _RE_ONGOING.match(low):
+        return Deadline("year", text=raw)
+    m = _RE_MONTH_SPAN.match(low)
+    if m:
+        a, b, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if not (1 <= a <= 12 and 1 <= b <= 12) or b < a:
+            raise DeadlineParseError(_t("Không hiểu khoảng tháng trong thời hạn '{0}'.").format(raw))
+        return Deadline("period", start=date(year, a, 1), end=last_day(year, b), text=raw)
     m = _RE_PERIOD.search(low)
     if m:
         start = _mkdate(m.group(1), m.group(2), m.group(3), raw)
@@ -981,16 +998,22 @@ class PlanProblem:
     group: str = ""
     row: int | None = None
     column: str = ""
+    cell: str = ""  # the spreadsheet cell ("C12"), or the Word table ("bảng 1") the row is in
 
     @property
     def location(self) -> str:
         parts = []
         if self.file:
             parts.append(self.file)
+        is_ref = bool(re.fullmatch(r"[A-Z]{1,3}\d+", self.cell))
+        if self.cell and not is_ref:
+            parts.append(self.cell)
         if self.row is not None:
             parts.append(_t("dòng {0}").format(self.row))
         if self.column:
-            parts.append(_t("cột '{0}'").format(self.column))
+            parts.append(_t("cột '{0}'").format(self.column) + (_t(" (ô {0})").format(self.cell) if is_ref else ""))
+        elif is_ref:
+            parts.append(_t("ô {0}").format(self.cell))
         if self.target:
             parts.append(_t("mục tiêu {0}").format(self.target))
         elif self.group:
@@ -1003,5 +1026,5 @@ class PlanProblem:
         return f"{self.location}: {self.message}" if self.location else self.message
 
     def to_json(self) -> dict:
-        return {"file": self.file, "row": self.row, "column": self.column, "group": self.group,
+        return {"file": self.file, "row": self.row, "column": self.column, "cell": self.cell, "group": self.group,
                 "target": self.target, "field": self.field, "message": self.message}

@@ -65,7 +65,7 @@ __all__ = [
     "load_plan_file", "install_builtin_plans", "list_plans", "get_plan_document", "get_plan", "describe",
     "list_targets", "lead_units", "list_groups", "list_versions", "save_new_version", "create_own_plan",
     "update_target", "add_target", "remove_target", "update_plan_info", "diff_versions", "diff_documents",
-    "import_file", "preview_xlsx", "preview_import", "export_file", "plan_summary", "content_hash",
+    "import_file", "import_previewed", "preview_xlsx", "preview_import", "export_file", "plan_summary", "content_hash",
 ]
 
 
@@ -231,10 +231,28 @@ class XlsxPreview:
     problems: list[PlanProblem]
     document: dict | None
     source_name: str = ""
+    #: what does not stop the import but the user should see (a group with no title …)
+    warnings: list[PlanProblem] = field(default_factory=list)
+    #: (group code, row) of groups the table numbers but does not name; the user may name them
+    untitled_groups: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.document is not None and not self.problems
+
+    def named(self, group_titles: Mapping[str, str] | None) -> "XlsxPreview":
+        """The same preview with the user's names for untitled groups applied (an empty name keeps
+        'Nhóm III', flagged as untitled)."""
+        if not group_titles or self.document is None:
+            return self
+        from desktop.export.plan_xlsx import name_groups
+
+        doc = name_groups(self.document, group_titles)
+        left = {g["code"] for g in doc["groups"] if g.get("title_missing")}
+        named = {c for c, _ in self.untitled_groups} - left
+        return XlsxPreview(self.rows, self.problems, doc, self.source_name,
+                           [w for w in self.warnings if w.group not in named],
+                           [(c, r) for c, r in self.untitled_groups if c in left])
 
     @property
     def target_count(self) -> int:
@@ -1111,9 +1129,10 @@ def _import_defaults(session: AppSession) -> dict:
 
 
 def preview_xlsx(path: Path | str, defaults: Mapping | None = None) -> XlsxPreview:
-    """Read an .xlsx without saving anything: the rows as understood, every problem (row, column,
-    Vietnamese message) and the resulting document, already checked like a plan file."""
-    from desktop.export import plan_xlsx
+    """Read an .xlsx (or the appendix table of a .docx) without saving anything: the rows as
+    understood, every problem (row, column, cell, Vietnamese message), the warnings (groups
+    without a title) and the resulting document, already checked like a plan file."""
+    from desktop.export import plan_docx, plan_xlsx
 
     path = Path(path)
     try:
@@ -1121,7 +1140,8 @@ def preview_xlsx(path: Path | str, defaults: Mapping | None = None) -> XlsxPrevi
     except OSError as exc:
         return XlsxPreview([], [PlanProblem(path.name, _t("Không đọc được tệp: {0}.").format(exc.strerror or exc))],
                            None, path.name)
-    result = plan_xlsx.read_plan(io.BytesIO(data), path.name, defaults=defaults)
+    reader = plan_docx.read_plan_docx if path.suffix.lower() == ".docx" else plan_xlsx.read_plan
+    result = reader(io.BytesIO(data), path.name, defaults=defaults)
     problems = list(result.problems)
     if result.document is not None:
         # also check the document, so every problem shows at once; a cell the reader already
@@ -1132,7 +1152,8 @@ def preview_xlsx(path: Path | str, defaults: Mapping | None = None) -> XlsxPrevi
             if (p.row, p.column) not in seen or p.row is None:
                 seen.add((p.row, p.column))
                 problems.append(p)
-    return XlsxPreview(result.rows, problems, result.document, path.name)
+    return XlsxPreview(result.rows, problems, result.document, path.name, list(result.warnings),
+                       list(result.untitled))
 
 
 def preview_import(session: AppSession, path: Path | str) -> XlsxPreview:
@@ -1142,10 +1163,11 @@ def preview_import(session: AppSession, path: Path | str) -> XlsxPreview:
     session.require(Permission.MANAGE_PLANS)
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".xlsx":
+    if suffix in (".xlsx", ".docx"):
         return preview_xlsx(path, _import_defaults(session))
     if suffix != ".json":
-        return XlsxPreview([], [PlanProblem(path.name, _t("Chỉ nhập được tệp .json hoặc .xlsx."))], None, path.name)
+        return XlsxPreview([], [PlanProblem(path.name, _t("Chỉ nhập được tệp .json, .xlsx hoặc .docx."))], None,
+                           path.name)
     try:
         doc = load_plan_file(path)
     except PlanFormatError as exc:
@@ -1161,24 +1183,36 @@ def preview_import(session: AppSession, path: Path | str) -> XlsxPreview:
     return XlsxPreview(rows, [], doc, path.name)
 
 
-def import_file(session: AppSession, path: Path | str) -> ImportResult:
-    """Import a plan from .json or .xlsx. Every problem is reported at once and nothing is saved
-    unless the file is clean. A file whose id matches a plan the unit already imported or owns
-    becomes a new version of it; built-in plans are never overwritten."""
+def import_file(session: AppSession, path: Path | str, group_titles: Mapping[str, str] | None = None
+                ) -> ImportResult:
+    """Import a plan from .json, .xlsx or the appendix table of a .docx. Every problem is reported
+    at once and nothing is saved unless the file is clean; `group_titles` names the groups the
+    table numbers without a title (group code → title; the others stay 'Nhóm III', flagged). A
+    file whose id matches a plan the unit already imported or owns becomes a new version of it;
+    built-in plans are never overwritten."""
     session.require(Permission.MANAGE_PLANS)
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".json":
-        doc = load_plan_file(path)
-    elif suffix == ".xlsx":
-        preview = preview_xlsx(path, _import_defaults(session))
-        if not preview.ok:
-            raise PlanFormatError(preview.problems or [PlanProblem(path.name, _t("Không đọc được bảng tính."))],
-                                  path.name)
-        doc = preview.document
-    else:
-        raise ValidationError(_t("Chỉ nhập được tệp .json hoặc .xlsx (tệp đã chọn: {0}).").format(path.name))
-    doc = copy.deepcopy(doc)
+        return import_previewed(session, XlsxPreview([], [], load_plan_file(path), path.name))
+    if suffix in (".xlsx", ".docx"):
+        return import_previewed(session, preview_xlsx(path, _import_defaults(session)), group_titles)
+    raise ValidationError(_t("Chỉ nhập được tệp .json, .xlsx hoặc .docx (tệp đã chọn: {0}).").format(path.name))
+
+
+def import_previewed(session: AppSession, preview: XlsxPreview, group_titles: Mapping[str, str] | None = None
+                     ) -> ImportResult:
+    """Save exactly what the user confirmed in the preview (the file is not read again)."""
+    session.require(Permission.MANAGE_PLANS)
+    preview = preview.named(group_titles)
+    name = preview.source_name
+    if not preview.ok:
+        raise PlanFormatError(preview.problems or [PlanProblem(name, _t("Không đọc được bảng tính."))], name)
+    doc = copy.deepcopy(preview.document)
+    problems = validate_document(doc, name)  # names typed by the user are checked like the rest
+    if problems:
+        raise PlanFormatError(problems, name)
+    path = Path(name)
     pid = doc["id"]
     with session.db.session() as s:
         row = s.get(PlanRow, pid)
