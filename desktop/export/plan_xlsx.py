@@ -374,7 +374,7 @@ def sheet_grid(ws) -> Grid:
 def _is_continuation(cells: list[GridCell], above: list[str | None]) -> bool:
     """Does a row under the header carry the rest of a heading split over two rows ('Thời gian'
     / 'hoàn thành', 'Đơn vị thực hiện' / 'Chủ trì' | 'Phối hợp')?"""
-    texts = [_text(c.value) for c in cells]
+    texts = ["" if c.from_above else _text(c.value) for c in cells]
     filled = [t for t in texts if t]
     if not filled or any(ROMAN_RE.match(t.rstrip(".")) or TT_RE.match(t.rstrip(".)")) for t in filled):
         return False
@@ -412,7 +412,7 @@ def _find_table(grids: list[Grid]) -> tuple[Grid | None, int, dict[str, tuple[in
                     joined: dict[str, tuple[int, str]] = {}
                     for ci in range(1, max(len(cells), len(nxt)) + 1):
                         top = heads[ci - 1] if ci - 1 < len(heads) else None
-                        low = _text(nxt[ci - 1].value) if ci - 1 < len(nxt) else ""
+                        low = _text(nxt[ci - 1].value) if ci - 1 < len(nxt) and not nxt[ci - 1].from_above else ""
                         for label in ((f"{top} {low}" if top and low else None), low or None, top):
                             f = _header_field(label) if label else None
                             if f and f not in joined:
