@@ -598,8 +598,9 @@ def read_grids(grids: list[Grid], res: ReadResult, defaults: Mapping | None = No
     header_row = grid.rows[header_idx][0]
 
     # --- plan-level fields ------------------------------------------------------------------
-    above = list(grid.above) + [_text(c.value) for _, cells in grid.rows[:header_idx] for c in cells
-                                if _text(c.value) and not _header_field(c.value)]
+    above = list(grid.above) + [_text(c.value) for _, cells in grid.rows[:header_idx]
+                                if sum(1 for c in cells if _header_field(c.value)) < 2  # not the header's first row
+                                for c in cells if _text(c.value) and not _header_field(c.value)]
     above = list(dict.fromkeys(above))  # merged title cells repeat in Word tables
     if base is not None:
         doc = {k: copy.deepcopy(v) for k, v in base.items() if k != "groups"}

@@ -536,6 +536,12 @@ def _nfc_doc(obj: Any) -> Any:
     return obj
 
 
+def _group_title(g: Mapping) -> str:
+    """A group's title as listed: 'Nhóm III (chưa rõ tên)' when the source gives none."""
+    title = nfc(g["title"])
+    return tr("Domain", "{0} (chưa rõ tên)").format(title) if g.get("title_missing") else title
+
+
 def _upgrade_format(doc: dict) -> dict:
     """A /1 document that gained a field of /2 (an assignment, a recurrence, an untitled group)
     is written as /2; an unchanged /1 document keeps its format (and its content hash)."""
@@ -565,7 +571,7 @@ def _store_version(s, plan_id: str, version: int, doc: dict, note: str, user_id:
             t = Target.from_json(raw, g["code"])
             end = t.deadline.end_date(year)
             s.add(PlanTarget(plan_version_id=pv.id, plan_id=plan_id, version=version, position=pos,
-                             group_code=g["code"], group_title=nfc(g["title"]), code=t.code, kind=t.kind,
+                             group_code=g["code"], group_title=_group_title(g), code=t.code, kind=t.kind,
                              text=t.text, lead_units="; ".join(t.lead_units), measure_type=t.measure.type,
                              deadline_type=t.deadline.type, deadline_end=end.isoformat() if end else None,
                              data=json.dumps(raw, ensure_ascii=False), search_key=t.search_text()))
@@ -735,7 +741,7 @@ def describe(doc: Mapping) -> str:
             for k, v in plan.submission_deadlines)))
     for g in plan.groups:
         lines.append("")
-        lines.append(f"{g.code}. {g.title}")
+        lines.append(f"{g.code}. {g.display_title}")
         for t in g.targets:
             lines.append(f"  {t.code}  [{t.deadline.label(plan.year)}] [{t.measure.label}]")
             lines.append(f"      {t.text}")
@@ -801,7 +807,7 @@ def lead_units(session: AppSession, plan_id: str, version: int | None = None) ->
 def list_groups(session: AppSession, plan_id: str, version: int | None = None) -> list[GroupInfo]:
     session.require(Permission.VIEW)
     doc = get_plan_document(session, plan_id, version)
-    return [GroupInfo(g["code"], g["title"], len(g["targets"])) for g in doc["groups"]]
+    return [GroupInfo(g["code"], _group_title(g), len(g["targets"])) for g in doc["groups"]]
 
 
 def list_versions(session: AppSession, plan_id: str) -> list[PlanVersionInfo]:
@@ -1175,7 +1181,7 @@ def preview_import(session: AppSession, path: Path | str) -> XlsxPreview:
     plan = plan_from_document(doc)
     rows = []
     for gi, g in enumerate(plan.groups, start=1):
-        rows.append(SheetRow(0, "group", "", g.code, g.title))
+        rows.append(SheetRow(0, "group", "", g.code, g.display_title))
         for ti, t in enumerate(g.targets, start=1):
             rows.append(SheetRow(0, "target", str(ti), t.code, t.text, "\n".join(t.lead_units),
                                  "\n".join(t.coordinating_units), t.deadline.text, t.deadline.label(plan.year),

@@ -59,7 +59,7 @@ def _group_labels(plan: Plan, targets: Iterable[Target]) -> dict[str, str]:
     out: dict[str, str] = {}
     for g in plan.groups:
         if g.code in used:
-            out[g.code] = f"{roman(len(out) + 1)}. {g.title}"
+            out[g.code] = f"{roman(len(out) + 1)}. {g.display_title}"
     return out
 
 
@@ -197,7 +197,7 @@ def unit_report_doc(session: AppSession, report_id: int, verification=None, as_o
         items = [statuses[t.code] for t in targets if t.group_code == g.code and t.code in statuses]
         if items:
             done = sum(1 for x in items if x.result.status is Progress.HOAN_THANH)
-            completion.append(GroupCompletion(label=g.title, percent=done / len(items), done=done, total=len(items),
+            completion.append(GroupCompletion(label=g.display_title, percent=done / len(items), done=done, total=len(items),
                                               code=g.code))
     narrative = (snapshot or {}).get("narrative") if snapshot else view.narrative
     sections = {k: (narrative or {}).get(k, "") for k in NARRATIVE_SECTIONS}

@@ -358,7 +358,7 @@ class ConsolidationPage(QWidget):
             self.group.clear()
             self.group.addItem(self.tr("Mọi nhóm"), None)
             for g in plan.groups:
-                self.group.addItem(f"{g.code}. {g.title}", g.code)
+                self.group.addItem(f"{g.code}. {g.display_title}", g.code)
             self.group.blockSignals(False)
             today = self.today or date.today()
             if today.year == plan.year:
