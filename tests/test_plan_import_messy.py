@@ -149,6 +149,7 @@ def test_messy_xlsx_of_the_08_appendix_reads_with_two_questions(tmp_path):
     assert all("chưa có tên" in w.message and w.cell.startswith("B") for w in preview.warnings)
     _check_08(preview.document)
     doc = preview.document
+    assert doc["title"].startswith("Các nhiệm vụ trọng tâm") and "Đơn vị thực hiện" not in doc["title"]
     g3 = next(g for g in doc["groups"] if g["code"] == "III")
     assert g3["title"] == "Nhóm III" and doc["format"] == "vks-cds-plan/2"
     seven = next(t for g in doc["groups"] for t in g["targets"] if t["text"].startswith("Ban hành quy định về số"))
