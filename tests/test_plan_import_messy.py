@@ -278,3 +278,32 @@ def test_numbering_styles():
     assert split("(3)", "x")[::2] == ("3", "target") and split("03", "x")[::2] == ("3", "target")
     assert split("1.2", "x")[::2] == ("1.2", "target") and split("b)", "x")[::2] == ("b", "target")
     assert split("-", "x")[2] == "bullet" and split("x9", "")[2] == "unknown"
+
+
+def test_command_line_imports_the_docx_and_names_a_group(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    def run(*args, stdin=""):
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+        env.pop("VKS_CDS_DATA_DIR", None)
+        return subprocess.run([sys.executable, "-m", "desktop", "--data-dir", str(tmp_path / "data"), *args],
+                              input=stdin, capture_output=True, text=True, timeout=120, env=env)
+
+    pw = "mat-khau-quan-tri-2025"
+    r = run("init", "--unit-code", "VKS-THA", "--unit-name", "Viện kiểm sát nhân dân tỉnh Thanh Hóa", "--admin",
+            "quantri", "--password-stdin", stdin=pw + "\n")
+    assert r.returncode == 0, r.stderr
+    path = tmp_path / "08-KH-DU.docx"
+    build_docx(path)
+    r = run("plans", "import", str(path), "--group-title", "III=Về nền tảng số", "--user", "quantri",
+            "--password-stdin", stdin=pw + "\n")
+    assert r.returncode == 0, r.stderr
+    assert "10 mục tiêu" in r.stdout and "Nhóm IV chỉ có số" in r.stdout and "Nhóm III chỉ có số" not in r.stdout
+    r = run("plans", "show", "08-kh-du", "--user", "quantri", "--password-stdin", stdin=pw + "\n")
+    assert r.returncode == 0, r.stderr
+    assert "III. Về nền tảng số" in r.stdout and "IV. Nhóm IV (chưa rõ tên)" in r.stdout
+    r = run("plans", "import", str(path), "--group-title", "bad", "--user", "quantri", "--password-stdin",
+            stdin=pw + "\n")
+    assert r.returncode != 0 and "NHÓM=TÊN" in (r.stderr + r.stdout) and "Traceback" not in r.stderr
