@@ -16,7 +16,8 @@ from typing import Iterable, Sequence
 
 from sqlalchemy import select
 
-from .domain import LEVELS, Plan, Recurrence, Target, UnitIdentity, UnitRef, target_role, targets_applicable
+from .domain import (LEVELS, Plan, Recurrence, Target, UnitIdentity, UnitRef, applicability, target_role,
+                     targets_applicable)
 from .errors import ValidationError
 from .i18n import nfc, tr
 from .schema import Unit
@@ -54,12 +55,7 @@ def applicable_targets(session: AppSession, plan: Plan, unit_code: str | None = 
 
 def targets_for_units(plan: Plan, units: Iterable[Unit]) -> dict[str, list[Target]]:
     """unit code → the targets it reports on (units with none are left out)."""
-    out = {}
-    for u in units:
-        targets = targets_applicable(plan, identity(u))
-        if targets:
-            out[u.code] = targets
-    return out
+    return {code: ts for code, ts in applicability(plan, [identity(u) for u in units]).items() if ts}
 
 
 def reporting_units(plan: Plan, target: Target, units: Sequence[Unit]) -> list[tuple[Unit, str]]:

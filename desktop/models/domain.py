@@ -17,7 +17,8 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from datetime import date, datetime, timedelta
-from typing import Any, Iterator, Mapping
+from functools import cached_property, lru_cache
+from typing import Any, Iterable, Iterator, Mapping
 
 from .i18n import fold, nfc, tr
 
@@ -723,6 +724,7 @@ def parse_recurrence(text: Any) -> Recurrence | None:
 _VKS = re.compile(r"\bvien kiem sat nhan dan\b|\bvien ksnd\b|\bvks\s*nd\b")
 
 
+@lru_cache(maxsize=8192)
 def unit_key(name: str) -> str:
     """A unit name compared the way people write it: accents, case, punctuation and the
     'Viện kiểm sát nhân dân'/'VKSND' spelling ignored ('VKSND tỉnh Quảng Ninh' ==
@@ -741,23 +743,59 @@ class UnitIdentity:
     level: str
     names: tuple[str, ...] = ()
 
+    @cached_property
+    def keys(self) -> frozenset[str]:
+        return frozenset(k for k in (unit_key(n) for n in self.names if n) if k)
+
     def is_named(self, name_or_ref: "str | UnitRef") -> bool:
         if isinstance(name_or_ref, UnitRef):
             if name_or_ref.code and self.code:
                 return name_or_ref.code == self.code
             name_or_ref = name_or_ref.name
-        key = unit_key(name_or_ref)
-        return bool(key) and any(key == unit_key(n) for n in self.names if n)
+        return unit_key(name_or_ref) in self.keys
 
 
 ROLE_LABELS = {"lead": "Chủ trì", "coordinating": "Phối hợp", "reporting": "Báo cáo"}
+
+
+@dataclass(frozen=True)
+class _Assignment:
+    """A target's assignment with every unit name normalised once (unit_key)."""
+
+    levels: tuple[str, ...]
+    lead: frozenset[str]
+    coordinating: frozenset[str]
+    reporting_codes: frozenset[str]
+    reporting_names: frozenset[str]
+    has_reporting: bool
+
+    @classmethod
+    def of(cls, target: "Target", plan: "Plan | None") -> "_Assignment":
+        refs = target.reporting_units
+        return cls(target.applies_to_levels or (plan.applies_to_levels if plan is not None else ()),
+                   frozenset(unit_key(u) for u in target.lead_units) - {""},
+                   frozenset(unit_key(u) for u in target.coordinating_units) - {""},
+                   frozenset(u.code for u in refs if u.code),
+                   frozenset(unit_key(u.name) for u in refs if not u.code) - {""}, bool(refs))
+
+    def role(self, unit: UnitIdentity) -> str | None:
+        keys = unit.keys
+        named_lead = not self.lead.isdisjoint(keys)
+        if self.has_reporting:
+            reports = unit.code in self.reporting_codes or not self.reporting_names.isdisjoint(keys) or named_lead
+        else:
+            reports = not self.levels or unit.level in self.levels or named_lead
+        if not reports:
+            return None
+        return "lead" if named_lead else "coordinating" if not self.coordinating.isdisjoint(keys) else "reporting"
 
 
 def target_role(target: "Target", plan: "Plan | None", unit: UnitIdentity) -> str | None:
     """How `unit` stands towards `target`: 'lead', 'coordinating', 'reporting' or None (the
     target is not the unit's to report on).
 
-    1. A target listing `reporting_units` is reported by exactly those units.
+    1. A target listing `reporting_units` is reported by exactly those units (matched by code when
+       the list gives one, else by name).
     2. Otherwise by every unit of the target's levels (the plan's when the target names none;
        every level when neither does).
     3. A unit named as the lead unit reports on it whatever its level. Being named as a
@@ -765,21 +803,18 @@ def target_role(target: "Target", plan: "Plan | None", unit: UnitIdentity) -> st
        coordinates; every province reports because the target is for the provincial level).
     A unit that reports is 'lead' or 'coordinating' when named so, else 'reporting'.
     """
-    named_lead = any(unit.is_named(u) for u in target.lead_units)
-    named_coord = any(unit.is_named(u) for u in target.coordinating_units)
-    if target.reporting_units:
-        reports = any(unit.is_named(u) for u in target.reporting_units) or named_lead
-    else:
-        levels = target.applies_to_levels or (plan.applies_to_levels if plan is not None else ())
-        reports = not levels or unit.level in levels or named_lead
-    if not reports:
-        return None
-    return "lead" if named_lead else "coordinating" if named_coord else "reporting"
+    return _Assignment.of(target, plan).role(unit)
 
 
 def targets_applicable(plan: "Plan", unit: UnitIdentity) -> list["Target"]:
     """The targets of `plan` that `unit` reports on, in plan order."""
-    return [t for t in plan.targets if target_role(t, plan, unit) is not None]
+    return applicability(plan, [unit]).get(unit.code, [])
+
+
+def applicability(plan: "Plan", units: "Iterable[UnitIdentity]") -> dict[str, list["Target"]]:
+    """unit code → the targets of `plan` it reports on (each target's assignment read once)."""
+    index = [(t, _Assignment.of(t, plan)) for t in plan.targets]
+    return {u.code: [t for t, a in index if a.role(u) is not None] for u in units}
 
 
 # ------------------------------------------------------------------ plan, groups, targets
