@@ -17,7 +17,6 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from datetime import date, datetime, timedelta
-from functools import cached_property, lru_cache
 from typing import Any, Iterable, Iterator, Mapping
 
 from .i18n import fold, nfc, tr
@@ -814,7 +813,18 @@ def targets_applicable(plan: "Plan", unit: UnitIdentity) -> list["Target"]:
 def applicability(plan: "Plan", units: "Iterable[UnitIdentity]") -> dict[str, list["Target"]]:
     """unit code → the targets of `plan` it reports on (each target's assignment read once)."""
     index = [(t, _Assignment.of(t, plan)) for t in plan.targets]
-    return {u.code: [t for t, a in index if a.role(u) is not None] for u in units}
+    named = frozenset().union(*(a.lead | a.reporting_names for _, a in index)) if index else frozenset()
+    codes = frozenset().union(*(a.reporting_codes for _, a in index)) if index else frozenset()
+    by_level: dict[str, list[Target]] = {}  # a unit the plan does not name: its level decides
+    out = {}
+    for u in units:
+        if u.code not in codes and named.isdisjoint(u.keys):
+            if u.level not in by_level:
+                by_level[u.level] = [t for t, a in index if a.role(u) is not None]
+            out[u.code] = by_level[u.level]
+        else:
+            out[u.code] = [t for t, a in index if a.role(u) is not None]
+    return out
 
 
 # ------------------------------------------------------------------ plan, groups, targets
