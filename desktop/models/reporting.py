@@ -197,8 +197,8 @@ def unit_report_doc(session: AppSession, report_id: int, verification=None, as_o
         items = [statuses[t.code] for t in targets if t.group_code == g.code and t.code in statuses]
         if items:
             done = sum(1 for x in items if x.result.status is Progress.HOAN_THANH)
-            completion.append(GroupCompletion(label=g.display_title, percent=done / len(items), done=done, total=len(items),
-                                              code=g.code))
+            completion.append(GroupCompletion(label=g.display_title, percent=done / len(items), done=done,
+                                              total=len(items), code=g.code))
     narrative = (snapshot or {}).get("narrative") if snapshot else view.narrative
     sections = {k: (narrative or {}).get(k, "") for k in NARRATIVE_SECTIONS}
     with session.db.session() as s:
