@@ -23,7 +23,8 @@ from .i18n import nfc, tr
 from .schema import Unit
 from .vault import AppSession, Permission
 
-__all__ = ["identity", "applicable_targets", "targets_for_units", "reporting_units", "set_assignment"]
+__all__ = ["identity", "applicable_targets", "targets_for_units", "reporting_units", "set_assignment",
+           "assignable_units"]
 
 
 def _t(text: str) -> str:
@@ -51,6 +52,16 @@ def applicable_targets(session: AppSession, plan: Plan, unit_code: str | None = 
             return []
         who = identity(unit)
     return targets_applicable(plan, who)
+
+
+def assignable_units(session: AppSession) -> list[UnitRef]:
+    """The active units of the register other than this one, that a target may name as its
+    reporting units (a province names its regional units), by level then code."""
+    session.require(Permission.VIEW)
+    with session.db.session() as s:
+        rows = s.scalars(select(Unit).where(Unit.is_self.is_(False), Unit.active.is_(True))
+                         .order_by(Unit.level, Unit.code)).all()
+        return [UnitRef(u.name, u.code) for u in rows]
 
 
 def targets_for_units(plan: Plan, units: Iterable[Unit]) -> dict[str, list[Target]]:

@@ -1010,13 +1010,10 @@ class PlanEditDialog(QDialog):
             levels.addWidget(c)
         levels.addStretch(1)
         # who reports: the units in the register the issuing office may name (its regional units …)
-        from desktop.models import units as units_mod
+        from desktop.models import assignment
 
-        me = units_mod.own_unit(self.session)
         self.unit_list = QListWidget(objectName="reportingUnits")
-        for u in units_mod.list_units(self.session):
-            if u.code == me.code:
-                continue
+        for u in assignment.assignable_units(self.session):
             item = QListWidgetItem(f"{u.name} ({u.code})")
             item.setData(ROLE_ROW, {"code": u.code, "name": u.name})
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
