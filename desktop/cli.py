@@ -107,8 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     ps = with_login(psub.add_parser("show", help="xem một kế hoạch"))
     ps.add_argument("plan")
     ps.add_argument("--json", action="store_true")
-    pi = with_login(psub.add_parser("import", help="nhập kế hoạch từ tệp .json hoặc .xlsx"))
+    pi = with_login(psub.add_parser("import", help="nhập kế hoạch từ tệp .json, .xlsx hoặc phụ lục trong tệp .docx"))
     pi.add_argument("file")
+    pi.add_argument("--group-title", action="append", default=[], metavar="NHÓM=TÊN",
+                    help="đặt tên cho nhóm bảng chỉ ghi số, ví dụ --group-title 'III=Về nền tảng' "
+                         "(không đặt: giữ 'Nhóm III', ghi là chưa rõ tên)")
     pe = with_login(psub.add_parser("export", help="xuất kế hoạch ra .json hoặc .xlsx"))
     pe.add_argument("plan")
     pe.add_argument("file")
@@ -361,8 +364,20 @@ def cmd_plans(args, stdin):
             else:
                 print(plans.describe(doc))
         elif args.plans_cmd == "import":
-            result = plans.import_file(session, Path(args.file))
+            titles = {}
+            for item in args.group_title:
+                code, sep, title = item.partition("=")
+                if not sep or not code.strip():
+                    from desktop.models.errors import ValidationError
+
+                    raise ValidationError(f"--group-title '{item}' phải có dạng NHÓM=TÊN, ví dụ III=Về nền tảng.")
+                titles[code.strip()] = title.strip()
+            preview = plans.preview_import(session, Path(args.file))
+            result = plans.import_previewed(session, preview, titles)
             print(f"Đã nhập kế hoạch {result.id} (phiên bản {result.version}, {result.target_count} mục tiêu)")
+            named = preview.named(titles)
+            for w in named.warnings:
+                print(f"Lưu ý: {w}")
         elif args.plans_cmd == "export":
             plans.export_file(session, args.plan, Path(args.file))
             print(f"Đã xuất {args.plan} ra {args.file}")

@@ -29,7 +29,10 @@ def test_full_cycle(tmp_path, capsys):
         m = consolidation.matrix(s, PLAN, PERIOD)
         assert (m.expected, m.received, m.on_time, m.late) == (3, 3, 2, 1)
         assert {u.code for u in m.units if u.on_time is False} == {"VKS-KV3-THA"}
-        assert len(m.targets) == 41 and len(m.cells) == 3 * 41  # every target of the assigned plan, every unit
+        # the assigned plan, per target: 33 of its 41 targets are the regional units' (TH-2.2-06 and the
+        # other province-only targets are not), every unit reports each of those
+        assert len(m.targets) == 33 and len(m.cells) == 3 * 33
+        assert "TH-2.2-06" not in {t.code for t in m.targets}
         assert consolidation.missing_reports(s, PLAN, PERIOD, today=date(2025, 4, 30)) == []
         received = {r.unit_code: r for r in exchange.received_reports(s)}
         assert received["VKS-KV2-THA"].revision == 1  # returned once, resent

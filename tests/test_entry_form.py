@@ -81,7 +81,8 @@ def fill_ratio(qtbot, form, num: str, den: str) -> None:
 def test_opens_lists_the_units_targets_and_creates_nothing_until_typed(qtbot, entry_session):
     form = make_form(qtbot, entry_session)
     rows = form.model.rows()
-    assert len(rows) == 34                      # targets for a district-level procuracy, 8 province-only left out
+    assert len(rows) == 33                      # targets for a district-level procuracy, 9 province-only left out
+    assert "TH-2.2-06" not in {r.code for r in rows}  # the DTI roll-out to the districts is the province's task
     assert "TH-2.2-01" not in [r.code for r in rows]
     heading = form.model.group_rows()[0]
     assert form.model.index(heading, 0).data().startswith("2.1. Chuyển đổi số trong hoạt động nghiệp vụ")

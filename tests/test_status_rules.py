@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from desktop.models.domain import Deadline, Measure, ReportingPeriod, Target, plan_from_document
+from desktop.models.domain import Deadline, Measure, Recurrence, ReportingPeriod, Target, plan_from_document
 from desktop.models.status import (RANK, EntryValue, Progress, StatusResult, completion_rate, evaluate, summarise,
                                    to_document_status)
 from plan_fixtures import load_doc
@@ -91,6 +91,11 @@ MILESTONE_FEB_LEAP = synth(Measure("milestone"), Deadline("month", year=2024, mo
 MILESTONE_NONE = synth(Measure("milestone"), Deadline("none"))
 QUAL_YEAR = synth(Measure("qualitative"), Deadline("year"))
 HALF_YEARLY = synth(Measure("recurring", every="half_year"), Deadline("recurring", every="half_year"))
+QUARTERLY = synth(Measure("recurring", every="quarter"), Deadline("recurring", every="quarter"))
+RATIO_EACH_QUARTER = Target(code="X", kind="chi_tieu", text="Tỷ lệ mỗi quý", deadline=Deadline("year"),
+                            measure=Measure("ratio", target_percent=90), recurrence=Recurrence("quarter"))
+COUNT_EACH_MONTH = Target(code="X", kind="chi_tieu", text="Tối thiểu 2 lần mỗi tháng", deadline=Deadline("year"),
+                          measure=Measure("count", minimum=2, per="month"), recurrence=Recurrence("month"))
 
 MT03 = real("vkstc-cds-2024", "MT03")              # ratio ≥ 100%, due 6/2024
 MT20 = real("vkstc-cds-2024", "MT20")              # monthly report
@@ -102,7 +107,8 @@ TH_QUAL_NONE = real("thanhhoa-cds-2025", "TH-III.1-01")
 TD_ROOMS = real("cuc2-thidiem-2023", "TD-1-05")    # 2 smart meeting rooms, 01/09–30/11/2023, whole plan
 TD_RATIO = real("cuc2-thidiem-2023", "TD-1-01")    # ratio 100%, 01/09–30/11/2023
 TD_TEAM = real("cuc2-thidiem-2023", "TD-NV-02")    # milestone dated 31/08/2023
-TD_QUARTERLY = real("cuc2-thidiem-2023", "TD-NV-03")  # every quarter
+TD_QUARTERLY = real("cuc2-thidiem-2023", "TD-NV-03")  # every quarter within the pilot 01/09–30/11/2023
+TD_TRAINING = real("cuc2-thidiem-2023", "TD-2-02")  # ratio 100% "định kỳ mỗi quý/1 lần" in the pilot
 QB_QUAL = real("quangbinh-hd136-2024", "QB-1-01")  # qualitative, no deadline
 QB_MONTHLY = real("quangbinh-hd136-2024", "QB-3.1-B")
 
@@ -235,12 +241,42 @@ CASES = [
      DTD, "11/12 tháng"),
     ("recurring-report-period-limits-due", MT20, 2024, [did(M(2024, m)) for m in (1, 2, 3)], date(2024, 12, 1),
      Q(2024, 1), SUB, DTD, "3/12 tháng"),
-    ("recurring-quarterly-done", TD_QUARTERLY, 2023, [did(Q(2023, 1)), did(Q(2023, 2))], date(2023, 7, 20),
+    ("recurring-quarterly-done", QUARTERLY, 2023, [did(Q(2023, 1)), did(Q(2023, 2))], date(2023, 7, 20),
      None, SUB, DTD, "2/4 quý"),
-    ("recurring-quarterly-done-by-a-month-entry", TD_QUARTERLY, 2023, [did(M(2023, 2))], date(2023, 4, 20),
+    ("recurring-quarterly-done-by-a-month-entry", QUARTERLY, 2023, [did(M(2023, 2))], date(2023, 4, 20),
      None, SUB, DTD, "1/4 quý"),
-    ("recurring-quarterly-missed", TD_QUARTERLY, 2023, [did(Q(2023, 1))], date(2023, 7, 11), None, SUB, CTD,
+    ("recurring-quarterly-missed", QUARTERLY, 2023, [did(Q(2023, 1))], date(2023, 7, 11), None, SUB, CTD,
      "Quý II/2023 chưa thực hiện"),
+    # TD-NV-03 recurs only in the pilot (01/09–30/11/2023): Q3 and Q4/2023, never Q1 or Q2
+    ("pilot-quarterly-nothing-due-in-july", TD_QUARTERLY, 2023, [], date(2023, 7, 11), None, SUB, CTH,
+     "chưa đến hạn kỳ đầu (Quý III/2023)"),
+    ("pilot-quarterly-q3-missed", TD_QUARTERLY, 2023, [], date(2023, 10, 11), None, SUB, CTD,
+     "Quý III/2023 chưa thực hiện"),
+    ("pilot-quarterly-q3-done", TD_QUARTERLY, 2023, [did(Q(2023, 3))], date(2023, 10, 11), None, SUB, DTD,
+     "1/2 quý"),
+    ("pilot-quarterly-both-done", TD_QUARTERLY, 2023, [did(M(2023, 9)), did(M(2023, 11))], date(2024, 1, 11),
+     None, SUB, HT, "2/2 quý"),
+    ("pilot-quarterly-q4-missed-after-pilot", TD_QUARTERLY, 2023, [did(Q(2023, 3))], date(2024, 1, 11), None, SUB,
+     QH, "Quý IV/2023 chưa thực hiện"),
+    # TD-2-02: a 100% ratio judged each quarter of the pilot
+    ("pilot-ratio-q3-met", TD_TRAINING, 2023, [ratio(Q(2023, 3), 30, 30)], date(2023, 10, 11), None, SUB, DTD,
+     "Đạt chỉ tiêu 1/2 quý"),
+    ("pilot-ratio-q3-short", TD_TRAINING, 2023, [ratio(Q(2023, 3), 25, 30)], date(2023, 10, 11), None, SUB, CTD,
+     "Quý III/2023: 83,3%"),
+    ("pilot-ratio-both-met", TD_TRAINING, 2023, [ratio(Q(2023, 3), 30, 30), ratio(Q(2023, 4), 31, 31)],
+     date(2024, 1, 11), None, SUB, HT, "2/2 quý"),
+    ("pilot-ratio-q4-short-after-pilot", TD_TRAINING, 2023, [ratio(Q(2023, 3), 30, 30), ratio(M(2023, 11), 29, 31)],
+     date(2024, 1, 11), None, SUB, QH, "Quý IV/2023"),
+    # any measure kind recurs: a ratio each quarter, a count each month
+    ("ratio-each-quarter-q1-ok-q2-short", RATIO_EACH_QUARTER, 2025,
+     [ratio(Q(2025, 1), 95, 100), ratio(Q(2025, 2), 80, 100)], date(2025, 7, 20), None, SUB, CTD,
+     "Quý II/2025: 80%"),
+    ("ratio-each-quarter-on-track", RATIO_EACH_QUARTER, 2025, [ratio(Q(2025, 1), 95, 100)], date(2025, 4, 20),
+     None, SUB, DTD, "1/4 quý"),
+    ("count-each-month-feb-short", COUNT_EACH_MONTH, 2025, [cnt(M(2025, 1), 2), cnt(M(2025, 2), 1)],
+     date(2025, 3, 10), None, SUB, CTD, "Tháng 02/2025: 1/2"),
+    ("count-each-month-all-met", COUNT_EACH_MONTH, 2025, [cnt(M(2025, m), 3) for m in range(1, 13)],
+     date(2026, 1, 10), None, SUB, HT, "12/12 tháng"),
     ("recurring-half-yearly-done", HALF_YEARLY, 2025, [did(H(2025, 1)), did(H(2025, 2))], date(2026, 1, 5),
      None, SUB, HT, "2/2 kỳ 6 tháng"),
     ("recurring-qb-monthly-quarter-entry", QB_MONTHLY, 2024, [did(Q(2024, 1))], date(2024, 4, 20), None, SUB,

@@ -106,6 +106,11 @@ class Matrix:
     units: list[UnitRow]
     targets: list[TargetCol]
     cells: dict[tuple[str, str], CellView] = field(default_factory=dict)
+    #: (unit code, target code) pairs the unit must report on; other cells are not applicable
+    applies: set[tuple[str, str]] = field(default_factory=set)
+
+    def applicable(self, unit_code: str, target_code: str) -> bool:
+        return (unit_code, target_code) in self.applies
 
     @property
     def expected(self) -> int:
@@ -143,14 +148,18 @@ def subordinate_units(session: AppSession) -> list[Unit]:
 
 
 def consolidated_targets(session: AppSession, plan: Plan):
-    """The targets the subordinate units report on: every target of a plan this office issued
-    (or was assigned) for them, otherwise those that apply to the regional level."""
-    from . import plans
-    from .progress import ASSIGNED_ORIGINS
+    """The targets at least one subordinate unit reports on, in plan order (matrix columns)."""
+    per_unit = unit_targets(session, plan)
+    wanted = {t.code for targets in per_unit.values() for t in targets}
+    return [t for t in plan.targets if t.code in wanted]
 
-    if plans.plan_origin(session, plan.id) in ASSIGNED_ORIGINS:
-        return list(plan.targets)
-    return [t for t in plan.targets if not t.applies_to_levels or "khu_vuc" in t.applies_to_levels]
+
+def unit_targets(session: AppSession, plan: Plan, units: list[Unit] | None = None) -> dict[str, list]:
+    """Subordinate unit code → the targets that unit must report on (per-target assignment).
+    A unit with no target to report is absent: it is not expected to report, nor chased."""
+    from .assignment import targets_for_units
+
+    return targets_for_units(plan, units if units is not None else subordinate_units(session))
 
 
 def submission_deadline(plan: Plan, period: ReportingPeriod) -> date:
@@ -168,7 +177,10 @@ def refresh_unit(session: AppSession, plan_id: str, unit_code: str, plan: Plan |
     passes its period: the work is one indexed read of the unit's entries and the periods from P
     on, independent of the number of units and (for reports arriving in order) of history."""
     plan = plan or _plan(session, plan_id)
-    targets = consolidated_targets(session, plan)
+    with session.db.session() as s:
+        unit = s.get(Unit, unit_code)
+        s.expunge_all()
+    targets = unit_targets(session, plan, [unit] if unit is not None else []).get(unit_code, [])
     if isinstance(since, str):
         since = ReportingPeriod.parse(since)
     with session.db.session() as s:
@@ -209,10 +221,13 @@ def matrix(session: AppSession, plan_id: str, period: ReportingPeriod | str) -> 
     period = ReportingPeriod.parse(period) if isinstance(period, str) else period
     plan = _plan(session, plan_id)
     deadline = submission_deadline(plan, period)
-    groups = {g.code: g.title for g in plan.groups}
+    groups = {g.code: g.display_title for g in plan.groups}
+    per_unit = unit_targets(session, plan)
+    wanted = {t.code for ts in per_unit.values() for t in ts}
     targets = [TargetCol(t.code, t.text, t.group_code, groups.get(t.group_code, ""))
-               for t in consolidated_targets(session, plan)]
-    subs = subordinate_units(session)
+               for t in plan.targets if t.code in wanted]
+    subs = [u for u in subordinate_units(session) if u.code in per_unit]
+    applies = {(code, t.code) for code, ts in per_unit.items() for t in ts}
     with session.db.session() as s:
         reports = {r.unit_code: r for r in s.scalars(select(Report).where(
             Report.plan_id == plan_id, Report.period_key == period.key))}
@@ -238,8 +253,9 @@ def matrix(session: AppSession, plan_id: str, period: ReportingPeriod | str) -> 
             counted = r is not None and u.code not in returned
             units.append(UnitRow(u.code, u.name, u.short_name, r.id if r else None, r.status if r else None, when,
                                  (when.date() <= deadline) if when and counted else None,
-                                 (done_count.get(u.code, 0) / len(targets)) if counted and targets else None))
-    return Matrix(plan_id, plan.title, period, deadline, units, targets, cells)
+                                 (done_count.get(u.code, 0) / len(per_unit[u.code])) if counted else None))
+        cells = {k: v for k, v in cells.items() if k in applies}
+    return Matrix(plan_id, plan.title, period, deadline, units, targets, cells, applies)
 
 
 def compare(session: AppSession, plan_id: str, period_a: ReportingPeriod | str, period_b: ReportingPeriod | str

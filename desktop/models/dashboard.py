@@ -81,15 +81,12 @@ def evaluate_unit(session: AppSession, plan_id: str, as_of: date, period: Report
     """Status of every target the unit reports on, on date `as_of` (optionally up to `period`)."""
     session.require(Permission.VIEW)
     plan = plan or _plan(session, plan_id)
-    groups = {g.code: g.title for g in plan.groups}
+    groups = {g.code: g.display_title for g in plan.groups}
     with session.db.session() as s:
         me = _self_unit(s)
         code = unit_code or me.code
         if targets is None:
-            from . import plans
-
-            origin = plans.plan_origin(session, plan_id)
-            targets = targets_for_unit(plan, me.level, (me.name, me.short_name), own_plan=origin in ASSIGNED_ORIGINS)
+            targets = targets_for_unit(plan, me.level, (me.name, me.short_name), unit_code=me.code)
         values = entry_values(s, plan_id, code, period)
     days = dict(plan.submission_deadlines)
     out = []
@@ -138,7 +135,7 @@ def build_dashboard(session: AppSession, plan_id: str | None = None, as_of: date
     for g in plan.groups:
         items = by_group.get(g.code)
         if items:
-            board.groups.append(GroupStat(g.code, g.title, len(items),
+            board.groups.append(GroupStat(g.code, g.display_title, len(items),
                                           sum(1 for x in items if x.result.status is Progress.HOAN_THANH)))
     horizon = as_of + timedelta(days=30)
     for ts in statuses:

@@ -1,6 +1,6 @@
 """The plan domain: plans, groups, targets, deadlines, measures and reporting periods.
 
-Plain frozen dataclasses built from a plan document (file format ``vks-cds-plan/1``, see
+Plain frozen dataclasses built from a plan document (file format ``vks-cds-plan/2``, see
 ``docs/plan-format.md``). The document stays the stored truth; these objects are what services,
 status rules, reports and widgets read. Free-text parsing of deadlines ("3/2024", "Tháng 12/2025",
 "Hàng tháng", "31/8/2023") and measures ("100% …", "tối thiểu 04 lần/01 năm") also lives here so the
@@ -17,11 +17,14 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from datetime import date, datetime, timedelta
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from .i18n import fold, nfc, tr
 
-FORMAT = "vks-cds-plan/1"
+FORMAT = "vks-cds-plan/2"
+#: Every plan format this version reads. /1 lacks the per-target assignment (reporting_units,
+#: assignment_note), recurrence windows and untitled-group flags of /2; a /1 file reads unchanged.
+READ_FORMATS = ("vks-cds-plan/1", FORMAT)
 
 PERIOD_TYPES = ("month", "quarter", "half_year", "year")
 DEADLINE_TYPES = ("month", "date", "period", "recurring", "year", "none")
@@ -308,6 +311,11 @@ _RECURRING = (
     (re.compile(r"\b(?:hàng|hằng)\s+năm\b|\bmỗi năm\b"), "year"),
 )
 _ROMAN_Q = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+_RE_TAIL_NOTE = re.compile(r"\s*\((?:dự kiến|du kien|tạm tính|chậm nhất)[^()]*\)\s*$")
+_RE_LEAD_WORDS = re.compile(r"^(?:(?:hoàn thành|dự kiến|chậm nhất là|chậm nhất|vào|trong|đầu|giữa|cuối)\s+)+")
+_RE_ONGOING = re.compile(r"^(?:thường xuyên|liên tục|thường xuyên, liên tục)$")
+_RE_MONTH_SPAN = re.compile(r"^(?:tháng|t)\s*(\d{1,2})\s*(?:-|–|—|,|đến|tới)\s*(?:tháng\s*|t)?(\d{1,2})\s*"
+                            r"(?:/|năm)\s*(\d{4})$")
 
 
 def _mkdate(day: str, month: str, year: str, raw: str) -> date:
@@ -341,6 +349,18 @@ def parse_deadline(text: Any, plan_year: int | None = None, date_only_month: boo
     for rx, every in _RECURRING:
         if rx.search(low):
             return Deadline("recurring", every=every, text=raw)
+    # free text around the date as typed in real appendices: "Hoàn thành trong tháng 9/2025",
+    # "Cuối tháng 10/2025", "Tháng 12/2025 (dự kiến)", "Thường xuyên", "Tháng 9-10/2025"
+    low = _RE_TAIL_NOTE.sub("", low).strip(" .;,")
+    low = _RE_LEAD_WORDS.sub("", low).strip()
+    if _RE_ONGOING.match(low):
+        return Deadline("year", text=raw)
+    m = _RE_MONTH_SPAN.match(low)
+    if m:
+        a, b, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if not (1 <= a <= 12 and 1 <= b <= 12) or b < a:
+            raise DeadlineParseError(_t("Không hiểu khoảng tháng trong thời hạn '{0}'.").format(raw))
+        return Deadline("period", start=date(year, a, 1), end=last_day(year, b), text=raw)
     m = _RE_PERIOD.search(low)
     if m:
         start = _mkdate(m.group(1), m.group(2), m.group(3), raw)
@@ -609,6 +629,204 @@ def infer_measure(text: str, deadline: Deadline, expected_result: str = "") -> M
     return Measure("qualitative")
 
 
+# ------------------------------------------------------------------ recurrence
+@dataclass(frozen=True)
+class Recurrence:
+    """A target judged again in every period of type `every` within a window.
+
+    Any measure kind recurs: a ratio each quarter ("100% công chức được tập huấn … định kỳ mỗi
+    quý/1 lần"), a count per month, a milestone or report done every month. The window runs from
+    `start` to `end` (both inclusive); either end left open falls back on the target's deadline
+    (a period deadline gives both ends) and then on the plan year. A period counts when it
+    overlaps the window: a quarterly task in a pilot from 01/9 to 30/11 is due in Q3 and Q4.
+    """
+
+    every: str
+    start: date | None = None
+    end: date | None = None
+    text: str = ""
+
+    def window(self, plan_year: int, deadline: "Deadline | None" = None) -> tuple[date, date]:
+        start, end = self.start, self.end
+        if deadline is not None and deadline.type == "period":
+            start = start or deadline.start
+            end = end or deadline.end
+        elif deadline is not None and deadline.type in ("date", "month"):
+            end = end or deadline.end_date(plan_year)
+        start = start or date(plan_year, 1, 1)
+        end = end or date(plan_year, 12, 31)
+        return start, max(start, end)
+
+    def due_periods(self, plan_year: int, deadline: "Deadline | None" = None) -> list[ReportingPeriod]:
+        """Every `every` period that overlaps the window, in order."""
+        start, end = self.window(plan_year, deadline)
+        out, p = [], ReportingPeriod.containing(self.every, start)
+        while p.start <= end:
+            out.append(p)
+            p = p.next()
+        return out
+
+    def label(self, plan_year: int | None = None, deadline: "Deadline | None" = None) -> str:
+        """'Hàng quý (01/09/2023 – 30/11/2023)', 'Hàng tháng'."""
+        base = _t(EVERY_LABELS[self.every])
+        if self.start is None and self.end is None:
+            return base
+        if plan_year is None:
+            return f"{base} ({fmt_date(self.start)} – {fmt_date(self.end)})"
+        s, e = self.window(plan_year, deadline)
+        return f"{base} ({fmt_date(s)} – {fmt_date(e)})"
+
+    def to_json(self) -> dict:
+        out: dict[str, Any] = {"every": self.every}
+        if self.start:
+            out["start"] = self.start.isoformat()
+        if self.end:
+            out["end"] = self.end.isoformat()
+        if self.text:
+            out["text"] = self.text
+        return out
+
+    @classmethod
+    def from_json(cls, d: Mapping) -> "Recurrence":
+        return cls(d["every"], date.fromisoformat(d["start"]) if d.get("start") else None,
+                   date.fromisoformat(d["end"]) if d.get("end") else None, nfc(d.get("text", "")))
+
+
+def effective_recurrence(target: Any) -> Recurrence | None:
+    """`target.recurrence` when set, else the one a recurring measure implies (its `every`, else
+    the deadline's, else monthly). Works on anything with `.measure` and `.deadline`."""
+    rec = getattr(target, "recurrence", None)
+    if isinstance(rec, Recurrence) and rec.every in PERIOD_TYPES:
+        return rec
+    m, d = target.measure, target.deadline
+    if m.type != "recurring":
+        return None
+    every = m.every if m.every in PERIOD_TYPES else d.every if getattr(d, "every", None) in PERIOD_TYPES else "month"
+    return Recurrence(every)
+
+
+def parse_recurrence(text: Any) -> Recurrence | None:
+    """'định kỳ mỗi quý/1 lần', 'Hằng tháng', 'hàng năm' in a target's wording → a Recurrence
+    over the plan year (None when the wording has no frequency)."""
+    low = " ".join(nfc(str(text or "")).casefold().split())
+    if re.search(r"mỗi quý\s*/\s*(?:0?1)\s*lần|quý\s*/\s*(?:0?1)\s*lần", low):
+        return Recurrence("quarter", text=nfc(str(text)))
+    if re.search(r"mỗi tháng\s*/\s*(?:0?1)\s*lần|tháng\s*/\s*(?:0?1)\s*lần", low):
+        return Recurrence("month", text=nfc(str(text)))
+    for rx, every in _RECURRING:
+        if rx.search(low):
+            return Recurrence(every, text=nfc(str(text)))
+    return None
+
+
+# ------------------------------------------------------------------ who reports on a target
+_VKS = re.compile(r"\bvien kiem sat nhan dan\b|\bvien ksnd\b|\bvks\s*nd\b")
+
+
+@lru_cache(maxsize=8192)
+def unit_key(name: str) -> str:
+    """A unit name compared the way people write it: accents, case, punctuation and the
+    'Viện kiểm sát nhân dân'/'VKSND' spelling ignored ('VKSND tỉnh Quảng Ninh' ==
+    'Viện kiểm sát nhân dân tỉnh Quảng Ninh')."""
+    key = fold(nfc(name or ""))
+    key = _VKS.sub("vksnd", key)
+    key = re.sub(r"[^a-z0-9]+", " ", key)
+    return " ".join(key.split())
+
+
+@dataclass(frozen=True)
+class UnitIdentity:
+    """Who is asking: a unit's code, level and names (full and short)."""
+
+    code: str
+    level: str
+    names: tuple[str, ...] = ()
+
+    @cached_property
+    def keys(self) -> frozenset[str]:
+        return frozenset(k for k in (unit_key(n) for n in self.names if n) if k)
+
+    def is_named(self, name_or_ref: "str | UnitRef") -> bool:
+        if isinstance(name_or_ref, UnitRef):
+            if name_or_ref.code and self.code:
+                return name_or_ref.code == self.code
+            name_or_ref = name_or_ref.name
+        return unit_key(name_or_ref) in self.keys
+
+
+ROLE_LABELS = {"lead": "Chủ trì", "coordinating": "Phối hợp", "reporting": "Báo cáo"}
+
+
+@dataclass(frozen=True)
+class _Assignment:
+    """A target's assignment with every unit name normalised once (unit_key)."""
+
+    levels: tuple[str, ...]
+    lead: frozenset[str]
+    coordinating: frozenset[str]
+    reporting_codes: frozenset[str]
+    reporting_names: frozenset[str]
+    has_reporting: bool
+
+    @classmethod
+    def of(cls, target: "Target", plan: "Plan | None") -> "_Assignment":
+        refs = target.reporting_units
+        return cls(target.applies_to_levels or (plan.applies_to_levels if plan is not None else ()),
+                   frozenset(unit_key(u) for u in target.lead_units) - {""},
+                   frozenset(unit_key(u) for u in target.coordinating_units) - {""},
+                   frozenset(u.code for u in refs if u.code),
+                   frozenset(unit_key(u.name) for u in refs if not u.code) - {""}, bool(refs))
+
+    def role(self, unit: UnitIdentity) -> str | None:
+        keys = unit.keys
+        named_lead = not self.lead.isdisjoint(keys)
+        if self.has_reporting:
+            reports = unit.code in self.reporting_codes or not self.reporting_names.isdisjoint(keys) or named_lead
+        else:
+            reports = not self.levels or unit.level in self.levels or named_lead
+        if not reports:
+            return None
+        return "lead" if named_lead else "coordinating" if not self.coordinating.isdisjoint(keys) else "reporting"
+
+
+def target_role(target: "Target", plan: "Plan | None", unit: UnitIdentity) -> str | None:
+    """How `unit` stands towards `target`: 'lead', 'coordinating', 'reporting' or None (the
+    target is not the unit's to report on).
+
+    1. A target listing `reporting_units` is reported by exactly those units (matched by code when
+       the list gives one, else by name).
+    2. Otherwise by every unit of the target's levels (the plan's when the target names none;
+       every level when neither does).
+    3. A unit named as the lead unit reports on it whatever its level. Being named as a
+       coordinating unit alone does not put a report on a unit (MT08: VKSND tỉnh Quảng Ninh
+       coordinates; every province reports because the target is for the provincial level).
+    A unit that reports is 'lead' or 'coordinating' when named so, else 'reporting'.
+    """
+    return _Assignment.of(target, plan).role(unit)
+
+
+def targets_applicable(plan: "Plan", unit: UnitIdentity) -> list["Target"]:
+    """The targets of `plan` that `unit` reports on, in plan order."""
+    return applicability(plan, [unit]).get(unit.code, [])
+
+
+def applicability(plan: "Plan", units: "Iterable[UnitIdentity]") -> dict[str, list["Target"]]:
+    """unit code → the targets of `plan` it reports on (each target's assignment read once)."""
+    index = [(t, _Assignment.of(t, plan)) for t in plan.targets]
+    named = frozenset().union(*(a.lead | a.reporting_names for _, a in index)) if index else frozenset()
+    codes = frozenset().union(*(a.reporting_codes for _, a in index)) if index else frozenset()
+    by_level: dict[str, list[Target]] = {}  # a unit the plan does not name: its level decides
+    out = {}
+    for u in units:
+        if u.code not in codes and named.isdisjoint(u.keys):
+            if u.level not in by_level:
+                by_level[u.level] = [t for t, a in index if a.role(u) is not None]
+            out[u.code] = by_level[u.level]
+        else:
+            out[u.code] = [t for t, a in index if a.role(u) is not None]
+    return out
+
+
 # ------------------------------------------------------------------ plan, groups, targets
 @dataclass(frozen=True)
 class UnitRef:
@@ -637,6 +855,9 @@ class Target:
     applies_to_levels: tuple[str, ...] = ()
     source_ref: str = ""
     group_code: str = ""
+    reporting_units: tuple[UnitRef, ...] = ()
+    assignment_note: str = ""
+    recurrence: "Recurrence | None" = None
 
     @property
     def kind_label(self) -> str:
@@ -644,6 +865,12 @@ class Target:
 
     def applies_to(self, level: str) -> bool:
         return not self.applies_to_levels or level in self.applies_to_levels
+
+    @property
+    def effective_recurrence(self) -> "Recurrence | None":
+        """The recurrence the status rules apply: the stated one, else the one a recurring measure
+        implies ("Thực hiện hàng tháng" without a window: every month of the plan year)."""
+        return effective_recurrence(self)
 
     @property
     def levels_label(self) -> str:
@@ -664,7 +891,10 @@ class Target:
             expected_result=nfc(d.get("expected_result", "")), exclusion_note=nfc(d.get("exclusion_note", "")),
             evidence_required=bool(d.get("evidence_required", False)),
             applies_to_levels=tuple(d.get("applies_to_levels", ())), source_ref=nfc(d.get("source_ref", "")),
-            group_code=group_code)
+            group_code=group_code,
+            reporting_units=tuple(UnitRef.from_json(u) for u in d.get("reporting_units", ()) if u),
+            assignment_note=nfc(d.get("assignment_note", "")),
+            recurrence=Recurrence.from_json(d["recurrence"]) if d.get("recurrence") else None)
 
 
 @dataclass(frozen=True)
@@ -673,6 +903,14 @@ class PlanGroup:
     title: str
     targets: tuple[Target, ...]
     source_ref: str = ""
+    title_missing: bool = False
+
+    @property
+    def display_title(self) -> str:
+        """The title as shown and printed; a group whose title the source does not give says so."""
+        if self.title_missing:
+            return _t("{0} (chưa rõ tên)").format(self.title)
+        return self.title
 
 
 @dataclass(frozen=True)
@@ -756,7 +994,8 @@ def plan_from_document(doc: Mapping) -> Plan:
     groups = []
     for g in doc["groups"]:
         targets = tuple(Target.from_json(t, g["code"]) for t in g["targets"])
-        groups.append(PlanGroup(g["code"], nfc(g["title"]), targets, nfc(g.get("source_ref", ""))))
+        groups.append(PlanGroup(g["code"], nfc(g["title"]), targets, nfc(g.get("source_ref", "")),
+                                bool(g.get("title_missing", False))))
     src = doc.get("source_document")
     return Plan(
         id=doc["id"], kind=doc["kind"], symbol=nfc(doc["symbol"]), title=nfc(doc["title"]),
@@ -780,7 +1019,8 @@ FIELD_LABELS = {
     "text": "Mục tiêu/nhiệm vụ", "code": "Mã", "kind": "Loại", "lead_units": "Đơn vị chủ trì",
     "coordinating_units": "Đơn vị phối hợp", "deadline": "Thời gian hoàn thành", "expected_result": "Kết quả",
     "measure": "Chỉ tiêu/đo lường", "exclusion_note": "Ghi chú loại trừ", "evidence_required": "Cần minh chứng",
-    "applies_to_levels": "Cấp áp dụng", "source_ref": "Vị trí trong văn bản", "title": "Tên", "group": "Nhóm",
+    "applies_to_levels": "Cấp áp dụng", "source_ref": "Vị trí trong văn bản",
+    "reporting_units": "Đơn vị báo cáo", "assignment_note": "Căn cứ giao nhiệm vụ", "recurrence": "Định kỳ", "title": "Tên", "group": "Nhóm",
     "id": "Mã kế hoạch", "number": "Số", "symbol": "Ký hiệu", "year": "Năm", "issuing_unit": "Đơn vị ban hành",
     "issue_date": "Ngày ban hành", "legal_bases": "Căn cứ", "period_types": "Kỳ báo cáo",
     "submission_deadlines": "Hạn gửi báo cáo", "notes": "Ghi chú", "place_name": "Địa danh",
@@ -803,16 +1043,22 @@ class PlanProblem:
     group: str = ""
     row: int | None = None
     column: str = ""
+    cell: str = ""  # the spreadsheet cell ("C12"), or the Word table ("bảng 1") the row is in
 
     @property
     def location(self) -> str:
         parts = []
         if self.file:
             parts.append(self.file)
+        is_ref = bool(re.fullmatch(r"[A-Z]{1,3}\d+", self.cell))
+        if self.cell and not is_ref:
+            parts.append(self.cell)
         if self.row is not None:
             parts.append(_t("dòng {0}").format(self.row))
         if self.column:
-            parts.append(_t("cột '{0}'").format(self.column))
+            parts.append(_t("cột '{0}'").format(self.column) + (_t(" (ô {0})").format(self.cell) if is_ref else ""))
+        elif is_ref:
+            parts.append(_t("ô {0}").format(self.cell))
         if self.target:
             parts.append(_t("mục tiêu {0}").format(self.target))
         elif self.group:
@@ -825,5 +1071,5 @@ class PlanProblem:
         return f"{self.location}: {self.message}" if self.location else self.message
 
     def to_json(self) -> dict:
-        return {"file": self.file, "row": self.row, "column": self.column, "group": self.group,
+        return {"file": self.file, "row": self.row, "column": self.column, "cell": self.cell, "group": self.group,
                 "target": self.target, "field": self.field, "message": self.message}

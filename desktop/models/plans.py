@@ -36,8 +36,8 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import func, select
 
 from . import audit
-from .domain import (FIELD_LABELS, FORMAT, LEVEL_LABELS, PLAN_KIND_LABELS, Deadline, Measure, Plan,
-                     PlanProblem, Target, fmt_date, plan_from_document)
+from .domain import (FIELD_LABELS, FORMAT, LEVEL_LABELS, LEVELS, PLAN_KIND_LABELS, Deadline, Measure, Plan,
+                     PlanProblem, Recurrence, Target, UnitRef, fmt_date, plan_from_document)
 from .errors import AppError, NotFound, ValidationError
 from .fsutil import atomic_write_bytes
 from .i18n import fold, nfc, tr
@@ -53,7 +53,10 @@ EDITABLE_ORIGINS = ("own", "imported")
 ORIGIN_LABELS = {"builtin": "Có sẵn", "own": "Của đơn vị", "imported": "Đã nhập", "received": "Nhận từ cấp trên"}
 PLAN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
 TARGET_FIELDS = ("code", "kind", "text", "lead_units", "coordinating_units", "deadline", "expected_result",
-                 "measure", "exclusion_note", "evidence_required", "applies_to_levels", "source_ref")
+                 "measure", "exclusion_note", "evidence_required", "applies_to_levels", "source_ref",
+                 "reporting_units", "assignment_note", "recurrence")
+#: Fields a /1 plan file cannot carry (added by vks-cds-plan/2).
+V2_TARGET_FIELDS = ("reporting_units", "assignment_note", "recurrence")
 PLAN_FIELDS = ("title", "number", "symbol", "kind", "year", "issue_date", "issue_date_text", "place_name",
                "legal_bases", "period_types", "submission_deadlines", "notes", "applies_to_levels", "principles")
 __all__ = [
@@ -62,7 +65,7 @@ __all__ = [
     "load_plan_file", "install_builtin_plans", "list_plans", "get_plan_document", "get_plan", "describe",
     "list_targets", "lead_units", "list_groups", "list_versions", "save_new_version", "create_own_plan",
     "update_target", "add_target", "remove_target", "update_plan_info", "diff_versions", "diff_documents",
-    "import_file", "preview_xlsx", "preview_import", "export_file", "plan_summary", "content_hash",
+    "import_file", "import_previewed", "preview_xlsx", "preview_import", "export_file", "plan_summary", "content_hash",
 ]
 
 
@@ -228,10 +231,28 @@ class XlsxPreview:
     problems: list[PlanProblem]
     document: dict | None
     source_name: str = ""
+    #: what does not stop the import but the user should see (a group with no title …)
+    warnings: list[PlanProblem] = field(default_factory=list)
+    #: (group code, row) of groups the table numbers but does not name; the user may name them
+    untitled_groups: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.document is not None and not self.problems
+
+    def named(self, group_titles: Mapping[str, str] | None) -> "XlsxPreview":
+        """The same preview with the user's names for untitled groups applied (an empty name keeps
+        'Nhóm III', flagged as untitled)."""
+        if not group_titles or self.document is None:
+            return self
+        from desktop.export.plan_xlsx import name_groups
+
+        doc = name_groups(self.document, group_titles)
+        left = {g["code"] for g in doc["groups"] if g.get("title_missing")}
+        named = {c for c, _ in self.untitled_groups} - left
+        return XlsxPreview(self.rows, self.problems, doc, self.source_name,
+                           [w for w in self.warnings if w.group not in named],
+                           [(c, r) for c, r in self.untitled_groups if c in left])
 
     @property
     def target_count(self) -> int:
@@ -381,12 +402,16 @@ def _semantic_problems(doc: Mapping) -> list[tuple[list, str]]:
     if not isinstance(groups, list):
         return out
     year = doc.get("year") if isinstance(doc.get("year"), int) else None
+    old_format = doc.get("format") == "vks-cds-plan/1"
     seen_groups: dict[str, int] = {}
     seen_targets: dict[str, str] = {}
     for gi, g in enumerate(groups):
         if not isinstance(g, dict):
             continue
         gcode = g.get("code")
+        if old_format and "title_missing" in g:
+            out.append((["groups", gi, "title_missing"], _t("Trường 'title_missing' chỉ có từ định dạng {0}.")
+                        .format(FORMAT)))
         if isinstance(gcode, str):
             if gcode in seen_groups:
                 out.append((["groups", gi, "code"], _t("Mã nhóm '{0}' bị trùng với nhóm thứ {1}.").format(
@@ -400,6 +425,18 @@ def _semantic_problems(doc: Mapping) -> list[tuple[list, str]]:
             if not isinstance(t, dict):
                 continue
             base = ["groups", gi, "targets", ti]
+            if old_format:
+                for key in V2_TARGET_FIELDS:
+                    if key in t:
+                        out.append((base + [key], _t("Trường '{0}' chỉ có từ định dạng {1}; hãy ghi \"format\": \"{1}\".")
+                                    .format(key, FORMAT)))
+            rec = t.get("recurrence")
+            if isinstance(rec, dict) and isinstance(rec.get("start"), str) and isinstance(rec.get("end"), str):
+                try:
+                    if date.fromisoformat(rec["end"]) < date.fromisoformat(rec["start"]):
+                        out.append((base + ["recurrence", "end"], _t("Ngày kết thúc trước ngày bắt đầu.")))
+                except ValueError:
+                    pass
             code = t.get("code")
             if isinstance(code, str):
                 if code in seen_targets:
@@ -499,6 +536,22 @@ def _nfc_doc(obj: Any) -> Any:
     return obj
 
 
+def _group_title(g: Mapping) -> str:
+    """A group's title as listed: 'Nhóm III (chưa rõ tên)' when the source gives none."""
+    title = nfc(g["title"])
+    return tr("Domain", "{0} (chưa rõ tên)").format(title) if g.get("title_missing") else title
+
+
+def _upgrade_format(doc: dict) -> dict:
+    """A /1 document that gained a field of /2 (an assignment, a recurrence, an untitled group)
+    is written as /2; an unchanged /1 document keeps its format (and its content hash)."""
+    if doc.get("format") != FORMAT and any(
+            k in t for g in doc.get("groups", ()) for t in g.get("targets", ()) for k in V2_TARGET_FIELDS) or any(
+            "title_missing" in g for g in doc.get("groups", ())):
+        doc["format"] = FORMAT
+    return doc
+
+
 def _target_count(doc: Mapping) -> int:
     return sum(len(g["targets"]) for g in doc["groups"])
 
@@ -518,7 +571,7 @@ def _store_version(s, plan_id: str, version: int, doc: dict, note: str, user_id:
             t = Target.from_json(raw, g["code"])
             end = t.deadline.end_date(year)
             s.add(PlanTarget(plan_version_id=pv.id, plan_id=plan_id, version=version, position=pos,
-                             group_code=g["code"], group_title=nfc(g["title"]), code=t.code, kind=t.kind,
+                             group_code=g["code"], group_title=_group_title(g), code=t.code, kind=t.kind,
                              text=t.text, lead_units="; ".join(t.lead_units), measure_type=t.measure.type,
                              deadline_type=t.deadline.type, deadline_end=end.isoformat() if end else None,
                              data=json.dumps(raw, ensure_ascii=False), search_key=t.search_text()))
@@ -688,7 +741,7 @@ def describe(doc: Mapping) -> str:
             for k, v in plan.submission_deadlines)))
     for g in plan.groups:
         lines.append("")
-        lines.append(f"{g.code}. {g.title}")
+        lines.append(f"{g.code}. {g.display_title}")
         for t in g.targets:
             lines.append(f"  {t.code}  [{t.deadline.label(plan.year)}] [{t.measure.label}]")
             lines.append(f"      {t.text}")
@@ -754,7 +807,7 @@ def lead_units(session: AppSession, plan_id: str, version: int | None = None) ->
 def list_groups(session: AppSession, plan_id: str, version: int | None = None) -> list[GroupInfo]:
     session.require(Permission.VIEW)
     doc = get_plan_document(session, plan_id, version)
-    return [GroupInfo(g["code"], g["title"], len(g["targets"])) for g in doc["groups"]]
+    return [GroupInfo(g["code"], _group_title(g), len(g["targets"])) for g in doc["groups"]]
 
 
 def list_versions(session: AppSession, plan_id: str) -> list[PlanVersionInfo]:
@@ -786,7 +839,7 @@ def save_new_version(session: AppSession, plan_id: str, doc: Mapping, note: str 
     """Store `doc` as the next version of a plan the unit owns. Returns the current version number
     (unchanged when the document is the same as the current one)."""
     session.require(Permission.MANAGE_PLANS)
-    doc = _nfc_doc(copy.deepcopy(dict(doc)))
+    doc = _upgrade_format(_nfc_doc(copy.deepcopy(dict(doc))))
     with session.db.session() as s:
         row = _plan_row(s, plan_id)
         _check_editable(row)
@@ -851,8 +904,11 @@ def create_own_plan(session: AppSession, superior_plan_id: str, new_id: str, tit
         shift = year - superior["year"]
         level = unit.level if unit else None
         groups = []
+        # the unit's plan covers its own level and the levels below it (a province adapts the
+        # superior's plan for itself and its regional units); levels above it are dropped
+        reach = LEVELS[LEVELS.index(level):] if level in LEVELS else LEVELS
         for g in superior["groups"]:
-            kept = [t for t in g["targets"] if not level or level in t.get("applies_to_levels", [level])]
+            kept = [t for t in g["targets"] if set(t.get("applies_to_levels") or reach) & set(reach)]
             if kept:
                 groups.append({**g, "targets": kept})
         if not groups:  # nothing is marked for this level: take everything rather than an empty plan
@@ -862,7 +918,8 @@ def create_own_plan(session: AppSession, superior_plan_id: str, new_id: str, tit
             for t in g["targets"]:
                 t["deadline"] = _shift_deadline(t["deadline"], shift)
                 if level:
-                    t["applies_to_levels"] = [level]
+                    t["applies_to_levels"] = [lv for lv in t.get("applies_to_levels") or reach if lv in reach] \
+                        or [level]
         unit_name = unit.name if unit else superior["issuing_unit"]["name"]
         doc: dict[str, Any] = {
             "format": FORMAT, "id": new_id, "kind": "ke_hoach", "number": None,
@@ -879,7 +936,7 @@ def create_own_plan(session: AppSession, superior_plan_id: str, new_id: str, tit
         if unit and unit.place_name:
             doc["place_name"] = unit.place_name
         if level:
-            doc["applies_to_levels"] = [level]
+            doc["applies_to_levels"] = list(reach)
         for key in ("period_types", "submission_deadlines"):
             if key in superior:
                 doc[key] = copy.deepcopy(superior[key])
@@ -909,6 +966,16 @@ def _clean_target_value(key: str, value: Any) -> Any:
         return value.to_json()
     if key in ("lead_units", "coordinating_units", "applies_to_levels"):
         return [nfc(v).strip() for v in value if nfc(v).strip()] if value else []
+    if key == "reporting_units":
+        out = []
+        for u in value or ():
+            ref = {"name": u.name, "code": u.code} if isinstance(u, UnitRef) else dict(u)
+            ref = {k: nfc(str(v)).strip() for k, v in ref.items() if v and str(v).strip()}
+            if ref.get("name"):
+                out.append(ref)
+        return out
+    if isinstance(value, Recurrence):
+        return value.to_json()
     if isinstance(value, str):
         return nfc(value).strip()
     return value
@@ -998,6 +1065,10 @@ def _render(fieldname: str, value: Any, year: int) -> str:
         return Measure.from_json(value).label
     if fieldname == "applies_to_levels":
         return ", ".join(tr("Domain", LEVEL_LABELS.get(v, v)) for v in value)
+    if fieldname == "reporting_units":
+        return "; ".join(u.get("name", "") for u in value)
+    if fieldname == "recurrence":
+        return Recurrence.from_json(value).label(year)
     if isinstance(value, bool):
         return _t("Có") if value else _t("Không")
     if isinstance(value, list):
@@ -1064,9 +1135,10 @@ def _import_defaults(session: AppSession) -> dict:
 
 
 def preview_xlsx(path: Path | str, defaults: Mapping | None = None) -> XlsxPreview:
-    """Read an .xlsx without saving anything: the rows as understood, every problem (row, column,
-    Vietnamese message) and the resulting document, already checked like a plan file."""
-    from desktop.export import plan_xlsx
+    """Read an .xlsx (or the appendix table of a .docx) without saving anything: the rows as
+    understood, every problem (row, column, cell, Vietnamese message), the warnings (groups
+    without a title) and the resulting document, already checked like a plan file."""
+    from desktop.export import plan_docx, plan_xlsx
 
     path = Path(path)
     try:
@@ -1074,7 +1146,8 @@ def preview_xlsx(path: Path | str, defaults: Mapping | None = None) -> XlsxPrevi
     except OSError as exc:
         return XlsxPreview([], [PlanProblem(path.name, _t("Không đọc được tệp: {0}.").format(exc.strerror or exc))],
                            None, path.name)
-    result = plan_xlsx.read_plan(io.BytesIO(data), path.name, defaults=defaults)
+    reader = plan_docx.read_plan_docx if path.suffix.lower() == ".docx" else plan_xlsx.read_plan
+    result = reader(io.BytesIO(data), path.name, defaults=defaults)
     problems = list(result.problems)
     if result.document is not None:
         # also check the document, so every problem shows at once; a cell the reader already
@@ -1085,7 +1158,8 @@ def preview_xlsx(path: Path | str, defaults: Mapping | None = None) -> XlsxPrevi
             if (p.row, p.column) not in seen or p.row is None:
                 seen.add((p.row, p.column))
                 problems.append(p)
-    return XlsxPreview(result.rows, problems, result.document, path.name)
+    return XlsxPreview(result.rows, problems, result.document, path.name, list(result.warnings),
+                       list(result.untitled))
 
 
 def preview_import(session: AppSession, path: Path | str) -> XlsxPreview:
@@ -1095,10 +1169,11 @@ def preview_import(session: AppSession, path: Path | str) -> XlsxPreview:
     session.require(Permission.MANAGE_PLANS)
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix == ".xlsx":
+    if suffix in (".xlsx", ".docx"):
         return preview_xlsx(path, _import_defaults(session))
     if suffix != ".json":
-        return XlsxPreview([], [PlanProblem(path.name, _t("Chỉ nhập được tệp .json hoặc .xlsx."))], None, path.name)
+        return XlsxPreview([], [PlanProblem(path.name, _t("Chỉ nhập được tệp .json, .xlsx hoặc .docx."))], None,
+                           path.name)
     try:
         doc = load_plan_file(path)
     except PlanFormatError as exc:
@@ -1106,7 +1181,7 @@ def preview_import(session: AppSession, path: Path | str) -> XlsxPreview:
     plan = plan_from_document(doc)
     rows = []
     for gi, g in enumerate(plan.groups, start=1):
-        rows.append(SheetRow(0, "group", "", g.code, g.title))
+        rows.append(SheetRow(0, "group", "", g.code, g.display_title))
         for ti, t in enumerate(g.targets, start=1):
             rows.append(SheetRow(0, "target", str(ti), t.code, t.text, "\n".join(t.lead_units),
                                  "\n".join(t.coordinating_units), t.deadline.text, t.deadline.label(plan.year),
@@ -1114,24 +1189,36 @@ def preview_import(session: AppSession, path: Path | str) -> XlsxPreview:
     return XlsxPreview(rows, [], doc, path.name)
 
 
-def import_file(session: AppSession, path: Path | str) -> ImportResult:
-    """Import a plan from .json or .xlsx. Every problem is reported at once and nothing is saved
-    unless the file is clean. A file whose id matches a plan the unit already imported or owns
-    becomes a new version of it; built-in plans are never overwritten."""
+def import_file(session: AppSession, path: Path | str, group_titles: Mapping[str, str] | None = None
+                ) -> ImportResult:
+    """Import a plan from .json, .xlsx or the appendix table of a .docx. Every problem is reported
+    at once and nothing is saved unless the file is clean; `group_titles` names the groups the
+    table numbers without a title (group code → title; the others stay 'Nhóm III', flagged). A
+    file whose id matches a plan the unit already imported or owns becomes a new version of it;
+    built-in plans are never overwritten."""
     session.require(Permission.MANAGE_PLANS)
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".json":
-        doc = load_plan_file(path)
-    elif suffix == ".xlsx":
-        preview = preview_xlsx(path, _import_defaults(session))
-        if not preview.ok:
-            raise PlanFormatError(preview.problems or [PlanProblem(path.name, _t("Không đọc được bảng tính."))],
-                                  path.name)
-        doc = preview.document
-    else:
-        raise ValidationError(_t("Chỉ nhập được tệp .json hoặc .xlsx (tệp đã chọn: {0}).").format(path.name))
-    doc = copy.deepcopy(doc)
+        return import_previewed(session, XlsxPreview([], [], load_plan_file(path), path.name))
+    if suffix in (".xlsx", ".docx"):
+        return import_previewed(session, preview_xlsx(path, _import_defaults(session)), group_titles)
+    raise ValidationError(_t("Chỉ nhập được tệp .json, .xlsx hoặc .docx (tệp đã chọn: {0}).").format(path.name))
+
+
+def import_previewed(session: AppSession, preview: XlsxPreview, group_titles: Mapping[str, str] | None = None
+                     ) -> ImportResult:
+    """Save exactly what the user confirmed in the preview (the file is not read again)."""
+    session.require(Permission.MANAGE_PLANS)
+    preview = preview.named(group_titles)
+    name = preview.source_name
+    if not preview.ok:
+        raise PlanFormatError(preview.problems or [PlanProblem(name, _t("Không đọc được bảng tính."))], name)
+    doc = copy.deepcopy(preview.document)
+    problems = validate_document(doc, name)  # names typed by the user are checked like the rest
+    if problems:
+        raise PlanFormatError(problems, name)
+    path = Path(name)
     pid = doc["id"]
     with session.db.session() as s:
         row = s.get(PlanRow, pid)

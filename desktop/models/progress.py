@@ -169,19 +169,15 @@ def _plan(session: AppSession, plan_id: str, version: int | None = None) -> Plan
 _self_unit = own_unit_row
 
 
-def targets_for_unit(plan: Plan, unit_level: str, unit_names: tuple[str, ...] = (), own_plan: bool = False) -> list[Target]:
-    """The targets a unit reports on: all targets of its own plan; otherwise those that apply to
-    its level (or to every level) or name it as lead or coordinating unit."""
-    if own_plan:
-        return list(plan.targets)
-    out = []
-    names = [n.casefold() for n in unit_names if n]
-    for t in plan.targets:
-        levels = t.applies_to_levels or plan.applies_to_levels
-        mentioned = any(n in u.casefold() for n in names for u in (*t.lead_units, *t.coordinating_units))
-        if not levels or unit_level in levels or mentioned:
-            out.append(t)
-    return out
+def targets_for_unit(plan: Plan, unit_level: str, unit_names: tuple[str, ...] = (), own_plan: bool = False,
+                     unit_code: str = "") -> list[Target]:
+    """The targets a unit reports on, by each target's assignment (domain.target_role): its
+    reporting units when listed, else its levels (the plan's when it names none), and a unit named
+    as lead. The same rule holds in a unit's own or assigned plan (`own_plan` is kept for
+    callers; a province's own task such as TH-2.2-06 is not its regional units' to report)."""
+    from .domain import UnitIdentity, targets_applicable
+
+    return targets_applicable(plan, UnitIdentity(unit_code, unit_level, tuple(n for n in unit_names if n)))
 
 
 def _entry_view(e: ProgressEntry, links: list[tuple[EvidenceLink, EvidenceBlob]]) -> EntryView:
@@ -266,13 +262,11 @@ def list_reports(session: AppSession, plan_id: str | None = None, status: str | 
 
 
 def report_targets(session: AppSession, report: ReportView) -> list[Target]:
-    from . import plans
+    """The targets the report's unit reports on (the entry form lists these and no others)."""
+    from .assignment import applicable_targets
 
     plan = _plan(session, report.plan_id, report.plan_version)
-    origin = plans.plan_origin(session, report.plan_id) or "builtin"
-    with session.db.session() as s:
-        unit = _self_unit(s)
-        return targets_for_unit(plan, unit.level, (unit.name, unit.short_name), own_plan=origin in ASSIGNED_ORIGINS)
+    return applicable_targets(session, plan, report.unit_code)
 
 
 # ------------------------------------------------------------------ validation (pure)

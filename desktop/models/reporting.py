@@ -59,7 +59,7 @@ def _group_labels(plan: Plan, targets: Iterable[Target]) -> dict[str, str]:
     out: dict[str, str] = {}
     for g in plan.groups:
         if g.code in used:
-            out[g.code] = f"{roman(len(out) + 1)}. {g.title}"
+            out[g.code] = f"{roman(len(out) + 1)}. {g.display_title}"
     return out
 
 
@@ -170,9 +170,10 @@ def unit_report_doc(session: AppSession, report_id: int, verification=None, as_o
     me = own_unit(session)
     if view.unit_code == me.code:
         targets = report_targets(session, view)
-    else:  # a unit's report held at the province: every target the unit reported on, plan order
-        codes = set(_entries_of(view, snapshot))
-        targets = [t for t in plan.targets if t.code in codes]
+    else:  # a unit's report held at the province: the targets that unit must report on
+        from .assignment import applicable_targets
+
+        targets = applicable_targets(session, plan, view.unit_code)
     # the report speaks as at the end of its period (or its date, for the current period)
     statuses = {ts.target.code: ts for ts in evaluate_unit(session, view.plan_id, min(as_of, view.period.end),
                                                            view.period, unit_code=view.unit_code, plan=plan,
@@ -196,8 +197,8 @@ def unit_report_doc(session: AppSession, report_id: int, verification=None, as_o
         items = [statuses[t.code] for t in targets if t.group_code == g.code and t.code in statuses]
         if items:
             done = sum(1 for x in items if x.result.status is Progress.HOAN_THANH)
-            completion.append(GroupCompletion(label=g.title, percent=done / len(items), done=done, total=len(items),
-                                              code=g.code))
+            completion.append(GroupCompletion(label=g.display_title, percent=done / len(items), done=done,
+                                              total=len(items), code=g.code))
     narrative = (snapshot or {}).get("narrative") if snapshot else view.narrative
     sections = {k: (narrative or {}).get(k, "") for k in NARRATIVE_SECTIONS}
     with session.db.session() as s:
@@ -255,21 +256,24 @@ def consolidated_report_doc(session: AppSession, plan_id: str, period: Reporting
     from desktop.export.documents import (ConsolidatedReportDoc, MatrixCell, ReportingRate, Submission, TargetRef,
                                           UnitRef)
 
+    from .consolidation import unit_targets
+
     session.require(Permission.VIEW)
     plan = _plan(session, plan_id)
     as_of = as_of or date.today()
     me = own_unit(session)
     with session.db.session() as s:
         subs = s.scalars(select(Unit).where(Unit.parent_code == me.code, Unit.active.is_(True)).order_by(Unit.code)).all()
-        units = [UnitRef(u.code, u.name, u.short_name) for u in subs if unit_codes is None or u.code in set(unit_codes)]
+        per_unit = unit_targets(session, plan, list(subs))  # a unit with nothing to report is not expected
+        units = [UnitRef(u.code, u.name, u.short_name) for u in subs
+                 if (unit_codes is None or u.code in set(unit_codes)) and u.code in per_unit]
         reports = {r.unit_code: r for r in s.scalars(select(Report).where(
             Report.plan_id == plan_id, Report.period_key == period.key, Report.unit_code.in_([u.code for u in units])))}
         rep_info = {code: (r.received_at or r.sent_at or r.updated_at, r.status) for code, r in reports.items()}
     days = dict(plan.submission_deadlines).get(period.type, 0)
     deadline = period.submission_deadline(days)
-    from .consolidation import consolidated_targets
-
-    targets = consolidated_targets(session, plan)
+    wanted = {t.code for ts in per_unit.values() for t in ts}
+    targets = [t for t in plan.targets if t.code in wanted]
     cells = {}
     submissions = {}
     on_time = late = received = returned = 0
@@ -287,7 +291,8 @@ def consolidated_report_doc(session: AppSession, plan_id: str, period: Reporting
         on_time += 1 if ok else 0
         late += 0 if ok else 1
         submissions[u.code] = Submission(submitted_on=received_at.date() if received_at else None, on_time=ok)
-        for ts in evaluate_unit(session, plan_id, eval_date, period, unit_code=u.code, plan=plan, targets=targets):
+        for ts in evaluate_unit(session, plan_id, eval_date, period, unit_code=u.code, plan=plan,
+                                targets=per_unit[u.code]):
             value = ts.result.percent if ts.result.percent is not None else None
             cells[(u.code, ts.target.code)] = MatrixCell(status=to_document_status(ts.result.status), value=value)
     rate = ReportingRate(expected=len(units), received=received, on_time=on_time, late=late, returned=returned)

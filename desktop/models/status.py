@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable, Mapping, Sequence
 
-from .domain import (PERIOD_MONTHS, PERIOD_TYPES, Deadline, Measure, ReportingPeriod, fmt_date,
-                     last_day)
+from .domain import (PERIOD_MONTHS, PERIOD_TYPES, Deadline, Measure, Recurrence, ReportingPeriod,
+                     effective_recurrence, fmt_date, last_day)
 from .i18n import tr
 
 __all__ = ["Progress", "EntryValue", "StatusResult", "evaluate", "summarise", "completion_rate",
@@ -318,6 +318,9 @@ def evaluate(target, plan_year: int, entries: Sequence[EntryValue], as_of: date,
         start = horizon
     ctx = _Ctx(measure, deadline, plan_year, as_of, period, _considered(entries, as_of, period), end, horizon,
                start, dict(submission_days or {}))
+    rec = effective_recurrence(target)
+    if rec is not None:
+        return _periodic(ctx, rec)
     rule = _RULES.get(measure.type, _qualitative)
     return rule(ctx)
 
@@ -518,42 +521,84 @@ def _plan_pro_rata(u: _Unit, pd: date) -> int:
     return math.ceil(u.required * share - _EPS)
 
 
-# ------------------------------------------------------------------ recurring
+# ------------------------------------------------------------------ recurring (any measure kind)
 _EVERY_UNIT = {"month": "tháng", "quarter": "quý", "half_year": "kỳ 6 tháng", "year": "năm"}
 
 
-def _recurring(ctx: _Ctx) -> StatusResult:
-    every = ctx.measure.every or ctx.deadline.every or "month"
-    if every not in PERIOD_TYPES:
-        every = "month"
-    due = [p for p in ReportingPeriod.periods_of_year(every, ctx.plan_year) if p.start <= ctx.horizon]
-    done_entries = [e for e in ctx.entries if e.done is True]
+def _period_value(ctx: _Ctx, p: ReportingPeriod) -> tuple[bool, str]:
+    """Was the measure met in due period `p`, and what was reached there ('80%', '1/2 lần')?
 
-    def is_done(p: ReportingPeriod) -> bool:
-        # done in p itself, in a shorter period inside p, or stated for a longer period containing p
-        return any(_subset(e.period, p) or _subset(p, e.period) for e in done_entries)
+    Values count when entered for `p`, for a shorter period inside it, or for a longer period
+    containing it (a quarterly report stating the monthly task was done)."""
+    m = ctx.measure
+    inside = [e for e in ctx.entries if _subset(e.period, p)]
+    around = [e for e in ctx.entries if _subset(p, e.period) and e.period != p]
+    if m.type == "ratio":
+        target = _finite(m.target_percent)
+        target = 100.0 if target is None else target
+        usable = [(e, _finite(e.numerator), _finite(e.denominator)) for e in inside or around]
+        usable = [(e, n, d) for e, n, d in usable if n is not None and d is not None and d > 0]
+        if not usable:
+            return False, ""
+        _, n, d = max(usable, key=lambda x: (x[0].period.end, -x[0].period.months))
+        pct = 100.0 * n / d
+        met = math.isclose(pct, target, abs_tol=_EPS) if m.comparison == "=" else pct + _EPS >= target
+        return met, _fmt_pct(pct, target)
+    if m.type == "count":
+        minimum = max(0, int(m.minimum or 0))
+        per = m.per if m.per in PERIOD_MONTHS else None
+        need = minimum if per is None else (m.minimum_for(p) or math.ceil(minimum * p.months / PERIOD_MONTHS[per]))
+        counted = [_finite(e.count) for e in inside if _finite(e.count) is not None]
+        if not counted:
+            counted = [_finite(e.count) / max(1, e.period.months // p.months)
+                       for e in around if _finite(e.count) is not None]
+        got = sum(counted)
+        return (bool(counted) and got + _EPS >= need), (f"{_fmt_number(got)}/{need}" if counted else "")
+    done = any(e.done is True and not (isinstance(e.done_date, date) and e.done_date > ctx.as_of)
+               for e in inside + around)
+    return done, ""
 
-    done = [p for p in due if is_done(p)]
+
+def _periodic(ctx: _Ctx, rec: Recurrence) -> StatusResult:
+    """A target judged in every `rec.every` period overlapping its window (docs/status-rules.md,
+    'Recurring'): a recurring task, and any ratio, count, milestone or narrative that recurs."""
+    every = rec.every if rec.every in PERIOD_TYPES else "month"
+    rec = Recurrence(every, rec.start, rec.end, rec.text)
+    wstart, wend = rec.window(ctx.plan_year, ctx.deadline)
+    due = [p for p in rec.due_periods(ctx.plan_year, ctx.deadline) if p.start <= ctx.horizon or rec.end is not None]
+    values = {p: _period_value(ctx, p) for p in due}
+    done = [p for p in due if values[p][0]]
     grace = int(ctx.submission_days.get(every, 0) or 0)
     required = [p for p in due if p.submission_deadline(grace) < ctx.as_of
                 and (ctx.period is None or p.end <= ctx.period.end)]
-    missed = tuple(p for p in required if not is_done(p))
+    missed = tuple(p for p in required if not values[p][0])
     unit = _t(_EVERY_UNIT[every])
     percent = len(done) / len(due) if due else None
     base = dict(percent=percent, achieved=(len(done), len(due)), expected=len(required))
+    task = ctx.measure.type in ("recurring", "milestone", "qualitative")
+    overdue = ctx.as_of > wend if (rec.start or rec.end) else ctx.overdue
     if due and len(done) == len(due):
-        return ctx.result(Progress.HOAN_THANH, reason=_t("Đã thực hiện đủ {0}/{1} {2}").format(
-            len(done), len(due), unit), **base)
+        msg = _t("Đã thực hiện đủ {0}/{1} {2}") if task else _t("Đạt chỉ tiêu đủ {0}/{1} {2}")
+        return ctx.result(Progress.HOAN_THANH, reason=msg.format(len(done), len(due), unit), **base)
     if missed:
-        status = Progress.QUA_HAN if ctx.overdue else Progress.CHAM_TIEN_DO
-        return ctx.result(status, reason=_t("{0} chưa thực hiện").format(_list_periods(missed)),
-                          missed_periods=missed, **base)
+        status = Progress.QUA_HAN if overdue else Progress.CHAM_TIEN_DO
+        if task:
+            reason = _t("{0} chưa thực hiện").format(_list_periods(missed))
+        else:
+            shown = [f"{p.label}: {values[p][1]}" for p in missed if values[p][1]]
+            reason = _t("{0} chưa đạt chỉ tiêu {1}").format(_list_periods(missed), ctx.measure.label)
+            if shown:
+                reason += f" ({', '.join(shown[:3])})"
+        return ctx.result(status, reason=reason, missed_periods=missed, **base)
     if not done:
+        if not task and _has_progress(ctx):
+            return ctx.result(Progress.DUNG_TIEN_DO, reason=_t("Đang thực hiện, kỳ đầu {0}").format(
+                due[0].label if due else ""), **base)
         first = due[0].label if due else ""
         return ctx.result(Progress.CHUA_THUC_HIEN, reason=_t("Chưa thực hiện, chưa đến hạn kỳ đầu ({0})").format(
             first), **base)
-    return ctx.result(Progress.DUNG_TIEN_DO, reason=_t("Đã thực hiện {0}/{1} {2}").format(
-        len(done), len(due), unit), **base)
+    msg = _t("Đã thực hiện {0}/{1} {2}") if task else _t("Đạt chỉ tiêu {0}/{1} {2}")
+    return ctx.result(Progress.DUNG_TIEN_DO, reason=msg.format(len(done), len(due), unit), **base)
 
 
 # ------------------------------------------------------------------ milestone, qualitative
@@ -620,8 +665,7 @@ def _qualitative(ctx: _Ctx) -> StatusResult:
     return ctx.result(Progress.CHUA_THUC_HIEN, expected=ctx.end, reason=_t("Chưa có kết quả thực hiện"))
 
 
-_RULES = {"ratio": _ratio, "count": _count, "recurring": _recurring, "milestone": _milestone,
-          "qualitative": _qualitative}
+_RULES = {"ratio": _ratio, "count": _count, "milestone": _milestone, "qualitative": _qualitative}
 
 
 # ------------------------------------------------------------------ dashboard

@@ -84,6 +84,16 @@ class MatrixTableModel(QAbstractTableModel):
         c = self.cell(row, col)
         t = self.matrix.targets[col - FIXED_COLUMNS]
         change = self.changes.get((u.code, t.code))
+        if self.matrix.applies and not self.matrix.applicable(u.code, t.code):  # not this unit's target
+            if role == Qt.ItemDataRole.BackgroundRole:
+                return QBrush(QColor("#f2f2f2"))
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return self.tr("{0} · {1}: đơn vị không phải báo cáo mục tiêu này").format(u.name, t.code)
+            if role == Qt.ItemDataRole.UserRole:
+                return 10
+            if role == Qt.ItemDataRole.TextAlignmentRole:
+                return int(Qt.AlignmentFlag.AlignCenter)
+            return None
         if role == Qt.ItemDataRole.DisplayRole:
             if c is None or c.status is None:
                 return "–"
@@ -366,7 +376,7 @@ class ConsolidationPage(QWidget):
             self.group.clear()
             self.group.addItem(self.tr("Mọi nhóm"), None)
             for g in plan.groups:
-                self.group.addItem(f"{g.code}. {g.title}", g.code)
+                self.group.addItem(f"{g.code}. {g.display_title}", g.code)
             self.group.blockSignals(False)
             today = self.today or date.today()
             if today.year == plan.year:

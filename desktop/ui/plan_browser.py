@@ -16,14 +16,14 @@ from pathlib import Path
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
-                               QFormLayout, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSpinBox,
-                               QSplitter, QTableView, QTextBrowser, QVBoxLayout, QWidget)
+                               QFormLayout, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSpinBox,
+                               QSplitter, QTableView, QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
 
 from desktop.models import plans
-from desktop.models.domain import (LEVEL_LABELS, LEVELS, MEASURE_LABELS, TARGET_KIND_LABELS, Deadline,
-                                   DeadlineParseError, Measure, ReportingPeriod, fmt_date, parse_deadline,
-                                   parse_measure)
+from desktop.models.domain import (EVERY_LABELS, LEVEL_LABELS, LEVELS, MEASURE_LABELS, TARGET_KIND_LABELS,
+                                   Deadline, DeadlineParseError, Measure, Recurrence, ReportingPeriod, fmt_date,
+                                   parse_deadline, parse_measure)
 from desktop.models.errors import AppError
 from desktop.models.i18n import nfc, tr
 from desktop.models.vault import Permission
@@ -33,6 +33,7 @@ from desktop.ui import theme
 
 GROUP_BG = QColor(theme.GROUP_BG)
 PROBLEM_BG = QColor(theme.PROBLEM_BG)
+WARNING_BG = QColor(theme.COMMENT_BG)  # a question for the user (an untitled group), not a refusal
 ROLE_ROW = Qt.ItemDataRole.UserRole
 
 
@@ -206,13 +207,18 @@ class PreviewTableModel(QAbstractTableModel):
         self._rows: list = []
         self._problems: dict[int, list[str]] = {}
 
-    def set_rows(self, rows: list, problems: list[plans.PlanProblem] = ()) -> None:
+    def set_rows(self, rows: list, problems: list[plans.PlanProblem] = (),
+                 warnings: list[plans.PlanProblem] = ()) -> None:
         self.beginResetModel()
         self._rows = list(rows)
         self._problems = {}
+        self._warnings: dict[int, list[str]] = {}
         for p in problems:
             if p.row is not None:
                 self._problems.setdefault(p.row, []).append(p.message)
+        for p in warnings:
+            if p.row is not None:
+                self._warnings.setdefault(p.row, []).append(p.message)
         self.endResetModel()
 
     def rowCount(self, parent=QModelIndex()):
@@ -234,6 +240,7 @@ class PreviewTableModel(QAbstractTableModel):
         r = self._rows[index.row()]
         col = self.COLUMNS[index.column()]
         bad = self._problems.get(r.row) if r.row else None
+        warn = self._warnings.get(r.row) if r.row and r.kind == "group" else None
         if role == Qt.ItemDataRole.DisplayRole:
             if col == "row":
                 return str(r.row) if r.row else ""
@@ -242,7 +249,7 @@ class PreviewTableModel(QAbstractTableModel):
             if col == "code":
                 return r.code
             if col == "text":
-                return r.text
+                return r.text or (self.tr("Nhóm {0} — chưa có tên").format(r.tt or r.code) if warn else "")
             if r.kind == "group":
                 return ""
             if col == "lead":
@@ -257,11 +264,15 @@ class PreviewTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.BackgroundRole:
             if bad:
                 return QBrush(PROBLEM_BG)
+            if warn:
+                return QBrush(WARNING_BG)
             if r.kind == "group":
                 return QBrush(GROUP_BG)
         if role == Qt.ItemDataRole.ToolTipRole:
             if bad:
                 return "\n".join(bad)
+            if warn:
+                return "\n".join(warn)
             if col == "text":
                 return r.text
         return None
@@ -396,7 +407,7 @@ class PlanBrowser(QWidget):
         # --- actions ------------------------------------------------------------------------
         self.create_button = QPushButton(self.tr("Tạo kế hoạch của đơn vị từ kế hoạch này"))
         self.edit_button = QPushButton(self.tr("Sửa…"))
-        self.import_button = QPushButton(self.tr("Nhập từ Excel…"))
+        self.import_button = QPushButton(self.tr("Nhập từ Excel/Word…"))
         self.export_button = QPushButton(self.tr("Xuất Excel…"))
         self.history_button = QPushButton(self.tr("Lịch sử phiên bản"))
         self.create_button.clicked.connect(self.open_create_dialog)
@@ -751,7 +762,17 @@ class PlanBrowser(QWidget):
             rows.append(row(self.tr("Loại trừ"), e(t.exclusion_note)))
         rows.append(row(self.tr("Cần minh chứng"), self.tr("Có") if t.evidence_required else self.tr("Không")))
         if t.applies_to_levels:
-            rows.append(row(self.tr("Cấp áp dụng"), e(t.levels_label)))
+            rows.append(row(self.tr("Cấp báo cáo"), e(t.levels_label)))
+        if t.reporting_units:
+            rows.append(row(self.tr("Đơn vị báo cáo"), e("; ".join(u.name for u in t.reporting_units))))
+        if t.assignment_note:
+            rows.append(row(self.tr("Căn cứ phân công"), e(t.assignment_note)))
+        rec = t.effective_recurrence
+        if rec is not None:
+            due = rec.due_periods(r.plan_year, t.deadline)
+            rows.append(row(self.tr("Định kỳ"), e(rec.label(r.plan_year, t.deadline)) + f"<br><span style='{theme.MUTED_TEXT}'>"
+                            + e(self.tr("Xét từng kỳ: {0}").format(", ".join(p.label for p in due[:6])
+                                                                  + (" …" if len(due) > 6 else ""))) + "</span>"))
         if t.source_ref:
             rows.append(row(self.tr("Vị trí trong văn bản"), e(t.source_ref)))
         self.detail.setHtml(
@@ -791,7 +812,7 @@ class PlanBrowser(QWidget):
     def open_import_dialog(self, path: str | Path | None = None) -> "PlanImportDialog | None":
         if path is None:
             path, _ = QFileDialog.getOpenFileName(self, self.tr("Nhập kế hoạch"), "",
-                                                  self.tr("Bảng tính hoặc tệp kế hoạch (*.xlsx *.json)"))
+                                                  self.tr("Phụ lục kế hoạch (*.xlsx *.docx *.json)"))
             if not path:
                 return None
         try:
@@ -988,13 +1009,40 @@ class PlanEditDialog(QDialog):
         for c in self.level_checks.values():
             levels.addWidget(c)
         levels.addStretch(1)
+        # who reports: the units in the register the issuing office may name (its regional units …)
+        from desktop.models import assignment
+
+        self.unit_list = QListWidget(objectName="reportingUnits")
+        for u in assignment.assignable_units(self.session):
+            item = QListWidgetItem(f"{u.name} ({u.code})")
+            item.setData(ROLE_ROW, {"code": u.code, "name": u.name})
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked)
+            self.unit_list.addItem(item)
+        self.unit_list.setFixedHeight(110)
+        self.unit_hint = QLabel(self.tr("Không đánh dấu đơn vị nào: mọi đơn vị thuộc các cấp áp dụng đều báo cáo."))
+        self.unit_hint.setWordWrap(True)
+        self.unit_hint.setStyleSheet(theme.MUTED_TEXT)
+        self.assignment_edit = QPlainTextEdit(objectName="assignmentNote")
+        self.assignment_edit.setPlaceholderText(self.tr("Căn cứ trong văn bản, ví dụ: “Hằng tháng, Văn phòng VKSND tỉnh "
+                                                        "sẽ kiểm tra …”"))
+        self.assignment_edit.setFixedHeight(56)
+        self.every_combo = QComboBox(objectName="recurrenceEvery")
+        self.every_combo.addItem(self.tr("Không lặp lại"), None)
+        for k, label in EVERY_LABELS.items():
+            self.every_combo.addItem(tr("Domain", label), k)
+        self.window_edit = QLineEdit(objectName="recurrenceWindow")
+        self.window_edit.setPlaceholderText(self.tr("Trong khoảng, ví dụ: từ 01/9/2023 đến 30/11/2023 (để trống: theo "
+                                                    "thời hạn, hoặc cả năm kế hoạch)"))
+        self.recurrence_hint = QLabel()
+        self.recurrence_hint.setStyleSheet(theme.MUTED_TEXT)
+        self.every_combo.currentIndexChanged.connect(self._update_hints)
+        self.window_edit.textChanged.connect(self._update_hints)
         form = QFormLayout()
         form.addRow(self.tr("Mã"), self.code_edit)
         form.addRow(self.tr("Nhóm"), self.group_combo)
         form.addRow(self.tr("Loại"), self.kind_combo)
         form.addRow(self.tr("Nội dung"), self.text_edit)
-        form.addRow(self.tr("Đơn vị chủ trì"), self.lead_edit)
-        form.addRow(self.tr("Đơn vị phối hợp"), self.coord_edit)
         form.addRow(self.tr("Thời hạn"), self.deadline_edit)
         form.addRow("", self.deadline_hint)
         form.addRow(self.tr("Kết quả"), self.result_edit)
@@ -1002,9 +1050,23 @@ class PlanEditDialog(QDialog):
         form.addRow("", self.measure_hint)
         form.addRow(self.tr("Loại trừ"), self.exclusion_edit)
         form.addRow("", self.evidence_check)
-        form.addRow(self.tr("Cấp áp dụng"), levels)
-        right = QWidget()
-        right.setLayout(form)
+        assign = QFormLayout()
+        assign.addRow(self.tr("Đơn vị chủ trì"), self.lead_edit)
+        assign.addRow(self.tr("Đơn vị phối hợp"), self.coord_edit)
+        assign.addRow(self.tr("Cấp báo cáo"), levels)
+        assign.addRow(self.tr("Đơn vị báo cáo"), self.unit_list)
+        assign.addRow("", self.unit_hint)
+        assign.addRow(self.tr("Căn cứ phân công"), self.assignment_edit)
+        assign.addRow(self.tr("Định kỳ"), self.every_combo)
+        assign.addRow(self.tr("Khoảng thời gian"), self.window_edit)
+        assign.addRow("", self.recurrence_hint)
+        content_tab, assign_tab = QWidget(), QWidget()
+        content_tab.setLayout(form)
+        assign_tab.setLayout(assign)
+        right = QTabWidget(objectName="targetTabs")
+        right.addTab(content_tab, self.tr("Nội dung"))
+        right.addTab(assign_tab, self.tr("Phân công, định kỳ"))
+        self.target_tabs = right
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(right)
@@ -1081,6 +1143,21 @@ class PlanEditDialog(QDialog):
         self.evidence_check.setChecked(bool(t.get("evidence_required", False)))
         for lv, c in self.level_checks.items():
             c.setChecked(lv in t.get("applies_to_levels", ()))
+        named = {(u.get("code") or "", u["name"]) for u in t.get("reporting_units", ())}
+        codes = {c for c, _ in named if c}
+        for i in range(self.unit_list.count()):
+            item = self.unit_list.item(i)
+            ref = item.data(ROLE_ROW)
+            on = ref["code"] in codes or any(not c and n == ref["name"] for c, n in named)
+            item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+        self.assignment_edit.setPlainText(t.get("assignment_note", ""))
+        rec = t.get("recurrence") or {}
+        self.every_combo.setCurrentIndex(max(0, self.every_combo.findData(rec.get("every"))))
+        window = ""
+        if rec.get("start") or rec.get("end"):
+            r = Recurrence.from_json(rec)
+            window = self.tr("từ {0} đến {1}").format(fmt_date(r.start) or "…", fmt_date(r.end) or "…")
+        self.window_edit.setText(window)
         self.problems_label.clear()
         self._update_hints()
 
@@ -1105,6 +1182,36 @@ class PlanEditDialog(QDialog):
         except ValueError as exc:
             self.measure_hint.setText(str(exc))
             self.measure_hint.setStyleSheet(theme.ERROR_TEXT)
+        try:
+            rec = self._recurrence(year)
+            if rec is None:
+                self.recurrence_hint.setText("")
+            else:
+                try:
+                    dl = parse_deadline(self.deadline_edit.text(), year)
+                except DeadlineParseError:
+                    dl = None
+                due = rec.due_periods(year, dl)
+                self.recurrence_hint.setText(self.tr("Xét từng kỳ: {0}").format(
+                    ", ".join(p.label for p in due[:6]) + (self.tr(" … ({0} kỳ)").format(len(due)) if len(due) > 6 else "")))
+                self.recurrence_hint.setStyleSheet(theme.MUTED_TEXT)
+        except DeadlineParseError as exc:
+            self.recurrence_hint.setText(str(exc))
+            self.recurrence_hint.setStyleSheet(theme.ERROR_TEXT)
+
+    def _recurrence(self, year: int) -> Recurrence | None:
+        """The recurrence the form describes (raises DeadlineParseError for an unreadable window)."""
+        every = self.every_combo.currentData()
+        if not every:
+            return None
+        text = nfc(self.window_edit.text()).strip()
+        if not text:
+            return Recurrence(every)
+        d = parse_deadline(text, year)
+        if d.type != "period":
+            raise DeadlineParseError(self.tr("Khoảng thời gian '{0}' cần có ngày bắt đầu và ngày kết thúc, ví dụ: từ "
+                                             "01/9/2023 đến 30/11/2023.").format(text))
+        return Recurrence(every, d.start, d.end)
 
     # --- committing the form ------------------------------------------------------------------
     def _commit(self) -> bool:
@@ -1127,6 +1234,16 @@ class PlanEditDialog(QDialog):
                 t["measure"] = parse_measure(mtext).to_json()
             except ValueError as exc:
                 errors.append(str(exc))
+        try:
+            rec = self._recurrence(year)
+            old_rec = t.get("recurrence")
+            if rec is None:
+                t.pop("recurrence", None)
+            elif not (old_rec and Recurrence.from_json(old_rec) == Recurrence(rec.every, rec.start, rec.end,
+                                                                                old_rec.get("text", ""))):
+                t["recurrence"] = rec.to_json()
+        except DeadlineParseError as exc:
+            errors.append(str(exc))
         if errors:
             self.problems_label.setText("\n".join(errors))
             return False
@@ -1152,6 +1269,20 @@ class PlanEditDialog(QDialog):
             t["applies_to_levels"] = levels
         else:
             t.pop("applies_to_levels", None)
+        chosen = [self.unit_list.item(i).data(ROLE_ROW) for i in range(self.unit_list.count())
+                  if self.unit_list.item(i).checkState() == Qt.CheckState.Checked]
+        listed = {u.get("code") or u["name"] for u in t.get("reporting_units", ())}
+        known = {self.unit_list.item(i).data(ROLE_ROW)["code"] for i in range(self.unit_list.count())}
+        kept = [u for u in t.get("reporting_units", ()) if (u.get("code") or u["name"]) not in known]  # not in register
+        if {u["code"] for u in chosen} | {u.get("code") or u["name"] for u in kept} != listed:
+            t["reporting_units"] = kept + [dict(u) for u in chosen]
+        if not t.get("reporting_units"):
+            t.pop("reporting_units", None)
+        note = nfc(self.assignment_edit.toPlainText()).strip()
+        if note:
+            t["assignment_note"] = note
+        else:
+            t.pop("assignment_note", None)
         gi, ti = pos
         new_gi = self.group_combo.currentIndex()
         if new_gi != gi and new_gi >= 0:
@@ -1257,7 +1388,18 @@ class PlanImportDialog(QDialog):
         else:
             self.summary_label.setText(self.tr("Không đọc được kế hoạch từ tệp {0}.").format(html.escape(self.path.name)))
         self.row_model = PreviewTableModel(self)
-        self.row_model.set_rows(self.preview.rows, self.preview.problems)
+        self.row_model.set_rows(self.preview.rows, self.preview.problems, self.preview.warnings)
+        # groups the table numbers but does not name: the user names them, or keeps "Nhóm III"
+        self.group_names: dict[str, QLineEdit] = {}
+        self.naming_box = QGroupBox(self.tr("Nhóm chưa có tên trong bảng"))
+        naming = QFormLayout(self.naming_box)
+        titles = {g["code"]: g["title"] for g in (doc or {}).get("groups", [])}
+        for code, row in self.preview.untitled_groups:
+            edit = QLineEdit(objectName=f"groupName_{code}")
+            edit.setPlaceholderText(self.tr("Để trống: giữ “{0}” và ghi là chưa rõ tên").format(titles.get(code, code)))
+            self.group_names[code] = edit
+            naming.addRow(self.tr("{0} (dòng {1})").format(titles.get(code, code), row), edit)
+        self.naming_box.setVisible(bool(self.group_names))
         self.row_view = _table(self.row_model, stretch=3)
         for col, width in ((0, 50), (1, 40), (2, 90), (4, 170), (5, 120), (6, 140)):
             self.row_view.setColumnWidth(col, width)
@@ -1272,6 +1414,11 @@ class PlanImportDialog(QDialog):
         if n:
             self.status_label.setText(self.tr("Có {0} lỗi. Chưa lưu gì: hãy sửa trong tệp rồi mở lại.").format(n))
             self.status_label.setStyleSheet(theme.ERROR_STRONG)
+        elif self.group_names:
+            self.status_label.setText(self.tr("Không có lỗi. {0} nhóm chỉ có số, chưa có tên: đặt tên ở trên (hoặc để "
+                                              "trống) rồi bấm 'Lưu kế hoạch'. Chưa lưu gì cho đến khi bấm lưu.")
+                                      .format(len(self.group_names)))
+            self.status_label.setStyleSheet(f"color: {theme.WARNING}; font-weight: bold;")
         else:
             self.status_label.setText(self.tr("Không có lỗi. Kiểm tra lại các dòng rồi bấm 'Lưu kế hoạch'."))
             self.status_label.setStyleSheet(theme.OK_STRONG)
@@ -1292,6 +1439,7 @@ class PlanImportDialog(QDialog):
         v = QVBoxLayout(self)
         v.addWidget(self.summary_label)
         v.addWidget(split, 1)
+        v.addWidget(self.naming_box)
         v.addWidget(self.status_label)
         v.addWidget(self.error_label)
         v.addWidget(self.buttons)
@@ -1299,8 +1447,12 @@ class PlanImportDialog(QDialog):
     def save(self) -> None:
         if not self.preview.ok:
             return
+        titles = {code: nfc(e.text()).strip() for code, e in self.group_names.items()}
         try:
-            result = plans.import_file(self.session, self.path)
+            result = plans.import_previewed(self.session, self.preview, titles)
+        except plans.PlanFormatError as exc:
+            self.error_label.setText("\n".join(str(p) for p in exc.problems[:8]))
+            return
         except AppError as exc:
             self.error_label.setText(exc.user_text())
             return
