@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from sqlalchemy import select
 
@@ -151,7 +151,7 @@ def _load(module: str):
     return lib
 
 
-def _reason_of(exc: BaseException) -> str | None:
+def _reason_of(exc: BaseException | None) -> str | None:
     """The user-facing reason for a PKCS#11 failure, looking through wrapped exceptions."""
     import pkcs11.exceptions as px
 
@@ -251,7 +251,7 @@ def _choose_key(session) -> tuple[bytes, object] | None:
 
 @contextmanager
 def open_token(module: str, pin: str, label: str | None = None, exclude: str | None = None,
-               ca_chain: list[bytes] = ()) -> Iterator[TokenSession]:
+               ca_chain: Sequence[bytes] = ()) -> Iterator[TokenSession]:
     """Log in to the token (`label`, else the first token that is not `exclude`) with the PIN.
     Raises SigningError with the Vietnamese reason for every failure a user can meet."""
     from asn1crypto import x509 as ax509
@@ -354,7 +354,7 @@ def _parse_trust_file(data: bytes) -> list[tuple[str, bytes, str, datetime | Non
                 crls.append(x509.load_der_x509_crl(data))
             except ValueError:
                 pass
-    out = []
+    out: list[tuple[str, bytes, str, datetime | None]] = []
     for c in certs:
         try:
             bc = c.extensions.get_extension_for_class(x509.BasicConstraints).value
@@ -548,7 +548,7 @@ def _store(s, report_id: int, revision: int, pdf: bytes, checks: list[pades.Sign
         verdict = pades.Verdict.UNSIGNED.value
     else:
         bad = [c for c in checks if c.verdict is not pades.Verdict.VALID]
-        verdict = (bad[0] if bad else first).verdict.value
+        verdict = (bad[0] if bad else checks[0]).verdict.value
     subj = first.subject if first else {}
     head_match = None
     if first is not None and head_name:
@@ -627,7 +627,7 @@ def sign_report(session: AppSession, report_id: int, pin: str, agency_pin: str |
             _check_own_certificate(tok.certificate, crls)
             box = place.signer_box()
             who = tok.subject.get("common_name", doc.signature.name)
-            issuer = tok.certificate.issuer.native.get("common_name", "")
+            issuer = tok.certificate.issuer.native.get("common_name", "")  # type: ignore[attr-defined]
             out = pades.sign_pdf(pdf, tok.signer, pades.Placement(
                 pades.FIELD_SIGNER, place.page, box,
                 pades.signer_appearance(box.x2 - box.x1, box.y2 - box.y1, who, signed_at, issuer)),
@@ -756,7 +756,7 @@ def confirm_signer(session: AppSession, report_id: int, note: str = "") -> Signa
 def require_acceptable(session: AppSession, report_id: int) -> None:
     """Raised by acceptance at the province: a failed signature is never accepted silently."""
     view = signature_view(session, report_id)
-    if needs_confirmation(view):
+    if view is not None and needs_confirmation(view):
         raise ValidationError(tr("PdfSign", "Chưa chấp nhận được: {0}.").format(view.label if view.failed else
                                                                                  tr("PdfSign", "người ký số không khớp lãnh đạo đơn vị")),
                               tr("PdfSign", "Hãy xem chữ ký số trong hộp thoại báo cáo và bấm “Xác nhận người ký” (ghi lý do)."))

@@ -86,7 +86,7 @@ class MatrixTableModel(QAbstractTableModel):
         change = self.changes.get((u.code, t.code))
         if self.matrix.applies and not self.matrix.applicable(u.code, t.code):  # not this unit's target
             if role == Qt.ItemDataRole.BackgroundRole:
-                return QBrush(QColor("#f2f2f2"))
+                return QBrush(QColor(theme.NOT_ASSIGNED_BG))
             if role == Qt.ItemDataRole.ToolTipRole:
                 return self.tr("{0} · {1}: đơn vị không phải báo cáo mục tiêu này").format(u.name, t.code)
             if role == Qt.ItemDataRole.UserRole:

@@ -33,6 +33,7 @@ COMMENT_BG = "#fff1d6"   # a target with a return comment
 PROBLEM_BG = "#fde2e1"   # a row with a problem
 NO_DATA_BG = "#eceff3"   # a target without a status yet
 NEUTRAL_BG = "#eeeeee"
+NOT_ASSIGNED_BG = "#f2f2f2"  # a matrix cell for a target the unit does not report on
 CHART_TRACK = "#e3e8ef"
 CHART_DONE = "#2e7d32"
 CANVAS_BG = "#6b6f75"    # behind a previewed page or image

@@ -10,10 +10,11 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QPushButton,
-                               QTableView, QVBoxLayout, QWidget)
+                               QTableView, QVBoxLayout)
 
 from desktop.models import pdfsign, settings
 from desktop.models.vault import Permission
+from desktop.ui import theme
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui.table_models import RowTableModel
 
@@ -257,11 +258,11 @@ class SignatureInfoBox(QGroupBox):
         self.view = v
         if v is None:
             self.text.setText(_t("Không có thông tin chữ ký số (báo cáo nhận trước khi có chức năng này)."))
-            colour = "#455a64"
+            colour = theme.CODE
         else:
             self.text.setText(v.summary())
-            colour = "#1b5e20" if v.ok and v.head_match is not False else ("#b00020" if pdfsign.needs_confirmation(v)
-                                                                            else "#8a6d00")
+            colour = theme.OK if v.ok and v.head_match is not False else (theme.ERROR if pdfsign.needs_confirmation(v)
+                                                                          else theme.WARNING)
         self.text.setStyleSheet(f"color: {colour};")
         self.confirm_button.setEnabled(v is not None and v.confirmed_at is None
                                        and self.session.user.can(Permission.EXCHANGE))

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, Sequence
+from typing import Iterable
 
 from reportlab.lib.colors import Color
 from reportlab.lib.units import mm
@@ -108,7 +108,7 @@ def _norm(text: str) -> str:
 
 def _find_all(textpage, needle: str) -> list[Rect]:
     """Every occurrence of `needle` on a page, as the union of its character boxes."""
-    out = []
+    out: list[Rect] = []
     if not needle:
         return out
     searcher = textpage.search(needle, match_case=True, match_whole_word=False)
@@ -342,7 +342,7 @@ def sign_pdf(pdf: bytes, signer, placement: Placement, *, name: str = "", reason
     meta = signers.PdfSignatureMetadata(
         field_name=placement.field, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
         name=name or None, reason=reason or None, location=location or None,
-        certify=certify, docmdp_permissions=fields.MDPPerm.FILL_FORMS if certify else None)
+        certify=certify, docmdp_permissions=fields.MDPPerm.FILL_FORMS)  # pyHanko default; used only when certifying
     style = StaticStampStyle(background=_bytes_page(placement.appearance), border_width=0, background_opacity=1.0)
     out = io.BytesIO()
     signers.PdfSigner(meta, signer=signer, stamp_style=style).sign_pdf(writer, output=out)
@@ -377,7 +377,7 @@ class SignatureCheck:
 
 
 def _subject_dict(cert) -> dict:
-    out = {}
+    out: dict[str, str] = {}
     for rdn in cert.subject.chosen:
         for atv in rdn:
             key = atv["type"].native
@@ -461,7 +461,7 @@ def _check(pdf, roots, inter, crls, moment) -> list[SignatureCheck]:
         elif not st.trusted:
             now = moment or datetime.now(timezone.utc)
             nb = cert["tbs_certificate"]["validity"]["not_before"].native if cert is not None else None
-            if cert is not None and (not_after < now or nb > now):
+            if cert is not None and ((not_after is not None and not_after < now) or (nb is not None and nb > now)):
                 verdict = Verdict.EXPIRED
             else:
                 verdict = Verdict.UNTRUSTED
