@@ -292,13 +292,13 @@ def cmd_restore(args, stdin):
 
     vault = _vault(args)
     backup = Path(args.file)
-    if not backup.is_file():
-        raise CliError(f"Không tìm thấy tệp sao lưu {backup}.")
     vault.folder.root.mkdir(parents=True, exist_ok=True)
     lock = InstanceLock(vault.folder.root)
     lock.acquire()
     progress = _progress_printer("Khôi phục")
     try:
+        if not backup.is_file():
+            raise CliError(f"Không tìm thấy tệp sao lưu {backup}.")
         from desktop.models.backups import sweep_leftovers
 
         sweep_leftovers(vault.folder.root)
