@@ -97,7 +97,8 @@ def restore_flow(parent: QWidget, prepare: Callable, apply: Callable, when: str,
     ask = _t("Khôi phục dữ liệu về bản sao lưu {0}?\n\nDữ liệu hiện tại được giữ lại trong thư mục damaged/. "
              "Phiên làm việc sẽ đóng; hãy đăng nhập lại sau khi khôi phục.").format(when)
     if intro:
-        ask = intro + "\n\n" + ask    if not MessageBox.question(parent, _t("Khôi phục dữ liệu"), ask):
+        ask = intro + "\n\n" + ask
+    if not MessageBox.question(parent, _t("Khôi phục dữ liệu"), ask):
         return
 
     def failed(exc):
