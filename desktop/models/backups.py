@@ -48,7 +48,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .errors import AppError, StorageError, VaultDamaged
-from .fsutil import atomic_write_bytes, fsync_dir, is_disk_full
+from .fsutil import atomic_write_bytes, fsync_dir, is_disk_full, makedirs_durable
 from .i18n import tr
 
 log = logging.getLogger(__name__)
@@ -142,22 +142,6 @@ def blob_path(place: Path, store_name: str) -> Path:
     return Path(place) / BLOBS / store_name[:2] / store_name
 
 
-def ensure_dir(path: Path) -> None:
-    """mkdir -p, fsyncing each parent whose entry was created (so the folder survives a power cut)."""
-    path = Path(path)
-    missing = []
-    p = path
-    while not p.exists():
-        missing.append(p)
-        p = p.parent
-    for d in reversed(missing):
-        try:
-            d.mkdir()
-        except FileExistsError:
-            pass
-        fsync_dir(d.parent)
-
-
 def _check_cancel(cancel: CancelFn | None) -> None:
     if cancel is not None and cancel():
         raise BackupCancelled(tr("Backup", "Đã hủy. Dữ liệu không thay đổi."))
@@ -167,7 +151,7 @@ def copy_durably(src: Path, dst: Path, on_bytes: Callable[[int], None] | None = 
                  cancel: CancelFn | None = None) -> int:
     """Copy under a temporary name, fsync, rename, fsync the folder: `dst` is whole or absent."""
     dst = Path(dst)
-    ensure_dir(dst.parent)
+    makedirs_durable(dst.parent)
     tmp = dst.with_name(f".{dst.name}.part")
     n = 0
     try:
@@ -307,7 +291,7 @@ def write_backup(database, folder, master: bytearray, place: Path, reason: str,
     staged = target.with_name(f".{target.name}.part")
     evidence_root = Path(folder.root) / "evidence"
     try:
-        ensure_dir(place)
+        makedirs_durable(place)
         _check_cancel(cancel)
         if progress:
             progress(0, 1, "db")

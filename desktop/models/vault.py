@@ -40,7 +40,7 @@ from . import backups as _bk
 from .errors import (AppError, DamagedDatabase, LoginFailed, LoginThrottled, PermissionDenied, StorageError,
                      ValidationError, VaultDamaged, VaultMissing)
 from .domain import UnitCodeError, normalize_unit_code
-from .fsutil import atomic_write_bytes, fsync_dir, is_disk_full
+from .fsutil import atomic_write_bytes, fsync_dir, is_disk_full, makedirs_durable
 from .i18n import nfc, tr
 from .keyslots import (KdfParams, SlotError, SlotFile, generate_master_key, generate_recovery_code,
                        normalize_recovery_code, normalize_username, tune_kdf, wipe)
@@ -686,7 +686,6 @@ class Vault:
     def _replace_database(self, backup: Path) -> Path:
         """Put `backup` in place of the live database; the old file is kept in damaged/.
         Returns where the replaced file was put."""
-        ensure = _bk.ensure_dir
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         aside = self.folder.damaged / f"vks-cds-{stamp}.db"
         n = 1
@@ -695,7 +694,7 @@ class Vault:
             aside = self.folder.damaged / f"vks-cds-{stamp}-{n}.db"
         staged = self.folder.root / f".restore-{stamp}.db"
         try:
-            ensure(self.folder.damaged)
+            makedirs_durable(self.folder.damaged)
             shutil.copyfile(backup, staged)
             with open(staged, "rb+") as fh:
                 os.fsync(fh.fileno())
