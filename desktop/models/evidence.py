@@ -149,7 +149,10 @@ class EvidenceStore:
             else:
                 makedirs_durable(final_path.parent)
                 os.replace(tmp, final_path)
+                # The rename crosses folders (the content decides where the blob lives): both
+                # entries are made durable, not only the new one (power-cut finding P2).
                 fsync_dir(final_path.parent)
+                fsync_dir(self.root)
             return StoredBlob(sha, name, total)
         except BaseException as exc:
             try:
