@@ -420,7 +420,7 @@ def plan_restore(db_copy: Path, master: bytearray, live_evidence: Path,
                  progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> RestorePlan:
     """Check a backup completely before anything changes: its manifest (MAC, database hash,
     generation), its database, and every evidence blob it refers to, decrypted and hashed.
-    A blob is looked for beside the backup, then in the live store."""
+    A blob is looked for in the live store, then beside the backup."""
     from .evidence import EvidenceStore
 
     db_copy = Path(db_copy)
@@ -434,7 +434,8 @@ def plan_restore(db_copy: Path, master: bytearray, live_evidence: Path,
         raise BackupTampered(tr("Backup", "Bản sao lưu {0} đã bị sửa (thế hệ dữ liệu không khớp).").format(db_copy.name),
                              tr("Backup", "Hãy chọn bản sao lưu khác."))
     place = db_copy.parent
-    stores = [EvidenceStore(place / BLOBS, master), EvidenceStore(Path(live_evidence), master)]
+    # the live store first: a blob already there (and good) needs no copy
+    stores = [EvidenceStore(Path(live_evidence), master), EvidenceStore(place / BLOBS, master)]
     total = sum(b.size for b in blobs)
     done = 0
     sources: dict[str, Path] = {}
@@ -482,7 +483,7 @@ def install_blobs(plan: RestorePlan, live_evidence: Path, progress: ProgressFn |
     unless the live one is damaged, which plan_restore found)."""
     live_evidence = Path(live_evidence)
     todo = [(name, src) for name, src in plan.sources.items()
-            if src.parent.parent != live_evidence]
+            if src.parent.parent != live_evidence]  # from the backup: absent or damaged in the live store
     total = sum(src.stat().st_size for _n, src in todo)
     done = [0]
 
