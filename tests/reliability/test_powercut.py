@@ -118,6 +118,23 @@ def test_power_cut_states_fast(traces, tmp_path, figures):
     assert not failures, "\n".join(failures[:10])
 
 
+def test_acknowledged_evidence_survives_a_power_cut(traces, tmp_path):
+    """Regression test of P1/P2: right after each acknowledged evidence attach, keep only what
+    was fsynced (the harshest legal state): the blob must be reachable and decrypt."""
+    trace = traces["evidence"]
+    cuts = [k for k, o in enumerate(trace.ops) if o.kind == "ack" and o.text.startswith("evidence ")]
+    assert len(cuts) == cw.N_EVIDENCE
+    failures = []
+    for k in cuts:
+        applied = dict(pc.variants(trace.ops, k, exhaustive=False)).get("synced-only")
+        if applied is None:  # everything was durable already
+            applied = [(i, trace.ops[i]) for i in range(k + 1)]
+        state = pc.materialize(trace, *pc.build(trace, applied), tmp_path / "state")
+        run = tc.Run("evidence", f"cut {k}", [a for a in pc.acks_before(trace.ops, k) if a != "ready"], "power cut")
+        failures += tc.verify(state, run, traces.facts)
+    assert failures == []
+
+
 @pytest.mark.slow
 def test_power_cut_states_long(traces, tmp_path, figures):
     all_stats = []
