@@ -3,8 +3,6 @@ the recovery dialog (issue 21, points 1-2). Real widgets under pytest-qt, real f
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
