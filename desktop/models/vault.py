@@ -706,11 +706,14 @@ class Vault:
                 if wal.exists():
                     _bk.copy_durably(wal, Path(str(aside) + "-wal"))
                 _bk.copy_durably(self.folder.db_path, aside)
-            # A stale WAL beside the restored file would be replayed onto it.
+            # A stale WAL beside the restored file would be replayed onto it: its removal (ours,
+            # or SQLite's when the session closed) is made durable before the rename (power-cut
+            # finding P4: otherwise the rename may persist and the removal not).
             for suffix in ("-wal", "-shm"):
                 side = Path(str(self.folder.db_path) + suffix)
                 if side.exists():
                     side.unlink()
+            fsync_dir(self.folder.root)
             os.replace(staged, self.folder.db_path)
             fsync_dir(self.folder.root)
         except OSError as exc:
