@@ -138,8 +138,8 @@ def test_acknowledged_evidence_survives_a_power_cut(traces, tmp_path):
 @pytest.mark.slow
 def test_power_cut_states_long(traces, tmp_path, figures):
     all_stats = []
-    limit = int(os.environ.get("RELIABILITY_POWERCUT_CUTS", "150"))      # cut points per operation (0: all)
-    max_lost = int(os.environ.get("RELIABILITY_POWERCUT_LOST", "6"))     # single lost calls per cut (0: all)
+    limit = int(os.environ.get("RELIABILITY_POWERCUT_CUTS", "25"))      # cut points per operation (0: all)
+    max_lost = int(os.environ.get("RELIABILITY_POWERCUT_LOST", "3"))     # single lost calls per cut (0: all)
     for op in TRACED:
         trace = traces[op]
         assert trace.unsupported == [], (op, trace.unsupported[:3])
