@@ -12,7 +12,7 @@ from desktop.models import accounts, plans, settings
 from desktop.models.db import raw_connect
 from desktop.models.errors import DamagedDatabase
 from desktop.models.vault import Role
-from desktop.ui import tasks
+from desktop.ui import ops
 from desktop.ui.app import AppController
 from desktop.ui.messages import MessageBox, show_error
 
@@ -23,11 +23,11 @@ YES, NO = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
 
 @pytest.fixture(autouse=True)
 def _sync_tasks():
-    tasks.set_synchronous(True)
+    ops.set_synchronous(True)
     MessageBox.shown.clear()
     MessageBox._next_answers.clear()
     yield
-    tasks.set_synchronous(False)
+    ops.set_synchronous(False)
     MessageBox._next_answers.clear()
 
 

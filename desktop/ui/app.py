@@ -121,7 +121,6 @@ class AppController(QObject):
         """Integrity check after unlock (most damage passes unlock: pages are authenticated only
         when read), then the second-place backup if one is due. Damage → the recovery dialog."""
         from desktop.models.errors import AppError, DamagedDatabase
-        from desktop.ui.tasks import run_task
 
         vault = self.vault
 
@@ -144,7 +143,7 @@ class AppController(QObject):
             else:
                 log.info("background check ended: %s", type(exc).__name__)
 
-        run_task(work, done, failed)
+        ops.run(None, work, done, on_failure=failed)
 
     def damage_detected(self, exc: BaseException) -> None:
         """Damage met during work (any read, the background check): close the session and offer

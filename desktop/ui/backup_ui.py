@@ -2,7 +2,7 @@
 
 The services take `progress(done, total, phase)` and `cancel() -> bool` callables (see
 desktop/models/backups.py); this module turns them into a modal progress dialog with a
-"Hủy" button, the work running on the thread pool of desktop/ui/tasks.py. Cancel is honoured
+"Hủy" button, the work running as an operation of desktop/ui/ops.py. Cancel is honoured
 by the service only before anything in the data folder changes.
 
 `restore_flow` is the one restore conversation, used by the backup page and by the recovery
@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from desktop.models.backups import BackupCancelled, missing_message
 from desktop.ui.messages import MessageBox, show_error
-from desktop.ui.tasks import run_task
+from desktop.ui import ops
 
 PHASES = {
     "db": "Đang sao chép cơ sở dữ liệu…",
@@ -84,8 +84,8 @@ class ProgressRunner(QObject):
             self.dialog.hide()
             callback(value)
 
-        run_task(lambda: work(self.progress, self.cancelled),
-                 lambda r: finish(on_done, r), lambda e: finish(on_failed, e))
+        ops.run(self.parent(), lambda: work(self.progress, self.cancelled),
+                lambda r: finish(on_done, r), on_failure=lambda e: finish(on_failed, e))
 
 
 def restore_flow(parent: QWidget, prepare: Callable, apply: Callable, when: str,
