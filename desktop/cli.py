@@ -75,12 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     with_login(sub.add_parser("check", help="kiểm tra toàn vẹn cơ sở dữ liệu (integrity_check, cipher_integrity_check)"))
     sp = with_login(sub.add_parser("backup", help="sao lưu có mã hóa"))
-    sp.add_argument("--to", help="thư mục đích (mặc định: backups/ trong thư mục dữ liệu)")
-    sp = sub.add_parser("restore", help="khôi phục từ một bản sao lưu; tệp hiện tại được giữ trong damaged/")
+    sp.add_argument("--to", help="thư mục đích (mặc định: backups/ trong thư mục dữ liệu và nơi sao lưu thứ hai nếu đã đặt)")
+    sp = sub.add_parser("restore", help="khôi phục từ một bản sao lưu (chỉ Quản trị); tệp hiện tại được giữ trong damaged/")
     sp.add_argument("file", help="tệp sao lưu .db")
     sp.add_argument("--user", help="tên đăng nhập (hoặc dùng --recovery-code-stdin)")
     sp.add_argument("--password-stdin", action="store_true", help="đọc mật khẩu từ stdin")
     sp.add_argument("--recovery-code-stdin", action="store_true", help="đọc mã khôi phục từ stdin thay cho mật khẩu")
+    sp.add_argument("--allow-missing-evidence", action="store_true",
+                    help="vẫn khôi phục khi bản sao lưu thiếu tệp minh chứng (danh sách được in ra)")
 
     sp = sub.add_parser("users", help="quản lý người dùng")
     usub = sp.add_subparsers(dest="users_cmd", metavar="THAO_TÁC", required=True)
@@ -248,52 +250,100 @@ def cmd_check(args, stdin):
     return 0
 
 
+def _progress_printer(label: str):
+    """Progress on stderr for long copies: one line per 10 % (no carriage-return tricks in logs)."""
+    shown = {"": -1}
+
+    def progress(done: int, total: int, phase: str) -> None:
+        pct = int(done * 100 / total) if total else 100
+        step = pct // 10
+        if phase != shown.get("phase") or step > shown[""]:
+            shown["phase"], shown[""] = phase, step
+            names = {"db": "cơ sở dữ liệu", "blobs": "tệp minh chứng", "verify": "kiểm tra minh chứng",
+                     "copy": "chép minh chứng"}
+            print(f"{label}: {names.get(phase, phase)} {pct}%", file=sys.stderr)
+
+    return progress
+
+
 def cmd_backup(args, stdin):
     vault, session = _login(args, stdin)
     try:
-        path = vault.backup_now(session, Path(args.to) if args.to else None)
+        result = vault.backup(session, Path(args.to) if args.to else None, progress=_progress_printer("Sao lưu"))
     finally:
         session.lock()
-    print(f"Đã sao lưu (mã hóa): {path}")
+    print(f"Đã sao lưu (mã hóa): {result.path}")
+    for place in result.places[1:]:
+        print(f"Bản thứ hai: {place}")
+    print(f"Minh chứng: {result.blobs_total} tệp, chép mới {result.blobs_copied} tệp "
+          f"({result.bytes_copied / 1048576:.1f} MB)".replace(".", ","))
+    if result.second_place_error:
+        print(f"CHƯA sao lưu được vào nơi thứ hai: {result.second_place_error}", file=sys.stderr)
+        return EXIT_FAIL
     return 0
 
 
 def cmd_restore(args, stdin):
-    from desktop.models.errors import VaultDamaged
-
+    """Restore requires an admin: the service checks the role (in the live database, or in the
+    backup itself when the live one is damaged or absent, e.g. on a new PC)."""
+    from desktop.models.errors import VaultDamaged, VaultMissing
     from desktop.models.fsutil import InstanceLock
+    from desktop.models.vault import EvidenceMissing
 
     vault = _vault(args)
+    backup = Path(args.file)
+    vault.folder.root.mkdir(parents=True, exist_ok=True)
     lock = InstanceLock(vault.folder.root)
     lock.acquire()
+    progress = _progress_printer("Khôi phục")
     try:
+        if not backup.is_file():
+            raise CliError(f"Không tìm thấy tệp sao lưu {backup}.")
+        from desktop.models.backups import sweep_leftovers
+
+        sweep_leftovers(vault.folder.root)
         if args.recovery_code_stdin:
-            secret = stdin.line("mã khôi phục")
-            opener = lambda: vault.unlock_with_recovery(secret)  # noqa: E731
+            secret, user = stdin.line("mã khôi phục"), None
         else:
             if not args.user:
                 raise CliError("Cần --user và --password-stdin, hoặc --recovery-code-stdin.", EXIT_USAGE)
-            password = stdin.line("mật khẩu")
-            opener = lambda: vault.unlock(args.user, password)  # noqa: E731
+            secret, user = stdin.line("mật khẩu"), args.user
+        handle = session = None
         try:
-            session = opener()
-            key = bytearray(session.master_key())
-            session.lock()
+            session = vault.unlock(user, secret) if user else vault.unlock_with_recovery(secret)
         except VaultDamaged as exc:
             handle = getattr(exc, "restore_handle", None)
             if handle is None:
                 raise
-            key = bytearray(handle._master)
-            handle.discard()
+        except VaultMissing:
+            handle = vault.handle_from_backup(backup, secret, user)
         try:
-            aside = vault.restore(key, Path(args.file))
-        finally:
-            from desktop.models.keyslots import wipe
+            if session is not None:
+                result = vault.restore(session, backup, allow_missing=args.allow_missing_evidence, progress=progress)
+            else:
+                from datetime import datetime
 
-            wipe(key)
+                from desktop.models.vault import BackupInfo
+
+                info = BackupInfo(backup, datetime.fromtimestamp(backup.stat().st_mtime), backup.stat().st_size, "manual")
+                result = handle.restore_full(info, allow_missing=args.allow_missing_evidence, progress=progress)
+        except EvidenceMissing as exc:
+            print(exc.user_text(), file=sys.stderr)
+            print("Dùng --allow-missing-evidence để vẫn khôi phục.", file=sys.stderr)
+            return EXIT_FAIL
+        finally:
+            if session is not None and session.is_unlocked:
+                session.lock()
+            if handle is not None:
+                handle.discard()
     finally:
         lock.release()
-    print(f"Đã khôi phục từ {args.file}. Tệp cũ được giữ tại {aside}")
+    print(f"Đã khôi phục từ {args.file}. Tệp cũ được giữ tại {result.aside}")
+    print(f"Minh chứng: kiểm tra {result.blobs_checked} tệp, chép {result.blobs_copied} tệp.")
+    if result.missing:
+        from desktop.models.backups import missing_message
+
+        print(f"THIẾU {len(result.missing)} tệp minh chứng:\n" + missing_message(result.missing, 1000), file=sys.stderr)
     return 0
 
 

@@ -241,10 +241,9 @@ def test_backup_restore_round_trip(created, data_dir):
     backup = vault.backup_now(session)
     assert backup.exists() and backup.with_suffix(".slots.json").exists()
     accounts.add_user(session, "sau_sao_luu", "Sau", Role.DATA_ENTRY, "mat-khau-du-dai-3")
-    key = bytearray(session.master_key())
-    session.lock()
-    aside = vault.restore(key, backup)
-    assert aside.exists()
+    result = vault.restore(session, backup)
+    assert not session.is_unlocked  # the user logs in again
+    assert result.aside.exists()
     s = vault.unlock("admin", ADMIN_PW)
     names = {u.username for u in accounts.list_users(s)}
     assert "truoc_sao_luu" in names and "sau_sao_luu" not in names

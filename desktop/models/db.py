@@ -25,11 +25,35 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from .errors import DamagedDatabase
 from .keyslots import wipe
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+# SQLite result codes of a damaged or foreign file; SQLCipher reports a failed page HMAC as one
+# of these ("hmac check failed for pgno=…" goes to its log, the caller sees the code).
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+_DAMAGE_TEXTS = ("file is not a database", "database disk image is malformed", "hmac check failed",
+                 "malformed database schema", "database corrupt")
+
+
+def is_damage_error(exc: BaseException | None) -> bool:
+    """True for the errors SQLite/SQLCipher raise when a page of the file cannot be used."""
+    while exc is not None:
+        if isinstance(exc, DamagedDatabase):
+            return True
+        if isinstance(exc, sqlcipher3.DatabaseError):
+            code = getattr(exc, "sqlite_errorcode", None)
+            if code is not None and code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+                return True
+            text = str(exc).lower()
+            if any(t in text for t in _DAMAGE_TEXTS):
+                return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 class DatabaseError(Exception):
@@ -98,6 +122,13 @@ class Database:
             # Let SQLAlchemy manage transactions explicitly (BEGIN on first statement).
             dbapi_conn.isolation_level = None
 
+        @event.listens_for(engine, "handle_error")
+        def _on_error(ctx):
+            # Damage met at any read or write during work becomes one typed error, which the
+            # UI routes to the recovery dialog (newest good backup) instead of a generic message.
+            if is_damage_error(ctx.original_exception):
+                raise DamagedDatabase(str(ctx.original_exception)) from ctx.original_exception
+
         @event.listens_for(engine, "begin")
         def _on_begin(conn):
             # Deferred BEGIN: in WAL mode readers never block the writer, so a read inside a
@@ -134,8 +165,15 @@ class Database:
         problems: list[str] = []
         conn = raw_connect(self.path, self._key)
         try:
-            rows = conn.execute("PRAGMA cipher_integrity_check").fetchall()
-            problems += [f"cipher: {r[0]}" for r in rows]
+            # cipher_integrity_check reads the main file's pages directly, not through the WAL:
+            # after a power cut during a checkpoint a page there may be torn although the WAL
+            # holds its good copy (which SQLite uses). Checkpoint first, as recovery would; if
+            # another connection keeps frames in the WAL, check through the pager only
+            # (integrity_check authenticates every page it reads). Power-cut finding P3.
+            busy, frames, done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if not busy and frames == done:
+                rows = conn.execute("PRAGMA cipher_integrity_check").fetchall()
+                problems += [f"cipher: {r[0]}" for r in rows]
             rows = conn.execute("PRAGMA integrity_check").fetchall()
             problems += [f"sqlite: {r[0]}" for r in rows if r[0] != "ok"]
         except sqlcipher3.DatabaseError as exc:
@@ -145,13 +183,14 @@ class Database:
         return problems
 
     # --- backup -----------------------------------------------------------------------------
-    def export_encrypted_copy(self, target: Path) -> None:
+    def export_encrypted_copy(self, target: Path, rename: bool = True) -> None:
         """Write a consistent encrypted copy (same master key) to `target` via sqlcipher_export.
 
-        The copy is written under a temporary name and renamed when complete.
+        The copy is written under a temporary name and renamed when complete; with
+        `rename=False` the caller passes a temporary name itself and renames later.
         """
         target = Path(target)
-        tmp = target.with_name(f".{target.name}.part")
+        tmp = target.with_name(f".{target.name}.part") if rename else target
         for p in (tmp, Path(str(tmp) + "-journal")):
             if p.exists():
                 p.unlink()
@@ -172,7 +211,8 @@ class Database:
         conn.close()
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        if rename:
+            os.replace(tmp, target)
 
     # --- lifecycle --------------------------------------------------------------------------
     def close(self) -> None:

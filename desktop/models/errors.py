@@ -46,6 +46,19 @@ class VaultDamaged(AppError):
     code = "vault_damaged"
 
 
+class DamagedDatabase(VaultDamaged):
+    """SQLite/SQLCipher found a damaged page while the app was working (any read or write)."""
+
+    code = "database_damaged"
+
+    def __init__(self, detail: str = ""):
+        from .i18n import tr
+
+        super().__init__(tr("Vault", "Cơ sở dữ liệu bị hỏng: một phần dữ liệu không đọc được."),
+                         tr("Vault", "Ứng dụng sẽ đề nghị khôi phục từ bản sao lưu tốt gần nhất; tệp hỏng được giữ lại."),
+                         detail=detail)
+
+
 class StorageError(AppError):
     """The data folder cannot be written (permissions, full disk)."""
 

@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .errors import AppError, StorageError, ValidationError
-from .fsutil import fsync_dir, is_disk_full
+from .fsutil import fsync_dir, is_disk_full, makedirs_durable
 from .i18n import nfc, tr
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ class EvidenceStore:
                                 .format(source.name)) from exc
 
     def put_stream(self, stream: BinaryIO, max_bytes: int) -> StoredBlob:
-        self.root.mkdir(parents=True, exist_ok=True)
+        makedirs_durable(self.root)
         salt = secrets.token_bytes(16)
         header = MAGIC + salt
         aead = AESGCM(_hkdf(self._key, salt, b"blob"))
@@ -147,9 +147,12 @@ class EvidenceStore:
             if final_path.exists():
                 tmp.unlink()  # already stored: duplicates are kept once
             else:
-                final_path.parent.mkdir(parents=True, exist_ok=True)
+                makedirs_durable(final_path.parent)
                 os.replace(tmp, final_path)
+                # The rename crosses folders (the content decides where the blob lives): both
+                # entries are made durable, not only the new one (power-cut finding P2).
                 fsync_dir(final_path.parent)
+                fsync_dir(self.root)
             return StoredBlob(sha, name, total)
         except BaseException as exc:
             try:

@@ -95,6 +95,22 @@ def rename_noreplace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -
             return
         raise
     os.unlink(src)
+def makedirs_durable(path: Path) -> None:
+    """mkdir -p that fsyncs each parent whose entry it created: a file later written and fsynced
+    inside is reachable after a power cut (a directory entry is durable only once its folder is
+    fsynced; found by the power-cut test, docs/reliability.md P1)."""
+    path = Path(path)
+    missing = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir()
+        except FileExistsError:
+            pass
+        fsync_dir(d.parent)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -35,10 +36,11 @@ from typing import Callable
 
 import importlib
 
-from .errors import (AppError, LoginFailed, LoginThrottled, PermissionDenied, StorageError,
+from . import backups as _bk
+from .errors import (AppError, DamagedDatabase, LoginFailed, LoginThrottled, PermissionDenied, StorageError,
                      ValidationError, VaultDamaged, VaultMissing)
 from .domain import UnitCodeError, normalize_unit_code
-from .fsutil import atomic_write_bytes, fsync_dir, is_disk_full
+from .fsutil import atomic_write_bytes, fsync_dir, is_disk_full, makedirs_durable
 from .i18n import nfc, tr
 from .keyslots import (KdfParams, SlotError, SlotFile, generate_master_key, generate_recovery_code,
                        normalize_recovery_code, normalize_username, tune_kdf, wipe)
@@ -173,6 +175,7 @@ class BackupInfo:
     created: datetime
     size: int
     reason: str
+    complete: bool = False  # has a manifest: database, slot file and every evidence blob
 
 
 # ------------------------------------------------------------------ the data folder
@@ -460,10 +463,13 @@ class Vault:
         from .evidence import sweep_temp
 
         sweep_temp(self.folder.temp)
+        # Interrupted writes (.part, .put-*, .restore-*.db, …): the GUI sweeps them all at start-up
+        # under the instance lock; here only old ones, as a CLI command may run beside the GUI.
+        _bk.sweep_leftovers(self.folder.root, min_age_s=3600)
         try:
             dbmod.check_key_opens(self.folder.db_path, master)
         except dbmod.DatabaseError as exc:
-            raise self._damaged_error(master, exc.detail) from exc
+            raise self._damaged_error(master, exc.detail, slot_id) from exc
         database = dbmod.Database(self.folder.db_path, master)
         try:
             self._migrate_if_needed(database)
@@ -484,9 +490,9 @@ class Vault:
                     current = CurrentUser(0, "recovery", tr("Vault", "Mã khôi phục"), Role.ADMIN, via_recovery=True)
                 tmpl = s.get(_schema.Setting, "kdf_template")
                 kdf = KdfParams.from_json(json.loads(tmpl.value)) if tmpl else slots.slots[0].kdf
-        except (sqlcipher3.DatabaseError, dbmod.DatabaseError) as exc:
+        except (sqlcipher3.DatabaseError, dbmod.DatabaseError, DamagedDatabase) as exc:
             database.close()
-            raise self._damaged_error(master, str(exc)) from exc
+            raise self._damaged_error(master, str(exc), slot_id) from exc
         except BaseException:
             database.close()
             wipe(master)
@@ -494,7 +500,7 @@ class Vault:
         log.info("unlocked (user id %s)", current.id)
         return AppSession(self.folder, database, master, slots, current, kdf)
 
-    def _damaged_error(self, master: bytearray, detail: str) -> VaultDamaged:
+    def _damaged_error(self, master: bytearray, detail: str, slot_id: str | None = None) -> VaultDamaged:
         good = self.good_backups(master)
         err = VaultDamaged(
             tr("Vault", "Cơ sở dữ liệu {0} bị hỏng, không đọc được (mật khẩu đúng).").format(self.folder.db_path),
@@ -502,7 +508,7 @@ class Vault:
              .format(good[0].created.strftime("%d/%m/%Y %H:%M")) if good else
              tr("Vault", "Không tìm thấy bản sao lưu tốt. Hãy liên hệ bộ phận CNTT; không xóa tệp hỏng.")),
             detail=detail)
-        err.restore_handle = RestoreHandle(self, master, good)
+        err.restore_handle = RestoreHandle(self, master, good, slot_id=slot_id)
         return err
 
     def _migrate_if_needed(self, database: dbmod.Database) -> None:
@@ -518,47 +524,31 @@ class Vault:
         log.info("migrated schema %s -> %s", current, head)
 
     # --- backups ----------------------------------------------------------------------------
-    def _write_backup(self, database: dbmod.Database, reason: str = "auto", dest_dir: Path | None = None) -> Path:
-        dest_dir = Path(dest_dir) if dest_dir else self.folder.backups
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        target = dest_dir / f"vks-cds-{stamp}-{reason}.db"
-        n = 1
-        while target.exists():
-            n += 1
-            target = dest_dir / f"vks-cds-{stamp}-{reason}-{n}.db"
-        try:
-            dest_dir.mkdir(parents=True, exist_ok=True)
-            # The slot copy goes first and atomically: a backup under its final name always has
-            # a complete keyslots copy beside it (a kill can leave neither, never a torn one).
-            atomic_write_bytes(target.with_suffix(".slots.json"), self.folder.slots_path.read_bytes())
-            database.export_encrypted_copy(target)
-            fsync_dir(dest_dir)
-        except sqlcipher3.DatabaseError:
-            try:
-                target.with_suffix(".slots.json").unlink()
-            except OSError:
-                pass
-            raise
-        except OSError as exc:
-            for p in (target, target.with_suffix(".slots.json")):
-                try:
-                    p.unlink()
-                except OSError:
-                    pass
-            raise StorageError(tr("Vault", "Không ghi được bản sao lưu vào {0}.").format(dest_dir),
-                               tr("Vault", "Ổ đĩa đầy hoặc không có quyền ghi.")) from exc
-        if dest_dir == self.folder.backups:
-            self._rotate_backups()
-        return target
+    _backup_lock = threading.Lock()  # one backup, rotation or restore at a time in this process
 
-    def _rotate_backups(self) -> None:
-        autos = [b for b in self.list_backups() if b.reason == "auto"]
-        for old in autos[BACKUP_KEEP:]:
-            for p in (old.path, old.path.with_suffix(".slots.json")):
-                try:
-                    p.unlink()
-                except OSError:
-                    pass
+    def _backup_keep(self, database: dbmod.Database) -> int:
+        try:
+            with database.session() as s:
+                row = s.get(_schema.Setting, "backup_keep")
+                return max(1, int(json.loads(row.value))) if row is not None else BACKUP_KEEP
+        except (ValueError, TypeError):
+            return BACKUP_KEEP
+
+    def _write_backup(self, database: dbmod.Database, reason: str = "auto", dest_dir: Path | None = None,
+                      progress: _bk.ProgressFn | None = None, cancel: _bk.CancelFn | None = None) -> Path:
+        """A complete backup (database, slot file, evidence blobs) into `dest_dir` (default the
+        data folder's backups/), then rotation of that place. Returns the database copy."""
+        return self._write_backup_stats(database, reason, dest_dir, progress, cancel)[0]
+
+    def _write_backup_stats(self, database, reason, dest_dir, progress, cancel):
+        place = Path(dest_dir) if dest_dir else self.folder.backups
+        with self._backup_lock:
+            stats = _bk.write_backup(database, self.folder, database._key, place, reason, progress, cancel)
+            try:
+                _bk.rotate(place, self._backup_keep(database), database._key)
+            except OSError:
+                log.warning("backup rotation failed in one place")
+        return stats
 
     def _auto_backup_if_due(self, database: dbmod.Database) -> None:
         newest = [b for b in self.list_backups() if b.reason == "auto"]
@@ -569,22 +559,10 @@ class Vault:
         except StorageError:
             log.warning("automatic backup skipped: storage error")
 
-    def list_backups(self) -> list[BackupInfo]:
-        """Backups in the data folder, newest first."""
-        out = []
-        if not self.folder.backups.exists():
-            return out
-        for p in self.folder.backups.glob("vks-cds-*.db"):
-            parts = p.stem.split("-")
-            try:
-                created = datetime.strptime(parts[2] + parts[3], "%Y%m%d%H%M%S")
-                reason = parts[4] if len(parts) > 4 else "auto"
-            except (IndexError, ValueError):
-                continue
-            out.append(BackupInfo(p, created, p.stat().st_size, reason))
-        # several backups can share a second (and "-2" sorts before "-manual"): use the file time
-        out.sort(key=lambda b: (b.created, b.path.stat().st_mtime_ns), reverse=True)
-        return out
+    def list_backups(self, place: Path | None = None) -> list[BackupInfo]:
+        """Backups in the data folder (or another backup place), newest first."""
+        return [BackupInfo(p, created, p.stat().st_size, reason, _bk.manifest_path(p).exists())
+                for p, created, reason in _bk.list_place(place or self.folder.backups)]
 
     def good_backups(self, master: bytearray) -> list[BackupInfo]:
         good = []
@@ -593,22 +571,121 @@ class Vault:
                 good.append(b)
         return good
 
-    def backup_now(self, session: AppSession, dest_dir: Path | None = None) -> Path:
+    def second_place(self, session: AppSession) -> Path | None:
+        """The place the admin chose for a second copy (another drive, the share), if any: a
+        folder of its own per unit inside the chosen one, so units sharing it never mix."""
+        from . import settings
+        from .units import own_unit
+
+        chosen = str(settings.get(session, "backup_second_folder") or "").strip()
+        if not chosen:
+            return None
+        code = "".join(ch for ch in own_unit(session).code if ch not in '<>:"/\\|?*').strip(" .") or "unit"
+        return Path(chosen) / f"VKS-CDS {code}"
+
+    def backup(self, session: AppSession, dest_dir: Path | None = None, progress: _bk.ProgressFn | None = None,
+               cancel: _bk.CancelFn | None = None) -> _bk.BackupResult:
+        """Back up the whole unit. Without `dest_dir`: to backups/ and to the second place if one
+        is set (a failure there is reported, the local backup stands); with it: there only."""
         session.require(Permission.BACKUP)
-        path = self._write_backup(session.db, reason="manual", dest_dir=dest_dir)
-        session.audit("backup", path.name)
-        return path
+        t0 = time.perf_counter()
+        places = [Path(dest_dir)] if dest_dir else [self.folder.backups]
+        second = None if dest_dir else self.second_place(session)
+        first, nblobs, copied, nbytes = self._write_backup_stats(session.db, "manual", places[0], progress, cancel)
+        result = _bk.BackupResult(first, [places[0]], nblobs, copied, nbytes)
+        if second is not None:
+            try:
+                _p, _n, c2, b2 = self._write_backup_stats(session.db, "manual", second, progress, cancel)
+                result.places.append(second)
+                result.blobs_copied += c2
+                result.bytes_copied += b2
+            except _bk.BackupCancelled:
+                raise
+            except AppError as exc:
+                result.second_place_error = exc.user_text()
+        result.seconds = time.perf_counter() - t0
+        session.audit("backup", first.name, {"places": len(result.places), "blobs": nblobs,
+                                             "blobs_copied": result.blobs_copied,
+                                             "second_place_failed": bool(result.second_place_error)})
+        return result
 
-    def restore(self, master: bytearray, backup: Path) -> Path:
-        """Replace the database with `backup` (checked first). The old file is kept in damaged/.
+    def backup_now(self, session: AppSession, dest_dir: Path | None = None, progress: _bk.ProgressFn | None = None,
+                   cancel: _bk.CancelFn | None = None) -> Path:
+        return self.backup(session, dest_dir, progress, cancel).path
 
-        Returns where the replaced file was put.
-        """
-        backup = Path(backup)
+    def second_place_backup_if_due(self, session: AppSession) -> Path | None:
+        """After unlock, in the background: a copy in the second place when its newest is a day old."""
+        second = self.second_place(session)
+        if second is None:
+            return None
+        newest = self.list_backups(second)
+        if newest and (time.time() - newest[0].created.timestamp()) < BACKUP_INTERVAL_S:
+            return None
+        return self._write_backup(session.db, reason="auto", dest_dir=second)
+
+    # --- restore ----------------------------------------------------------------------------
+    def prepare_restore(self, session: AppSession, backup: Path, progress: _bk.ProgressFn | None = None,
+                        cancel: _bk.CancelFn | None = None) -> _bk.RestorePlan:
+        """Check `backup` completely (admin only) without changing anything."""
+        session.require(Permission.RESTORE)
+        return self._plan(session.master_key(), Path(backup), progress, cancel)
+
+    def _plan(self, master: bytearray, backup: Path, progress, cancel) -> _bk.RestorePlan:
         if not backup_is_good(backup, master):
             raise VaultDamaged(tr("Vault", "Bản sao lưu {0} bị hỏng hoặc không thuộc cơ sở dữ liệu này.").format(backup),
                                tr("Vault", "Hãy chọn bản sao lưu khác."))
-        self.folder.damaged.mkdir(parents=True, exist_ok=True)
+        return _bk.plan_restore(backup, master, self.folder.root / "evidence", progress, cancel)
+
+    def restore(self, session: AppSession, backup: Path, allow_missing: bool = False,
+                progress: _bk.ProgressFn | None = None, cancel: _bk.CancelFn | None = None,
+                plan: _bk.RestorePlan | None = None) -> _bk.RestoreResult:
+        """Replace the unit's data with `backup` (admin only; checked completely first).
+
+        The session is locked (the user logs in again). The replaced database is kept in damaged/.
+        Missing or damaged evidence refuses the restore unless `allow_missing`.
+        """
+        session.require(Permission.RESTORE)
+        key = bytearray(session.master_key())
+        try:
+            plan = plan or self._plan(key, Path(backup), progress, cancel)
+            _refuse_missing(plan, allow_missing)
+            live_gen = _live_generation(session.db)
+            username = None if session.user.via_recovery else session.user.username
+            session.lock()
+            return self._apply_restore(key, plan, username, live_gen, progress)
+        finally:
+            wipe(key)
+
+    def _apply_restore(self, master: bytearray, plan: _bk.RestorePlan, username: str | None,
+                       live_gen: int | None, progress) -> _bk.RestoreResult:
+        with self._backup_lock:
+            evidence = self.folder.root / "evidence"
+            copied = _bk.install_blobs(plan, evidence, progress)
+            if not self.folder.slots_path.exists():  # a new PC: the backup's slot file comes along
+                self.folder.ensure()
+                atomic_write_bytes(self.folder.slots_path, _bk.slots_copy_path(plan.backup).read_bytes())
+            aside = self._replace_database(plan.backup)
+        detail = {"backup": plan.backup.name, "backup_generation": plan.backup_generation,
+                  "live_generation": live_gen, "by": username or "recovery",
+                  "manifest": {True: "ok", None: "none"}[plan.manifest_ok],
+                  "blobs": len(plan.blobs), "blobs_copied": copied,
+                  "evidence_missing": [m.sha256 for m in plan.missing]}
+        database = dbmod.Database(self.folder.db_path, master)
+        try:
+            with database.session() as s:
+                uid = None
+                if username is not None:
+                    uid = s.scalars(_sa.select(_schema.User.id).where(_schema.User.username == username)).first()
+                audit.append(s, uid, "restore", plan.backup.name, detail)
+        finally:
+            database.close()
+        log.info("restored from backup (generation %s -> %s)", live_gen, plan.backup_generation)
+        return _bk.RestoreResult(aside, plan.backup, len(plan.blobs), copied, plan.missing,
+                                 plan.backup_generation, live_gen, plan.manifest_ok)
+
+    def _replace_database(self, backup: Path) -> Path:
+        """Put `backup` in place of the live database; the old file is kept in damaged/.
+        Returns where the replaced file was put."""
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         aside = self.folder.damaged / f"vks-cds-{stamp}.db"
         n = 1
@@ -617,24 +694,26 @@ class Vault:
             aside = self.folder.damaged / f"vks-cds-{stamp}-{n}.db"
         staged = self.folder.root / f".restore-{stamp}.db"
         try:
+            makedirs_durable(self.folder.damaged)
             shutil.copyfile(backup, staged)
             with open(staged, "rb+") as fh:
                 os.fsync(fh.fileno())
-            # Keep the replaced database by *copying* it aside: the live name must exist at every
-            # instant, so a crash here leaves either the old or the restored database in place.
+            # Keep the replaced database by *copying* it aside (under a temporary name first):
+            # the live name must exist at every instant, so a crash here leaves either the old
+            # or the restored database in place, and damaged/ never holds half a file.
             if self.folder.db_path.exists():
-                shutil.copyfile(self.folder.db_path, aside)
                 wal = Path(str(self.folder.db_path) + "-wal")
                 if wal.exists():
-                    shutil.copyfile(wal, Path(str(aside) + "-wal"))
-                with open(aside, "rb+") as fh:
-                    os.fsync(fh.fileno())
-                fsync_dir(self.folder.damaged)
-            # A stale WAL beside the restored file would be replayed onto it.
+                    _bk.copy_durably(wal, Path(str(aside) + "-wal"))
+                _bk.copy_durably(self.folder.db_path, aside)
+            # A stale WAL beside the restored file would be replayed onto it: its removal (ours,
+            # or SQLite's when the session closed) is made durable before the rename (power-cut
+            # finding P4: otherwise the rename may persist and the removal not).
             for suffix in ("-wal", "-shm"):
                 side = Path(str(self.folder.db_path) + suffix)
                 if side.exists():
                     side.unlink()
+            fsync_dir(self.folder.root)
             os.replace(staged, self.folder.db_path)
             fsync_dir(self.folder.root)
         except OSError as exc:
@@ -644,8 +723,35 @@ class Vault:
                 pass
             raise StorageError(tr("Vault", "Không khôi phục được: lỗi ghi đĩa."),
                                tr("Vault", "Dữ liệu hiện tại không bị thay đổi. Hãy kiểm tra dung lượng ổ đĩa.")) from exc
-        log.info("restored from backup")
         return aside
+
+    def handle_from_backup(self, backup: Path, secret: str, username: str | None = None) -> "RestoreHandle":
+        """For a data folder without a usable slot file (a new PC): open the backup's own slot
+        copy with an admin's password (or the recovery code when `username` is None)."""
+        backup = Path(backup)
+        path = self.folder.slots_path if self.folder.slots_path.exists() else _bk.slots_copy_path(backup)
+        try:
+            slots = SlotFile.load(path)
+        except SlotError as exc:
+            raise VaultDamaged(tr("Vault", "Không đọc được tệp khóa {0}.").format(path),
+                               tr("Vault", "Bản sao lưu cần có tệp .slots.json đi kèm.")) from exc
+        slot_id = slots.user_slot_id(username) if username is not None else slots.recovery_slot_id
+        try:
+            master = slots.open(slot_id, secret if username is not None else normalize_recovery_code(secret))
+        except SlotError:
+            raise LoginFailed(tr("Vault", "Sai tên đăng nhập hoặc mật khẩu"),
+                              tr("Vault", "Dùng mật khẩu của quản trị tại thời điểm sao lưu."))
+        try:
+            info = BackupInfo(backup, datetime.fromtimestamp(backup.stat().st_mtime), backup.stat().st_size,
+                              "manual", _bk.manifest_path(backup).exists())
+            return RestoreHandle(self, master, [info], slot_id=slot_id if username is not None else None)
+        finally:
+            wipe(master)
+
+    def damage_handle(self, session: AppSession, detail: str = "") -> VaultDamaged:
+        """Damage met during work: the same recovery offer as at unlock, for this session's user."""
+        slot_id = None if session.user.via_recovery else session.slots.user_slot_id(session.user.username)
+        return self._damaged_error(session.master_key(), detail, slot_id=slot_id)
 
     # --- check ------------------------------------------------------------------------------
     def check(self, master: bytearray) -> list[str]:
@@ -655,26 +761,104 @@ class Vault:
         finally:
             database.close()
 
+    def background_check(self, session: AppSession) -> list[str]:
+        """The integrity check run in the background after unlock (own connection, read only)."""
+        key = bytearray(session.master_key())
+        try:
+            return self.check(key)
+        finally:
+            wipe(key)
+
+
+def _live_generation(database: dbmod.Database) -> int | None:
+    try:
+        with database.connection() as conn:
+            return _bk.generation_of(conn.connection.driver_connection)
+    except Exception:  # the live database may be the damaged one being replaced
+        return None
+
+
+def _refuse_missing(plan: _bk.RestorePlan, allow_missing: bool) -> None:
+    if plan.missing and not allow_missing:
+        raise EvidenceMissing(
+            tr("Vault", "Bản sao lưu thiếu {0} tệp minh chứng (không có hoặc hỏng):\n{1}")
+            .format(len(plan.missing), _bk.missing_message(plan.missing)),
+            tr("Vault", "Có thể vẫn khôi phục (các tệp này sẽ báo thiếu khi mở) hoặc chọn bản sao lưu khác."),
+            missing=plan.missing)
+
+
+class EvidenceMissing(AppError):
+    code = "evidence_missing"
+
 
 class RestoreHandle:
-    """Given to the UI with VaultDamaged: restore the newest good backup with the key already derived."""
+    """Given to the UI with VaultDamaged: restore a good backup with the key already derived.
 
-    def __init__(self, vault: Vault, master: bytearray, good: list[BackupInfo]):
+    Restore requires the admin role: the user who unlocked must be an active admin in the
+    backup being restored (the live database cannot be read), or have used the recovery code.
+    """
+
+    def __init__(self, vault: Vault, master: bytearray, good: list[BackupInfo], slot_id: str | None = None):
         self._vault = vault
         self._master = bytearray(master)
         self.good_backups = good
+        self.slot_id = slot_id
 
-    def restore(self, backup: BackupInfo | None = None) -> Path:
+    def is_admin_in(self, backup: BackupInfo) -> bool:
+        if self._master is None:
+            return False
+        if self.slot_id is None:  # the recovery code
+            return True
+        try:
+            _blobs, _gen, users, _usage = _bk.read_copy(backup.path, self._master)
+        except Exception:
+            return False
+        user = users.get(self.slot_id)
+        return bool(user and user[3] and user[2] == Role.ADMIN.value)
+
+    @property
+    def can_restore(self) -> bool:
+        return bool(self.good_backups) and self.is_admin_in(self.good_backups[0])
+
+    def prepare(self, backup: BackupInfo | None = None, progress=None, cancel=None) -> _bk.RestorePlan:
         if self._master is None:
             raise AppError(tr("Vault", "Phiên khôi phục đã đóng."))
         target = backup or (self.good_backups[0] if self.good_backups else None)
         if target is None:
             raise VaultDamaged(tr("Vault", "Không có bản sao lưu tốt để khôi phục."))
-        aside = self._vault.restore(self._master, target.path)
-        return aside
+        if not self.is_admin_in(target):
+            raise PermissionDenied(tr("Vault", "Chỉ Quản trị mới được khôi phục dữ liệu."),
+                                   tr("Vault", "Hãy nhờ quản trị đăng nhập để khôi phục."))
+        return self._vault._plan(self._master, target.path, progress, cancel)
+
+    def restore(self, backup: BackupInfo | None = None, allow_missing: bool = False, progress=None,
+                cancel=None) -> Path:
+        return self.restore_full(backup, allow_missing, progress, cancel).aside
+
+    def restore_full(self, backup: BackupInfo | None = None, allow_missing: bool = False, progress=None,
+                     cancel=None, plan: _bk.RestorePlan | None = None) -> _bk.RestoreResult:
+        plan = plan or self.prepare(backup, progress, cancel)
+        _refuse_missing(plan, allow_missing)
+        username = None
+        if self.slot_id is not None:
+            username = plan.users.get(self.slot_id, (None, None))[1]
+        live = None
+        if self._vault.folder.db_path.exists():
+            try:
+                from .db import raw_connect
+
+                conn = raw_connect(self._vault.folder.db_path, self._master)
+                try:
+                    live = _bk.generation_of(conn)
+                finally:
+                    conn.close()
+            except Exception:
+                live = None
+        return self._vault._apply_restore(self._master, plan, username, live, progress)
 
     def discard(self) -> None:
-        wipe(self._master)
+        if self._master is not None:
+            wipe(self._master)
         self._master = None
 
 

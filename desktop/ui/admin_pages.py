@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QCoreApplication, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSizePolicy, QSpinBox,
                                QTableView, QVBoxLayout, QWidget)
@@ -88,7 +88,8 @@ class BackupTableModel(RowTableModel):
     columns = [
         ("Thời điểm", lambda b: _fmt_dt(b.created)),
         ("Loại", lambda b: {"auto": "Tự động", "manual": "Thủ công"}.get(b.reason, "Trước nâng cấp")),
-        ("Dung lượng", lambda b: f"{b.size / 1024:,.0f} KB".replace(",", ".")),
+        ("Nội dung", lambda b: "Dữ liệu và minh chứng" if b.complete else "Chỉ cơ sở dữ liệu"),
+        ("Dung lượng CSDL", lambda b: f"{b.size / 1024:,.0f} KB".replace(",", ".")),
         ("Tệp", lambda b: b.path.name),
     ]
 
@@ -236,6 +237,11 @@ class UsersPage(QWidget):
 
 
 class BackupPage(QWidget):
+    """Backups of the whole unit (database, slot file, evidence) to backups/ and a second place,
+    with progress; restore for the admin; the integrity check."""
+
+    restored = Signal(object)  # RestoreResult: the session is locked, the user logs in again
+
     def __init__(self, session: AppSession, vault: Vault, parent=None):
         super().__init__(parent)
         self.session = session
@@ -244,49 +250,112 @@ class BackupPage(QWidget):
         self.view = _table(self.model)
         self.backup_button = QPushButton(self.tr("Sao lưu ngay"), objectName="backupNow")
         self.backup_to_button = QPushButton(self.tr("Sao lưu ra thư mục khác…"), objectName="backupTo")
+        self.restore_button = QPushButton(self.tr("Khôi phục bản đã chọn…"), objectName="restoreSelected")
+        self.restore_file_button = QPushButton(self.tr("Khôi phục từ tệp khác…"), objectName="restoreFile")
         self.check_button = QPushButton(self.tr("Kiểm tra toàn vẹn dữ liệu"), objectName="checkIntegrity")
+        self.second_label = QLabel(objectName="secondPlace")
+        self.second_label.setWordWrap(True)
+        self.second_button = QPushButton(self.tr("Chọn nơi sao lưu thứ hai…"), objectName="chooseSecondPlace")
         self.status = QLabel(objectName="backupStatus")
         self.status.setWordWrap(True)
+        can_restore = session.user.can(Permission.RESTORE)
+        self.restore_button.setEnabled(can_restore)
+        self.restore_file_button.setEnabled(can_restore)
+        self.second_button.setEnabled(session.user.can(Permission.MANAGE_SETTINGS))
         row = QHBoxLayout()
         for b in (self.backup_button, self.backup_to_button, self.check_button):
             row.addWidget(b)
         row.addStretch(1)
-        note = QLabel(self.tr("Bản sao lưu được mã hóa như dữ liệu gốc; ứng dụng tự sao lưu mỗi ngày khi đăng nhập và giữ 10 bản gần nhất. "
-                              "Khôi phục: dùng lệnh “vks-cds restore TỆP” hoặc chọn khi ứng dụng báo dữ liệu hỏng."))
+        for b in (self.restore_button, self.restore_file_button):
+            row.addWidget(b)
+        second = QHBoxLayout()
+        second.addWidget(self.second_label, 1)
+        second.addWidget(self.second_button)
+        note = QLabel(self.tr("Mỗi bản sao lưu gồm cơ sở dữ liệu, tệp khóa và toàn bộ tệp minh chứng, đều được mã hóa; "
+                              "minh chứng đã có trong nơi sao lưu thì không chép lại. Ứng dụng tự sao lưu mỗi ngày khi đăng nhập "
+                              "và giữ số bản tự động đặt trong Cài đặt. Chỉ Quản trị được khôi phục."))
         note.setWordWrap(True)
         lay = QVBoxLayout(self)
         lay.addLayout(row)
+        lay.addLayout(second)
         lay.addWidget(note)
         lay.addWidget(self.view)
         lay.addWidget(self.status)
         self.backup_button.clicked.connect(lambda: self.backup(None))
         self.backup_to_button.clicked.connect(self.backup_elsewhere)
+        self.restore_button.clicked.connect(self.restore_selected)
+        self.restore_file_button.clicked.connect(self.restore_file)
+        self.second_button.clicked.connect(self.choose_second_place)
         self.check_button.clicked.connect(self.check)
         self.refresh()
 
     def refresh(self) -> None:
         self.model.set_rows(self.vault.list_backups())
+        place = self.vault.second_place(self.session)
+        self.second_label.setText(self.tr("Nơi sao lưu thứ hai: {0}").format(place) if place else
+                                  self.tr("Nơi sao lưu thứ hai: chưa chọn (nên chọn một ổ đĩa khác hoặc thư mục dùng chung)."))
 
     def backup(self, dest) -> None:
+        from desktop.ui.backup_ui import ProgressRunner
+
         self.status.setText(self.tr("Đang sao lưu…"))
 
-        def done(path):
-            self.status.setText(self.tr("Đã sao lưu: {0}").format(path))
+        def done(result):
+            text = self.tr("Đã sao lưu: {0}\nMinh chứng: {1} tệp, chép mới {2} tệp ({3} MB) — {4} nơi.").format(
+                result.path, result.blobs_total, result.blobs_copied,
+                f"{result.bytes_copied / 1048576:.1f}".replace(".", ","), len(result.places))
+            if result.second_place_error:
+                text += self.tr("\nCHƯA sao lưu được vào nơi thứ hai: {0}").format(result.second_place_error)
+            self.status.setText(text)
+            self.status.setStyleSheet("color: #b00020;" if result.second_place_error else "")
             self.refresh()
 
         def failed(exc):
             self.status.setText("")
             show_error(self, exc, self.tr("Không sao lưu được"))
 
-        ops.Op(self, lambda: self.vault.backup_now(self.session, dest), changes=ops.Changes.STORAGE) \
-            .success(done).failure(failed).with_progress(self.tr("Đang sao lưu dữ liệu…")).run()
+        self.runner = ProgressRunner(self, self.tr("Đang sao lưu…"))
+        self.runner.start(lambda progress, cancel: self.vault.backup(self.session, dest, progress, cancel), done, failed)
 
     def backup_elsewhere(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, self.tr("Chọn thư mục lưu bản sao"))
         if folder:
-            from pathlib import Path
-
             self.backup(Path(folder))
+
+    def choose_second_place(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Chọn nơi sao lưu thứ hai (ổ đĩa khác, thư mục dùng chung)"))
+        if not folder:
+            return
+        try:
+            settings.set_value(self.session, "backup_second_folder", folder)
+        except Exception as exc:
+            show_error(self, exc)
+        self.refresh()
+
+    def _selected(self):
+        idx = self.view.selectionModel().selectedRows()
+        return self.model.row(idx[0].row()) if idx else None
+
+    def restore_selected(self) -> None:
+        info = self._selected()
+        if info is None:
+            MessageBox.info(self, self.tr("Khôi phục"), self.tr("Hãy chọn một bản sao lưu trong danh sách."))
+            return
+        self.restore_path(info.path, self.tr("lúc {0}").format(_fmt_dt(info.created)))
+
+    def restore_file(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, self.tr("Chọn bản sao lưu"), "",
+                                              self.tr("Bản sao lưu VKS CĐS (vks-cds-*.db)"))
+        if name:
+            self.restore_path(Path(name), Path(name).name)
+
+    def restore_path(self, path: Path, when: str) -> None:
+        from desktop.ui.backup_ui import restore_flow
+
+        restore_flow(self, lambda progress, cancel: self.vault.prepare_restore(self.session, path, progress, cancel),
+                     lambda plan, progress: self.vault.restore(self.session, path, allow_missing=True,
+                                                              progress=progress, plan=plan),
+                     when, self.restored.emit)
 
     def check(self) -> None:
         self.status.setText(self.tr("Đang kiểm tra…"))
@@ -295,11 +364,15 @@ class BackupPage(QWidget):
             if problems:
                 self.status.setText(self.tr("PHÁT HIỆN LỖI:\n") + "\n".join(problems[:20]))
                 self.status.setStyleSheet(theme.ERROR_TEXT)
+                from desktop.models.errors import DamagedDatabase
+                from desktop.ui.messages import route_damage
+
+                route_damage(DamagedDatabase("; ".join(problems[:3])))
             else:
                 self.status.setText(self.tr("Kiểm tra toàn vẹn: đạt (integrity_check và cipher_integrity_check)."))
                 self.status.setStyleSheet(theme.OK_TEXT)
 
-        ops.run(self, lambda: self.vault.check(self.session.master_key()), done,
+        ops.run(self, lambda: self.vault.background_check(self.session), done,
                 progress=self.tr("Đang kiểm tra toàn vẹn dữ liệu…"), cancellable=True)
 
 

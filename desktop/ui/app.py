@@ -19,7 +19,7 @@ from desktop import APP_ID, APP_NAME, ORG_NAME
 from desktop.models.fsutil import InstanceLock, InstanceLockedError
 from desktop.models.vault import AppSession, Vault
 from desktop.ui import ops
-from desktop.ui.messages import MessageBox
+from desktop.ui.messages import MessageBox, is_damage, set_damage_handler
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,8 @@ class AppController(QObject):
         self.idle = IdleWatcher(10, self)
         self.idle.stop()
         self.idle.idle.connect(lambda: self.lock(self.tr("Đã tự khóa do không thao tác.")))
+        self._in_damage = False
+        set_damage_handler(self.damage_detected)
 
     def start(self) -> None:
         if self.vault.folder.is_initialised():
@@ -113,6 +115,54 @@ class AppController(QObject):
         app = QApplication.instance()
         app.installEventFilter(self.idle)
         self.sessionChanged.emit(session)
+        self._check_in_background(session)
+
+    def _check_in_background(self, session: AppSession) -> None:
+        """Integrity check after unlock (most damage passes unlock: pages are authenticated only
+        when read), then the second-place backup if one is due. Damage → the recovery dialog."""
+        from desktop.models.errors import AppError, DamagedDatabase
+
+        vault = self.vault
+
+        def work():
+            problems = vault.background_check(session)
+            if not problems:
+                try:
+                    vault.second_place_backup_if_due(session)
+                except AppError:
+                    log.warning("second-place backup after unlock failed")
+            return problems
+
+        def done(problems):
+            if problems and self.session is session:
+                self.damage_detected(DamagedDatabase("; ".join(problems[:3])))
+
+        def failed(exc):
+            if self.session is session and is_damage(exc):
+                self.damage_detected(exc)
+            else:
+                log.info("background check ended: %s", type(exc).__name__)
+
+        ops.run(None, work, done, on_failure=failed)
+
+    def damage_detected(self, exc: BaseException) -> None:
+        """Damage met during work (any read, the background check): close the session and offer
+        the same recovery as at unlock, never "unexpected error"."""
+        if self.session is None or self._in_damage:
+            return
+        self._in_damage = True
+        try:
+            log.error("damaged database met during work")
+            try:
+                offer = self.vault.damage_handle(self.session, str(exc))
+            except Exception:  # listing backups must not stop the session from closing
+                log.exception("could not prepare the recovery offer")
+                offer = None
+            self.lock(self.tr("Phiên làm việc đã đóng vì dữ liệu bị hỏng."))
+            if offer is not None:
+                self._on_damaged(offer)
+        finally:
+            self._in_damage = False
 
     def _apply_settings(self) -> None:
         if self.session is None:
@@ -145,26 +195,34 @@ class AppController(QObject):
         self.show_login(message)
 
     def _on_damaged(self, exc) -> None:
+        """The recovery dialog: newest good backup, damaged file kept aside; admin only."""
+        from desktop.ui.backup_ui import restore_flow
+
         handle = getattr(exc, "restore_handle", None)
+        parent = self.login
         if handle is None or not handle.good_backups:
-            MessageBox.error(self.login, self.tr("Dữ liệu bị hỏng"), exc.user_text())
+            MessageBox.error(parent, self.tr("Dữ liệu bị hỏng"), exc.user_text())
             if handle:
                 handle.discard()
             return
         newest = handle.good_backups[0]
-        ask = self.tr("{0}\n\nKhôi phục từ bản sao lưu lúc {1}? Tệp hỏng sẽ được giữ lại trong thư mục damaged/.").format(
-            exc.message, newest.created.strftime("%d/%m/%Y %H:%M"))
-        if not MessageBox.question(self.login, self.tr("Dữ liệu bị hỏng"), ask):
+        if not handle.can_restore:
+            MessageBox.error(parent, self.tr("Dữ liệu bị hỏng"), self.tr(
+                "{0}\n\nCó bản sao lưu tốt lúc {1}, nhưng chỉ Quản trị mới được khôi phục. "
+                "Hãy báo Quản trị đăng nhập để khôi phục; không xóa tệp hỏng.").format(
+                    exc.message, newest.created.strftime("%d/%m/%Y %H:%M")))
             handle.discard()
             return
 
-        def restored(aside) -> None:
-            MessageBox.info(self.login, self.tr("Đã khôi phục"),
-                            self.tr("Đã khôi phục dữ liệu. Tệp hỏng được giữ tại:\n{0}\nHãy đăng nhập lại.").format(aside))
+        def finished(_result):
+            handle.discard()
+            if self.login is not None:
+                self.login.reset(self.tr("Đã khôi phục dữ liệu. Hãy đăng nhập lại."))
 
-        ops.Op(self.login, lambda: handle.restore(newest), changes=ops.Changes.STORAGE,
-               error_title=self.tr("Không khôi phục được")).success(restored).finally_(handle.discard) \
-            .with_progress(self.tr("Đang khôi phục dữ liệu từ bản sao lưu…")).run()
+        restore_flow(parent, lambda progress, cancel: handle.prepare(newest, progress, cancel),
+                     lambda plan, progress: handle.restore_full(newest, allow_missing=True, progress=progress, plan=plan),
+                     self.tr("lúc {0} (bản tốt gần nhất)").format(newest.created.strftime("%d/%m/%Y %H:%M")),
+                     finished, intro=exc.message)
 
     def shutdown(self) -> None:
         if self.session is not None:
@@ -173,6 +231,19 @@ class AppController(QObject):
                 log.error("an operation was still running at exit; locking anyway")
             self.session.lock()
             self.session = None
+
+
+def _route_uncaught_damage(controller: AppController) -> None:
+    """An exception escaping a Qt slot that is damage goes to the recovery dialog too."""
+    previous = sys.excepthook
+
+    def hook(exc_type, exc, tb):
+        if is_damage(exc):
+            controller.damage_detected(exc)
+            return
+        previous(exc_type, exc, tb)
+
+    sys.excepthook = hook
 
 
 def _preload_storage_in_background() -> None:
@@ -235,7 +306,11 @@ def run_gui(data_dir: str | None) -> int:
         MessageBox.error(None, APP_NAME, QApplication.translate(
             "App", "Không mở được thư mục dữ liệu {0}: {1}").format(root, exc.strerror or exc))
         return 1
+    from desktop.models.backups import sweep_leftovers
+
+    sweep_leftovers(root)  # interrupted writes of an earlier run (we hold the instance lock)
     controller = AppController(Vault(root))
+    _route_uncaught_damage(controller)
     app.aboutToQuit.connect(controller.shutdown)
     controller.start()
     try:

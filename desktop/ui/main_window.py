@@ -181,7 +181,9 @@ class MainWindow(QMainWindow):
     def _make_backup_page(self):
         from desktop.ui.admin_pages import BackupPage
 
-        return BackupPage(self.session, self.vault)
+        page = BackupPage(self.session, self.vault)
+        page.restored.connect(lambda _result: self.lockRequested.emit())
+        return page
 
     def _make_audit_page(self):
         from desktop.ui.admin_pages import AuditPage

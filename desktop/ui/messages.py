@@ -53,9 +53,47 @@ class MessageBox:
         return cls._show(parent, QMessageBox.Icon.Question, title, text, yes | no, no) == yes
 
 
+_damage_handler = None
+
+
+def set_damage_handler(handler) -> None:
+    """Where damage met anywhere goes (the app controller's recovery dialog); None to unset."""
+    global _damage_handler
+    _damage_handler = handler
+
+
+def is_damage(exc: BaseException | None) -> bool:
+    """A damaged database page behind `exc` (the typed error, or a raw SQLCipher one)?"""
+    import sys
+
+    from desktop.models.errors import DamagedDatabase
+
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, DamagedDatabase):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    if "sqlcipher3" in sys.modules:  # raw connections (checks, exports) raise the driver's error
+        from desktop.models.db import is_damage_error
+
+        return is_damage_error(exc)
+    return False
+
+
+def route_damage(exc: BaseException) -> bool:
+    """Send damage to the recovery dialog; False when `exc` is not damage or nobody listens."""
+    if _damage_handler is None or not is_damage(exc):
+        return False
+    _damage_handler(exc)
+    return True
+
+
 def show_error(parent: QWidget | None, exc: BaseException, title: str | None = None) -> None:
-    """Show an exception as the user should see it."""
+    """Show an exception as the user should see it (damage goes to the recovery dialog)."""
     from PySide6.QtCore import QCoreApplication
+
+    if route_damage(exc):
+        return
 
     title = title or QCoreApplication.translate("Messages", "Không thực hiện được")
     if isinstance(exc, AppError):

@@ -155,6 +155,8 @@ def _final_name_files_ok(vault: Vault, master: bytearray, root: Path) -> list[st
                     out.append(f"backup slot copy {p.name} unreadable: {exc}")
             elif p.suffix == ".db" and not backup_is_good(p, master):
                 out.append(f"backup {p.name} under a final name fails the integrity checks")
+    for man in sorted(backups.glob("*.manifest.json")) if backups.exists() else []:
+        out += _complete_backup_problems(backups, man, master)
     ev = vault.folder.root / "evidence"
     if ev.exists():
         store = progress.EvidenceStore(ev, master)
@@ -172,6 +174,25 @@ def _final_name_files_ok(vault: Vault, master: bytearray, root: Path) -> list[st
                 continue
             out += [f"exported {p.name}: {x}" for x in _exported_file_problems(p)]
     return out
+
+
+def _complete_backup_problems(place: Path, man: Path, master: bytearray) -> list[str]:
+    """A manifest under its final name promises a complete backup: it authenticates, its database
+    copy matches it, its slot copy loads, and every blob it lists is there and decrypts."""
+    from desktop.models import backups as bk
+
+    db = place / man.name.replace(".manifest.json", ".db")
+    try:
+        body = bk.read_manifest(db, master)
+        if not db.exists() or body.get("db_sha256") != bk.sha256_file(db):
+            return [f"complete backup {db.name}: database copy missing or not the one in its manifest"]
+        SlotFile.load(bk.slots_copy_path(db))
+        store = progress.EvidenceStore(place / bk.BLOBS, master)
+        for name in body["blobs"]:
+            store.read_bytes(name)
+    except (AppError, SlotError, OSError) as exc:
+        return [f"complete backup {db.name} is not complete: {type(exc).__name__}: {exc}"]
+    return []
 
 
 def _exported_file_problems(p: Path) -> list[str]:
