@@ -106,6 +106,7 @@ class Matrix:
     units: list[UnitRow]
     targets: list[TargetCol]
     cells: dict[tuple[str, str], CellView] = field(default_factory=dict)
+    integrity: dict[str, str] = field(default_factory=dict)  # unit code -> why its report is not as signed
 
     @property
     def expected(self) -> int:
@@ -231,6 +232,9 @@ def matrix(session: AppSession, plan_id: str, period: ReportingPeriod | str) -> 
             cells[(unit_code, target_code)] = CellView(st, percent, reason)
             if st is done:
                 done_count[unit_code] = done_count.get(unit_code, 0) + 1
+        from . import insider
+
+        integrity = {code: p for code, r in reports.items() if (p := insider.report_problem(s, r))}
         units = []
         for u in subs:
             r = reports.get(u.code)
@@ -239,7 +243,7 @@ def matrix(session: AppSession, plan_id: str, period: ReportingPeriod | str) -> 
             units.append(UnitRow(u.code, u.name, u.short_name, r.id if r else None, r.status if r else None, when,
                                  (when.date() <= deadline) if when and counted else None,
                                  (done_count.get(u.code, 0) / len(targets)) if counted and targets else None))
-    return Matrix(plan_id, plan.title, period, deadline, units, targets, cells)
+    return Matrix(plan_id, plan.title, period, deadline, units, targets, cells, integrity)
 
 
 def compare(session: AppSession, plan_id: str, period_a: ReportingPeriod | str, period_b: ReportingPeriod | str
@@ -283,7 +287,10 @@ def _province_copy(s, report_id: int) -> Report:
 
 def accept_report(session: AppSession, report_id: int, comment: str = "") -> None:
     """Accept a unit's received report; it is then locked at the province."""
+    from . import insider
+
     session.require(Permission.APPROVE_REPORT)
+    insider.require_signer(session)
     with session.db.session() as s:
         r = _province_copy(s, report_id)
         if r.unit_code == own_unit(session).code:
@@ -291,6 +298,10 @@ def accept_report(session: AppSession, report_id: int, comment: str = "") -> Non
         if r.status != RECEIVED:
             raise ValidationError(tr("Consolidation", "Chỉ chấp nhận được báo cáo ở trạng thái Đã nhận (hiện tại: {0}).")
                                   .format(workflow.label(r.status)))
+        problem = insider.report_problem(s, r)
+        if problem:
+            raise ValidationError(tr("Consolidation", "Báo cáo không còn khớp với bản đơn vị đã ký duyệt: {0}").format(problem))
+        insider.sign_acceptance(s, session, r)
         transition(s, session.user.id, r, ACCEPTED, comment)
 
 

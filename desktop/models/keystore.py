@@ -253,8 +253,8 @@ def _active_row(s, session: AppSession, create: bool = True) -> OwnKey | None:
 # ------------------------------------------------------------------ own keys
 def active_keys(session: AppSession) -> UnitKeys:
     """The secret keys this office signs with (created on first need). Stays inside
-    desktop.models: never hand UnitKeys to a widget."""
-    session.require(Permission.VIEW)
+    desktop.models: never hand UnitKeys to a widget. Only sessions that may exchange get them."""
+    session.require(Permission.EXCHANGE)
     with session.db.session() as s:
         return UnitKeys.from_secret_bytes(_active_row(s, session).secret.encode("ascii"))
 
@@ -266,8 +266,8 @@ def active_keys_in(s, session: AppSession) -> UnitKeys:
 
 def decryption_keys(session: AppSession) -> list[UnitKeys]:
     """Every key pair of this office (active first): bundles encrypted to a rotated key are
-    still readable."""
-    session.require(Permission.VIEW)
+    still readable. Only sessions that may exchange get them."""
+    session.require(Permission.EXCHANGE)
     with session.db.session() as s:
         _active_row(s, session)
         rows = s.scalars(select(OwnKey).order_by((OwnKey.state != ACTIVE), OwnKey.id.desc())).all()
