@@ -266,12 +266,12 @@ def cmd_restore(args, stdin):
     try:
         if args.recovery_code_stdin:
             secret = stdin.line("mã khôi phục")
-            opener = lambda: vault.unlock_with_recovery(secret)  # noqa: E731
+            opener = lambda note=None: vault.unlock_with_recovery(secret, accept_rollback=note)  # noqa: E731
         else:
             if not args.user:
                 raise CliError("Cần --user và --password-stdin, hoặc --recovery-code-stdin.", EXIT_USAGE)
             password = stdin.line("mật khẩu")
-            opener = lambda: vault.unlock(args.user, password)  # noqa: E731
+            opener = lambda note=None: vault.unlock(args.user, password, accept_rollback=note)  # noqa: E731
         try:
             session = opener()
             key = bytearray(session.master_key())
@@ -288,6 +288,9 @@ def cmd_restore(args, stdin):
             from desktop.models.keyslots import wipe
 
             wipe(key)
+        # The restored database is older than the slot file: the administrator's decision to
+        # continue with it is recorded (signed) now; anyone else is refused (issue 17).
+        opener(f"khôi phục từ {Path(args.file).name}").lock()
     finally:
         lock.release()
     print(f"Đã khôi phục từ {args.file}. Tệp cũ được giữ tại {aside}")

@@ -892,7 +892,8 @@ def _validate(s, b: Bundle, me: Unit) -> _Prepared:
         u = s.get(Unit, b.sender_unit)
         if u is None or u.parent_code != me.code:
             raise _Refuse("sender_not_subordinate", f"{b.sender_unit} is not a unit of {me.code}")
-        _need(b.data_names() == ["approval", "report"], "a report bundle carries data/approval.json and data/report.json")
+        _need(b.data_names() in (["report"], ["approval", "report"]),
+              "a report bundle carries data/report.json and data/approval.json")  # approval checked in _apply
         _need(b.report_pdf is None or isinstance(b.report_pdf, bytes), "report.pdf")
         rep = _check_report_doc(b.data("report"), b)
         found = _plan_targets(s, b.plan_id, b.plan_version) if b.plan_id else None
@@ -1009,7 +1010,8 @@ def _apply(session: AppSession, b: Bundle, prep: _Prepared, gap: bool, me_code: 
                 raise _Refuse("report_stale", f"revision {rep['revision']} < {r.revision}")
             from . import insider
 
-            prep.history_warnings = tuple(insider.verify_approval(s, b.sender_unit, b.data("approval"), rep, b.file_sha256))
+            approval = b.data("approval") if "approval" in b.data_names() else None
+            prep.history_warnings = tuple(insider.verify_approval(s, b.sender_unit, approval, rep, b.file_sha256))
             snapshot = {"entries": {code: {f: e[f] for f in ENTRY_FIELDS} | {"evidence": [x["sha256"] for x in e["evidence"]]}
                                     for code, e in rep["entries"].items()},
                         "narrative": rep["narrative"]}

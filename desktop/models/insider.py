@@ -606,6 +606,10 @@ def approval_document(s, r: Report) -> dict:
     if act is None:
         raise ValidationError(_t("Báo cáo chưa có chữ ký duyệt của lãnh đạo đơn vị."),
                               _t("Hãy để lãnh đạo đơn vị duyệt lại báo cáo (trình duyệt lại rồi duyệt)."))
+    return approval_document_for(s, act)
+
+
+def approval_document_for(s, act: SignedAct) -> dict:
     chain, serial, guard = [], act.cert_serial, 0
     while serial and guard < 16:
         c = s.get(UserCert, serial)
