@@ -427,3 +427,62 @@ def test_windows_anchor_store_uses_dpapi_functions(tmp_path):
     a = anchors.read_anchor(store, "vault-1", key)
     assert a.authentic and a.generation == 7 and a.audit_count == 12 and calls == ["p", "u"]
     assert not anchors.read_anchor(store, "vault-1", bytearray(b"\1" * 32)).authentic
+
+
+# ------------------------------------------------------------------ the province's side
+def test_report_bundle_without_the_unit_heads_signature_is_refused(two_offices):
+    from exchange_fixtures import PERIOD, PLAN
+    from test_exchange_attacks import assert_refused, report_doc
+
+    from desktop.export.bundle import write_bundle
+    from desktop.models import exchange
+
+    o = two_offices
+    keys = keystore.active_keys(o.unit.admin)  # the clerk can read the unit key from the database ...
+    with o.province.admin.db.session() as s:
+        last_seq, last_sha = exchange._stream_state(s, o.unit.code, o.province.code)
+    write_bundle(o.inbox(o.province), sender=keys, recipient=keystore.active_keys(o.province.admin).public(),
+                 kind="report", period=PERIOD, seq=(last_seq or 0) + 1, prev_sha256=last_sha,
+                 data={"report": report_doc(o.unit.code)}, plan_id=PLAN, plan_version=1)
+    assert_refused(o, o.province, "approval_invalid")  # ... but not sign as the unit head
+
+
+def test_truncated_history_at_the_unit_is_reported_at_the_next_exchange(two_offices):
+    from exchange_fixtures import PERIOD, PLAN, approved_report, report_targets
+
+    from desktop.models import exchange
+
+    o = two_offices
+    unit, prov = o.unit, o.province
+    codes = [c for c, m in report_targets(unit).items() if m == "ratio"][:1]
+    approved_report(unit, {codes[0]: {"numerator": 1, "denominator": 2}})
+    exchange.export_report(unit.approver, PLAN, PERIOD)
+    assert [x.verdict for x in exchange.scan_inbox(prov.admin)] == ["applied"]
+
+    # at the unit, the insider cuts the history back and silences their own anchor
+    master = unit.admin.master_key()
+    conn = raw_connect(unit.vault.folder.db_path, master)
+    n = conn.execute("SELECT max(id) FROM audit_log").fetchone()[0]
+    cut = n - 10
+    conn.execute(f"DELETE FROM audit_log WHERE id > {cut}")
+    last = conn.execute("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+    conn.execute("UPDATE settings SET value=? WHERE key='audit_head'",
+                 (json.dumps({"hash": last[1], "count": last[0], "last_id": last[0]}),))
+    conn.commit()
+    conn.close()
+    for f in anchors.default_anchor_folder().glob("*"):
+        f.unlink()
+    # the province returns the report, the unit revises and sends again
+    with prov.admin.db.session() as s:
+        from desktop.models.schema import Report
+
+        rid = s.scalars(select(Report).where(Report.unit_code == unit.code)).one().id
+    exchange.return_report(prov.approver, rid, "Bổ sung số liệu", {})
+    exchange.scan_inbox(unit.admin)
+    approved_report(unit, {codes[0]: {"numerator": 2, "denominator": 2}})
+    exchange.export_report(unit.approver, PLAN, PERIOD)
+    out = exchange.scan_inbox(prov.admin)
+    assert [x.verdict for x in out] == ["applied"]
+    assert "cắt bớt" in out[0].warning or "viết lại" in out[0].warning
+    with prov.admin.db.session() as s:
+        assert s.scalars(select(AuditRecord).where(AuditRecord.action == "history.problem")).first() is not None
