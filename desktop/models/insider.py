@@ -492,17 +492,31 @@ def _latest_act(s, kind: str, r: Report) -> SignedAct | None:
                      .order_by(SignedAct.id.desc())).first()
 
 
-def _entries_match_snapshot(s, r: Report, snapshot: dict) -> str:
-    from .progress import ENTRY_FIELDS, _encode
+def _entry_rows(s, report_ids) -> dict[int, dict[str, tuple]]:
+    """report id -> target code -> the entry fields (ENTRY_FIELDS order), in one query."""
+    from .progress import ENTRY_FIELDS
     from .schema import ProgressEntry
 
-    rows = {e.target_code: e for e in s.scalars(select(ProgressEntry).where(ProgressEntry.report_id == r.id))}
+    cols = [getattr(ProgressEntry, f) for f in ENTRY_FIELDS]
+    out: dict[int, dict[str, tuple]] = {rid: {} for rid in report_ids}
+    ids = list(report_ids)
+    for i in range(0, len(ids), 500):
+        for row in s.execute(select(ProgressEntry.report_id, ProgressEntry.target_code, *cols)
+                             .where(ProgressEntry.report_id.in_(ids[i:i + 500]))):
+            out[row[0]][row[1]] = tuple(row[2:])
+    return out
+
+
+def _entries_match_snapshot(s, r: Report, snapshot: dict, rows: dict[str, tuple] | None = None) -> str:
+    from .progress import ENTRY_FIELDS, _encode
+
+    rows = rows if rows is not None else _entry_rows(s, [r.id])[r.id]
     snap = snapshot.get("entries", {})
     if set(rows) != set(snap):
         return _t("Danh sách mục tiêu khác với bản đã duyệt.")
-    for code, e in rows.items():
-        for f in ENTRY_FIELDS:
-            have, want = _encode(f, getattr(e, f)), snap[code].get(f)
+    for code, values in rows.items():
+        for f, value in zip(ENTRY_FIELDS, values):
+            have, want = _encode(f, value), snap[code].get(f)
             if (have or None) != (want or None) and not _same_number(have, want):
                 return _t("Mục tiêu {0}: “{1}” khác với bản đã duyệt.").format(code, f)
     return ""
@@ -518,19 +532,56 @@ def _same_number(a, b) -> bool:
 SIGNED_STATUSES = ("da_duyet", "da_gui", "da_nhan", "bi_tra_lai", "da_chap_nhan")
 
 
-def report_problem(s, r: Report) -> str:
+class _Context:
+    """Prefetched acts, entries and verified certificates for checking many reports at once."""
+
+    def __init__(self, s, reports: list[Report] | None = None):
+        self.self_code = _self_unit(s).code
+        self.acts: dict[tuple[str, str], SignedAct] | None = None
+        self.entries: dict[int, dict[str, tuple]] | None = None
+        self.certs: dict[tuple[str, str | None, date | None], str] = {}
+        if reports:
+            subjects = sorted({_report_subject(r.unit_code, r.plan_id, r.period_key) for r in reports})
+            self.acts = {}
+            for i in range(0, len(subjects), 500):
+                for a in s.scalars(select(SignedAct).where(SignedAct.subject.in_(subjects[i:i + 500]))
+                                   .order_by(SignedAct.id)):
+                    self.acts[(a.kind, a.subject)] = a  # the latest wins
+            self.entries = _entry_rows(s, [r.id for r in reports])
+
+    def act(self, s, kind: str, r: Report) -> SignedAct | None:
+        if self.acts is None:
+            return _latest_act(s, kind, r)
+        return self.acts.get((kind, _report_subject(r.unit_code, r.plan_id, r.period_key)))
+
+    def act_problem(self, s, act: SignedAct, role: str | None = None, at: date | None = None) -> str:
+        c = s.get(UserCert, act.cert_serial)
+        if c is None:
+            return _t("Không có chứng thư của người ký.")
+        if not _ed_verify(c.public_key, act.signature, _act_msg(act.kind, act.payload)):
+            return _t("Chữ ký của {0} không khớp nội dung.").format(c.full_name or c.username)
+        if role and c.role != role:
+            return _t("{0} không có vai trò được phép ký thao tác này.").format(c.full_name or c.username)
+        key = (c.serial, role, at)
+        if key not in self.certs:
+            self.certs[key] = cert_problem(s, c.serial, at)
+        return self.certs[key]
+
+
+def report_problem(s, r: Report, ctx: _Context | None = None) -> str:
     """Why an approved (or received, accepted) report can no longer be trusted; empty: intact.
     Called wherever a report is read: report page, matrix, print, send."""
     if r.status not in SIGNED_STATUSES or not r.approved_snapshot:
         return ""
-    if r.status == "bi_tra_lai" and r.unit_code == _self_unit(s).code:
+    ctx = ctx or _Context(s)
+    if r.status == "bi_tra_lai" and r.unit_code == ctx.self_code:
         return ""  # returned for revision: editable again, re-approved before it is sent
     try:
         snapshot = json.loads(r.approved_snapshot)
     except ValueError:
         return _t("Bản đã duyệt bị hỏng.")
-    act = _latest_act(s, "report.approve", r)
-    manual = _latest_act(s, "report.manual", r) if r.unit_code != _self_unit(s).code else None
+    act = ctx.act(s, "report.approve", r)
+    manual = ctx.act(s, "report.manual", r) if r.unit_code != ctx.self_code else None
     if manual is not None and (act is None or manual.id > act.id):
         act = manual
     if act is None:
@@ -539,7 +590,7 @@ def report_problem(s, r: Report) -> str:
         return _t("Không có chữ ký duyệt của lãnh đạo đơn vị.")
     payload = json.loads(act.payload)["payload"]
     at = date.fromisoformat(json.loads(act.payload)["at"][:10])
-    problem = act_problem(s, act, "approver" if act.kind == "report.approve" else None, at)
+    problem = ctx.act_problem(s, act, "approver" if act.kind == "report.approve" else None, at)
     if problem:
         return problem
     if payload.get("revision") != r.revision or payload.get("plan_id") != r.plan_id or payload.get("period") != r.period_key:
@@ -547,15 +598,21 @@ def report_problem(s, r: Report) -> str:
     if not hmac.compare_digest(payload.get("snapshot_sha256", ""), snapshot_digest(snapshot)):
         return _t("Số liệu đã duyệt bị sửa sau khi lãnh đạo ký duyệt.")
     if r.status == "da_chap_nhan":
-        acc = _latest_act(s, "report.accept", r)
+        acc = ctx.act(s, "report.accept", r)
         if acc is None:
             return _t("Báo cáo đã chấp nhận nhưng không có chữ ký chấp nhận.")
-        problem = act_problem(s, acc)
+        problem = ctx.act_problem(s, acc)
         if problem:
             return problem
         if json.loads(acc.payload)["payload"].get("snapshot_sha256") != payload.get("snapshot_sha256"):
             return _t("Số liệu đã chấp nhận bị sửa sau khi cấp trên ký chấp nhận.")
-    return _entries_match_snapshot(s, r, snapshot)
+    return _entries_match_snapshot(s, r, snapshot, ctx.entries.get(r.id) if ctx.entries is not None else None)
+
+
+def report_problems_in(s, reports: list[Report]) -> dict[int, str]:
+    """`report_problem` for many reports with a few queries (the matrix, `verify_history`)."""
+    ctx = _Context(s, reports)
+    return {r.id: p for r in reports if (p := report_problem(s, r, ctx))}
 
 
 def _legacy_report(s, r: Report) -> bool:
@@ -566,19 +623,6 @@ def _legacy_report(s, r: Report) -> bool:
     since = json.loads(row.value).get("since", "")[:19]
     when = r.approved_at.isoformat()[:19] if r.approved_at else ""
     return bool(when) and when < since and r.unit_code == _self_unit(s).code
-
-
-def report_problems(session, report_ids) -> dict[int, str]:
-    """`report_problem` for several reports (the matrix)."""
-    out = {}
-    with session.db.session() as s:
-        for rid in report_ids:
-            r = s.get(Report, rid)
-            if r is not None:
-                p = report_problem(s, r)
-                if p:
-                    out[rid] = p
-    return out
 
 
 def check_report(session, report_id: int) -> str:
@@ -758,12 +802,12 @@ def verify_history(session) -> HistoryReport:
         problems += audit.verify_chain(s)
         problems += anchors.audit_anchor_problems(session, s)
         _, count = audit.head(s)
-        n = 0
-        for r in s.scalars(select(Report).where(Report.status.in_(SIGNED_STATUSES))):
-            n += 1
-            p = report_problem(s, r)
-            if p:
-                problems.append(_t("Báo cáo {0} {1} ({2}): {3}").format(r.plan_id, r.period_key, r.unit_code, p))
+        reports = s.scalars(select(Report).where(Report.status.in_(SIGNED_STATUSES))).all()
+        n = len(reports)
+        found = report_problems_in(s, reports)
+        for r in reports:
+            if r.id in found:
+                problems.append(_t("Báo cáo {0} {1} ({2}): {3}").format(r.plan_id, r.period_key, r.unit_code, found[r.id]))
         for act in s.scalars(select(SignedAct).where(SignedAct.kind.like("admin.%"))):
             p = act_problem(s, act, "admin", act.created_at.date())
             if p:
