@@ -486,3 +486,37 @@ def test_truncated_history_at_the_unit_is_reported_at_the_next_exchange(two_offi
     assert "cắt bớt" in out[0].warning or "viết lại" in out[0].warning
     with prov.admin.db.session() as s:
         assert s.scalars(select(AuditRecord).where(AuditRecord.action == "history.problem")).first() is not None
+
+
+# ------------------------------------------------------------------ the login window
+def test_login_window_refuses_a_clerk_and_asks_the_admin_on_rollback(qtbot, created, monkeypatch):
+    from PySide6.QtCore import Qt
+
+    from desktop.ui.app import AppController
+
+    vault, admin, _ = created
+    backup = vault.backup_now(admin)
+    admin.lock()
+    shutil.copyfile(backup, vault.folder.db_path)
+    ctl = AppController(vault)
+    ctl.start()
+    qtbot.addWidget(ctl.login)
+    asked = []
+    monkeypatch.setattr(ctl.login, "ask_rollback_note", lambda exc: asked.append(exc.problems) or "khôi phục có chủ đích")
+
+    def login(user, pw):
+        ctl.login.username.clear()
+        qtbot.keyClicks(ctl.login.username, user)
+        qtbot.keyClicks(ctl.login.password, pw)
+        qtbot.keyClick(ctl.login.password, Qt.Key.Key_Return)
+
+    login("nhaplieu", ENTRY_PW)
+    assert ctl.session is None and "cũ hơn" in ctl.login.error.text() and not asked
+    ctl.login.resize(ctl.login.sizeHint().expandedTo(ctl.login.size()))
+    qtbot.wait(50)
+    ctl.login.grab().save(str(vault.folder.root.parent / "login-rollback.png"))
+    login("admin", ADMIN_PW)
+    assert asked and ctl.session is not None and ctl.session.user.role is Role.ADMIN
+    assert "rollback.accept" in _actions(ctl.session)
+    ctl.lock()
+    ctl.login.close()

@@ -55,12 +55,15 @@ class RollbackDetected(AppError):
         from .i18n import tr
 
         super().__init__(
-            tr("Vault", "Dữ liệu cũ hơn lần mở trước: có thể đã bị chép đè bằng bản cũ.") + " " + " ".join(problems),
+            tr("Vault", "Dữ liệu cũ hơn lần mở trước: có thể đã bị chép đè bằng bản cũ."),
             tr("Vault", "Quản trị viên có thể chấp nhận dữ liệu này (được ghi vào nhật ký) hoặc khôi phục bản đúng.")
-            if can_accept else tr("Vault", "Hãy báo quản trị viên; chỉ quản trị viên được quyết định mở dữ liệu này."),
+            if can_accept else tr("Vault", "Hãy báo quản trị viên: chỉ quản trị viên được quyết định mở dữ liệu này."),
             problems=problems)
         self.problems = problems
         self.can_accept = can_accept
+
+    def user_text(self) -> str:
+        return "\n".join([self.message, *("– " + p for p in self.problems), self.hint]).strip()
 
 
 class StorageError(AppError):
