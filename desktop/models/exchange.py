@@ -782,6 +782,10 @@ def return_report(session: AppSession, report_id: int, general: str, per_target:
                 "general": general, "targets": targets,
                 "returned_at": datetime.now(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")}
         r.return_comments = json.dumps({"general": general, "targets": targets}, ensure_ascii=False, sort_keys=True)
+        from . import insider
+
+        insider.sign_act(s, session, "report.return", f"{r.unit_code}|{r.plan_id}|{r.period_key}",
+                         {"revision": r.revision, "general": general, "targets": targets})
         transition(s, _uid(session), r, RETURNED, general)
         row = _reserve(s, session, me.code, r.unit_code, "return", r.period_key, r.plan_id, r.plan_version,
                        {"data": {"return": data}}, report_id=r.id, revision=r.revision)

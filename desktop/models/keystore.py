@@ -310,6 +310,9 @@ def rotate_own_keys(session: AppSession, revoke_previous: bool = False) -> OwnKe
             if revoke_previous:
                 old.revoked_at = now
         row = _new_own_key(s, session, unit.code)
+        from . import insider
+
+        insider.sign_act(s, session, "admin.key.rotate", row.key_id, {"revoke_previous": revoke_previous})
         audit.append(s, _uid(session), "key.rotate", row.key_id,
                      {"previous": old.key_id if old else None, "previous_state": old.state if old else None,
                       "fingerprint": row.fingerprint})
@@ -328,6 +331,9 @@ def revoke_own_key(session: AppSession, key_id: str) -> None:
         if row.state == REVOKED:
             return
         row.state, row.revoked_at = REVOKED, _now()
+        from . import insider
+
+        insider.sign_act(s, session, "admin.key.revoke", key_id, {"own": True})
         audit.append(s, _uid(session), "key.revoke", key_id, {"own": True})
 
 
