@@ -234,7 +234,7 @@ def matrix(session: AppSession, plan_id: str, period: ReportingPeriod | str) -> 
                 done_count[unit_code] = done_count.get(unit_code, 0) + 1
         from . import insider
 
-        found = insider.report_problems_in(s, list(reports.values()))
+        found = insider.report_problems_in(s, list(reports.values()), session_cache=True)
         integrity = {r.unit_code: found[r.id] for r in reports.values() if r.id in found}
         units = []
         for u in subs:

@@ -446,6 +446,21 @@ def _narrative_sections() -> tuple[str, ...]:
     return NARRATIVE_FILTER
 
 
+_DIGESTS: dict[str, str] = {}
+
+
+def stored_snapshot_digest(raw: str) -> str:
+    """`snapshot_digest` of a stored snapshot, memoised by the SHA-256 of its exact text (a
+    changed snapshot is a different text, so it is always digested afresh)."""
+    key = hashlib.sha256(raw.encode("utf-8")).hexdigest()
+    digest = _DIGESTS.get(key)
+    if digest is None:
+        if len(_DIGESTS) > 20000:
+            _DIGESTS.clear()
+        digest = _DIGESTS[key] = snapshot_digest(json.loads(raw))
+    return digest
+
+
 def snapshot_digest(snapshot: dict) -> str:
     """SHA-256 of the frozen values as both offices see them (entry fields, evidence hashes,
     the narrative sections that travel)."""
@@ -540,6 +555,7 @@ class _Context:
         self.acts: dict[tuple[str, str], SignedAct] | None = None
         self.entries: dict[int, dict[str, tuple]] | None = None
         self.certs: dict[tuple[str, str | None, date | None], str] = {}
+        self.rows: dict[str, UserCert] = {}
         if reports:
             subjects = sorted({_report_subject(r.unit_code, r.plan_id, r.period_key) for r in reports})
             self.acts = {}
@@ -547,6 +563,8 @@ class _Context:
                 for a in s.scalars(select(SignedAct).where(SignedAct.subject.in_(subjects[i:i + 500]))
                                    .order_by(SignedAct.id)):
                     self.acts[(a.kind, a.subject)] = a  # the latest wins
+            serials = sorted({a.cert_serial for a in self.acts.values()})
+            self.rows = {c.serial: c for c in s.scalars(select(UserCert).where(UserCert.serial.in_(serials)))}
             self.entries = _entry_rows(s, [r.id for r in reports])
 
     def act(self, s, kind: str, r: Report) -> SignedAct | None:
@@ -555,7 +573,7 @@ class _Context:
         return self.acts.get((kind, _report_subject(r.unit_code, r.plan_id, r.period_key)))
 
     def act_problem(self, s, act: SignedAct, role: str | None = None, at: date | None = None) -> str:
-        c = s.get(UserCert, act.cert_serial)
+        c = self.rows.get(act.cert_serial) or s.get(UserCert, act.cert_serial)
         if c is None:
             return _t("Không có chứng thư của người ký.")
         if not _ed_verify(c.public_key, act.signature, _act_msg(act.kind, act.payload)):
@@ -595,7 +613,7 @@ def report_problem(s, r: Report, ctx: _Context | None = None) -> str:
         return problem
     if payload.get("revision") != r.revision or payload.get("plan_id") != r.plan_id or payload.get("period") != r.period_key:
         return _t("Chữ ký duyệt thuộc một lần sửa khác của báo cáo.")
-    if not hmac.compare_digest(payload.get("snapshot_sha256", ""), snapshot_digest(snapshot)):
+    if not hmac.compare_digest(payload.get("snapshot_sha256", ""), stored_snapshot_digest(r.approved_snapshot)):
         return _t("Số liệu đã duyệt bị sửa sau khi lãnh đạo ký duyệt.")
     if r.status == "da_chap_nhan":
         acc = ctx.act(s, "report.accept", r)
@@ -609,10 +627,45 @@ def report_problem(s, r: Report, ctx: _Context | None = None) -> str:
     return _entries_match_snapshot(s, r, snapshot, ctx.entries.get(r.id) if ctx.entries is not None else None)
 
 
-def report_problems_in(s, reports: list[Report]) -> dict[int, str]:
-    """`report_problem` for many reports with a few queries (the matrix, `verify_history`)."""
-    ctx = _Context(s, reports)
-    return {r.id: p for r in reports if (p := report_problem(s, r, ctx))}
+def report_problems_in(s, reports: list[Report], session_cache: bool = False) -> dict[int, str]:
+    """`report_problem` for many reports with a few queries (`verify_history`, the matrix).
+
+    With `session_cache` (the matrix, opened again and again), a report found intact is not
+    checked again during this unlock while its snapshot, status, revision and signed acts stay
+    the same; the first opening after every unlock checks everything, entries included."""
+    if not session_cache:
+        ctx = _Context(s, reports)
+        return {r.id: p for r in reports if (p := report_problem(s, r, ctx))}
+    db = s.info.get("db")
+    cache = getattr(db, "_insider_intact", None)
+    if cache is None:
+        cache = {}
+        if db is not None:
+            db._insider_intact = cache
+    subjects = sorted({_report_subject(r.unit_code, r.plan_id, r.period_key) for r in reports})
+    acts: dict[str, list] = {}
+    for i in range(0, len(subjects), 500):
+        for a_id, subject, sig in s.execute(select(SignedAct.id, SignedAct.subject, SignedAct.signature)
+                                            .where(SignedAct.subject.in_(subjects[i:i + 500]))):
+            acts.setdefault(subject, []).append((a_id, sig))
+
+    def key(r: Report):
+        return (r.status, r.revision, hashlib.sha256((r.approved_snapshot or "").encode("utf-8")).hexdigest(),
+                tuple(sorted(acts.get(_report_subject(r.unit_code, r.plan_id, r.period_key), []))))
+
+    keys = {r.id: key(r) for r in reports}
+    todo = [r for r in reports if cache.get(r.id) != keys[r.id]]
+    found = {}
+    if todo:
+        ctx = _Context(s, todo)
+        for r in todo:
+            p = report_problem(s, r, ctx)
+            if p:
+                found[r.id] = p
+                cache.pop(r.id, None)
+            else:
+                cache[r.id] = keys[r.id]
+    return found
 
 
 def _legacy_report(s, r: Report) -> bool:
