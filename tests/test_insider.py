@@ -520,3 +520,16 @@ def test_login_window_refuses_a_clerk_and_asks_the_admin_on_rollback(qtbot, crea
     assert "rollback.accept" in _actions(ctl.session)
     ctl.lock()
     ctl.login.close()
+
+
+def test_unit_key_rotation_recertifies_every_active_certificate(created):
+    vault, admin, _ = created
+    new = keystore.rotate_own_keys(admin, revoke_previous=True)
+    with admin.db.session() as s:
+        certs = s.scalars(select(UserCert).where(UserCert.state == "active")).all()
+        assert certs and all(c.unit_key_id == new.key_id for c in certs)
+        assert all(insider.cert_problem(s, c.serial) == "" for c in certs)
+        rotate = s.scalars(select(SignedAct).where(SignedAct.kind == "admin.key.rotate")).one()
+        assert insider.act_problem(s, rotate, "admin") == ""
+    admin.lock()
+    assert vault.unlock("lanhdao", "lanh-dao-2025!").signer is not None

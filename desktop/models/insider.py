@@ -382,6 +382,19 @@ def _rewrap_serial(old: UserCert, serial: str) -> str | None:
     return json.dumps(d)
 
 
+def recertify_with_unit_key(s, unit_keys) -> int:
+    """After the unit key is rotated: every active certificate of this office gets the new unit
+    key's signature (the issuing administrator's signature stays valid: the document is the
+    same), so the superior office, which trusts the new key, keeps accepting its approvers."""
+    n = 0
+    for c in s.scalars(select(UserCert).where(UserCert.unit_code == _self_unit(s).code, UserCert.state == ACTIVE)):
+        c.unit_key_id = unit_keys.key_id_hex
+        c.unit_sig = unit_keys.signing_key.sign(_cert_msg("UNIT", c.document)).hex()
+        n += 1
+    s.flush()
+    return n
+
+
 def revoke_user(s, session, user_id: int) -> list[str]:
     require_signer(session)
     serials = _revoke_user_certs(s, user_id)
@@ -779,6 +792,10 @@ def verify_approval(s, sender_unit: str, doc, rep: dict, bundle_sha256: str | No
             s.add(row)
         elif row.document != cj["document"]:
             raise _bad("a certificate serial we know arrived with a different content")
+        elif row.unit_sig != str(cj["unit_sig"]):  # re-signed after the unit rotated its key
+            key = pubs.get(str(cj["unit_key_id"]))
+            if key is not None and _ed_verify(key, str(cj["unit_sig"]), _cert_msg("UNIT", row.document)):
+                row.unit_key_id, row.unit_sig = str(cj["unit_key_id"]), str(cj["unit_sig"])
     s.flush()
     for serial in revoked:  # revocations are final here, whatever a later bundle says
         row = s.get(UserCert, serial)

@@ -313,6 +313,7 @@ def rotate_own_keys(session: AppSession, revoke_previous: bool = False) -> OwnKe
         from . import insider
 
         insider.sign_act(s, session, "admin.key.rotate", row.key_id, {"revoke_previous": revoke_previous})
+        insider.recertify_with_unit_key(s, UnitKeys.from_secret_bytes(row.secret.encode("ascii")))
         audit.append(s, _uid(session), "key.rotate", row.key_id,
                      {"previous": old.key_id if old else None, "previous_state": old.state if old else None,
                       "fingerprint": row.fingerprint})

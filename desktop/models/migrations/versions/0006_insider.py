@@ -1,7 +1,7 @@
 """Insider protection: personal signing keys and certificates, signed acts, audit heads seen.
 
 Revision ID: 0006_insider
-Revises: 0005
+Revises: 0006_perf
 """
 
 import json
@@ -10,7 +10,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0006_insider'
-down_revision = '0005'
+down_revision = '0006_perf'
 branch_labels = None
 depends_on = None
 
