@@ -224,7 +224,7 @@ def approval_for(office: Office, report_doc: dict) -> dict:
     """data/approval.json for a hand-made report document: the unit head really signs exactly
     these values with their personal key (what progress.approve_report does for a real report)."""
     from desktop.models import insider
-    from desktop.models.schema import Report, SignedAct
+    from desktop.models.schema import Report
 
     rep = report_doc["report"]
     snapshot = {"entries": {c: {f: v for f, v in e.items() if f != "evidence"} | {"evidence": [x["sha256"] for x in e["evidence"]]}

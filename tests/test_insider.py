@@ -13,13 +13,13 @@ import shutil
 import pytest
 from conftest import ADMIN_PW, ENTRY_PW, FAST_KDF
 from exchange_fixtures import office_templates, province_and_units, two_offices  # noqa: F401
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from desktop.models import accounts, anchors, audit, insider, keystore, progress
-from desktop.models.db import Database, DatabaseError, check_key_opens, raw_connect
+from desktop.models.db import DatabaseError, check_key_opens, raw_connect
 from desktop.models.errors import LoginFailed, PermissionDenied, RollbackDetected, ValidationError
 from desktop.models.keyslots import SlotError, SlotFile, derive_subkey
-from desktop.models.schema import AuditRecord, Setting, SignedAct, User, UserCert
+from desktop.models.schema import AuditRecord, SignedAct, User, UserCert
 from desktop.models.vault import Role
 
 
@@ -391,7 +391,6 @@ def test_password_change_wipes_the_key_it_opened_to_check(created, monkeypatch):
 
 # ------------------------------------------------------------------ approvals are signatures
 def test_approval_is_signed_and_the_province_checks_it(two_offices):
-    from exchange_fixtures import PERIOD, PLAN
 
     o = two_offices
     rid, _ = _sent_and_accepted(o)
