@@ -211,6 +211,8 @@ def rollback_problems(s, slots: SlotFile, master: bytes | bytearray, store: Anch
         problems.append(tr("Rollback", "Tệp khóa keyslots.json không khớp với khóa chính: đã bị thay bằng tệp khác."))
     dbg, slg = db_generation(s), slots.generation
     anchor = read_anchor(store, slots.vault_id, audit.integrity_key(s))
+    if slots.pending is not None and dbg == slots.pending:
+        slg = dbg  # killed between the database commit and the second slot-file write: consistent
     if dbg < 0:
         problems.append(tr("Rollback", "Số thế hệ trong cơ sở dữ liệu bị sửa."))
     elif dbg < slg:
@@ -274,7 +276,8 @@ def advance_generation(s, slots: SlotFile, master: bytes | bytearray, store: Anc
 
     store = store or default_store()
     anchor = read_anchor(store, slots.vault_id, audit.integrity_key(s))
-    new = max(db_generation(s), slots.generation, anchor.generation if anchor and anchor.authentic else 0) + 1
+    new = max(db_generation(s), slots.generation, slots.pending or 0,
+              anchor.generation if anchor and anchor.authentic else 0) + 1
     row = s.get(Setting, GENERATION_KEY)
     value = json.dumps({"gen": new})
     if row is None:
@@ -282,15 +285,28 @@ def advance_generation(s, slots: SlotFile, master: bytes | bytearray, store: Anc
     else:
         row.value = value
     s.flush()
-    old = slots.generation
-    slots.generation = new
+    # Two phases, so that a kill at any instant leaves a consistent pair: the slot file first
+    # announces `pending`, the caller commits the database, then `finish_generation` (called by
+    # refresh_anchor after the commit) makes it the slot file's generation.
+    old = slots.pending
+    slots.pending = new
     slots.bind_master(master)
     try:
         slots.save()
     except OSError:
-        slots.generation = old
+        slots.pending = old
         raise
     return new
+
+
+def finish_generation(s, slots: SlotFile) -> None:
+    """Second phase of `advance_generation`, after the database commit."""
+    if slots.pending is not None and db_generation(s) == slots.pending:
+        slots.generation, slots.pending = slots.pending, None
+        try:
+            slots.save()
+        except OSError:
+            log.warning("slot file generation not finalised (still consistent)")
 
 
 def refresh_anchor(session, force: bool = False) -> None:
@@ -303,6 +319,7 @@ def refresh_anchor(session, force: bool = False) -> None:
         return
     store = session_store(session)
     with session.db.session() as s:
+        finish_generation(s, session.slots)
         gen = db_generation(s)
         h, count = audit.head(s)
         key = audit.integrity_key(s)

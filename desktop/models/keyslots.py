@@ -197,6 +197,7 @@ class SlotFile:
         self.id_salt = id_salt
         self.slots = slots
         self.generation = generation
+        self.pending: int | None = None  # a generation being committed to the database (two-phase)
         self.mac = mac  # as loaded; None for a file written before revision 0006
         self._mac_key: bytearray | None = None
 
@@ -211,9 +212,11 @@ class SlotFile:
             raw = json.loads(Path(path).read_text("utf-8"))
             if raw.get("format") != SLOT_FILE_FORMAT:
                 raise SlotError("unknown slot file format")
-            return cls(path, str(raw["vault_id"]), _unb64(raw["id_salt"]),
-                       [KeySlot.from_json(s) for s in raw["slots"]],
-                       int(raw.get("generation", 0)), raw.get("mac"))
+            loaded = cls(path, str(raw["vault_id"]), _unb64(raw["id_salt"]),
+                         [KeySlot.from_json(s) for s in raw["slots"]],
+                         int(raw.get("generation", 0)), raw.get("mac"))
+            loaded.pending = int(raw["pending"]) if raw.get("pending") is not None else None
+            return loaded
         except SlotError:
             raise
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -226,7 +229,7 @@ class SlotFile:
             "id_salt": _b64(self.id_salt),
             "generation": self.generation,
             "slots": [s.to_json() for s in self.slots],
-        }
+        } | ({"pending": self.pending} if self.pending is not None else {})
 
     def _compute_mac(self, mac_key: bytes | bytearray) -> str:
         canonical = json.dumps(self._body(), sort_keys=True, separators=(",", ":")).encode("utf-8")
