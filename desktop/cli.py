@@ -336,6 +336,11 @@ def cmd_restore(args, stdin):
                 session.lock()
             if handle is not None:
                 handle.discard()
+        # The restored database is older than the slot file and the anchors: the administrator's
+        # decision to continue with it is recorded (signed) now; anyone else is refused (issue 17).
+        note = f"khôi phục từ {backup.name}"
+        (vault.unlock(user, secret, accept_rollback=note) if user
+         else vault.unlock_with_recovery(secret, accept_rollback=note)).lock()
     finally:
         lock.release()
     print(f"Đã khôi phục từ {args.file}. Tệp cũ được giữ tại {result.aside}")
@@ -379,7 +384,12 @@ def cmd_audit(args, stdin):
     vault, session = _login(args, stdin)
     try:
         if args.action == "verify":
-            problems = audit.verify(session)
+            from desktop.models import insider
+
+            # the keyed chain, the head last seen outside the database, every signed report
+            # and administrative action (issue 17)
+            history = insider.verify_history(session)
+            problems = list(history.problems)
         else:
             for e in reversed(audit.list_entries(session, 500)):
                 print(f"{e.id}\t{e.ts}\t{e.user_id or ''}\t{e.label}\t{e.subject}")
@@ -391,7 +401,8 @@ def cmd_audit(args, stdin):
         for p in problems:
             print("  - " + p, file=sys.stderr)
         return EXIT_DAMAGED
-    print("Nhật ký kiểm toán: nguyên vẹn")
+    print(f"Nhật ký kiểm toán: nguyên vẹn ({history.audit_records} bản ghi, "
+          f"{history.reports_checked} báo cáo có chữ ký duyệt khớp số liệu)")
     return 0
 
 

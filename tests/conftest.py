@@ -39,6 +39,15 @@ def sync_ops():
     ops.set_synchronous(False)
 
 
+@pytest.fixture(autouse=True)
+def _own_config_dir(tmp_path_factory, monkeypatch):
+    """Each test has its own OS-user configuration folder (rollback anchors live there)."""
+    cfg = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(cfg))
+    monkeypatch.setenv("APPDATA", str(cfg))
+    return cfg
+
+
 @pytest.fixture
 def data_dir(tmp_path):
     d = tmp_path / "data"

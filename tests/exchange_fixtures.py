@@ -220,6 +220,27 @@ def approved_report(office: Office, values: dict[str, dict], plan_id: str = PLAN
     return view.id
 
 
+def approval_for(office: Office, report_doc: dict) -> dict:
+    """data/approval.json for a hand-made report document: the unit head really signs exactly
+    these values with their personal key (what progress.approve_report does for a real report)."""
+    from desktop.models import insider
+    from desktop.models.schema import Report
+
+    rep = report_doc["report"]
+    snapshot = {"entries": {c: {f: v for f, v in e.items() if f != "evidence"} | {"evidence": [x["sha256"] for x in e["evidence"]]}
+                            for c, e in rep["entries"].items()}, "narrative": rep["narrative"]}
+    r = Report(unit_code=rep["unit_code"], plan_id=rep["plan_id"], plan_version=rep["plan_version"],
+               period_key=rep["period"], revision=rep["revision"])
+    approver = office.approver
+    with approver.db.session() as s:
+        act = insider.sign_act(s, approver, "report.approve", f"{r.unit_code}|{r.plan_id}|{r.period_key}",
+                               insider.approval_payload(r, insider.snapshot_digest(snapshot)))
+        s.flush()
+        doc = insider.approval_document_for(s, act)
+        s.delete(act)  # the unit never approved this report: keep its own database as it was
+    return doc
+
+
 def db_dump(session: AppSession) -> dict[str, list[tuple]]:
     """Every row of every table, to prove an operation changed nothing."""
     out = {}

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from exchange_fixtures import (PERIOD, PLAN, Offices, approved_report, db_dump, office_templates,  # noqa: F401
+from exchange_fixtures import (PERIOD, PLAN, Offices, approval_for, approved_report, db_dump, office_templates,  # noqa: F401
                                province_and_units, report_targets, tree, two_offices)
 
 from desktop.export.bundle import write_bundle
@@ -59,6 +59,8 @@ def forge(o: Offices, to, *, signer: UnitKeys, kind: str = "report", data: dict 
     if data is None:
         data = {"report": report_doc(signer.unit_code, plan_id=plan_id or PLAN, plan_version=plan_version or 1,
                                      period=period)}
+        if kind == "report" and signer.unit_code == o.unit.code:  # signed by the unit head as well
+            data["approval"] = approval_for(o.unit, data["report"])
     w = write_bundle(o.inbox(to), sender=signer, recipient=recipient or _public(to), kind=kind, period=period, seq=seq,
                      prev_sha256=prev, data=data, plan_id=plan_id, plan_version=plan_version)
     return w.path

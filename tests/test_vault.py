@@ -12,7 +12,7 @@ import sqlcipher3
 
 from desktop.models import accounts, audit, settings
 from desktop.models.db import Database, check_key_opens, current_revision, head_revision, upgrade
-from desktop.models.errors import (LoginFailed, LoginThrottled, PermissionDenied, ValidationError,
+from desktop.models.errors import (LoginFailed, RollbackDetected, LoginThrottled, PermissionDenied, ValidationError,
                                    VaultDamaged)
 from desktop.models.keyslots import SlotError, SlotFile, normalize_recovery_code
 from desktop.models.vault import Role, Throttle, Vault
@@ -244,7 +244,11 @@ def test_backup_restore_round_trip(created, data_dir):
     result = vault.restore(session, backup)
     assert not session.is_unlocked  # the user logs in again
     assert result.aside.exists()
-    s = vault.unlock("admin", ADMIN_PW)
+    with pytest.raises(RollbackDetected) as info:  # an older database: the administrator decides
+        vault.unlock("admin", ADMIN_PW)
+    assert info.value.can_accept
+    s = vault.unlock("admin", ADMIN_PW, accept_rollback="khôi phục bản sao lưu")
+    assert [e for e in audit.list_entries(s, 20) if e.action == "rollback.accept"]
     names = {u.username for u in accounts.list_users(s)}
     assert "truoc_sao_luu" in names and "sau_sao_luu" not in names
     s.lock()
@@ -275,7 +279,7 @@ def test_flipped_byte_detected_and_restore_offered(created, data_dir):
     aside = handle.restore()
     handle.discard()
     assert sha(aside) == damaged_hash  # the damaged file is kept, never overwritten
-    s = vault.unlock("admin", ADMIN_PW)
+    s = vault.unlock("admin", ADMIN_PW, accept_rollback="khôi phục sau khi tệp hỏng")
     assert "giu_lai" in {u.username for u in accounts.list_users(s)}
     assert vault.check(s.master_key()) == []
     s.lock()

@@ -1,9 +1,12 @@
 """User accounts: list, add, change/reset password, change role, deactivate.
 
-Each operation checks the caller's permission here, in the service, whatever the UI shows.
-Password changes rewrap one key slot; the database itself is never re-encrypted. The slot file
-is written after the database commit succeeds, and the database is rolled back if the slot file
-cannot be written, so the two never disagree.
+Each operation checks the caller's permission here, in the service, whatever the UI shows, and
+every administrative change is signed with the administrator's personal key (insider.py). An
+ordinary password change rewraps one key slot; deactivating an account or resetting a password
+that leaked re-keys the database (a new master key sealed to every remaining slot), so the old
+password opens nothing, not even the slot copies kept with backups. The slot file is written
+inside the database transaction (with a new generation) and the database is rolled back if the
+slot file cannot be written, so the two never disagree.
 
 This module must never import Qt.
 """
@@ -15,10 +18,10 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from . import audit
+from . import anchors, audit, insider
 from .errors import LoginFailed, NotFound, ValidationError
 from .i18n import nfc, tr
-from .keyslots import SlotError, normalize_username
+from .keyslots import SlotError, normalize_username, wipe
 from .schema import User
 from .vault import AppSession, Permission, Role, check_password_policy, check_username
 
@@ -50,6 +53,7 @@ def list_users(session: AppSession) -> list[UserInfo]:
 
 def add_user(session: AppSession, username: str, full_name: str, role: Role, password: str) -> UserInfo:
     session.require(Permission.MANAGE_USERS)
+    insider.require_signer(session)
     username = check_username(username)
     check_password_policy(username, password)
     role = Role(role)
@@ -63,15 +67,23 @@ def add_user(session: AppSession, username: str, full_name: str, role: Role, pas
         s.add(user)
         s.flush()
         audit.append(s, session.user.id, "user.add", username, {"role": role.value})
-        session.slots.put(slot_id, "user", password, session.master_key(), session.kdf_template)
-        _save_slots_or_rollback(session, slot_id)
-        return _info(user)
+        _, secret = session.slots.put_keyed(slot_id, "user", password, session.master_key(), session.kdf_template)
+        try:
+            insider.issue_for(s, session, user, secret)
+        finally:
+            wipe(secret)
+        insider.sign_act(s, session, "admin.user.add", username, {"role": role.value, "full_name": user.full_name})
+        _save_slots_or_rollback(session, slot_id, s=s)
+        info = _info(user)
+    anchors.refresh_anchor(session)
+    return info
 
 
-def _save_slots_or_rollback(session: AppSession, slot_id: str, previous=None) -> None:
-    """Persist the slot file inside the caller's DB transaction; undo the in-memory change on failure."""
+def _save_slots_or_rollback(session: AppSession, slot_id: str, previous=None, s=None) -> None:
+    """Persist the slot file (with a new generation) inside the caller's DB transaction `s`;
+    undo the in-memory change on failure."""
     try:
-        session.slots.save()
+        anchors.advance_generation(s, session.slots, session.master_key(), anchors.session_store(session))
     except OSError:
         session.slots.remove(slot_id)
         if previous is not None:
@@ -94,27 +106,50 @@ def change_own_password(session: AppSession, old_password: str, new_password: st
         user = _get(s, session.user.id)
         check_password_policy(user.username, new_password)
         try:
-            session.slots.open(user.slot_id, old_password).__class__  # verify the old password
+            old_master, old_secret = session.slots.open_keyed(user.slot_id, old_password)
         except SlotError:
             raise LoginFailed(tr("Accounts", "Mật khẩu hiện tại không đúng."))
+        wipe(old_master)  # only the password check was wanted; the session already has the key
         previous = session.slots.find(user.slot_id)
-        session.slots.put(user.slot_id, "user", new_password, session.master_key(), session.kdf_template)
+        _, new_secret = session.slots.put_keyed(user.slot_id, "user", new_password, session.master_key(),
+                                                session.kdf_template)
+        try:
+            if old_secret is not None:  # the personal signing key follows the account to its new slot
+                insider.rewrap_for_new_secret(s, user.id, old_secret, new_secret)
+        finally:
+            wipe(old_secret)
+            wipe(new_secret)
         user.password_changed_at = datetime.now()
         audit.append(s, user.id, "user.password", user.username)
-        _save_slots_or_rollback(session, user.slot_id, previous)
+        _save_slots_or_rollback(session, user.slot_id, previous, s=s)
+    anchors.refresh_anchor(session)
 
 
-def reset_password(session: AppSession, user_id: int, new_password: str) -> None:
-    """An administrator (or a recovery session) sets a new password for an account."""
+def reset_password(session: AppSession, user_id: int, new_password: str, leaked: bool = False):
+    """An administrator (or a recovery session) sets a new password for an account. The account
+    gets a new personal key (the old one was wrapped under the forgotten password). With
+    `leaked`, the database is re-keyed afterwards: the old password then opens nothing, not
+    even the slot copies kept with backups. Returns the insider.RekeyResult or None."""
     session.require(Permission.MANAGE_USERS)
+    insider.require_signer(session)
     with session.db.session() as s:
         user = _get(s, user_id)
         check_password_policy(user.username, new_password)
         previous = session.slots.find(user.slot_id)
-        session.slots.put(user.slot_id, "user", new_password, session.master_key(), session.kdf_template)
+        _, secret = session.slots.put_keyed(user.slot_id, "user", new_password, session.master_key(),
+                                            session.kdf_template)
+        try:
+            insider.issue_for(s, session, user, secret)
+        finally:
+            wipe(secret)
         user.password_changed_at = datetime.now()
-        audit.append(s, session.user.id or None, "user.reset_password", user.username)
-        _save_slots_or_rollback(session, user.slot_id, previous)
+        audit.append(s, session.user.id or None, "user.reset_password", user.username, {"leaked": leaked})
+        insider.sign_act(s, session, "admin.user.reset_password", user.username, {"leaked": leaked})
+        _save_slots_or_rollback(session, user.slot_id, previous, s=s)
+    if leaked:
+        return insider.rekey(session, "password leaked: " + user.username)
+    anchors.refresh_anchor(session)
+    return None
 
 
 def set_role(session: AppSession, user_id: int, role: Role) -> None:
@@ -124,13 +159,20 @@ def set_role(session: AppSession, user_id: int, role: Role) -> None:
         user = _get(s, user_id)
         if user.role == Role.ADMIN.value and role != Role.ADMIN and _active_admins(s) <= 1:
             raise ValidationError(tr("Accounts", "Phải còn ít nhất một tài khoản Quản trị đang hoạt động."))
+        insider.require_signer(session)
         user.role = role.value
         audit.append(s, session.user.id or None, "user.role", user.username, {"role": role.value})
+        insider.reissue_role(s, session, user)
+        insider.sign_act(s, session, "admin.user.role", user.username, {"role": role.value})
 
 
-def set_active(session: AppSession, user_id: int, active: bool) -> None:
-    """Deactivating removes the account's key slot: its password no longer opens anything."""
+def set_active(session: AppSession, user_id: int, active: bool):
+    """Deactivating removes the account's key slot, revokes its certificates and re-keys the
+    database: its password no longer opens anything, backups included. Returns the
+    insider.RekeyResult of a deactivation, else None. A re-activated account needs a new
+    password (reset_password)."""
     session.require(Permission.MANAGE_USERS)
+    insider.require_signer(session)
     with session.db.session() as s:
         user = _get(s, user_id)
         if user.id == session.user.id and not active:
@@ -138,18 +180,24 @@ def set_active(session: AppSession, user_id: int, active: bool) -> None:
         if not active and user.role == Role.ADMIN.value and _active_admins(s) <= 1:
             raise ValidationError(tr("Accounts", "Phải còn ít nhất một tài khoản Quản trị đang hoạt động."))
         if user.active == active:
-            return
+            return None
         user.active = active
         audit.append(s, session.user.id or None, "user.activate" if active else "user.deactivate", user.username)
+        insider.sign_act(s, session, "admin.user.activate" if active else "admin.user.deactivate", user.username, {})
         if not active:
+            insider.revoke_user(s, session, user.id)
             previous = session.slots.find(user.slot_id)
             session.slots.remove(user.slot_id)
             try:
-                session.slots.save()
+                anchors.advance_generation(s, session.slots, session.master_key(), anchors.session_store(session))
             except OSError:
                 if previous is not None:
                     session.slots.slots.append(previous)
                 raise
+        name = user.username
+    if not active:
+        return insider.rekey(session, "deactivated: " + name)
+    return None
 
 
 def _active_admins(s) -> int:

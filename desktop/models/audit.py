@@ -1,8 +1,17 @@
-"""Append-only, hash-chained audit log.
+"""Append-only, keyed hash chain.
 
-Each record's hash is SHA-256 over the previous hash and the canonical JSON of the record, and
-the newest hash plus the record count are kept in `settings.audit_head`. `verify_chain` finds a
-record that was altered, removed (a gap in ids or a broken link), reordered, or cut off the end.
+Each record's hash is an HMAC-SHA256, under the vault's integrity key (random, kept in the
+encrypted database so that a re-key with a new master key leaves the history intact), over the previous
+hash and the canonical JSON of the record, and the newest hash plus the record count are kept in
+`settings.audit_head`. `verify_chain` finds a record that was altered, removed (a gap in ids or a
+broken link), reordered, or cut off the end. Databases from before revision 0006 used a keyless
+SHA-256 chain: the first append after the upgrade checks that chain, re-links every record
+under the key and records the result (`audit.keyed`).
+
+Anyone who holds the master key (every account's password opens it) can recompute the MAC, so
+the chain alone proves nothing against an insider: its head is anchored outside the database
+(desktop/models/anchors.py, and the superior office keeps the heads it has seen), which is what
+reveals a rewritten or truncated history.
 
 Actions are short English codes; `ACTION_LABELS` gives their Vietnamese names for display.
 This module must never import Qt.
@@ -11,11 +20,12 @@ This module must never import Qt.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .i18n import tr
@@ -23,6 +33,7 @@ from .schema import AuditRecord, Setting
 
 GENESIS = "0" * 64
 HEAD_KEY = "audit_head"
+KEYED_KEY = "audit_keyed"
 
 ACTION_LABELS = {
     "vault.create": "Khởi tạo cơ sở dữ liệu",
@@ -63,6 +74,15 @@ ACTION_LABELS = {
     "key.rotate": "Đổi khóa đơn vị",
     "key.trust": "Xác nhận khóa đơn vị khác",
     "key.revoke": "Thu hồi khóa",
+    "audit.keyed": "Khóa chuỗi nhật ký bằng khóa bí mật",
+    "cert.issue": "Cấp chứng thư ký cá nhân",
+    "cert.revoke": "Thu hồi chứng thư ký cá nhân",
+    "vault.rekey": "Đổi khóa chính của cơ sở dữ liệu",
+    "rollback.detected": "Phát hiện dữ liệu bị quay lui",
+    "rollback.accept": "Quản trị chấp nhận dữ liệu cũ hơn",
+    "role.uncertified": "Vai trò không có chứng thư hợp lệ",
+    "signing_key.mismatch": "Khóa ký cá nhân không mở được",
+    "history.problem": "Lịch sử đơn vị cấp dưới bất thường",
 }
 
 
@@ -80,10 +100,77 @@ class AuditEntry:
         return tr("Audit", ACTION_LABELS.get(self.action, self.action))
 
 
-def _record_hash(prev_hash: str, rid: int, ts: str, user_id, action: str, subject: str, detail: str) -> str:
+def _legacy_hash(prev_hash: str, rid: int, ts: str, user_id, action: str, subject: str, detail: str) -> str:
+    """The keyless chain of revisions 0001-0005 (checked once, when the chain is keyed)."""
     canonical = json.dumps([rid, ts, user_id, action, subject, detail], ensure_ascii=False,
                            separators=(",", ":"))
     return hashlib.sha256((prev_hash + "|" + canonical).encode("utf-8")).hexdigest()
+
+
+INTEGRITY_KEY = "integrity_key"
+
+
+def integrity_key(s: Session, create: bool = False) -> bytes:
+    """The vault's integrity key: random, created when the chain is keyed, stored only inside the
+    encrypted database. A missing key makes every keyed check fail (never silently pass)."""
+    db = s.info.get("db")
+    key = getattr(db, "_integrity_key", None)
+    if key is None:
+        row = s.get(Setting, INTEGRITY_KEY)
+        if row is None:
+            if not create:
+                return b"\0" * 32
+            import secrets
+
+            row = Setting(key=INTEGRITY_KEY, value=json.dumps({"key": secrets.token_hex(32)}))
+            s.add(row)
+            s.flush()
+        key = bytes.fromhex(json.loads(row.value)["key"])
+        if db is not None:
+            db._integrity_key = key
+    return key
+
+
+def mac_key(s: Session) -> bytes:
+    """The chain key of the database this session belongs to."""
+    from .keyslots import derive_subkey
+
+    return derive_subkey(integrity_key(s), b"audit-chain")
+
+
+def record_mac(key: bytes, prev_hash: str, rid: int, ts: str, user_id, action: str, subject: str, detail: str) -> str:
+    canonical = json.dumps([rid, ts, user_id, action, subject, detail], ensure_ascii=False,
+                           separators=(",", ":"))
+    return hmac.new(key, (prev_hash + "|" + canonical).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _key_the_chain(s: Session) -> None:
+    """First append after revision 0006: check the keyless chain, then re-link it under the key."""
+    problems = verify_chain(s, keyed=False)
+    integrity_key(s, create=True)
+    key = mac_key(s)
+    prev = GENESIS
+    last = None
+    for r in s.scalars(select(AuditRecord).order_by(AuditRecord.id)):
+        r.prev_hash = prev
+        r.hash = record_mac(key, prev, r.id, r.ts, r.user_id, r.action, r.subject, r.detail)
+        prev, last = r.hash, r
+    if last is not None:
+        count = s.scalar(select(func.count()).select_from(AuditRecord))
+        _set(s, HEAD_KEY, json.dumps({"hash": prev, "count": count, "last_id": last.id}))
+    _set(s, KEYED_KEY, json.dumps({"since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                   "legacy_problems": problems}, ensure_ascii=False))
+    s.flush()
+    if last is not None:
+        append(s, None, "audit.keyed", "", {"records": last.id, "legacy_problems": problems})
+
+
+def _set(s: Session, key: str, value: str) -> None:
+    row = s.get(Setting, key)
+    if row is None:
+        s.add(Setting(key=key, value=value))
+    else:
+        row.value = value
 
 
 def _head(s: Session) -> tuple[str, int, int]:
@@ -97,11 +184,13 @@ def _head(s: Session) -> tuple[str, int, int]:
 def append(s: Session, user_id: int | None, action: str, subject: str = "", detail: dict | None = None,
            now: datetime | None = None) -> AuditEntry:
     """Add one record inside the caller's transaction."""
+    if s.get(Setting, KEYED_KEY) is None:
+        _key_the_chain(s)
     prev_hash, count, last_id = _head(s)
     rid = last_id + 1
     ts = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds")
     detail_json = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)
-    h = _record_hash(prev_hash, rid, ts, user_id, action, subject, detail_json)
+    h = record_mac(mac_key(s), prev_hash, rid, ts, user_id, action, subject, detail_json)
     s.add(AuditRecord(id=rid, ts=ts, user_id=user_id, action=action, subject=subject,
                       detail=detail_json, prev_hash=prev_hash, hash=h))
     head = s.get(Setting, HEAD_KEY)
@@ -114,9 +203,13 @@ def append(s: Session, user_id: int | None, action: str, subject: str = "", deta
     return AuditEntry(rid, ts, user_id, action, subject, detail or {})
 
 
-def verify_chain(s: Session) -> list[str]:
+def verify_chain(s: Session, keyed: bool = True) -> list[str]:
     """Return the problems found (empty list: the chain is intact)."""
     problems: list[str] = []
+    if keyed and s.get(Setting, KEYED_KEY) is None and s.scalar(select(func.count()).select_from(AuditRecord)):
+        problems.append(tr("Audit", "Nhật ký chưa được khóa bằng khóa bí mật (dữ liệu trước phiên bản 0006)"))
+        keyed = False
+    key = mac_key(s) if keyed else None
     prev = GENESIS
     expected_id = 1
     count = 0
@@ -127,7 +220,8 @@ def verify_chain(s: Session) -> list[str]:
             expected_id = r.id
         if r.prev_hash != prev:
             problems.append(tr("Audit", "Bản ghi số {0}: liên kết với bản ghi trước bị phá vỡ").format(r.id))
-        calc = _record_hash(r.prev_hash, r.id, r.ts, r.user_id, r.action, r.subject, r.detail)
+        calc = (record_mac(key, r.prev_hash, r.id, r.ts, r.user_id, r.action, r.subject, r.detail) if keyed
+                else _legacy_hash(r.prev_hash, r.id, r.ts, r.user_id, r.action, r.subject, r.detail))
         if calc != r.hash:
             problems.append(tr("Audit", "Bản ghi số {0}: nội dung đã bị sửa").format(r.id))
         prev = r.hash
@@ -158,5 +252,18 @@ def verify(app_session) -> list[str]:
     from .vault import Permission
 
     app_session.require(Permission.VIEW_AUDIT)
+    from . import anchors
+
     with app_session.db.session() as s:
-        return verify_chain(s)
+        return verify_chain(s) + anchors.audit_anchor_problems(app_session, s)
+
+
+def head(s: Session) -> tuple[str, int]:
+    """(hash, count) of the newest record."""
+    h, count, _ = _head(s)
+    return h, count
+
+
+def hash_at(s: Session, rid: int) -> str | None:
+    r = s.get(AuditRecord, rid)
+    return r.hash if r is not None else None

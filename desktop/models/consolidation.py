@@ -108,6 +108,7 @@ class Matrix:
     cells: dict[tuple[str, str], CellView] = field(default_factory=dict)
     #: (unit code, target code) pairs the unit must report on; other cells are not applicable
     applies: set[tuple[str, str]] = field(default_factory=set)
+    integrity: dict[str, str] = field(default_factory=dict)  # unit code -> why its report is not as signed
 
     def applicable(self, unit_code: str, target_code: str) -> bool:
         return (unit_code, target_code) in self.applies
@@ -246,6 +247,10 @@ def matrix(session: AppSession, plan_id: str, period: ReportingPeriod | str) -> 
             cells[(unit_code, target_code)] = CellView(st, percent, reason)
             if st is done:
                 done_count[unit_code] = done_count.get(unit_code, 0) + 1
+        from . import insider
+
+        found = insider.report_problems_in(s, list(reports.values()), session_cache=True)
+        integrity = {r.unit_code: found[r.id] for r in reports.values() if r.id in found}
         units = []
         for u in subs:
             r = reports.get(u.code)
@@ -255,7 +260,7 @@ def matrix(session: AppSession, plan_id: str, period: ReportingPeriod | str) -> 
                                  (when.date() <= deadline) if when and counted else None,
                                  (done_count.get(u.code, 0) / len(per_unit[u.code])) if counted else None))
         cells = {k: v for k, v in cells.items() if k in applies}
-    return Matrix(plan_id, plan.title, period, deadline, units, targets, cells, applies)
+    return Matrix(plan_id, plan.title, period, deadline, units, targets, cells, applies, integrity)
 
 
 def compare(session: AppSession, plan_id: str, period_a: ReportingPeriod | str, period_b: ReportingPeriod | str
@@ -299,10 +304,13 @@ def _province_copy(s, report_id: int) -> Report:
 
 def accept_report(session: AppSession, report_id: int, comment: str = "") -> None:
     """Accept a unit's received report; it is then locked at the province."""
+    from . import insider
+
     session.require(Permission.APPROVE_REPORT)
     from . import pdfsign
 
     pdfsign.require_acceptable(session, report_id)  # a failed PDF signature is never accepted silently
+    insider.require_signer(session)
     with session.db.session() as s:
         r = _province_copy(s, report_id)
         if r.unit_code == own_unit(session).code:
@@ -310,6 +318,10 @@ def accept_report(session: AppSession, report_id: int, comment: str = "") -> Non
         if r.status != RECEIVED:
             raise ValidationError(tr("Consolidation", "Chỉ chấp nhận được báo cáo ở trạng thái Đã nhận (hiện tại: {0}).")
                                   .format(workflow.label(r.status)))
+        problem = insider.report_problem(s, r)
+        if problem:
+            raise ValidationError(tr("Consolidation", "Báo cáo không còn khớp với bản đơn vị đã ký duyệt: {0}").format(problem))
+        insider.sign_acceptance(s, session, r)
         transition(s, session.user.id, r, ACCEPTED, comment)
 
 

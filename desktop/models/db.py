@@ -104,7 +104,7 @@ class Database:
         self._key = bytearray(key)
         self._lock = threading.Lock()
         self.engine: Engine | None = self._make_engine()
-        self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False, info={"db": self})
 
     def _make_engine(self) -> Engine:
         def creator():

@@ -59,6 +59,26 @@ class DamagedDatabase(VaultDamaged):
                          detail=detail)
 
 
+class RollbackDetected(AppError):
+    """The database or the slot file is older than what was seen before (copied back)."""
+
+    code = "rollback"
+
+    def __init__(self, problems: list[str], can_accept: bool = False):
+        from .i18n import tr
+
+        super().__init__(
+            tr("Vault", "Dữ liệu cũ hơn lần mở trước: có thể đã bị chép đè bằng bản cũ."),
+            tr("Vault", "Quản trị viên có thể chấp nhận dữ liệu này (được ghi vào nhật ký) hoặc khôi phục bản đúng.")
+            if can_accept else tr("Vault", "Hãy báo quản trị viên: chỉ quản trị viên được quyết định mở dữ liệu này."),
+            problems=problems)
+        self.problems = problems
+        self.can_accept = can_accept
+
+    def user_text(self) -> str:
+        return "\n".join([self.message, *("– " + p for p in self.problems), self.hint]).strip()
+
+
 class StorageError(AppError):
     """The data folder cannot be written (permissions, full disk)."""
 

@@ -93,6 +93,7 @@ EXCHANGE_REASONS: dict[str, str] = {
     "plan_unknown": "Báo cáo thuộc kế hoạch (hoặc phiên bản kế hoạch) mà đơn vị nhận chưa có.",
     "period_invalid": "Kỳ báo cáo không thuộc năm của kế hoạch.",
     "report_stale": "Báo cáo này cũ hơn bản đã nhận trước đó.",
+    "approval_invalid": "Báo cáo không có chữ ký duyệt hợp lệ của lãnh đạo đương nhiệm của đơn vị, hoặc số liệu khác với bản đã ký.",
     "receipt_unknown": "Xác nhận đã nhận cho một báo cáo mà đơn vị chưa từng gửi.",
     "return_unknown": "Ý kiến trả lại cho một báo cáo mà đơn vị chưa từng gửi.",
     "return_outdated": "Ý kiến trả lại cho một bản báo cáo cũ; đơn vị đã gửi bản mới hơn.",
@@ -708,7 +709,13 @@ def export_report(session: AppSession, plan_id: str, period: ReportingPeriod | s
                 raise ExchangeError("recipient_unknown", hint=_t("Hãy nhập gói đăng ký của {0} và đối chiếu vân tay.")
                                     .format(me.parent_code))
             keystore.active_keys_in(s, session)  # created now if this is the first exchange
-            payload = {"data": {"report": _report_payload(s, r)}, "pdf": bool(include_pdf)}
+            from . import insider
+
+            problem = insider.report_problem(s, r)
+            if problem:
+                raise ValidationError(_t("Báo cáo không còn khớp với bản đã ký duyệt: {0}").format(problem))
+            payload = {"data": {"report": _report_payload(s, r), "approval": insider.approval_document(s, r)},
+                       "pdf": bool(include_pdf)}
             row = _reserve(s, session, me.code, me.parent_code, "report", r.period_key, r.plan_id, r.plan_version,
                            payload, report_id=r.id, revision=r.revision)
         row_id, parent = row.id, me.parent_code
@@ -784,6 +791,10 @@ def return_report(session: AppSession, report_id: int, general: str, per_target:
                 "general": general, "targets": targets,
                 "returned_at": datetime.now(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")}
         r.return_comments = json.dumps({"general": general, "targets": targets}, ensure_ascii=False, sort_keys=True)
+        from . import insider
+
+        insider.sign_act(s, session, "report.return", f"{r.unit_code}|{r.plan_id}|{r.period_key}",
+                         {"revision": r.revision, "general": general, "targets": targets})
         transition(s, _uid(session), r, RETURNED, general)
         row = _reserve(s, session, me.code, r.unit_code, "return", r.period_key, r.plan_id, r.plan_version,
                        {"data": {"return": data}}, report_id=r.id, revision=r.revision)
@@ -800,6 +811,7 @@ class _Prepared:
     outbox_id: int | None = None
     report_id: int | None = None
     plan_targets: frozenset = frozenset()
+    history_warnings: tuple = ()
 
 
 def _need(cond: bool, detail: str) -> None:
@@ -893,7 +905,8 @@ def _validate(s, b: Bundle, me: Unit) -> _Prepared:
         u = s.get(Unit, b.sender_unit)
         if u is None or u.parent_code != me.code:
             raise _Refuse("sender_not_subordinate", f"{b.sender_unit} is not a unit of {me.code}")
-        _need(b.data_names() == ["report"], "a report bundle carries data/report.json only")
+        _need(b.data_names() in (["report"], ["approval", "report"]),
+              "a report bundle carries data/report.json and data/approval.json")  # approval checked in _apply
         _need(b.report_pdf is None or isinstance(b.report_pdf, bytes), "report.pdf")
         rep = _check_report_doc(b.data("report"), b)
         found = _plan_targets(s, b.plan_id, b.plan_version) if b.plan_id else None
@@ -1008,6 +1021,10 @@ def _apply(session: AppSession, b: Bundle, prep: _Prepared, gap: bool, me_code: 
                                                Report.unit_code == b.sender_unit)).first()
             if r is not None and r.revision > rep["revision"]:
                 raise _Refuse("report_stale", f"revision {rep['revision']} < {r.revision}")
+            from . import insider
+
+            approval = b.data("approval") if "approval" in b.data_names() else None
+            prep.history_warnings = tuple(insider.verify_approval(s, b.sender_unit, approval, rep, b.file_sha256))
             snapshot = {"entries": {code: {f: e[f] for f in ENTRY_FIELDS} | {"evidence": [x["sha256"] for x in e["evidence"]]}
                                     for code, e in rep["entries"].items()},
                         "narrative": rep["narrative"]}
@@ -1218,10 +1235,10 @@ def _import_one(session: AppSession, path: Path, in_inbox: bool, identities: lis
         where = _move_processed(path, in_inbox)
         return ImportOutcome(name, REPLAY, None, _t("Gói tin số {0} đã nhận trước đó; bỏ qua.").format(b.seq),
                              moved_to=where, **common)
-    warning = ""
+    warning = " ".join(prep.history_warnings)
     if gap:
         expected = (last_seq or 0) + 1
-        warning = _t("Thiếu gói số {0}–{1} của {2}; đã nhận gói số {3}. Gói thiếu nếu đến sau sẽ bị cách ly để kiểm tra.").format(
+        warning = (warning + " " if warning else "") + _t("Thiếu gói số {0}–{1} của {2}; đã nhận gói số {3}. Gói thiếu nếu đến sau sẽ bị cách ly để kiểm tra.").format(
             expected, b.seq - 1, b.sender_unit, b.seq)
     if b.kind == "report" and report_id is not None:
         sig = _pdf_signature_warning(session, report_id, b.report_pdf, prep.doc.get("approved_by") or "")

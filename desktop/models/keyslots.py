@@ -10,6 +10,13 @@ holds no user data: slot ids are salted hashes of the user name (a leak scan for
 finds nothing), and each slot is bound to the vault id and its own id through the GCM
 associated data, so slots cannot be moved between vaults or swapped between users.
 
+Slot version 2 (revision 0006) adds one indirection so the master key can be *replaced* without
+anyone's password: the password unwraps the account's X25519 secret, and the master key is
+sealed to the matching public key (ephemeral X25519 + HKDF + AES-GCM). Re-keying the database
+(`reseal`) seals a new master key to every slot's public key. The file also carries a monotonic
+`generation` and an HMAC under a key derived from the master key (rollback detection, see
+desktop/models/anchors.py); both are checked after unlock, never before.
+
 This module must never import Qt.
 """
 
@@ -30,6 +37,7 @@ from pathlib import Path
 from .fsutil import atomic_write_bytes
 
 SLOT_FILE_FORMAT = "vks-cds-keyslots/1"
+SLOT_V1, SLOT_V2 = 1, 2
 MASTER_KEY_BYTES = 32
 MIN_MEMORY_KIB = 64 * 1024  # the issue's floor: >= 64 MiB
 RECOVERY_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U: easy to read aloud
@@ -144,9 +152,12 @@ class KeySlot:
     nonce: bytes
     ciphertext: bytes
     created_at: float = field(default_factory=time.time)
+    version: int = SLOT_V1
+    public: bytes = b""  # v2: X25519 public key the master key is sealed to
+    sealed: dict = field(default_factory=dict)  # v2: {"eph", "nonce", "ct"}
 
     def to_json(self) -> dict:
-        return {
+        d = {
             "id": self.slot_id,
             "kind": self.kind,
             "kdf": self.kdf.to_json(),
@@ -154,9 +165,15 @@ class KeySlot:
             "ct": _b64(self.ciphertext),
             "created_at": int(self.created_at),
         }
+        if self.version == SLOT_V2:
+            d |= {"v": SLOT_V2, "pub": _b64(self.public), "sealed": dict(self.sealed)}
+        return d
 
     @classmethod
     def from_json(cls, d: dict) -> "KeySlot":
+        version = int(d.get("v", SLOT_V1))
+        if version not in (SLOT_V1, SLOT_V2):
+            raise SlotError("unknown slot version")
         return cls(
             slot_id=str(d["id"]),
             kind=str(d["kind"]),
@@ -164,17 +181,25 @@ class KeySlot:
             nonce=_unb64(d["nonce"]),
             ciphertext=_unb64(d["ct"]),
             created_at=float(d.get("created_at", 0)),
+            version=version,
+            public=_unb64(d["pub"]) if version == SLOT_V2 else b"",
+            sealed={k: str(d["sealed"][k]) for k in ("eph", "nonce", "ct")} if version == SLOT_V2 else {},
         )
 
 
 class SlotFile:
     """The keyslots.json file: vault id, a salt for slot ids, and the slots."""
 
-    def __init__(self, path: Path, vault_id: str, id_salt: bytes, slots: list[KeySlot]):
+    def __init__(self, path: Path, vault_id: str, id_salt: bytes, slots: list[KeySlot],
+                 generation: int = 0, mac: str | None = None):
         self.path = Path(path)
         self.vault_id = vault_id
         self.id_salt = id_salt
         self.slots = slots
+        self.generation = generation
+        self.pending: int | None = None  # a generation being committed to the database (two-phase)
+        self.mac = mac  # as loaded; None for a file written before revision 0006
+        self._mac_key: bytearray | None = None
 
     # --- construction / persistence -------------------------------------------------------
     @classmethod
@@ -187,24 +212,57 @@ class SlotFile:
             raw = json.loads(Path(path).read_text("utf-8"))
             if raw.get("format") != SLOT_FILE_FORMAT:
                 raise SlotError("unknown slot file format")
-            return cls(path, str(raw["vault_id"]), _unb64(raw["id_salt"]),
-                       [KeySlot.from_json(s) for s in raw["slots"]])
+            loaded = cls(path, str(raw["vault_id"]), _unb64(raw["id_salt"]),
+                         [KeySlot.from_json(s) for s in raw["slots"]],
+                         int(raw.get("generation", 0)), raw.get("mac"))
+            loaded.pending = int(raw["pending"]) if raw.get("pending") is not None else None
+            return loaded
         except SlotError:
             raise
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise SlotError(f"slot file unreadable: {type(exc).__name__}") from exc
 
-    def to_bytes(self) -> bytes:
-        doc = {
+    def _body(self) -> dict:
+        return {
             "format": SLOT_FILE_FORMAT,
             "vault_id": self.vault_id,
             "id_salt": _b64(self.id_salt),
+            "generation": self.generation,
             "slots": [s.to_json() for s in self.slots],
-        }
+        } | ({"pending": self.pending} if self.pending is not None else {})
+
+    def _compute_mac(self, mac_key: bytes | bytearray) -> str:
+        canonical = json.dumps(self._body(), sort_keys=True, separators=(",", ":")).encode("utf-8")
+        return hmac.new(bytes(mac_key), canonical, hashlib.sha256).hexdigest()
+
+    def to_bytes(self) -> bytes:
+        doc = self._body()
+        if self._mac_key is not None:
+            self.mac = self._compute_mac(self._mac_key)
+        if self.mac is not None:
+            doc["mac"] = self.mac
         return json.dumps(doc, indent=1, sort_keys=True).encode("utf-8")
 
     def save(self) -> None:
         atomic_write_bytes(self.path, self.to_bytes())
+
+    # --- authentication under the master key (revision 0006) ----------------------------------
+    def bind_master(self, master_key: bytes | bytearray) -> None:
+        """Authenticate every later save with an HMAC under a key derived from `master_key`."""
+        wipe(self._mac_key)
+        self._mac_key = bytearray(derive_subkey(master_key, b"keyslots-mac"))
+
+    def unbind(self) -> None:
+        wipe(self._mac_key)
+        self._mac_key = None
+
+    def mac_status(self, master_key: bytes | bytearray) -> bool | None:
+        """True: the file as loaded is authentic under `master_key`; False: it is not; None: it
+        predates authentication (no MAC)."""
+        if self.mac is None:
+            return None
+        expected = self._compute_mac(derive_subkey(master_key, b"keyslots-mac"))
+        return hmac.compare_digest(expected, str(self.mac))
 
     # --- slot operations -------------------------------------------------------------------
     def user_slot_id(self, username: str) -> str:
@@ -228,15 +286,51 @@ class SlotFile:
     def put(self, slot_id: str, kind: str, secret: str, master_key: bytes | bytearray,
             kdf: KdfParams) -> KeySlot:
         """Create or replace the slot `slot_id` wrapping `master_key` under `secret`."""
+        slot, account_secret = self.put_keyed(slot_id, kind, secret, master_key, kdf)
+        wipe(account_secret)
+        return slot
+
+    def put_keyed(self, slot_id: str, kind: str, secret: str, master_key: bytes | bytearray,
+                  kdf: KdfParams) -> tuple[KeySlot, bytearray]:
+        """`put` with a fresh account secret (version 2); returns the slot and that secret (the
+        caller wipes it), from which personal keys are wrapped (desktop/models/insider.py)."""
+        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         params = kdf.with_new_salt()
-        wrapping_key = params.derive(secret)
+        wrapping_key = bytearray(params.derive(secret))
+        account = X25519PrivateKey.generate()
+        account_secret = bytearray(account.private_bytes_raw())
         nonce = secrets.token_bytes(12)
-        ct = AESGCM(wrapping_key).encrypt(nonce, bytes(master_key), self._aad(slot_id))
-        slot = KeySlot(slot_id, kind, params, nonce, ct)
+        ct = AESGCM(bytes(wrapping_key)).encrypt(nonce, bytes(account_secret), self._aad(slot_id))
+        wipe(wrapping_key)
+        public = account.public_key().public_bytes_raw()
+        slot = KeySlot(slot_id, kind, params, nonce, ct, version=SLOT_V2, public=public,
+                       sealed=self._seal(slot_id, public, master_key))
         self.slots = [s for s in self.slots if s.slot_id != slot_id] + [slot]
-        return slot
+        return slot, account_secret
+
+    def _seal(self, slot_id: str, public: bytes, master_key: bytes | bytearray) -> dict:
+        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        eph = X25519PrivateKey.generate()
+        eph_pub = eph.public_key().public_bytes_raw()
+        key = _seal_key(eph.exchange(X25519PublicKey.from_public_bytes(public)), eph_pub, public, self._aad(slot_id))
+        nonce = secrets.token_bytes(12)
+        ct = AESGCM(bytes(key)).encrypt(nonce, bytes(master_key), self._aad(slot_id))
+        wipe(key)
+        return {"eph": _b64(eph_pub), "nonce": _b64(nonce), "ct": _b64(ct)}
+
+    def reseal(self, new_master: bytes | bytearray) -> list[str]:
+        """Seal `new_master` to every version-2 slot (no password needed). Version-1 slots wrap
+        the old key directly and cannot be converted without their secret: they are removed
+        and their ids returned."""
+        dropped = [s.slot_id for s in self.slots if s.version != SLOT_V2]
+        self.slots = [s for s in self.slots if s.version == SLOT_V2]
+        for s in self.slots:
+            s.sealed = self._seal(s.slot_id, s.public, new_master)
+        return dropped
 
     def remove(self, slot_id: str) -> bool:
         before = len(self.slots)
@@ -254,14 +348,64 @@ class SlotFile:
             template = self.slots[0].kdf if self.slots else KdfParams(1, MIN_MEMORY_KIB, 2, b"\0" * 16)
             template.derive(secret)
             raise SlotError("no such slot")
+        master, account_secret = self._open_slot(slot, secret)
+        wipe(account_secret)
+        return master
+
+    def open_keyed(self, slot_id: str, secret: str) -> tuple[bytearray, bytearray | None]:
+        """`open` that also returns the account secret of a version-2 slot (None for version 1);
+        the caller wipes both. Same single Argon2id run as `open`."""
+        slot = self.find(slot_id)
+        if slot is None:
+            self.open(slot_id, secret)  # pays the KDF, raises
+        return self._open_slot(slot, secret)
+
+    def _open_slot(self, slot: KeySlot, secret: str) -> tuple[bytearray, bytearray | None]:
         from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-        wrapping_key = slot.kdf.derive(secret)
+        wrapping_key = bytearray(slot.kdf.derive(secret))
+        aad = self._aad(slot.slot_id)
         try:
-            return bytearray(AESGCM(wrapping_key).decrypt(slot.nonce, slot.ciphertext, self._aad(slot_id)))
+            plain = bytearray(AESGCM(bytes(wrapping_key)).decrypt(slot.nonce, slot.ciphertext, aad))
         except InvalidTag as exc:
             raise SlotError("wrong secret") from exc
+        finally:
+            wipe(wrapping_key)
+        if slot.version == SLOT_V1:
+            return plain, None
+        try:
+            account = X25519PrivateKey.from_private_bytes(bytes(plain))
+            eph_pub = _unb64(slot.sealed["eph"])
+            from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
+            key = _seal_key(account.exchange(X25519PublicKey.from_public_bytes(eph_pub)), eph_pub, slot.public, aad)
+            try:
+                master = bytearray(AESGCM(bytes(key)).decrypt(_unb64(slot.sealed["nonce"]), _unb64(slot.sealed["ct"]), aad))
+            finally:
+                wipe(key)
+        except (InvalidTag, ValueError, KeyError) as exc:
+            wipe(plain)
+            raise SlotError("sealed master key does not open") from exc
+        return master, plain
+
+
+def _seal_key(shared: bytes, eph_pub: bytes, public: bytes, aad: bytes) -> bytearray:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return bytearray(HKDF(algorithm=hashes.SHA256(), length=32, salt=eph_pub + public,
+                          info=b"vks-cds-slot-seal|" + aad).derive(shared))
+
+
+def derive_subkey(master_key: bytes | bytearray, purpose: bytes) -> bytes:
+    """A key for one purpose (audit MAC, slot-file MAC, anchors) derived from the master key."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"vks-cds/0006",
+                info=b"vks-cds-subkey|" + purpose).derive(bytes(master_key))
 
 
 def wipe(buf: bytearray | None) -> None:

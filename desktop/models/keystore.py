@@ -253,8 +253,8 @@ def _active_row(s, session: AppSession, create: bool = True) -> OwnKey | None:
 # ------------------------------------------------------------------ own keys
 def active_keys(session: AppSession) -> UnitKeys:
     """The secret keys this office signs with (created on first need). Stays inside
-    desktop.models: never hand UnitKeys to a widget."""
-    session.require(Permission.VIEW)
+    desktop.models: never hand UnitKeys to a widget. Only sessions that may exchange get them."""
+    session.require(Permission.EXCHANGE)
     with session.db.session() as s:
         return UnitKeys.from_secret_bytes(_active_row(s, session).secret.encode("ascii"))
 
@@ -266,8 +266,8 @@ def active_keys_in(s, session: AppSession) -> UnitKeys:
 
 def decryption_keys(session: AppSession) -> list[UnitKeys]:
     """Every key pair of this office (active first): bundles encrypted to a rotated key are
-    still readable."""
-    session.require(Permission.VIEW)
+    still readable. Only sessions that may exchange get them."""
+    session.require(Permission.EXCHANGE)
     with session.db.session() as s:
         _active_row(s, session)
         rows = s.scalars(select(OwnKey).order_by((OwnKey.state != ACTIVE), OwnKey.id.desc())).all()
@@ -310,6 +310,10 @@ def rotate_own_keys(session: AppSession, revoke_previous: bool = False) -> OwnKe
             if revoke_previous:
                 old.revoked_at = now
         row = _new_own_key(s, session, unit.code)
+        from . import insider
+
+        insider.sign_act(s, session, "admin.key.rotate", row.key_id, {"revoke_previous": revoke_previous})
+        insider.recertify_with_unit_key(s, UnitKeys.from_secret_bytes(row.secret.encode("ascii")))
         audit.append(s, _uid(session), "key.rotate", row.key_id,
                      {"previous": old.key_id if old else None, "previous_state": old.state if old else None,
                       "fingerprint": row.fingerprint})
@@ -328,6 +332,9 @@ def revoke_own_key(session: AppSession, key_id: str) -> None:
         if row.state == REVOKED:
             return
         row.state, row.revoked_at = REVOKED, _now()
+        from . import insider
+
+        insider.sign_act(s, session, "admin.key.revoke", key_id, {"own": True})
         audit.append(s, _uid(session), "key.revoke", key_id, {"own": True})
 
 

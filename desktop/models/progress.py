@@ -114,6 +114,7 @@ class ReportView:
     sent_at: datetime | None
     received_at: datetime | None
     last_bundle_sha256: str | None
+    integrity_problem: str = ""  # set by get_report: the signed approval no longer matches (insider.py)
 
     @property
     def status_label(self) -> str:
@@ -244,9 +245,14 @@ def open_report(session: AppSession, plan_id: str, period: ReportingPeriod | str
 
 
 def get_report(session: AppSession, report_id: int) -> ReportView:
+    from dataclasses import replace
+
+    from . import insider
+
     session.require(Permission.VIEW)
     with session.db.session() as s:
-        return _report_view(s, _get_report(s, report_id))
+        r = _get_report(s, report_id)
+        return replace(_report_view(s, r), integrity_problem=insider.report_problem(s, r))
 
 
 def list_reports(session: AppSession, plan_id: str | None = None, status: str | None = None) -> list[ReportSummary]:
@@ -403,7 +409,10 @@ def submit_report(session: AppSession, report_id: int, comment: str = "") -> Rep
 
 def approve_report(session: AppSession, report_id: int, comment: str = "") -> ReportView:
     """The unit head approves: the values are frozen into a snapshot."""
+    from . import insider
+
     session.require(Permission.APPROVE_REPORT)
+    insider.require_signer(session)
     with session.db.session() as s:
         r = _get_report(s, report_id)
         if r.status != PENDING:
@@ -416,6 +425,7 @@ def approve_report(session: AppSession, report_id: int, comment: str = "") -> Re
                                          sort_keys=True)
         r.approved_by = session.user.id or None
         r.approved_at = datetime.now()
+        insider.sign_approval(s, session, r)  # the approver's personal signature over the frozen values
         transition(s, session.user.id, r, APPROVED, comment)
         return _report_view(s, r)
 
@@ -460,12 +470,19 @@ def mark_returned(session: AppSession, report_id: int, general: str, per_target:
 
 
 def approved_values(session: AppSession, report_id: int) -> dict:
-    """The frozen snapshot taken at approval (what is exported and printed)."""
+    """The frozen snapshot taken at approval (what is exported and printed); refused when it no
+    longer matches the approver's signature."""
+    from . import insider
+
     session.require(Permission.VIEW)
     with session.db.session() as s:
         r = _get_report(s, report_id)
         if not r.approved_snapshot:
             raise ValidationError(tr("Progress", "Báo cáo chưa được duyệt."))
+        problem = insider.report_problem(s, r)
+        if problem:
+            raise ValidationError(tr("Progress", "Báo cáo không còn khớp với bản đã ký duyệt: {0}").format(problem),
+                                  tr("Progress", "Không in, không gửi báo cáo này. Hãy báo quản trị kiểm tra nhật ký."))
         return json.loads(r.approved_snapshot)
 
 
@@ -664,4 +681,7 @@ def store_received_report(session: AppSession, unit_code: str, plan_id: str, pla
                 difficulties=nfc(v.get("difficulties") or ""), proposals=nfc(v.get("proposals") or ""),
                 updated_at=now, updated_by=None))
         s.flush()
+        from . import insider
+
+        insider.sign_manual_copy(s, session, r)  # no unit approver's signature: the person entering it signs
         return r.id

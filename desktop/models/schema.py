@@ -369,3 +369,59 @@ class SignedReportPdf(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     confirmed_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     confirm_note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+
+# ------------------------------------------------------------------ insider protection (revision 0006)
+class UserCert(Base):
+    """A personal Ed25519 key's certificate: the unit key's signature over (unit, user, name,
+    role, public key, validity) plus the signature of the administrator who issued it (the first
+    administrator's certificate issues itself). `wrapped` holds the private key of this office's
+    own users, encrypted under their account secret (never the master key); certificates of
+    other offices' approvers arrive in report bundles and have no `wrapped`."""
+
+    __tablename__ = "user_certs"
+    serial: Mapped[str] = mapped_column(String(32), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    username: Mapped[str] = mapped_column(String(64), nullable=False)
+    full_name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    role: Mapped[str] = mapped_column(String(20), nullable=False)
+    public_key: Mapped[str] = mapped_column(String(64), nullable=False)  # hex
+    valid_from: Mapped[str] = mapped_column(String(10), nullable=False)  # ISO date
+    valid_to: Mapped[str] = mapped_column(String(10), nullable=False)
+    issuer_serial: Mapped[str] = mapped_column(String(32), nullable=False)
+    document: Mapped[str] = mapped_column(Text, nullable=False)  # canonical JSON that was signed
+    unit_key_id: Mapped[str] = mapped_column(String(16), nullable=False)
+    unit_sig: Mapped[str] = mapped_column(String(128), nullable=False)  # hex
+    issuer_sig: Mapped[str] = mapped_column(String(128), nullable=False)  # hex
+    state: Mapped[str] = mapped_column(String(10), nullable=False)  # active | revoked
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    wrapped: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON {nonce, ct}
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+class SignedAct(Base):
+    """An approval, acceptance, return or administrative action signed with the actor's personal key."""
+
+    __tablename__ = "signed_acts"
+    __table_args__ = (Index("ix_signed_acts_subject", "kind", "subject"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    subject: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    payload: Mapped[str] = mapped_column(Text, nullable=False)  # canonical JSON that was signed
+    cert_serial: Mapped[str] = mapped_column(String(32), nullable=False)
+    signature: Mapped[str] = mapped_column(String(128), nullable=False)  # hex
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+class HistoryHead(Base):
+    """Audit heads a subordinate unit sent in its report bundles (kept at the superior office)."""
+
+    __tablename__ = "history_heads"
+    __table_args__ = (UniqueConstraint("unit_code", "count"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    bundle_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    seen_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)

@@ -37,7 +37,8 @@ from typing import Callable
 import importlib
 
 from . import backups as _bk
-from .errors import (AppError, DamagedDatabase, LoginFailed, LoginThrottled, PermissionDenied, StorageError,
+from .errors import (AppError, DamagedDatabase, LoginFailed, LoginThrottled, PermissionDenied, RollbackDetected,
+                     StorageError,
                      ValidationError, VaultDamaged, VaultMissing)
 from .domain import UnitCodeError, normalize_unit_code
 from .fsutil import atomic_write_bytes, fsync_dir, is_disk_full, makedirs_durable
@@ -65,6 +66,8 @@ class _LazyModule:
 dbmod = _LazyModule(".db")
 audit = _LazyModule(".audit")
 _schema = _LazyModule(".schema")
+_anchors = _LazyModule(".anchors")
+_insider = _LazyModule(".insider")
 _sa = _LazyModule("sqlalchemy")
 sqlcipher3 = _LazyModule("sqlcipher3")
 
@@ -292,6 +295,10 @@ class AppSession:
         self.user = user
         self.kdf_template = kdf_template
         self._lock_callbacks: list[Callable[[], None]] = []
+        self.signer = None  # insider.Signer: the personal key, administrators and approvers only
+        self.warnings: list[str] = []  # shown after login (uncertified role, unopenable signing key)
+        self.anchor_store = None  # anchors.AnchorStore; None: the OS user's default
+        self._rekey_old_master: bytearray | None = None
 
     @property
     def is_unlocked(self) -> bool:
@@ -326,12 +333,20 @@ class AppSession:
             self.audit("lock")
         except Exception:  # locking must always succeed
             log.warning("could not record lock in audit log")
+        try:
+            _anchors.refresh_anchor(self)
+        except Exception:
+            log.warning("could not refresh the anchor at lock")
         for cb in list(self._lock_callbacks):
             try:
                 cb()
             except Exception:
                 log.exception("lock callback failed")
         self.db.close()
+        if self.signer is not None:
+            self.signer.wipe()
+            self.signer = None
+        self.slots.unbind()
         wipe(self._master_key)
         self._master_key = None
         log.info("session locked")
@@ -339,10 +354,11 @@ class AppSession:
 
 # ------------------------------------------------------------------ vault operations
 class Vault:
-    def __init__(self, root: Path | str, clock: Callable[[], float] = time.time):
+    def __init__(self, root: Path | str, clock: Callable[[], float] = time.time, anchor_store=None):
         self.folder = DataFolder(root)
         self.clock = clock
         self.throttle = Throttle(self.folder.throttle_path, clock)
+        self.anchor_store = anchor_store  # anchors.AnchorStore; None: the OS user's default
 
     # --- creation ---------------------------------------------------------------------------
     def create(self, unit: UnitIdentity, admin_username: str, admin_password: str,
@@ -368,8 +384,9 @@ class Vault:
         recovery_code = generate_recovery_code()
         slots = SlotFile.new(self.folder.slots_path)
         user_slot = slots.user_slot_id(username)
-        slots.put(user_slot, "user", admin_password, master, kdf)
-        slots.put(slots.recovery_slot_id, "recovery", normalize_recovery_code(recovery_code), master, kdf)
+        _, admin_secret = slots.put_keyed(user_slot, "user", admin_password, master, kdf)
+        _, recovery_secret = slots.put_keyed(slots.recovery_slot_id, "recovery", normalize_recovery_code(recovery_code),
+                                             master, kdf)
         database = None
         try:
             database = dbmod.Database(self.folder.db_path, master)
@@ -391,7 +408,9 @@ class Vault:
                 s.flush()
                 audit.append(s, user.id, "vault.create", nfc(unit.code))
                 current = CurrentUser(user.id, user.username, user.full_name, Role.ADMIN)
-            slots.save()
+            session = AppSession(self.folder, database, master, slots, current, kdf)
+            session.anchor_store = self.anchor_store
+            _create_signing_keys(session, admin_secret, recovery_secret)
         except BaseException as exc:
             if database is not None:
                 database.close()
@@ -405,8 +424,12 @@ class Vault:
                 raise StorageError(tr("Vault", "Ổ đĩa đã đầy, chưa khởi tạo được dữ liệu."),
                                    tr("Vault", "Hãy giải phóng dung lượng rồi thử lại.")) from exc
             raise
+        finally:
+            wipe(admin_secret)
+            wipe(recovery_secret)
+        _anchors.refresh_anchor(session)
         log.info("vault created")
-        return AppSession(self.folder, database, master, slots, current, kdf), recovery_code
+        return session, recovery_code
 
     # --- unlock -----------------------------------------------------------------------------
     def _load_slots(self) -> SlotFile:
@@ -421,7 +444,10 @@ class Vault:
                 tr("Vault", "Hãy khôi phục tệp keyslots.json từ thư mục backups/ (mỗi bản sao lưu có một bản)."),
             ) from exc
 
-    def unlock(self, username: str, password: str) -> AppSession:
+    def unlock(self, username: str, password: str, accept_rollback: str | None = None) -> AppSession:
+        """Open the vault for `username`. When the data is older than seen before (rollback),
+        RollbackDetected is raised; an administrator may pass `accept_rollback` (a note) to
+        continue, which is recorded and signed."""
         slots = self._load_slots()
         slot_id = slots.user_slot_id(username)
         wait = self.throttle.wait_remaining(slot_id)
@@ -429,7 +455,7 @@ class Vault:
             raise LoginThrottled(tr("Vault", "Đăng nhập sai nhiều lần. Vui lòng đợi {0} giây rồi thử lại.")
                                  .format(int(wait + 0.999)), wait=wait)
         try:
-            master = slots.open(slot_id, password)
+            master, account_secret = slots.open_keyed(slot_id, password)
         except SlotError:
             failures = self.throttle.failure(slot_id)
             log.info("failed login (%d consecutive for this account)", failures)
@@ -437,9 +463,15 @@ class Vault:
                               tr("Vault", "Kiểm tra lại bộ gõ (Unikey) và phím Caps Lock."),
                               failures=failures, wait=self.throttle.delay_for(failures))
         previous_failures = self.throttle.success(slot_id)
-        return self._open_session(slots, master, slot_id=slot_id, previous_failures=previous_failures)
+        if account_secret is None:  # a slot from before revision 0006: converted once (one more KDF)
+            _, account_secret = slots.put_keyed(slot_id, "user", password, master, slots.find(slot_id).kdf)
+        try:
+            return self._open_session(slots, master, slot_id=slot_id, previous_failures=previous_failures,
+                                      account_secret=account_secret, accept_rollback=accept_rollback)
+        finally:
+            wipe(account_secret)
 
-    def unlock_with_recovery(self, recovery_code: str) -> AppSession:
+    def unlock_with_recovery(self, recovery_code: str, accept_rollback: str | None = None) -> AppSession:
         """Open the vault with the recovery code: an administrator session meant for resetting a password."""
         slots = self._load_slots()
         slot_id = slots.recovery_slot_id
@@ -448,16 +480,21 @@ class Vault:
             raise LoginThrottled(tr("Vault", "Nhập sai mã khôi phục nhiều lần. Vui lòng đợi {0} giây.")
                                  .format(int(wait + 0.999)), wait=wait)
         try:
-            master = slots.open(slot_id, normalize_recovery_code(recovery_code))
+            master, account_secret = slots.open_keyed(slot_id, normalize_recovery_code(recovery_code))
         except SlotError:
             self.throttle.failure(slot_id)
             raise LoginFailed(tr("Vault", "Mã khôi phục không đúng."),
                               tr("Vault", "Kiểm tra lại mã trên phiếu khôi phục (25 ký tự, 5 nhóm)."))
         self.throttle.success(slot_id)
-        return self._open_session(slots, master, slot_id=None, previous_failures=0)
+        try:
+            return self._open_session(slots, master, slot_id=None, previous_failures=0,
+                                      account_secret=account_secret, accept_rollback=accept_rollback)
+        finally:
+            wipe(account_secret)
 
     def _open_session(self, slots: SlotFile, master: bytearray, slot_id: str | None,
-                      previous_failures: int) -> AppSession:
+                      previous_failures: int, account_secret: bytearray | None = None,
+                      accept_rollback: str | None = None) -> AppSession:
         # Decrypted viewer copies left by a crash are removed before anything else happens
         # (one instance per data folder, so no other session can be viewing them).
         from .evidence import sweep_temp
@@ -471,34 +508,67 @@ class Vault:
         except dbmod.DatabaseError as exc:
             raise self._damaged_error(master, exc.detail, slot_id) from exc
         database = dbmod.Database(self.folder.db_path, master)
+        session = None
         try:
             self._migrate_if_needed(database)
             self._auto_backup_if_due(database)
             with database.session() as s:
+                tmpl = s.get(_schema.Setting, "kdf_template")
+                kdf = KdfParams.from_json(json.loads(tmpl.value)) if tmpl else slots.slots[0].kdf
                 if slot_id is not None:
                     user = s.scalars(_sa.select(_schema.User).where(_schema.User.slot_id == slot_id)).first()
                     if user is None or not user.active:
                         raise LoginFailed(tr("Vault", "Sai tên đăng nhập hoặc mật khẩu"),
                                           tr("Vault", "Tài khoản có thể đã bị vô hiệu hóa; hãy liên hệ quản trị."))
+                    current = CurrentUser(user.id, user.username, user.full_name, Role(user.role))
+                    session = AppSession(self.folder, database, master, slots, current, kdf)
+                    verdict = _insider.at_login(s, session, user, account_secret)
+                    current = CurrentUser(user.id, user.username, user.full_name, Role(verdict.role))
+                else:
+                    current = CurrentUser(0, "recovery", tr("Vault", "Mã khôi phục"), Role.ADMIN, via_recovery=True)
+                    session = AppSession(self.folder, database, master, slots, current, kdf)
+                    verdict = _insider.LoginVerdict("admin", _insider.recovery_signer(s, session, account_secret), [])
+                session.user, session.signer, session.warnings = current, verdict.signer, verdict.warnings
+                session.anchor_store = self.anchor_store
+                problems = _anchors.rollback_problems(s, slots, master, _anchors.session_store(session))
+                if problems and (accept_rollback is None or current.role != Role.ADMIN or session.signer is None):
+                    raise RollbackDetected(problems, can_accept=current.role == Role.ADMIN and session.signer is not None)
+                if slot_id is not None:
                     user.last_login_at = datetime.now()
                     if previous_failures:
                         audit.append(s, user.id, "login.failed", user.username, {"count": previous_failures})
                     audit.append(s, user.id, "login", user.username)
-                    current = CurrentUser(user.id, user.username, user.full_name, Role(user.role))
                 else:
                     audit.append(s, None, "login.recovery")
-                    current = CurrentUser(0, "recovery", tr("Vault", "Mã khôi phục"), Role.ADMIN, via_recovery=True)
-                tmpl = s.get(_schema.Setting, "kdf_template")
-                kdf = KdfParams.from_json(json.loads(tmpl.value)) if tmpl else slots.slots[0].kdf
+                if problems:
+                    audit.append(s, current.id or None, "rollback.accept", "", {"problems": problems, "note": accept_rollback})
+                    _insider.sign_act(s, session, "admin.rollback.accept", "", {"problems": problems, "note": accept_rollback})
+                _anchors.advance_generation(s, slots, master, _anchors.session_store(session))
         except (sqlcipher3.DatabaseError, dbmod.DatabaseError, DamagedDatabase) as exc:
             database.close()
+            _drop_signer(session)
             raise self._damaged_error(master, str(exc), slot_id) from exc
-        except BaseException:
+        except BaseException as exc:
             database.close()
+            _drop_signer(session)
+            if isinstance(exc, RollbackDetected):
+                self._record_rollback_refusal(master, exc)
             wipe(master)
             raise
+        _anchors.refresh_anchor(session, force=bool(problems))
         log.info("unlocked (user id %s)", current.id)
-        return AppSession(self.folder, database, master, slots, current, kdf)
+        return session
+
+    def _record_rollback_refusal(self, master: bytearray, exc: RollbackDetected) -> None:
+        """The refusal itself is recorded in the (older) database's audit log."""
+        database = dbmod.Database(self.folder.db_path, master)
+        try:
+            with database.session() as s:
+                audit.append(s, None, "rollback.detected", "", {"problems": exc.problems})
+        except Exception:
+            log.warning("could not record the rollback refusal")
+        finally:
+            database.close()
 
     def _damaged_error(self, master: bytearray, detail: str, slot_id: str | None = None) -> VaultDamaged:
         good = self.good_backups(master)
@@ -877,3 +947,34 @@ def backup_is_good(path: Path, master: bytearray) -> bool:
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+# ------------------------------------------------------------------ insider protection (revision 0006)
+def _create_signing_keys(session: AppSession, admin_secret: bytearray, recovery_secret: bytearray) -> None:
+    """At creation: the first administrator's genesis certificate, the recovery slot's own
+    administrator certificate (issued by the genesis), generation 1 everywhere."""
+    with session.db.session() as s:
+        signer = _insider.create_genesis(s, session, session.user.id, session.user.username, session.user.full_name,
+                                         admin_secret)
+        session.signer = signer
+        _insider.issue_recovery(s, session, recovery_secret)
+        _anchors.advance_generation(s, session.slots, session.master_key(), _anchors.session_store(session))
+
+
+def _drop_signer(session: AppSession | None) -> None:
+    if session is not None and session.signer is not None:
+        session.signer.wipe()
+        session.signer = None
+
+
+def rollback_problems(folder: DataFolder, master: bytearray, anchor_store=None) -> list[str]:
+    """The rollback check for the backup helper's restore: the live database and slot file of
+    `folder` against each other and against this OS user's anchor. Empty: nothing older than
+    seen before. Record an administrator's decision with `anchors.record_accepted_rollback`."""
+    slots = SlotFile.load(folder.slots_path)
+    database = dbmod.Database(folder.db_path, master)
+    try:
+        with database.session() as s:
+            return _anchors.rollback_problems(s, slots, master, anchor_store)
+    finally:
+        database.close()

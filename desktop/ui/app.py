@@ -115,6 +115,13 @@ class AppController(QObject):
         app = QApplication.instance()
         app.installEventFilter(self.idle)
         self.sessionChanged.emit(session)
+        if session.warnings:  # e.g. a role without a valid certificate (issue 17)
+            from PySide6.QtWidgets import QMessageBox
+
+            box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Cảnh báo an toàn"), "\n\n".join(session.warnings),
+                              QMessageBox.StandardButton.Ok, self.main)
+            box.setObjectName("securityWarning")
+            box.open()
         self._check_in_background(session)
 
     def _check_in_background(self, session: AppSession) -> None:

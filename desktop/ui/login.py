@@ -8,7 +8,7 @@ from PySide6.QtWidgets import (QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEd
                                QStackedWidget, QVBoxLayout, QWidget)
 
 from desktop import APP_NAME, __version__
-from desktop.models.errors import AppError, LoginThrottled, VaultDamaged
+from desktop.models.errors import AppError, LoginThrottled, RollbackDetected, VaultDamaged
 from desktop.models.vault import AppSession, Vault
 from desktop.ui import theme
 
@@ -158,10 +158,19 @@ class LoginWindow(QWidget):
         self.login_button.setEnabled(False)
         self.setCursor(Qt.CursorShape.WaitCursor)
         try:
-            if self.recovery_mode:
-                session = self.vault.unlock_with_recovery(self.recovery.text())
-            else:
-                session = self.vault.unlock(self.username.text(), self.password.text())
+            session = self._unlock(None)
+        except RollbackDetected as exc:
+            note = self.ask_rollback_note(exc) if exc.can_accept else None
+            try:
+                if note is None:
+                    raise
+                session = self._unlock(note)
+            except AppError as again:
+                self.password.clear()
+                self.recovery.clear()
+                short = isinstance(again, RollbackDetected)  # the details are for the administrator's dialog
+                self.error.setText(f"{again.message}\n{again.hint}" if short else again.user_text())
+                return
         except VaultDamaged as exc:
             self.password.clear()
             self.damaged.emit(exc)
@@ -185,6 +194,23 @@ class LoginWindow(QWidget):
         self.password.clear()
         self.recovery.clear()
         self.unlocked.emit(session)
+
+    def _unlock(self, accept_rollback: str | None) -> AppSession:
+        if self.recovery_mode:
+            return self.vault.unlock_with_recovery(self.recovery.text(), accept_rollback=accept_rollback)
+        return self.vault.unlock(self.username.text(), self.password.text(), accept_rollback=accept_rollback)
+
+    def ask_rollback_note(self, exc: RollbackDetected) -> str | None:
+        """An administrator decides whether to open data older than seen before; the reason is
+        recorded (signed) in the audit log. None: do not open."""
+        from PySide6.QtWidgets import QInputDialog
+
+        text, ok = QInputDialog.getMultiLineText(
+            self, self.tr("Dữ liệu cũ hơn lần mở trước"),
+            "\n".join([*exc.problems, "",
+                       self.tr("Nếu đây là bản khôi phục có chủ đích, hãy ghi lý do để tiếp tục (lý do được ghi vào nhật ký)."),
+                       self.tr("Nếu không, hãy bấm Hủy và báo cho bộ phận CNTT.")]))
+        return text.strip() if ok and text.strip() else None
 
     def _start_wait(self, seconds: float) -> None:
         self._wait_left = int(seconds + 0.999)

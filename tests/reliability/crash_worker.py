@@ -120,8 +120,16 @@ def prepare_old_schema(root: Path, revision: str = "0002") -> None:
     from desktop.models import accounts
     from desktop.models import db as dbmod
 
+    from desktop.models import insider
+    from desktop.models import vault as vault_mod
+
     real_upgrade = dbmod.upgrade
     dbmod.upgrade = lambda database, rev="head": real_upgrade(database, revision)
+    # an older app version had no personal signing keys (revision 0006, issue 17)
+    saved = [(m, n, getattr(m, n)) for m, n in ((vault_mod, "_create_signing_keys"), (insider, "require_signer"),
+                                              (insider, "issue_for"), (insider, "sign_act"))]
+    for m, n, _ in saved:
+        setattr(m, n, lambda *a, **k: None)
     try:
         vault = Vault(root / "data")
         admin, _ = vault.create(UNIT, "admin", ADMIN_PW, "Nguyễn Văn Quản", kdf=FAST_KDF)
@@ -132,6 +140,8 @@ def prepare_old_schema(root: Path, revision: str = "0002") -> None:
         admin.lock()
     finally:
         dbmod.upgrade = real_upgrade
+        for m, n, f in saved:
+            setattr(m, n, f)
 
 
 # ------------------------------------------------------------------ the operations
@@ -379,7 +389,11 @@ def sha256_file(path: Path) -> str:
 
 
 def copy_template(template: Path, dest: Path) -> Path:
+    """A fresh copy of a template data folder. Copies share the template's vault id, so each one
+    also gets its own OS-user configuration folder: the rollback anchor (issue 17) of one copy
+    must not judge the next (a copied-back data folder is exactly what it detects)."""
     shutil.copytree(template, dest, symlinks=True)
+    os.environ["XDG_CONFIG_HOME"] = str(dest.parent / f".config-{dest.name}")
     return dest
 
 

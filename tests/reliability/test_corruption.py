@@ -72,8 +72,41 @@ def damaged_setup(tmp_path_factory, base_template):
     db_path = vault.folder.db_path
     assert not Path(str(db_path) + "-wal").exists()  # closed: everything is in the main file
     original = db_path.read_bytes()
+    _OUTSIDE[str(root)] = _outside_state(vault)
     assert len(original) % PAGE == 0
     return root, vault, key, original, newest, dump(newest, key), expected
+
+
+_OUTSIDE: dict[str, dict] = {}
+
+
+def _anchors() -> dict:
+    """This OS user's rollback anchors (issue 17): what a crash at this instant would leave."""
+    from desktop.models.anchors import default_anchor_folder
+
+    folder = default_anchor_folder()
+    return {p.name: p.read_bytes() for p in folder.glob("*")} if folder.exists() else {}
+
+
+def _put_back_anchors(saved: dict) -> None:
+    from desktop.models.anchors import default_anchor_folder
+
+    folder = default_anchor_folder()
+    for p in folder.glob("*") if folder.exists() else []:
+        p.unlink()
+    for name, data in saved.items():
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+
+
+def _outside_state(vault) -> dict:
+    """The slot file (its generation), restored with the database; no anchor of this test yet."""
+    return {"slots": vault.folder.slots_path.read_bytes()}
+
+
+def _put_back_outside(vault, state: dict) -> None:
+    vault.folder.slots_path.write_bytes(state["slots"])
+    _put_back_anchors({})
 
 
 def positions(size: int, n_random: int, seed: int) -> list[int]:
@@ -163,6 +196,8 @@ def restore_and_compare(setup, at_open: bool) -> list[str]:
         problems.append("the damaged file was not kept unchanged in damaged/")
     if _without_restore_record(dump(vault.folder.db_path, key), backup_dump) != backup_dump:
         problems.append("restored database differs from the backup (beyond its one audit record of the restore)")
+    # the restored database is older than the slot file: the administrator accepts it (issue 17)
+    vault.unlock("admin", cw.ADMIN_PW, accept_rollback="khôi phục sau khi tệp hỏng").lock()
     s = vault.unlock("nhaplieu", cw.ENTRY_PW)
     try:
         got = {c: e.result_text for c, e in progress.get_report(s, 1).entries.items()}
@@ -172,8 +207,9 @@ def restore_and_compare(setup, at_open: bool) -> list[str]:
         problems.append("restored entries differ from what was saved before the backup")
     if vault.check(bytearray(key)):
         problems.append("restored database fails the check")
-    # back to the state before this position: same DB, the backups as they were
+    # back to the state before this position: same DB, slot file and anchors, the backups as they were
     vault.folder.db_path.write_bytes(original)
+    _put_back_outside(vault, _OUTSIDE[str(root)])
     for b in vault.folder.backups.glob("vks-cds-*-auto*"):
         if b.stat().st_mtime > newest.stat().st_mtime:
             b.unlink()
@@ -227,7 +263,9 @@ def test_flip_in_the_write_ahead_log_is_not_silently_applied(tmp_path, base_temp
         progress.record_progress(s, facts["report_id"], facts["targets"][i], result_text=cw.save_value(i))
     wal = Path(str(vault.folder.db_path) + "-wal")
     snapshot = {p.name: p.read_bytes() for p in vault.folder.root.iterdir() if p.name.startswith("vks-cds.db")}
+    anchors_at_crash = _anchors()
     s.lock()
+    _put_back_anchors(anchors_at_crash)  # a killed app does not write its anchor at lock
     assert len(snapshot.get("vks-cds.db-wal", b"")) > 0
     # put back the crash-time files (main file + WAL, as a kill would leave them) and flip a WAL byte
     for name, data in snapshot.items():
