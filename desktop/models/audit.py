@@ -220,7 +220,7 @@ def verify_chain(s: Session, keyed: bool = True) -> list[str]:
             expected_id = r.id
         if r.prev_hash != prev:
             problems.append(tr("Audit", "Bản ghi số {0}: liên kết với bản ghi trước bị phá vỡ").format(r.id))
-        calc = (record_mac(key, r.prev_hash, r.id, r.ts, r.user_id, r.action, r.subject, r.detail) if keyed
+        calc = (record_mac(key, r.prev_hash, r.id, r.ts, r.user_id, r.action, r.subject, r.detail) if key is not None
                 else _legacy_hash(r.prev_hash, r.id, r.ts, r.user_id, r.action, r.subject, r.detail))
         if calc != r.hash:
             problems.append(tr("Audit", "Bản ghi số {0}: nội dung đã bị sửa").format(r.id))

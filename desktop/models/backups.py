@@ -354,7 +354,7 @@ _NAME = re.compile(r"^vks-cds-(\d{8})-(\d{6})(?:-(.*))?\.db$")
 
 def list_place(place: Path) -> list[tuple[Path, datetime, str]]:
     """(database copy, created, reason) for every backup in a place, newest first."""
-    out = []
+    out: list[tuple[Path, datetime, str]] = []
     place = Path(place)
     if not place.is_dir():
         return out

@@ -495,13 +495,13 @@ def approval_payload(r: Report, digest: str) -> dict:
 
 
 def sign_approval(s, session, r: Report) -> SignedAct:
-    digest = snapshot_digest(json.loads(r.approved_snapshot))
+    digest = snapshot_digest(json.loads(r.approved_snapshot or "{}"))
     return sign_act(s, session, "report.approve", _report_subject(r.unit_code, r.plan_id, r.period_key),
                     approval_payload(r, digest))
 
 
 def sign_acceptance(s, session, r: Report) -> SignedAct:
-    digest = snapshot_digest(json.loads(r.approved_snapshot))
+    digest = snapshot_digest(json.loads(r.approved_snapshot or "{}"))
     return sign_act(s, session, "report.accept", _report_subject(r.unit_code, r.plan_id, r.period_key),
                     approval_payload(r, digest))
 
@@ -509,7 +509,7 @@ def sign_acceptance(s, session, r: Report) -> SignedAct:
 def sign_manual_copy(s, session, r: Report) -> SignedAct:
     """A unit's report entered at this office without a bundle (progress.store_received_report):
     the person entering it signs the values instead of the unit's approver."""
-    digest = snapshot_digest(json.loads(r.approved_snapshot))
+    digest = snapshot_digest(json.loads(r.approved_snapshot or "{}"))
     return sign_act(s, session, "report.manual", _report_subject(r.unit_code, r.plan_id, r.period_key),
                     approval_payload(r, digest))
 
@@ -720,7 +720,9 @@ def approval_document(s, r: Report) -> dict:
 
 
 def approval_document_for(s, act: SignedAct) -> dict:
-    chain, serial, guard = [], act.cert_serial, 0
+    chain: list[dict] = []
+    serial: str | None = act.cert_serial
+    guard = 0
     while serial and guard < 16:
         c = s.get(UserCert, serial)
         if c is None:

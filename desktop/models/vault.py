@@ -66,6 +66,11 @@ class _LazyModule:
 dbmod = _LazyModule(".db")
 audit = _LazyModule(".audit")
 _schema = _LazyModule(".schema")
+def is_damage_error(exc: BaseException) -> bool:
+    """For the UI's error path: is this driver error a damaged database? (widgets never import db)"""
+    return dbmod.is_damage_error(exc)
+
+
 _anchors = _LazyModule(".anchors")
 _insider = _LazyModule(".insider")
 _sa = _LazyModule("sqlalchemy")

@@ -74,7 +74,7 @@ def is_damage(exc: BaseException | None) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     if "sqlcipher3" in sys.modules:  # raw connections (checks, exports) raise the driver's error
-        from desktop.models.db import is_damage_error
+        from desktop.models.vault import is_damage_error
 
         return is_damage_error(exc)
     return False
