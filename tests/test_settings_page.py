@@ -31,7 +31,7 @@ def test_admin_edits_the_unit_and_share(qtbot, office, tmp_path):
     v, s = office
     page = SettingsPage(s)
     qtbot.addWidget(page)
-    assert not page.unit_code.isReadOnly()  # no keys yet: the code can still be corrected
+    assert page.unit_code.isReadOnly()  # the unit's keys (made with the vault) are bound to its code
     page.unit_place.setText("Sầm Sơn")
     page.unit_symbol.setText("VKSKV9")
     share = tmp_path / "share"

@@ -53,49 +53,46 @@ def test_vault_refuses_an_invalid_code_and_writes_nothing(tmp_path):
     assert not v.folder.is_initialised()
 
 
-def _legacy_lower_case_unit(s, code="vks-kv9-tha"):
-    """A data folder made before codes were checked: rewrite the stored code to lower case."""
-    with s.db.session() as db:
-        me = db.scalars(select(Unit).where(Unit.is_self.is_(True))).first()
-        db.add(Unit(code=code, name=me.name, short_name="", level=me.level, parent_code=me.parent_code,
-                    place_name=me.place_name, doc_symbol="", active=True, is_self=False))
-        db.flush()
-        db.delete(me)
-        db.flush()
-        db.get(Unit, code).is_self = True
+def test_migration_repairs_a_legacy_lower_case_code(tmp_path):
+    """An office created before codes were checked: its own code in lower case, no keys (they could
+    not be made), nothing exchanged. The 0007 migration rewrites the code everywhere."""
+    import importlib
 
+    from desktop.models import db as dbmod
+    from desktop.models.schema import OwnKey, UserCert, UnitFormerName
 
-def test_admin_corrects_a_legacy_lower_case_code_everywhere(tmp_path):
     v, s = _create(tmp_path, code="VKS-KV9-THA")
-    _legacy_lower_case_unit(s)
-    from desktop.models import plans
-
-    plans.install_builtin_plans(s)
-    plan_id = next(p.id for p in plans.list_plans(s) if p.year == 2025)
-    accounts.add_user(s, "nhaplieu", "Cán bộ", Role.DATA_ENTRY, PW + "x")
+    key = bytearray(s.master_key())
     s.lock()
-    clerk = v.unlock("nhaplieu", PW + "x")
-    report = progress.open_report(clerk, plan_id, "2025-03")
-    progress.save_narrative(clerk, report.id, {"I": "Đã triển khai."})
-    clerk.lock()
-    s = v.unlock("quantri", PW)
-    assert units.code_change_allowed(s)
-    info = units.update_own_unit(s, units.OwnUnitChange(code="vks-kv9-tha", name="Viện kiểm sát nhân dân khu vực 9",
-                                                        place_name="Thanh Hóa", doc_symbol="VKSKV9",
-                                                        parent_code="VKS-THA",
-                                                        parent_name="Viện kiểm sát nhân dân tỉnh Thanh Hóa"))
-    assert info.code == "VKS-KV9-THA" and info.doc_symbol == "VKSKV9" and info.is_self
-    assert "Viện kiểm sát nhân dân khu vực 9 - Thanh Hóa" in [f[0] for f in info.former_names]
-    with s.db.session() as db:
-        assert db.scalars(select(Report.unit_code)).all() == ["VKS-KV9-THA"]
-        assert db.get(Unit, "vks-kv9-tha") is None
-    keystore.own_fingerprint(s)
-    s.lock()
+    database = dbmod.Database(v.folder.db_path, key)
+    try:
+        with database.session() as db:
+            db.execute(OwnKey.__table__.delete())
+            db.execute(UserCert.__table__.delete())
+            me = db.scalars(select(Unit).where(Unit.is_self.is_(True))).first()
+            db.add(Unit(code="vks-kv9-tha", name=me.name, short_name="", level=me.level, parent_code=me.parent_code,
+                        place_name="", doc_symbol="", active=True, is_self=False))
+            db.flush()
+            db.add(UnitFormerName(unit_code="vks-kv9-tha", name="Tên cũ", valid_from=None, valid_to="2025-06-30"))
+            db.delete(me)
+            db.flush()
+            db.get(Unit, "vks-kv9-tha").is_self = True
+        migration = importlib.import_module("desktop.models.migrations.versions.0007_unit_code")
+        with database.engine.begin() as conn:
+            assert migration.upper_case_own_code(conn) == "VKS-KV9-THA"
+        with database.session() as db:
+            me = db.scalars(select(Unit).where(Unit.is_self.is_(True))).first()
+            assert me.code == "VKS-KV9-THA" and db.get(Unit, "vks-kv9-tha") is None
+            assert db.scalars(select(UnitFormerName.unit_code)).all() == ["VKS-KV9-THA"]
+        with database.engine.begin() as conn:  # idempotent
+            assert migration.upper_case_own_code(conn) is None
+    finally:
+        database.close()
 
 
 def test_code_is_frozen_once_keys_exist_and_nothing_changes(tmp_path):
     v, s = _create(tmp_path, code="VKS-KV9-THA")
-    keystore.own_fingerprint(s)  # creates the unit's keys
+    keystore.own_fingerprint(s)  # the unit's keys (made with the vault: they sign the users' certificates)
     assert not units.code_change_allowed(s)
     before = units.own_unit(s)
     with pytest.raises(ValidationError):
