@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from desktop.models import accounts, keystore, progress, units
+from desktop.models import accounts, keystore, units
 from desktop.models.domain import UnitCodeError, normalize_unit_code
 from desktop.models.errors import PermissionDenied, ValidationError
 from desktop.models.keyslots import KdfParams
-from desktop.models.schema import Report, Unit
+from desktop.models.schema import Unit
 from desktop.models.vault import Role, UnitIdentity, Vault
 
 FAST = KdfParams(1, 8192, 1, b"\0" * 16)
