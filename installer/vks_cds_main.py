@@ -167,6 +167,9 @@ def bundle_check() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from desktop.stdio import ensure_utf8_stdio
+
+    ensure_utf8_stdio()   # before anything prints: UTF-8 to pipes and files; no None streams
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--bundle-check"]:
         return bundle_check()
