@@ -26,7 +26,7 @@
 # the pins, the stand-in sources and the Wine version: downloads, the Windows Python with its
 # packages, the Wine prefix. A warm run repeats only steps 5-8.
 #
-# Env: OUT (default dist/windows), WINE_BENCH=1 also builds installer/minimal-window.spec and
+# Env: OUT (default dist/windows), SKIP_BUILD=1 reuses $OUT/vks-cds, WINE_BENCH=1 also builds installer/minimal-window.spec and
 # compares cold starts of the installed app and that minimal PySide6 window;
 # WINE_SCREENSHOTS=DIR renders the login, entry form and print preview with the NATIVE Windows
 # platform plugin (Xvfb) into DIR. Figures go to $OUT/wine-figures.txt.
@@ -156,23 +156,27 @@ wrun() {  # LOG INPUT cmd... : INPUT on stdin, stdout+stderr into LOG, exit code
     local log="$1" input="$2" rc
     shift 2
     set +e
-    printf '%s' "$input" | "$@" 2>&1 | cat >"$log"
+    printf '%s' "$input" | timeout "${WINE_TIMEOUT:-1500}" "$@" 2>&1 | cat >"$log"   # never hang CI
     rc=${PIPESTATUS[1]}
     set -e
     return "$rc"
 }
 
 # ------------------------------------------------------------------ 5. PyInstaller under Wine
-step "PyInstaller dưới Wine: $OUT/vks-cds"
-WORK="$CACHE/work"           # PyInstaller's analysis cache survives between runs
-rm -rf "$OUT/vks-cds"
-t=$SECONDS
-(cd "$ROOT" && PYTHONUTF8=1 wrun "$OUT/pyinstaller.log" "" wine "$PYW_W\\python.exe" -m PyInstaller \
-    --noconfirm --log-level WARN --distpath "$(winpath "$OUT")" --workpath "$(winpath "$WORK/app")" \
-    installer\\vks-cds.spec) || { tail -40 "$OUT/pyinstaller.log"; fail "PyInstaller"; }
-wineserver -w
-figure "pyinstaller_s" "$((SECONDS - t))"
 APP="$OUT/vks-cds"
+WORK="$CACHE/work"           # PyInstaller's analysis cache survives between runs
+if [ "${SKIP_BUILD:-0}" = 1 ] && [ -f "$APP/vks-cds-cli.exe" ]; then
+    step "Dùng lại bản dựng có sẵn $APP (SKIP_BUILD=1)"
+else
+    step "PyInstaller dưới Wine: $APP"
+    rm -rf "$APP"
+    t=$SECONDS
+    (cd "$ROOT" && PYTHONUTF8=1 wrun "$OUT/pyinstaller.log" "" wine "$PYW_W\\python.exe" -m PyInstaller \
+        --noconfirm --log-level WARN --distpath "$(winpath "$OUT")" --workpath "$(winpath "$WORK/app")" \
+        installer\\vks-cds.spec) || { tail -40 "$OUT/pyinstaller.log"; fail "PyInstaller"; }
+    wineserver -w
+    figure "pyinstaller_s" "$((SECONDS - t))"
+fi
 for f in vks-cds.exe vks-cds-cli.exe _internal/python313.dll _internal/PySide6/plugins/platforms/qwindows.dll; do
     [ -f "$APP/$f" ] || fail "thiếu $APP/$f"
 done
@@ -193,8 +197,10 @@ figure "makensis_s" "$((SECONDS - t))"
 figure "setup_mib" "$(du -m --apparent-size "$SETUP" | cut -f1) ($(stat -c %s "$SETUP") B)"
 # the upgrade (a newer version of the same build), quickly compressed: only step 8 uses it
 UPGRADE="$OUT/vks-cds-$VERSION.1-upgrade-check-setup.exe"
-makensis -V1 -WX -INPUTCHARSET UTF8 "-XSetCompressor /FINAL zlib" -DVERSION="$VERSION.1" \
-    -DSOURCE_DIR="$APP" -DOUT_FILE="$UPGRADE" "$ROOT/installer/vks-cds.nsi"
+# (no -WX here: makensis warns that the script's own SetCompressor is overridden, as asked)
+makensis -V1 -INPUTCHARSET UTF8 "-XSetCompressor /FINAL zlib" -DVERSION="$VERSION.1" \
+    -DSOURCE_DIR="$APP" -DOUT_FILE="$UPGRADE" "$ROOT/installer/vks-cds.nsi" >"$OUT/makensis-upgrade.log" \
+    || { cat "$OUT/makensis-upgrade.log"; fail "makensis (nâng cấp)"; }
 
 # ------------------------------------------------------------------ 7. install and run it
 PF_U="$(unixpath "$(winvar ProgramFiles)")/VKS CDS"
@@ -219,8 +225,12 @@ TMPW="$(winvar TEMP)"
 cli() {  # name input args... : installed vks-cds-cli.exe in code page 1258, output in $LOGS/name.log
     local name="$1" input="$2"
     shift 2
-    (cd "$LOGS" && LC_ALL=vi_VN.UTF-8 QT_QPA_PLATFORM=offscreen wrun "$name.log" "$input" wine "$CLI" "$@")
+    (cd "$LOGS" && wrun "$name.log" "$input" env LC_ALL=vi_VN.UTF-8 QT_QPA_PLATFORM=offscreen wine "$CLI" "$@")
 }
+# Wine derives the ANSI code page from the Unix locale's name (no glibc locale needed): make sure
+enc="$(true | env LC_ALL=vi_VN.UTF-8 wine "$PYW_W\\python.exe" -c "import locale; print(locale.getencoding())" \
+    2>/dev/null | tr -d '\r')"
+[ "$enc" = cp1258 ] || fail "Wine không dùng bảng mã 1258 với LC_ALL=vi_VN.UTF-8 (thấy: $enc)"
 utf8_ok() { iconv -f UTF-8 -t UTF-8 "$1" >/dev/null 2>&1 || fail "$1 không phải UTF-8"; }
 
 step "vks-cds-cli.exe selftest --offscreen (đầu ra chuyển vào tệp)"
