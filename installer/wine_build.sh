@@ -17,8 +17,8 @@
 #   6. makensis: dist/windows/vks-cds-<version>-setup.exe (+ .sha256)
 #   7. `setup.exe /S /AllUsers`, then the INSTALLED vks-cds-cli.exe: selftest, --bundle-check and
 #      the demo with output redirected to files and pipes under the Vietnamese code page (1258),
-#      init + a start to the login window on the offscreen platform, the windowed vks-cds.exe
-#      started as Explorer starts it, and started with no standard handles at all
+#      init + a refused wrong password + starts to the login window on the offscreen platform,
+#      the windowed vks-cds.exe started as Explorer starts it (no standard handles)
 #   8. upgrade in place with a newer setup (data kept, login still works), silent uninstall
 #      (data kept), reinstall and uninstall with /REMOVEDATA (data gone)
 #
@@ -26,10 +26,11 @@
 # the pins, the stand-in sources and the Wine version: downloads, the Windows Python with its
 # packages, the Wine prefix. A warm run repeats only steps 5-8.
 #
-# Env: OUT (default dist/windows), SKIP_BUILD=1 reuses $OUT/vks-cds, WINE_BENCH=1 also builds installer/minimal-window.spec and
-# compares cold starts of the installed app and that minimal PySide6 window;
-# WINE_SCREENSHOTS=DIR renders the login, entry form and print preview with the NATIVE Windows
-# platform plugin (Xvfb) into DIR. Figures go to $OUT/wine-figures.txt.
+# Env: OUT (default dist/windows); SKIP_BUILD=1 reuses $OUT/vks-cds; WINE_BENCH=1 also builds
+# installer/minimal-window.spec and compares starts of the installed app and that minimal window;
+# WINE_SCREENSHOTS=DIR renders every window of desktop.ui.screenshots with the NATIVE Windows
+# platform plugin (Xvfb) into DIR (fonts are not Windows's: docs/installer.md);
+# VKS_WINE_CACHE, WINE_TIMEOUT (s per Windows program, default 1500). Figures: $OUT/wine-figures.txt.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -58,6 +59,7 @@ command -v x86_64-w64-mingw32-gcc >/dev/null || need+=(gcc-mingw-w64-x86-64)
 command -v script >/dev/null || need+=(bsdutils)
 if [ -n "${WINE_SCREENSHOTS:-}" ]; then
     command -v xvfb-run >/dev/null || need+=(xvfb xauth)
+    [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 fi
 if [ ${#need[@]} -gt 0 ]; then
     [ "$(id -u)" = 0 ] || fail "thiếu ${need[*]}: apt-get install ${need[*]}"
@@ -66,7 +68,7 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
 "$HOST_PY" -m pip --version >/dev/null || fail "$HOST_PY không có pip"
-WINE_VERSION="$(wine --version)"
+WINE_VERSION="$(wine --version 2>/dev/null)"   # (its note about wine32 is for 32-bit programs)
 echo "$WINE_VERSION, $(makensis -VERSION 2>/dev/null), $(x86_64-w64-mingw32-gcc -dumpversion)"
 
 key() { cat "$@" | sha256sum | cut -c1-16; }
@@ -357,9 +359,16 @@ if [ -n "${WINE_SCREENSHOTS:-}" ]; then
     mkdir -p "$WINE_SCREENSHOTS"
     SHOTS_W="$(winpath "$(cd "$WINE_SCREENSHOTS" && pwd)")"
     # mscms=n: the test-only mscms stand-in instead of Wine's (which lacks WcsCreateIccProfile)
+    # Fonts: Qt asks Windows for the UI font; Wine answers "Tahoma" but has none (nor Segoe UI),
+    # and Qt would fall back to the first family it knows (here a maths font: boxes only). On
+    # Windows both exist and cover Vietnamese; here DejaVu Sans (Linux's, seen through Wine)
+    # stands in for them, by a Qt font substitution made in this harness only.
     (cd "$ROOT" && WINEDLLOVERRIDES="mscoree,mshtml=;mscms=n" QT_QPA_PLATFORM=windows PYTHONUTF8=1 \
-        wrun "$OUT/screenshots.log" "" xvfb-run -a -s "-screen 0 1366x900x24" wine "$PYW_W\\python.exe" \
-        -m desktop.ui.screenshots "$SHOTS_W") || { tail -30 "$OUT/screenshots.log"; fail "ảnh chụp qwindows"; }
+        wrun "$OUT/screenshots.log" "" xvfb-run -a -s "-screen 0 1366x900x24" wine "$PYW_W\\python.exe" -c \
+        "import runpy, sys; from PySide6.QtGui import QFont
+for f in ('Tahoma', 'Segoe UI', 'MS Shell Dlg 2'): QFont.insertSubstitution(f, 'DejaVu Sans')
+sys.argv = ['screenshots', sys.argv[1]]; runpy.run_module('desktop.ui.screenshots', run_name='__main__')" \
+        "$SHOTS_W") || { tail -30 "$OUT/screenshots.log"; fail "ảnh chụp qwindows"; }
     wineserver -k || true
 fi
 
