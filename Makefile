@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint reliability bench clean screenshots
+.PHONY: run test lint reliability bench clean screenshots windows
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ bench: $(STAMP)
 
 screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m desktop.ui.screenshots docs/screenshots
+
+# The real Windows build under Wine, from pinned, hash-checked inputs: dist/windows/vks-cds/ and
+# dist/windows/vks-cds-<version>-setup.exe, installed, run, upgraded and uninstalled under Wine
+# (installer/wine_build.sh; docs/installer.md). Caches in ~/.cache/vks-cds-wine.
+windows: $(STAMP)
+	PYTHON=$(BIN)/python installer/wine_build.sh
 
 clean:
 	rm -rf $(VENV) build dist out .pytest_cache

@@ -750,7 +750,9 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     from desktop.models.errors import AppError, LoginFailed, LoginThrottled, VaultDamaged
     from desktop.models.fsutil import InstanceLockedError
+    from desktop.stdio import ensure_utf8_stdio
 
+    ensure_utf8_stdio()
     parser = build_parser()
     args = parser.parse_args(argv)
     stdin = _Stdin(getattr(args, "password_stdin", False) or getattr(args, "recovery_code_stdin", False))

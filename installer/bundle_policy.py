@@ -77,6 +77,10 @@ EXCLUDED_OTHER_MODULES = [
     "tkinter", "_tkinter", "turtle", "turtledemo", "idlelib", "lib2to3", "pydoc_data",
     "test", "ensurepip", "pip", "setuptools", "pkg_resources", "distutils",
     "PyQt5", "PyQt6", "PySide2",
+    # Windows: `platform` asks WMI (COM) first for what it can read from the registry and the
+    # environment, at SQLAlchemy's import (platform.machine()); without _wmi it takes that
+    # fallback at once. Also: Wine 8 aborts in WMI (propsys.VariantToString unimplemented).
+    "_wmi",
     "hypothesis", "pytest", "pytestqt", "_pytest",
 ]
 

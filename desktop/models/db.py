@@ -71,6 +71,10 @@ def _key_pragma(key: bytes | bytearray) -> str:
 def raw_connect(path: Path, key: bytes | bytearray) -> sqlcipher3.Connection:
     """Open one keyed connection and apply the store's pragmas."""
     conn = sqlcipher3.connect(str(path), check_same_thread=False, timeout=15.0)
+    # SQLCipher (4.7+) logs at WARN to the process's stderr by default: a wrong key prints
+    # "ERROR CORE ... hmac check failed" into the CLI's output and IT staff's logs. The failure
+    # reaches the app as an exception, which it reports and logs itself. (Process-wide setting.)
+    conn.execute("PRAGMA cipher_log_level = NONE")
     conn.execute(_key_pragma(key))
     conn.execute("PRAGMA cipher_memory_security = ON")
     conn.execute("PRAGMA temp_store = MEMORY")
