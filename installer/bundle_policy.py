@@ -76,6 +76,9 @@ EXCLUDED_OTHER_MODULES = [
     "reportlab.graphics.testshapes",
     "tkinter", "_tkinter", "turtle", "turtledemo", "idlelib", "lib2to3", "pydoc_data",
     "test", "ensurepip", "pip", "setuptools", "pkg_resources", "distutils",
+    # cffi's compiler side (building extensions, via setuptools/distutils): reached through
+    # oscrypto (pyHanko) importing `cffi`; the app only loads prebuilt _cffi_backend modules.
+    "cffi._shimmed_dist_utils", "cffi.setuptools_ext", "cffi.recompiler", "cffi.ffiplatform", "cffi.verifier",
     "PyQt5", "PyQt6", "PySide2",
     # Windows: `platform` asks WMI (COM) first for what it can read from the registry and the
     # environment, at SQLAlchemy's import (platform.machine()); without _wmi it takes that
