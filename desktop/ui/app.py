@@ -110,7 +110,7 @@ class AppController(QObject):
         self.main = MainWindow(session, self.vault, on_settings_changed=self._apply_settings)
         self.main.lockRequested.connect(lambda: self.lock(self.tr("Đã khóa phiên làm việc.")))
         self.main.destroyed.connect(lambda *_: None)
-        self.main.show()
+        self.main.show_fitted()
         self._apply_settings()
         app = QApplication.instance()
         app.installEventFilter(self.idle)
