@@ -476,3 +476,19 @@ def test_letters_in_a_number_are_refused_visibly(qtbot, form):
     assert err.isVisible() and "“a”" in err.text()
     assert box.number() == 1
 
+
+
+def test_the_form_opens_on_the_period_being_worked_on(qtbot, entry_session):
+    """Not January or December: the draft last worked on; with every report sent on, the next period."""
+    for key in ("2025-01", "2025-02"):
+        r = progress.open_report(entry_session, PLAN, key)
+        progress.record_progress(entry_session, r.id, COUNT, count=1)
+        progress.submit_report(entry_session, r.id)
+    form = make_form(qtbot, entry_session, period=None)
+    assert form.loaded.period.key == "2025-03"            # the one after the last submitted report
+    form.close()
+    r = progress.open_report(entry_session, PLAN, "2025-04")
+    progress.record_progress(entry_session, r.id, COUNT, count=2)
+    form = make_form(qtbot, entry_session, period=None)
+    assert form.loaded.period.key == "2025-04"            # the draft
+    assert form.period_combo.currentText().startswith("Tháng 04/2025")

@@ -42,6 +42,7 @@ from desktop.models.domain import PERIOD_TYPE_LABELS, PERIOD_TYPES, Plan, Report
 from desktop.models.errors import AppError, PermissionDenied, ValidationError
 from desktop.models.i18n import nfc
 from desktop.models.vault import Permission
+from desktop.models.workflow import ReportState
 from desktop.ui.fields import DateField
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui import ops
@@ -92,6 +93,19 @@ def default_period(plan: Plan, period_type: str, today: date) -> ReportingPeriod
         return ReportingPeriod.containing(period_type, today)
     periods = ReportingPeriod.periods_of_year(period_type, plan.year)
     return periods[-1] if today.year > plan.year else periods[0]
+
+
+def period_in_work(plan: Plan, summaries: list, today: date) -> ReportingPeriod:
+    """The period a unit is working on: its most recently changed report that can still be
+    edited (a draft, a returned one); otherwise the period after its latest report, once that
+    period has begun; otherwise that latest report's period. `summaries` is not empty."""
+    editable = [s for s in summaries if ReportState(s.status).editable]
+    if editable:
+        return ReportingPeriod.parse(max(editable, key=lambda s: s.updated_at).period_key)
+    latest = max((ReportingPeriod.parse(s.period_key) for s in summaries), key=lambda p: (p.end, -p.months))
+    same_type = ReportingPeriod.periods_of_year(latest.type, plan.year)
+    following = [p for p in same_type if p.start > latest.end and p.start <= today]
+    return following[0] if following else latest
 
 
 def _values_of(entry: progress.EntryView | None) -> dict[str, Any]:
@@ -1185,7 +1199,7 @@ class EntryForm(QWidget):
                 return ReportingPeriod.parse(pick.period_key)
         ptype = "month" if "month" in types else types[0]
         if mine:
-            ptype = ReportingPeriod.parse(mine[0].period_key).type
+            return period_in_work(plan, mine, self.today)
         return default_period(plan, ptype, self.today)
 
     def _fill_periods(self, period: ReportingPeriod) -> None:
