@@ -163,12 +163,6 @@ class MainWindow(QMainWindow):
     def save_geometry(self) -> None:
         QSettings().setValue(self._geometry_key, self.saveGeometry())
 
-    def hideEvent(self, event) -> None:
-        # Hidden on lock and on close: remember the geometry then (the window may be deleted next).
-        if not event.spontaneous():
-            self.save_geometry()
-        super().hideEvent(event)
-
     def _make_dashboard(self):
         from desktop.ui.dashboard import DashboardPage
 
