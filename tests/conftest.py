@@ -48,6 +48,19 @@ def _own_config_dir(tmp_path_factory, monkeypatch):
     return cfg
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_qsettings(tmp_path_factory):
+    """QSettings (window geometry) goes to a folder of the test run, never the user's profile."""
+    from PySide6.QtCore import QSettings
+
+    folder = str(tmp_path_factory.mktemp("qsettings"))
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    for fmt in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, folder)
+        QSettings.setPath(fmt, QSettings.Scope.SystemScope, folder)
+    return folder
+
+
 @pytest.fixture
 def data_dir(tmp_path):
     d = tmp_path / "data"

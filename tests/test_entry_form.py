@@ -382,3 +382,113 @@ def test_each_changed_field_is_its_own_save_in_a_valid_order(qtbot, form, entry_
     form.undo()                                  # one undo for what one save wrote
     e = stored(entry_session, form).entries[RATIO]
     assert (e.numerator, e.denominator, e.result_text) == (29, 30, "")
+
+
+# ------------------------------------------------------------------ typed input (issue: what users expect)
+def test_a_date_typed_over_the_field_is_saved(qtbot, form, entry_session):
+    form.select_target(MILESTONE)
+    ed = form.editor
+    qtbot.mouseClick(ed.inputs["done"], Qt.MouseButton.LeftButton)
+    dt = ed.inputs["done_date"]
+    dt.setFocus()
+    dt.selectAll()
+    qtbot.keyClicks(dt, "15/03/2025")
+    qtbot.keyClick(dt, Qt.Key.Key_Tab)
+    assert form.save_now()
+    assert stored(entry_session, form).entries[MILESTONE].done_date == date(2025, 3, 15)
+    dt.setFocus()
+    dt.selectAll()
+    qtbot.keyClicks(dt, "02032025")                # without separators
+    qtbot.keyClick(dt, Qt.Key.Key_Tab)
+    assert dt.text() == "02/03/2025"
+    assert form.save_now()
+    assert stored(entry_session, form).entries[MILESTONE].done_date == date(2025, 3, 2)
+
+
+def test_a_typed_text_that_is_no_date_is_refused_visibly(qtbot, form, entry_session):
+    form.select_target(MILESTONE)
+    ed = form.editor
+    qtbot.mouseClick(ed.inputs["done"], Qt.MouseButton.LeftButton)
+    dt = ed.inputs["done_date"]
+    dt.set_py_date(date(2025, 3, 10))
+    assert form.save_now()
+    dt.setFocus()
+    dt.selectAll()
+    qtbot.keyClicks(dt, "31/02/2025")
+    qtbot.keyClick(dt, Qt.Key.Key_Tab)
+    err = ed.errors["done_date"]
+    assert err.isVisible() and "31/02/2025" in err.text() and "10/03/2025" in err.text()
+    assert form.save_now()
+    assert stored(entry_session, form).entries[MILESTONE].done_date == date(2025, 3, 10)   # the kept date
+
+
+def test_a_milestone_completed_earlier_shows_that_completion(qtbot, entry_session):
+    feb = progress.open_report(entry_session, PLAN, "2025-02")
+    progress.record_progress(entry_session, feb.id, MILESTONE, done=True, done_date=date(2025, 2, 20))
+    form = make_form(qtbot, entry_session)          # Tháng 03/2025
+    form.select_target(MILESTONE)
+    ed = form.editor
+    note = ed.earlier_done_label
+    assert note.isVisible() and "20/02/2025" in note.text() and "Tháng 02/2025" in note.text()
+    qtbot.mouseClick(ed.inputs["done"], Qt.MouseButton.LeftButton)
+    assert ed.inputs["done_date"].py_date() == date(2025, 2, 20)     # ticking again keeps that date
+    assert "khác ngày đã báo" not in note.text()
+    ed.inputs["done_date"].set_py_date(date(2025, 3, 5))
+    assert "khác ngày đã báo" in note.text() and "05/03/2025" in note.text()
+
+
+def test_ratio_zero_over_zero_says_why_there_is_no_percentage(qtbot, form):
+    form.select_target(RATIO)
+    type_number(qtbot, form.editor.inputs["denominator"], "0")
+    type_number(qtbot, form.editor.inputs["numerator"], "0")
+    assert "mẫu số bằng 0" in form.editor.ratio_info.text()
+
+
+def test_a_numerator_over_a_zero_denominator_asks_for_a_denominator(qtbot, form):
+    form.select_target(RATIO)
+    type_number(qtbot, form.editor.inputs["denominator"], "0")
+    type_number(qtbot, form.editor.inputs["numerator"], "12")
+    err = form.editor.errors["denominator"]
+    assert err.isVisible() and "Mẫu số phải lớn hơn 0" in err.text()
+    assert "không được lớn hơn mẫu số (0)" not in form.editor.errors["numerator"].text()
+    type_number(qtbot, form.editor.inputs["denominator"], "20")
+    assert not err.isVisible() and form.save_now()
+
+
+def test_an_unreasonable_count_is_refused_with_the_reason(qtbot, form, entry_session):
+    form.select_target(COUNT)
+    type_number(qtbot, form.editor.inputs["count"], "99999")
+    err = form.editor.errors["count"]
+    assert err.isVisible() and "99.999" in err.text() and "không hợp lý" in err.text()
+    assert form.save_now() is False
+    assert form.report.id == 0              # nothing stored (not even the report)
+    type_number(qtbot, form.editor.inputs["count"], "12")
+    assert not err.isVisible()
+    assert form.save_now()
+    assert stored(entry_session, form).entries[COUNT].count == 12
+
+
+def test_letters_in_a_number_are_refused_visibly(qtbot, form):
+    form.select_target(COUNT)
+    box = form.editor.inputs["count"]
+    type_number(qtbot, box, "1a")
+    err = form.editor.errors["count"]
+    assert err.isVisible() and "“a”" in err.text()
+    assert box.number() == 1
+
+
+
+def test_the_form_opens_on_the_period_being_worked_on(qtbot, entry_session):
+    """Not January or December: the draft last worked on; with every report sent on, the next period."""
+    for key in ("2025-01", "2025-02"):
+        r = progress.open_report(entry_session, PLAN, key)
+        progress.record_progress(entry_session, r.id, COUNT, count=1)
+        progress.submit_report(entry_session, r.id)
+    form = make_form(qtbot, entry_session, period=None)
+    assert form.loaded.period.key == "2025-03"            # the one after the last submitted report
+    form.close()
+    r = progress.open_report(entry_session, PLAN, "2025-04")
+    progress.record_progress(entry_session, r.id, COUNT, count=2)
+    form = make_form(qtbot, entry_session, period=None)
+    assert form.loaded.period.key == "2025-04"            # the draft
+    assert form.period_combo.currentText().startswith("Tháng 04/2025")

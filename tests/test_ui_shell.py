@@ -311,3 +311,56 @@ def test_wizard_cannot_drop_the_recovery_code(qtbot, vault, data_dir):
         wiz.reject()  # once stored, closing finishes the setup rather than throwing it away
     assert ctl.session is not None
     ctl.lock()
+
+
+def test_window_fits_a_small_screen_and_remembers_geometry_per_user(qtbot, created, controllers):
+    """The offscreen screen (800×600) is smaller than 1280×800: the first opening is maximised.
+    A size the user chose comes back at the next login of that user, not of another one."""
+    from PySide6.QtCore import QSettings
+
+    from desktop.ui.main_window import geometry_key
+
+    ctl = _controller(qtbot, created, controllers)
+    _login(qtbot, ctl)
+    admin_id = ctl.session.user.id
+    assert ctl.main.isMaximized()
+    ctl.main.showNormal()
+    ctl.main.setGeometry(40, 30, 700, 520)
+    ctl.lock()
+    assert QSettings().value(geometry_key("VKS-KV1-THA", admin_id)) is not None
+    # Only a hash names the user in the plain settings file.
+    keys = " ".join(QSettings().allKeys())
+    assert "admin" not in keys and "VKS" not in keys
+    _login(qtbot, ctl)
+    assert not ctl.main.isMaximized()
+    assert (ctl.main.width(), ctl.main.height()) == (700, 520)
+    ctl.lock()
+    _login(qtbot, ctl, user="nhaplieu", pw=ENTRY_PW)
+    assert ctl.main.isMaximized()          # another user: their own (first-time) geometry
+    ctl.lock()
+
+
+def test_entry_form_buttons_visible_at_1366x768(qtbot, created):
+    """A 1366×768 screen leaves about 1366×698 for the window: the entry form's actions stay on screen."""
+    from desktop.models import plans
+    from desktop.ui.main_window import MainWindow
+
+    vault, admin, _ = created
+    plans.install_builtin_plans(admin)
+    session = vault.unlock("nhaplieu", ENTRY_PW)
+    win = MainWindow(session, vault)
+    qtbot.addWidget(win)
+    win.resize(1366, 698)
+    win.show()
+    win.show_page("home")
+    win.show_page("entry")
+    qtbot.wait(10)
+    assert win.height() <= 698
+    form = win.page_widget("entry")
+    for button in (form.undo_button, form.save_button, form.submit_button):
+        assert button.isVisible()
+        top_left = button.mapTo(win, button.rect().topLeft())
+        bottom_right = button.mapTo(win, button.rect().bottomRight())
+        assert win.rect().contains(top_left) and win.rect().contains(bottom_right), button.text()
+    win.close()
+    session.lock()

@@ -23,6 +23,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from desktop.export.vnformat import fmt_int
+
 from . import workflow
 from .domain import Plan, ReportingPeriod, Target
 from .errors import NotFound, PermissionDenied, ValidationError
@@ -276,7 +278,13 @@ def report_targets(session: AppSession, report: ReportView) -> list[Target]:
 
 
 # ------------------------------------------------------------------ validation (pure)
-def validate_entry(target: Target, plan_year: int, values: dict[str, Any]) -> list[FieldProblem]:
+# A count is of events (meetings, trainings, inspections): more than this many a month is a typing
+# slip (99.999 meetings), refused with the reason rather than stored.
+COUNT_LIMIT_PER_MONTH = 1_000
+
+
+def validate_entry(target: Target, plan_year: int, values: dict[str, Any],
+                   period: ReportingPeriod | None = None) -> list[FieldProblem]:
     """Field-level problems with the reason, as the form shows them while typing."""
     problems = []
     code = target.code
@@ -284,11 +292,21 @@ def validate_entry(target: Target, plan_year: int, values: dict[str, Any]) -> li
     for name, v in (("numerator", num), ("denominator", den), ("count", cnt)):
         if v is not None and v < 0:
             problems.append(FieldProblem(code, name, tr("Progress", "Không được nhập số âm.")))
-    if num is not None and den is not None and num > den:
+    if num is not None and den is not None and den == 0 and num > 0:
+        problems.append(FieldProblem(code, "denominator", tr(
+            "Progress", "Mẫu số phải lớn hơn 0: có {0} việc đã đạt thì tổng số việc phải có ít nhất {0}.")
+            .format(_fmt(num))))
+    elif num is not None and den is not None and num > den:
         problems.append(FieldProblem(code, "numerator", tr("Progress", "Tử số ({0}) không được lớn hơn mẫu số ({1}).")
                                      .format(_fmt(num), _fmt(den))))
     if cnt is not None and int(cnt) != cnt:
         problems.append(FieldProblem(code, "count", tr("Progress", "Số lần phải là số nguyên.")))
+    months = period.months if period is not None else 12
+    if cnt is not None and cnt > COUNT_LIMIT_PER_MONTH * months:
+        what = target.measure.unit_label or tr("Progress", "lần")
+        problems.append(FieldProblem(code, "count", tr(
+            "Progress", "{0} {1} trong một kỳ {2} tháng là không hợp lý (tối đa {3}); hãy kiểm tra lại số đã gõ.")
+            .format(fmt_int(cnt), what, months, fmt_int(COUNT_LIMIT_PER_MONTH * months))))
     d = values.get("done_date")
     if d is not None:
         if isinstance(d, str):
@@ -349,7 +367,7 @@ def record_progress(session: AppSession, report_id: int, target_code: str, **val
         if current["done_date"]:
             current["done_date"] = date.fromisoformat(current["done_date"])
         merged = {**current, **values}
-        problems = validate_entry(target, plan.year, merged)
+        problems = validate_entry(target, plan.year, merged, ReportingPeriod.parse(r.period_key))
         if problems:
             raise ValidationError(problems[0].message, field=problems[0].field, problems=problems)
         now = datetime.now()
@@ -614,7 +632,7 @@ def import_progress_json(session: AppSession, path: Path) -> list[int]:
             if bad:
                 problems.append(tr("Progress", "Mục {0}, {1}: trường không hợp lệ {2}.").format(i, code, ", ".join(sorted(bad))))
                 continue
-            for p in validate_entry(codes[code], plan.year, values):
+            for p in validate_entry(codes[code], plan.year, values, period):
                 problems.append(f"{i}/{code}/{p.field}: {p.message}")
         prepared.append((item, period))
     if problems:

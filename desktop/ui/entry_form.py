@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 import shiboken6
-from PySide6.QtCore import (QAbstractTableModel, QCoreApplication, QDate, QEvent, QLocale, QModelIndex, QObject,
+from PySide6.QtCore import (QAbstractTableModel, QCoreApplication, QEvent, QLocale, QModelIndex, QObject,
                             QSize, Qt, QTimer, Signal)
 from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QShortcut, QUndoCommand, QUndoStack
-from PySide6.QtWidgets import (QAbstractItemView, QAbstractSpinBox, QApplication, QCheckBox, QComboBox, QDateEdit, QDialog,
+from PySide6.QtWidgets import (QAbstractItemView, QAbstractSpinBox, QApplication, QCheckBox, QComboBox, QDialog,
                                QDialogButtonBox, QFileDialog, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
                                QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QScrollArea,
                                QSpinBox, QSplitter, QStyle, QTableView, QTabWidget, QVBoxLayout, QWidget)
@@ -42,6 +42,8 @@ from desktop.models.domain import PERIOD_TYPE_LABELS, PERIOD_TYPES, Plan, Report
 from desktop.models.errors import AppError, PermissionDenied, ValidationError
 from desktop.models.i18n import nfc
 from desktop.models.vault import Permission
+from desktop.models.workflow import ReportState
+from desktop.ui.fields import DateField
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui import ops
 from desktop.ui import theme
@@ -91,6 +93,19 @@ def default_period(plan: Plan, period_type: str, today: date) -> ReportingPeriod
         return ReportingPeriod.containing(period_type, today)
     periods = ReportingPeriod.periods_of_year(period_type, plan.year)
     return periods[-1] if today.year > plan.year else periods[0]
+
+
+def period_in_work(plan: Plan, summaries: list, today: date) -> ReportingPeriod:
+    """The period a unit is working on: its most recently changed report that can still be
+    edited (a draft, a returned one); otherwise the period after its latest report, once that
+    period has begun; otherwise that latest report's period. `summaries` is not empty."""
+    editable = [s for s in summaries if ReportState(s.status).editable]
+    if editable:
+        return ReportingPeriod.parse(max(editable, key=lambda s: s.updated_at).period_key)
+    latest = max((ReportingPeriod.parse(s.period_key) for s in summaries), key=lambda p: (p.end, -p.months))
+    same_type = ReportingPeriod.periods_of_year(latest.type, plan.year)
+    following = [p for p in same_type if p.start > latest.end and p.start <= today]
+    return following[0] if following else latest
 
 
 def _values_of(entry: progress.EntryView | None) -> dict[str, Any]:
@@ -258,6 +273,7 @@ class NumberBox(QSpinBox):
     the mouse wheel only changes it while it has the focus (no accidental edits when scrolling)."""
 
     EMPTY = -1
+    refused = Signal(str)        # a key that cannot go into a number, with the reason
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -289,6 +305,16 @@ class NumberBox(QSpinBox):
     def valueFromText(self, text):
         return self.EMPTY if not text.strip() else super().valueFromText(text)
 
+    def keyPressEvent(self, event):
+        ch = event.text()
+        if (ch and ch.isprintable() and not ch.isdigit() and ch not in ". "
+                and not event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)):
+            reason = (self.tr("Không nhập số âm: số liệu là số việc, số lần (0 trở lên).") if ch == "-" else
+                      self.tr("Chỉ gõ chữ số nguyên (ví dụ 1.250); “{0}” không được nhận.").format(ch))
+            self.refused.emit(reason)
+            return
+        super().keyPressEvent(event)
+
     def textFromValue(self, value):
         return "" if value == self.EMPTY else super().textFromValue(value)
 
@@ -299,29 +325,8 @@ class NumberBox(QSpinBox):
         super().wheelEvent(event)
 
 
-class DateBox(QDateEdit):
-    """dd/MM/yyyy with a calendar; the wheel only works while focused."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setDisplayFormat("dd/MM/yyyy")
-        self.setCalendarPopup(True)
-        self.setDateRange(QDate(2000, 1, 1), QDate(2100, 12, 31))
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setMinimumWidth(120)
-
-    def py_date(self) -> date:
-        q = self.date()
-        return date(q.year(), q.month(), q.day())
-
-    def set_py_date(self, d: date) -> None:
-        self.setDate(QDate(d.year, d.month, d.day))
-
-    def wheelEvent(self, event):
-        if not self.hasFocus():
-            event.ignore()
-            return
-        super().wheelEvent(event)
+class DateBox(DateField):
+    """dd/MM/yyyy, typed or picked on a calendar (F4); the plan years bound it."""
 
 
 def _text_box(min_lines: int = 3) -> QPlainTextEdit:
@@ -346,6 +351,7 @@ class EditorContext:
     comment: str = ""                 # the province's comment on this target
     status: Any = None                # StatusResult, or None when status rules are unavailable
     as_of: date | None = None
+    earlier_done: tuple[str, date | None] | None = None   # milestones: (period label, date) completed before
 
 
 class TargetEditor(QWidget):
@@ -454,6 +460,8 @@ class TargetEditor(QWidget):
             self.inputs[name] = widget
             self.errors[name] = err
             self.focus_chain.append(widget)
+            if isinstance(widget, NumberBox):
+                widget.refused.connect(lambda reason, n=name: self.show_refusal(n, reason))
             row += 2
 
         if m.type == "ratio":
@@ -501,9 +509,15 @@ class TargetEditor(QWidget):
             err.setVisible(False)
             grid.addWidget(err, row + 1, 0, 1, 2)
             self.errors["done_date"] = err
-            row += 2
+            self.earlier_done_label = QLabel(objectName="earlierDone")
+            self.earlier_done_label.setWordWrap(True)
+            self.earlier_done_label.setVisible(False)
+            grid.addWidget(self.earlier_done_label, row + 2, 0, 1, 2)
+            row += 3
             chk.toggled.connect(self._on_done_toggled)
+            dt.dateChanged.connect(lambda _d: self._update_earlier_done())
             dt.dateChanged.connect(lambda _d: chk.isChecked() and self._emit("done_date", dt.py_date()))
+            dt.invalidText.connect(lambda reason: self.show_problems([progress.FieldProblem(target.code, "done_date", reason)]))
         measure_box = QFrame(objectName="measureBox")
         measure_box.setStyleSheet(theme.MEASURE_BOX)
         mb = QVBoxLayout(measure_box)
@@ -568,8 +582,16 @@ class TargetEditor(QWidget):
         dt = self.inputs.get("done_date")
         if dt is not None:
             dt.setEnabled(on and not self.read_only)
+        self._update_earlier_done()
         if self._loading:
             return
+        earlier = self.ctx.earlier_done if hasattr(self, "ctx") else None
+        if on and dt is not None and earlier is not None and earlier[1] is not None:
+            self._loading = True            # completed before: the date is that completion's date
+            try:
+                dt.set_py_date(earlier[1])
+            finally:
+                self._loading = False
         self.edited.emit("done", on)
         if dt is not None:
             self.edited.emit("done_date", dt.py_date() if on else None)
@@ -628,6 +650,13 @@ class TargetEditor(QWidget):
         return list(self.inputs.values())
 
     # --- feedback -------------------------------------------------------------------------------
+    def show_refusal(self, name: str, reason: str) -> None:
+        """A key the field did not take: the reason under it (until the next validation)."""
+        err = self.errors.get(name)
+        if err is not None:
+            err.setText(reason)
+            err.setVisible(True)
+
     def show_problems(self, problems: list[progress.FieldProblem]) -> None:
         """Red border and the reason under each field with a problem; clear the others."""
         by_field: dict[str, str] = {}
@@ -649,6 +678,30 @@ class TargetEditor(QWidget):
         self.comment_box.setVisible(bool(ctx.comment))
         self.set_status(ctx.status, ctx.as_of)
         self.update_info()
+        self._update_earlier_done()
+
+    def _update_earlier_done(self) -> None:
+        """A milestone already reported done in an earlier period: say when, and warn if this period
+        ticks it again with another date (a milestone is completed once)."""
+        label = getattr(self, "earlier_done_label", None)
+        earlier = self.ctx.earlier_done if hasattr(self, "ctx") else None
+        if label is None:
+            return
+        if earlier is None:
+            label.setVisible(False)
+            return
+        period_label, when = earlier
+        text = (self.tr("Đã báo hoàn thành ngày {0} trong báo cáo {1}.").format(fmt_date(when), period_label)
+                if when else self.tr("Đã báo hoàn thành trong báo cáo {0}.").format(period_label))
+        style = theme.MUTED_TEXT
+        dt, done = self.inputs.get("done_date"), self.inputs.get("done")
+        if done is not None and done.isChecked() and when is not None and dt.py_date() != when:
+            text += " " + self.tr("Ngày đang nhập ({0}) khác ngày đã báo; nếu ngày trước là sai, hãy ghi rõ lý do "
+                                  "ở ô “Khó khăn, vướng mắc”.").format(fmt_date(dt.py_date()))
+            style = theme.WARNING_TEXT
+        label.setText(text)
+        label.setStyleSheet(style)
+        label.setVisible(True)
 
     def set_status(self, result, as_of: date | None = None) -> None:
         if result is None:
@@ -676,6 +729,9 @@ class TargetEditor(QWidget):
                 pct = fmt_percent(num / den) if num <= den else "–"
                 self.ratio_info.setText(self.tr("Tỷ lệ đạt: <b>{0}</b> ({1}/{2}) · {3}").format(
                     pct, fmt_int(num), fmt_int(den), goal))
+            elif den == 0:
+                self.ratio_info.setText(self.tr("Tỷ lệ đạt: không tính (mẫu số bằng 0: kỳ này không có việc nào "
+                                                "phải làm, nên không có tỷ lệ %) · {0}").format(goal))
             else:
                 self.ratio_info.setText(self.tr("Tỷ lệ đạt: – · {0}").format(goal))
         elif m.type == "count":
@@ -1031,6 +1087,7 @@ class EntryForm(QWidget):
         ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
         self.save_shortcut = QShortcut(QKeySequence.StandardKey.Save, self, self.save_now, context=ctx)
         self.undo_shortcut = QShortcut(QKeySequence.StandardKey.Undo, self, self.undo, context=ctx)
+        self.installEventFilter(self)
         self._update_actions()
         self.refresh()
 
@@ -1142,7 +1199,7 @@ class EntryForm(QWidget):
                 return ReportingPeriod.parse(pick.period_key)
         ptype = "month" if "month" in types else types[0]
         if mine:
-            ptype = ReportingPeriod.parse(mine[0].period_key).type
+            return period_in_work(plan, mine, self.today)
         return default_period(plan, ptype, self.today)
 
     def _fill_periods(self, period: ReportingPeriod) -> None:
@@ -1407,6 +1464,19 @@ class EntryForm(QWidget):
                     total += e.count
         return total
 
+    def _earlier_done(self, code: str) -> tuple[str, date | None] | None:
+        """The first earlier period of the year whose report marked this milestone done."""
+        if not self.loaded:
+            return None
+        cur = self.loaded.period
+        done = [o for o in self.loaded.others
+                if o.period.year == cur.year and o.period.end < cur.start
+                and code in o.entries and o.entries[code].done]
+        if not done:
+            return None
+        first = min(done, key=lambda o: (o.period.end, o.period.start))
+        return first.period.label, first.entries[code].done_date
+
     def _status_for(self, code: str):
         if not self.loaded:
             return None
@@ -1519,7 +1589,7 @@ class EntryForm(QWidget):
         self._current_code = code
         target = self._targets[code]
         ctx = EditorContext(earlier_count=self._earlier_count(code), comment=self.comment_for(code),
-                            status=self._status_for(code), as_of=self.as_of)
+                            status=self._status_for(code), as_of=self.as_of, earlier_done=self._earlier_done(code))
         editor = TargetEditor(target, self.loaded.plan.year, self.loaded.period, self.values(code),
                               self._evidence.get(code, ()), ctx, not self.editable, self.today)
         editor.edited.connect(lambda name, value, c=code: self._on_edit(c, name, value))
@@ -1587,7 +1657,7 @@ class EntryForm(QWidget):
 
     def _validate(self, code: str) -> list:
         target = self._targets[code]
-        problems = progress.validate_entry(target, self.loaded.plan.year, self.values(code))
+        problems = progress.validate_entry(target, self.loaded.plan.year, self.values(code), self.loaded.period)
         # a problem only counts when it concerns something typed (not a value saved before)
         self._problems[code] = problems
         if self.editor is not None and self.editor.code == code:
@@ -1608,7 +1678,7 @@ class EntryForm(QWidget):
         candidate = dict(self._pending.get(code, {}))
         while candidate:
             merged = {**self._saved[code], **candidate}
-            problems = progress.validate_entry(target, self.loaded.plan.year, merged)
+            problems = progress.validate_entry(target, self.loaded.plan.year, merged, self.loaded.period)
             if not problems:
                 return candidate
             bad = self._related({p.field for p in problems})
@@ -1648,7 +1718,7 @@ class EntryForm(QWidget):
         batches: list[dict] = []
         while remaining:
             ready = next((k for k, v in remaining.items()
-                          if not progress.validate_entry(target, year, {**state, k: v})), None)
+                          if not progress.validate_entry(target, year, {**state, k: v}, self.loaded.period)), None)
             if ready is None:
                 batches.append(remaining)
                 break
@@ -1835,6 +1905,14 @@ class EntryForm(QWidget):
     # ================================================================== keyboard and focus
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         et = event.type()
+        if obj is self:
+            # Hidden (page change, lock, close): save what is pending. Not a hideEvent override:
+            # with PySide6 6.12 that override's function object lost a reference each time a
+            # form was destroyed while shown, until the class dict pointed at freed memory
+            # (the "Fatal Python error" at exit; see docs/architecture.md, known issues).
+            if et == QEvent.Type.Hide:
+                self.flush()
+            return False
         if obj is self._window_filtered:
             if et == QEvent.Type.Close and not self.confirm_leave():
                 event.ignore()
@@ -1869,10 +1947,6 @@ class EntryForm(QWidget):
         if win is not self and win is not self._window_filtered:
             win.installEventFilter(self)
             self._window_filtered = win
-
-    def hideEvent(self, event) -> None:
-        self.flush()
-        super().hideEvent(event)
 
     def closeEvent(self, event) -> None:
         if not self.confirm_leave():

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QStackedWidget,
-                               QVBoxLayout, QWidget)
+import hashlib
+
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QScrollArea,
+                               QStackedWidget, QVBoxLayout, QWidget)
 
 from desktop import APP_NAME, __version__
 from desktop.models import units
 from desktop.models.vault import AppSession, Permission, Vault
 from desktop.ui.messages import MessageBox
 from desktop.ui import theme
+
+
+DEFAULT_SIZE = QSize(1280, 800)
+
+
+def geometry_key(unit_code: str, user_id: int) -> str:
+    """The QSettings key of a user's window geometry. QSettings is a plain file: it holds only the
+    geometry, under a hash that names neither the unit nor the user."""
+    digest = hashlib.sha256(f"vks-cds-window\0{unit_code}\0{user_id}".encode()).hexdigest()[:24]
+    return f"windows/main-{digest}"
 
 
 class MainWindow(QMainWindow):
@@ -24,7 +36,8 @@ class MainWindow(QMainWindow):
         self._on_settings_changed = on_settings_changed
         unit = units.own_unit(session)
         self.setWindowTitle(f"{APP_NAME} — {unit.name}")
-        self.resize(1280, 800)
+        self._geometry_key = geometry_key(unit.code, session.user.id)
+        self.resize(DEFAULT_SIZE)
 
         self.nav = QListWidget(objectName="navigation")
         self.nav.setFixedWidth(220)
@@ -84,32 +97,40 @@ class MainWindow(QMainWindow):
         item = QListWidgetItem(title)
         item.setData(Qt.ItemDataRole.UserRole, key)
         self.nav.addItem(item)
-        holder = QWidget()
+        # Each page sits in a scroll area: a page taller than a small screen scrolls instead of
+        # making the whole window (and every other page) taller than the screen.
+        holder = QScrollArea()
         holder.setObjectName(f"page_{key}")
-        QVBoxLayout(holder).setContentsMargins(12, 12, 12, 12)
+        holder.setWidgetResizable(True)
+        holder.setFrameShape(QFrame.Shape.NoFrame)
+        inner = QWidget()
+        QVBoxLayout(inner).setContentsMargins(12, 12, 12, 12)
+        holder.setWidget(inner)
         self.pages.addWidget(holder)
         self._factories.append(factory)
+
+    def _page_layout(self, index: int):
+        return self.pages.widget(index).widget().layout()
 
     def page_widget(self, key: str) -> QWidget | None:
         """The page's content widget (built on first use)."""
         for i in range(self.nav.count()):
             if self.nav.item(i).data(Qt.ItemDataRole.UserRole) == key:
                 self._ensure_built(i)
-                holder = self.pages.widget(i)
-                return holder.layout().itemAt(0).widget()
+                return self._page_layout(i).itemAt(0).widget()
         return None
 
     def _ensure_built(self, index: int) -> None:
-        holder = self.pages.widget(index)
-        if holder.layout().count() == 0:
-            holder.layout().addWidget(self._factories[index]())
+        layout = self._page_layout(index)
+        if layout.count() == 0:
+            layout.addWidget(self._factories[index]())
 
     def _show_page(self, index: int) -> None:
         if index < 0:
             return
         self._ensure_built(index)
         self.pages.setCurrentIndex(index)
-        widget = self.pages.widget(index).layout().itemAt(0).widget()
+        widget = self._page_layout(index).itemAt(0).widget()
         refresh = getattr(widget, "refresh", None)
         if callable(refresh) and index != 0:
             refresh()
@@ -119,6 +140,28 @@ class MainWindow(QMainWindow):
             if self.nav.item(i).data(Qt.ItemDataRole.UserRole) == key:
                 self.nav.setCurrentRow(i)
                 return
+
+    # ------------------------------------------------------------------ window geometry
+    def show_fitted(self) -> None:
+        """Show the window where this user left it; the first time, 1280×800 if the screen has room,
+        otherwise maximised (a 1366×768 office screen)."""
+        saved = QSettings().value(self._geometry_key)
+        if isinstance(saved, QByteArray | bytes) and self.restoreGeometry(QByteArray(saved)):
+            self.show()
+            return
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        room = screen.availableGeometry() if screen is not None else None
+        if room is not None and (room.width() < DEFAULT_SIZE.width() + 40 or room.height() < DEFAULT_SIZE.height() + 60):
+            self.showMaximized()
+            return
+        if room is not None:
+            frame = self.frameGeometry()
+            frame.moveCenter(room.center())
+            self.move(frame.topLeft())
+        self.show()
+
+    def save_geometry(self) -> None:
+        QSettings().setValue(self._geometry_key, self.saveGeometry())
 
     def _make_dashboard(self):
         from desktop.ui.dashboard import DashboardPage

@@ -15,8 +15,8 @@ PW = "mat-khau-anh-chup-2025"
 SIZE = (1280, 800)
 
 
-def _grab(widget, path: Path, app) -> None:
-    widget.resize(*SIZE)
+def _grab(widget, path: Path, app, size: tuple[int, int] = SIZE) -> None:
+    widget.resize(*size)
     widget.show()
     from desktop.ui import ops
 
@@ -68,6 +68,9 @@ def main(out: Path) -> int:
             page.today = date(2025, 10, 20)
             page.refresh()
         _grab(win, out / f"unit-{key}.png", app)
+    win.show_page("entry")
+    for size in ((1366, 768), (1920, 1080)):      # a common office screen, a large one
+        _grab(win, out / f"unit-entry-{size[0]}x{size[1]}.png", app, size)
     win.close()
     entry.lock()
 
