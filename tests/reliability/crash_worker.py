@@ -266,7 +266,9 @@ def op_restore(root: Path, ack: Callable[[str], None]) -> None:
     f = _facts(root)
     vault = Vault(root / "data")
     for i in range(N_RESTORES):
-        s = vault.unlock("admin", ADMIN_PW)  # restore is an admin's and locks the session
+        # restore is an admin's and locks the session; the next login sees an older database and
+        # the administrator accepts it with a reason (issue 17), as the login window asks
+        s = vault.unlock("admin", ADMIN_PW, accept_rollback="khôi phục bản sao lưu")
         if i == 0:
             ack("unlocked")
         which = "a" if i % 2 == 0 else "b"
