@@ -24,12 +24,12 @@ from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, delete, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from . import workflow
-from .dashboard import entry_values
-from .domain import Plan, ReportingPeriod
+from .dashboard import entry_values, entry_values_of_units
+from .domain import PERIOD_MONTHS, Plan, ReportingPeriod
 from .errors import NotFound, ValidationError
 from .i18n import tr
 from .progress import _plan
-from .schema import Base, Report, Unit, User
+from .schema import Base, ProgressEntry, Report, Unit, User
 from .status import Progress, evaluate
 from .units import own_unit
 from .vault import AppSession, Permission
@@ -204,9 +204,10 @@ def refresh_unit(session: AppSession, plan_id: str, unit_code: str, plan: Plan |
         stale = delete(MatrixCellRow).where(MatrixCellRow.plan_id == plan_id, MatrixCellRow.unit_code == unit_code)
         if since is not None:
             stale = stale.where(MatrixCellRow.period_key.in_([since.key] + [p.key for p, _ in reports]))
-        s.execute(stale)
+        conn = s.connection()  # plain statements: no ORM bookkeeping for rows nobody holds
+        conn.execute(stale)
         if rows:
-            s.execute(MatrixCellRow.__table__.insert(), rows)
+            conn.execute(MatrixCellRow.__table__.insert(), rows)
     return len(rows)
 
 
@@ -261,6 +262,72 @@ def matrix(session: AppSession, plan_id: str, period: ReportingPeriod | str) -> 
                                  (done_count.get(u.code, 0) / len(per_unit[u.code])) if counted else None))
         cells = {k: v for k, v in cells.items() if k in applies}
     return Matrix(plan_id, plan.title, period, deadline, units, targets, cells, applies, integrity)
+
+
+def _date_bound(t, plan: Plan, period: ReportingPeriod, as_of: date) -> bool:
+    """Whether a target's status or percent may differ, whatever the data, between the end of
+    `period` (where its cells are materialised) and a later `as_of` (see status.evaluate): its
+    deadline passes in between, a recurring period falls due in between, or a non-cumulative count
+    judges the shorter periods inside a window once they have ended."""
+    end = t.deadline.end_date(plan.year)
+    if end is not None and period.end <= end < as_of:
+        return True
+    m = t.measure
+    if m.type == "recurring":
+        every = m.every or t.deadline.every or "month"
+        every = every if every in PERIOD_MONTHS else "month"
+        grace = int(dict(plan.submission_deadlines).get(every, 0) or 0)
+        return any(p.end <= period.end and period.end <= p.submission_deadline(grace) < as_of
+                   for p in ReportingPeriod.periods_of_year(every, plan.year))
+    if m.type == "count" and m.minimum and not m.cumulative and m.per in PERIOD_MONTHS:
+        return PERIOD_MONTHS[m.per] > 1 and period.year == plan.year
+    return False
+
+
+def cells_as_of(session: AppSession, plan: Plan, period: ReportingPeriod, as_of: date,
+                targets_of: dict[str, list]) -> dict[tuple[str, str], CellView]:
+    """(unit, target) → cell for the units' reports of `period` (`targets_of`: unit → the targets
+    it reports on), evaluated on `as_of` exactly as `dashboard.evaluate_unit` would, from the
+    materialised cells wherever the date cannot change them: a report printed after its period
+    re-evaluates only the targets whose deadline or due periods fall in between, the
+    non-cumulative counts, and the milestones whose completion date does; a unit without
+    materialised cells (or a document dated inside the period) is evaluated in full."""
+    plan_id, days = plan.id, dict(plan.submission_deadlines)
+    wanted = {u: {t.code for t in ts} for u, ts in targets_of.items()}
+    by_code = {t.code: t for ts in targets_of.values() for t in ts}
+    cells: dict[tuple[str, str], CellView] = {}
+    by_value = _PROGRESS_BY_VALUE
+    with session.db.session() as s:
+        if as_of >= period.end:
+            for unit, code, status, percent, reason in s.connection().execute(
+                    select(MatrixCellRow.unit_code, MatrixCellRow.target_code, MatrixCellRow.status,
+                           MatrixCellRow.percent, MatrixCellRow.reason)
+                    .where(MatrixCellRow.plan_id == plan_id, MatrixCellRow.period_key == period.key)):
+                if code in wanted.get(unit, ()):
+                    cells[(unit, code)] = CellView(by_value[status], percent, reason)
+        have = {u for u, _code in cells}
+        stale = {(u, c) for u in have for c in wanted[u] if (u, c) not in cells}
+        redo = {c for c, t in by_code.items() if as_of > period.end and _date_bound(t, plan, period, as_of)}
+        if as_of > period.end:  # a milestone done after the period's end but by `as_of` counts
+            dated = [c for c, t in by_code.items() if t.measure.type in ("milestone", "qualitative")]
+            if dated:
+                stale |= {(u, c) for u, c in s.execute(
+                    select(Report.unit_code, ProgressEntry.target_code)
+                    .join(Report, Report.id == ProgressEntry.report_id)
+                    .where(Report.plan_id == plan_id, ProgressEntry.target_code.in_(dated),
+                           ProgressEntry.done.is_(True), ProgressEntry.done_date > period.end.isoformat(),
+                           ProgressEntry.done_date <= as_of.isoformat())) if u in have and c in wanted[u]}
+        stale |= {(u, c) for u in have for c in redo if c in wanted[u]}
+        full = [u for u in targets_of if u not in have]
+        values = entry_values_of_units(s, plan_id, sorted(have), sorted({c for _u, c in stale}),
+                                       period) if stale else {}
+        full_values = {u: entry_values(s, plan_id, u, period) for u in full}
+    todo = [(u, t) for u in full for t in targets_of[u]] + [(u, by_code[c]) for u, c in stale]
+    for u, t in todo:
+        entries = (full_values[u] if u in full_values else values.get(u, {})).get(t.code, [])
+        r = evaluate(t, plan.year, entries, as_of, period, submission_days=days)
+        cells[(u, t.code)] = CellView(r.status, r.percent, r.reason)
+    return cells
 
 
 def compare(session: AppSession, plan_id: str, period_a: ReportingPeriod | str, period_b: ReportingPeriod | str
