@@ -347,14 +347,21 @@ def run_gui(data_dir: str | None) -> int:
         MessageBox.error(None, APP_NAME, QApplication.translate(
             "App", "Không mở được thư mục dữ liệu {0}: {1}").format(root, exc.strerror or exc))
         return 1
-    from desktop.models.backups import sweep_leftovers
-
-    sweep_leftovers(root)  # interrupted writes of an earlier run (we hold the instance lock)
     controller = AppController(DeferredVault(root))
     _route_uncaught_damage(controller)
     app.aboutToQuit.connect(controller.shutdown)
     controller.start()
-    QTimer.singleShot(0, lambda: setup_logging(root))  # once the first window is up
+
+    def after_window() -> None:
+        """Once the first window is up (before anyone can type a password): logging, and the
+        interrupted writes of an earlier run swept (we hold the instance lock; the sweep touches
+        no file under a final name, so the wizard/login choice made above is unaffected)."""
+        from desktop.models.backups import sweep_leftovers
+
+        setup_logging(root)
+        sweep_leftovers(root)
+
+    QTimer.singleShot(0, after_window)
     try:
         return app.exec()
     finally:
