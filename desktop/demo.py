@@ -225,19 +225,15 @@ def _fill_and_send(office: Office, plan_id: str, period: str, share_of_done: flo
     return rid
 
 
-def _print_unit_report(office: Office, plan_id: str, period: str, path: Path) -> Path:
-    """The unit's own report as its leader prints it (the same PDF the bundle carries)."""
+def _print_unit_report(s, unit_code: str, plan_id: str, period: str, path: Path) -> Path:
+    """The unit's own report as its leader prints it (the same PDF the bundle carries), in the
+    leader's session `s`."""
     from desktop.models import pdfsign, progress, reporting
 
-    s = office.login("lanhdao")
-    try:
-        rid = next(r.id for r in progress.list_reports(s, plan_id)
-                   if r.period_key == period and r.unit_code == office.code)
-        sha = progress.get_report(s, rid).last_bundle_sha256
-        path.write_bytes(pdfsign.archived_pdf(s, rid)  # the head's signed copy, when the demo has tokens
-                         or reporting.unit_report_pdf(s, rid, reporting.default_verification(s, sha)))
-    finally:
-        s.lock()
+    rid = next(r.id for r in progress.list_reports(s, plan_id) if r.period_key == period and r.unit_code == unit_code)
+    sha = progress.get_report(s, rid).last_bundle_sha256
+    path.write_bytes(pdfsign.archived_pdf(s, rid)  # the head's signed copy, when the demo has tokens
+                     or reporting.unit_report_pdf(s, rid, reporting.default_verification(s, sha)))
     return path
 
 
@@ -407,12 +403,29 @@ def run_demo(out: Path, kdf=None) -> int:
             period = ReportingPeriod.parse(PERIOD)
             cons_pdf.write_bytes(reporting.consolidated_pdf(p, PLAN, period, as_of=datetime(2025, 4, 12).date()))
             cons_xlsx.write_bytes(reporting.consolidated_xlsx(p, PLAN, period, as_of=datetime(2025, 4, 12).date()))
+            signed_note = ""
+            if TOKENS.enabled:  # the head looks at KV1's signed report in the same sitting
+                from desktop.models import pdfsign
+
+                kv1 = next(r for r in exchange.received_reports(p) if r.unit_code == units[0].code)
+                view = pdfsign.signature_view(p, kv1.id)
+                signed_pdf = out / "bao-cao-KV1-da-ky-so.pdf"
+                signed_pdf.write_bytes(pdfsign.archived_pdf(p, kv1.id))
+                signed_note = f"{signed_pdf}  ({view.label}; {view.signer_name}, {view.signed_at_text})"
         finally:
             p.lock()
+        # Each leader reads the receipt, the report's state and (KV1) prints the report as sent in
+        # one sitting: one login per person and sitting (issue 20), not one per step.
+        statuses = {}
+        unit_pdfs = []
         for u in units:
             s = u.login("lanhdao")
             try:
                 exchange.scan_inbox(s)  # receipts: the reports become Đã nhận
+                statuses[u.code] = progress.list_reports(s, PLAN)[0].status_label
+                if u is units[0]:
+                    unit_pdfs.append(_print_unit_report(s, u.code, PLAN, PERIOD,
+                                                        out / "bao-cao-VKS-KV1-THA-2025-03.pdf"))
             finally:
                 s.lock()
 
@@ -437,6 +450,9 @@ def run_demo(out: Path, kdf=None) -> int:
         try:
             _approve(province, head, up_id, "Đồng ý")
             up = exchange.export_report(head, NATIONAL_PLAN, "2025-Q1")
+            unit_pdfs.append(_print_unit_report(head, province.code, NATIONAL_PLAN, "2025-Q1",
+                                                out / "bao-cao-VKS-THA-2025-Q1.pdf"))
+            fp = keystore.own_fingerprint(head)
         finally:
             head.lock()
         at(datetime(2025, 4, 15, 9, 0))
@@ -446,33 +462,6 @@ def run_demo(out: Path, kdf=None) -> int:
         finally:
             nat.lock()
 
-        statuses = {}
-        for u in units:
-            s = u.login("lanhdao")
-            try:
-                statuses[u.code] = progress.list_reports(s, PLAN)[0].status_label
-            finally:
-                s.lock()
-        p = province.login("quantri")
-        try:
-            fp = keystore.own_fingerprint(p)
-        finally:
-            p.lock()
-        unit_pdfs = [_print_unit_report(units[0], PLAN, PERIOD, out / "bao-cao-VKS-KV1-THA-2025-03.pdf"),
-                     _print_unit_report(province, NATIONAL_PLAN, "2025-Q1", out / "bao-cao-VKS-THA-2025-Q1.pdf")]
-        signed_note = ""
-        if TOKENS.enabled:
-            from desktop.models import pdfsign
-
-            p = province.login("lanhdao")
-            try:
-                kv1 = next(r for r in exchange.received_reports(p) if r.unit_code == units[0].code)
-                view = pdfsign.signature_view(p, kv1.id)
-                signed_pdf = out / "bao-cao-KV1-da-ky-so.pdf"
-                signed_pdf.write_bytes(pdfsign.archived_pdf(p, kv1.id))
-                signed_note = f"{signed_pdf}  ({view.label}; {view.signer_name}, {view.signed_at_text})"
-            finally:
-                p.lock()
     finally:
         exchange.clock = real_clock
         progress.datetime = real_datetime

@@ -294,3 +294,83 @@ def _pdf_text(pdf: bytes) -> str:
 
     out = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=pdf, capture_output=True, check=True).stdout
     return " ".join(unicodedata.normalize("NFC", out.decode("utf-8")).split())
+
+
+@pytest.mark.parametrize("key", ["2025-03", "2025-06", "2025-Q2", "2025-12"])
+def test_cells_as_of_equal_full_evaluation(province, key):
+    """The consolidated document's cells come from the materialised matrix, re-evaluating only
+    what the date can change: on any date they equal a full evaluation of every unit."""
+    from datetime import timedelta
+
+    from desktop.models.dashboard import evaluate_unit
+    from desktop.models.domain import ReportingPeriod
+
+    v, s = province
+    plan = plans.get_plan(s, PLAN)
+    period = ReportingPeriod.parse(key)
+    targets = cons.consolidated_targets(s, plan)
+    late_done = _entries(plan, 1.0, 1)  # milestones done a few days after the period's end
+    for code, e in late_done.items():
+        if e.get("done_date"):
+            e["done_date"] = (period.end + timedelta(days=3)).isoformat()
+    before = period.previous() if period.type == "month" else ReportingPeriod.parse("2025-03")
+    progress.store_received_report(s, "VKS-KV1-THA", PLAN, plan.version, before.key, _entries(plan, 0.4, 1))
+    progress.store_received_report(s, "VKS-KV1-THA", PLAN, plan.version, key, late_done)
+    progress.store_received_report(s, "VKS-KV2-THA", PLAN, plan.version, key, _entries(plan, 0.5, 0))
+    progress.store_received_report(s, "VKS-KV3-THA", PLAN, plan.version, key, _entries(plan, 1.0, 4))
+    cons.refresh_unit(s, PLAN, "VKS-KV1-THA")
+    cons.refresh_unit(s, PLAN, "VKS-KV2-THA")  # KV3's cells are not materialised: evaluated in full
+    units_ = ["VKS-KV1-THA", "VKS-KV2-THA", "VKS-KV3-THA"]
+    days = [period.start + timedelta(days=9), period.end, period.end + timedelta(days=1),
+            period.end + timedelta(days=3), period.end + timedelta(days=5), period.end + timedelta(days=40),
+            date(2025, 12, 31), date(2026, 1, 20)]
+    targets_of = {u: ts for u, ts in cons.unit_targets(s, plan).items() if u in units_}
+    assert set(targets_of) == set(units_) and targets
+    for as_of in days:
+        got = cons.cells_as_of(s, plan, period, as_of, targets_of)
+        want = {(u, ts.target.code): (ts.result.status, ts.result.percent) for u in units_
+                for ts in evaluate_unit(s, PLAN, as_of, period, unit_code=u, plan=plan, targets=targets_of[u])}
+        assert {k: (c.status, c.percent) for k, c in got.items()} == want, as_of
+
+
+def test_matrix_page_sorts_in_the_model(qtbot, qtmodeltester, province):
+    """Header sorting orders the units in the model (one key per row) and the view follows."""
+    from PySide6.QtCore import Qt
+
+    from desktop.ui.consolidation_page import FIXED_COLUMNS, ConsolidationPage
+
+    v, s = province
+    plan = plans.get_plan(s, PLAN)
+    progress.store_received_report(s, "VKS-KV1-THA", PLAN, plan.version, "2025-03", _entries(plan, 0.2, 0),
+                                   received_at=datetime(2025, 4, 3))
+    progress.store_received_report(s, "VKS-KV3-THA", PLAN, plan.version, "2025-03", _entries(plan, 1.0, 4),
+                                   received_at=datetime(2025, 4, 4))
+    page = ConsolidationPage(s, today=date(2025, 4, 15))
+    qtbot.addWidget(page)
+    page.plan.setCurrentIndex(page.plan.findData(PLAN))
+    page.period.setCurrentIndex(page.period.findData("2025-03"))
+    page.recompute()
+    m = page.model.matrix
+    col = next(i for i, t in enumerate(m.targets)
+               if m.cells[("VKS-KV1-THA", t.code)].status != m.cells[("VKS-KV3-THA", t.code)].status)
+    code = m.targets[col].code
+
+    def shown():
+        return [page.model.unit_at(page.proxy.mapToSource(page.proxy.index(r, 0)).row()).code
+                for r in range(page.proxy.rowCount())]
+
+    def rank(unit):
+        c = m.cells.get((unit, code))
+        return c.status.rank if c else 9
+
+    page.view.sortByColumn(FIXED_COLUMNS + col, Qt.SortOrder.AscendingOrder)
+    assert [rank(u) for u in shown()] == sorted(rank(u) for u in shown())
+    assert shown()[-1] == "VKS-KV2-THA"  # no report: last
+    page.view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    assert shown() == ["VKS-KV3-THA", "VKS-KV2-THA", "VKS-KV1-THA"]
+    page.period.setCurrentIndex(page.period.findData("2025-02"))  # a new matrix keeps the order asked for
+    page.period.setCurrentIndex(page.period.findData("2025-03"))
+    assert shown() == ["VKS-KV3-THA", "VKS-KV2-THA", "VKS-KV1-THA"]
+    page.search.setText("khu vuc 1")
+    assert shown() == ["VKS-KV1-THA"]
+    qtmodeltester.check(page.model)

@@ -172,7 +172,8 @@ class ReportingPeriod:
 
     @classmethod
     def periods_of_year(cls, type: str, year: int) -> list["ReportingPeriod"]:
-        return [cls(type, year, i) for i in range(1, 12 // PERIOD_MONTHS[type] + 1)]
+        # The same (immutable) instances each time, so their cached bounds are computed once.
+        return list(_periods_of_year(cls, type, year))
 
     @classmethod
     def containing(cls, type: str, d: date) -> "ReportingPeriod":
@@ -198,6 +199,11 @@ class ReportingPeriod:
         if m.group(4):
             return cls("half_year", year, int(m.group(4)))
         return cls("year", year, 1)
+
+
+@lru_cache(maxsize=1024)
+def _periods_of_year(cls: type[ReportingPeriod], type: str, year: int) -> tuple[ReportingPeriod, ...]:
+    return tuple(cls(type, year, i) for i in range(1, 12 // PERIOD_MONTHS[type] + 1))
 
 
 @lru_cache(maxsize=4096)

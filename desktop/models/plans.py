@@ -700,14 +700,19 @@ _PARSED: "weakref.WeakKeyDictionary[object, dict[tuple[str, int], Plan]]" = weak
 def get_plan(session: AppSession, plan_id: str, version: int | None = None) -> Plan:
     session.require(Permission.VIEW)
     with session.db.session() as s:
-        v = _plan_row(s, plan_id).current_version if version is None else int(version)
-        cache = _PARSED.setdefault(session.db, {})
-        plan = cache.get((plan_id, v))
-        if plan is not None:
-            return plan
-        doc = json.loads(_version_row(s, plan_id, v).document)
-    plan = cache[(plan_id, v)] = plan_from_document(doc)
-    return plan
+        return plan_in(session, s, plan_id, version)[0]
+
+
+def plan_in(session: AppSession, s, plan_id: str, version: int | None = None) -> tuple[Plan, str]:
+    """(the plan, its origin) inside the caller's transaction `s`: one primary-key read when the
+    parsed version is cached (the consolidation refresh after every imported report)."""
+    row = _plan_row(s, plan_id)
+    v = row.current_version if version is None else int(version)
+    cache = _PARSED.setdefault(session.db, {})
+    plan = cache.get((plan_id, v))
+    if plan is None:
+        plan = cache[(plan_id, v)] = plan_from_document(json.loads(_version_row(s, plan_id, v).document))
+    return plan, row.origin
 
 
 def plan_origin(session: AppSession, plan_id: str) -> str | None:

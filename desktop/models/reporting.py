@@ -272,12 +272,13 @@ def consolidated_report_doc(session: AppSession, plan_id: str, period: Reporting
         rep_info = {code: (r.received_at or r.sent_at or r.updated_at, r.status) for code, r in reports.items()}
     days = dict(plan.submission_deadlines).get(period.type, 0)
     deadline = period.submission_deadline(days)
+    from .consolidation import cells_as_of
+
     wanted = {t.code for ts in per_unit.values() for t in ts}
     targets = [t for t in plan.targets if t.code in wanted]
-    cells = {}
     submissions = {}
+    counted = []
     on_time = late = received = returned = 0
-    eval_date = min(as_of, deadline)
     for u in units:
         if u.code not in reports:
             continue
@@ -287,14 +288,15 @@ def consolidated_report_doc(session: AppSession, plan_id: str, period: Reporting
             submissions[u.code] = Submission(submitted_on=received_at.date() if received_at else None, returned=True)
             continue
         received += 1
+        counted.append(u.code)
         ok = received_at.date() <= deadline if received_at else None
         on_time += 1 if ok else 0
         late += 0 if ok else 1
         submissions[u.code] = Submission(submitted_on=received_at.date() if received_at else None, on_time=ok)
-        for ts in evaluate_unit(session, plan_id, eval_date, period, unit_code=u.code, plan=plan,
-                                targets=per_unit[u.code]):
-            value = ts.result.percent if ts.result.percent is not None else None
-            cells[(u.code, ts.target.code)] = MatrixCell(status=to_document_status(ts.result.status), value=value)
+    # the figures speak as at the deadline (or the document's date, if earlier)
+    cells = {key: MatrixCell(status=to_document_status(cell.status), value=cell.percent)
+             for key, cell in cells_as_of(session, plan, period, min(as_of, deadline),
+                                          {code: per_unit[code] for code in counted}).items()}
     rate = ReportingRate(expected=len(units), received=received, on_time=on_time, late=late, returned=returned)
     header, _unit, _parent = _header(session, me.code, period, plan, as_of, "consolidated")
     summary = tr("Reports", "Đã nhận {0}/{1} báo cáo của các đơn vị trực thuộc ({2} đúng hạn, {3} chậm; hạn gửi "

@@ -82,9 +82,7 @@ def preload() -> None:
     for mod in (dbmod, audit, _schema, _sa):
         mod.__getattr__("__name__")
 
-DB_NAME = "vks-cds.db"
-SLOTS_NAME = "keyslots.json"
-THROTTLE_NAME = "throttle.json"
+from .datafolder import DB_NAME, SLOTS_NAME, THROTTLE_NAME, DataFolder  # noqa: E402,F401  (re-exported)
 BACKUP_KEEP = 10
 BACKUP_INTERVAL_S = 24 * 3600
 MIN_PASSWORD_LEN = 10
@@ -184,56 +182,6 @@ class BackupInfo:
     size: int
     reason: str
     complete: bool = False  # has a manifest: database, slot file and every evidence blob
-
-
-# ------------------------------------------------------------------ the data folder
-class DataFolder:
-    def __init__(self, root: Path | str):
-        self.root = Path(root)
-
-    @property
-    def db_path(self) -> Path:
-        return self.root / DB_NAME
-
-    @property
-    def slots_path(self) -> Path:
-        return self.root / SLOTS_NAME
-
-    @property
-    def throttle_path(self) -> Path:
-        return self.root / THROTTLE_NAME
-
-    @property
-    def backups(self) -> Path:
-        return self.root / "backups"
-
-    @property
-    def damaged(self) -> Path:
-        return self.root / "damaged"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"
-
-    @property
-    def temp(self) -> Path:
-        return self.root / "tmp"
-
-    def is_initialised(self) -> bool:
-        return self.db_path.exists() and self.slots_path.exists()
-
-    def ensure(self) -> None:
-        try:
-            for p in (self.root, self.backups, self.logs):
-                p.mkdir(parents=True, exist_ok=True)
-            probe = self.root / f".write-test-{os.getpid()}"
-            probe.write_bytes(b"x")
-            probe.unlink()
-        except OSError as exc:
-            raise StorageError(
-                tr("Vault", "Không ghi được vào thư mục dữ liệu {0}.").format(self.root),
-                tr("Vault", "Ổ đĩa đầy hoặc không có quyền ghi. Hãy giải phóng dung lượng hoặc chọn thư mục khác (--data-dir)."),
-            ) from exc
 
 
 # ------------------------------------------------------------------ failed-login throttle

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QLibraryInfo, QLocale, QObject, QTimer, QTranslator, Signal
 from PySide6.QtWidgets import QApplication
 
 from desktop import APP_ID, APP_NAME, ORG_NAME
+from desktop.models.datafolder import DataFolder
 from desktop.models.fsutil import InstanceLock, InstanceLockedError
-from desktop.models.vault import AppSession, Vault
-from desktop.ui import ops
 from desktop.ui.messages import MessageBox, is_damage, set_damage_handler
+
+if TYPE_CHECKING:
+    from desktop.models.vault import AppSession, Vault
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,25 @@ class IdleWatcher(QObject):
 
     def stop(self) -> None:
         self.timer.stop()
+
+
+class DeferredVault:
+    """Stands for the `Vault` of a data folder until it is first used: the application shows the
+    login window (which needs only the folder) before `desktop.models.vault` and what it brings
+    (key slots, the domain, then Argon2 and SQLAlchemy) are imported; the storage stack is then
+    preloaded in the background while the user types (see `_preload_storage_in_background`)."""
+
+    def __init__(self, root: Path | str):
+        self.folder = DataFolder(root)
+        self._vault: Vault | None = None
+
+    def __getattr__(self, name: str):
+        if self._vault is None:
+            from desktop.models.vault import Vault
+
+            self._vault = Vault(self.folder.root)
+            self.folder = self._vault.folder
+        return getattr(self._vault, name)
 
 
 class AppController(QObject):
@@ -99,7 +122,8 @@ class AppController(QObject):
         self.login.reset(message)
         self.login.show()
         self.login.raise_()
-        _preload_storage_in_background()
+        # once the window is painted, while the user types (a password takes seconds to type)
+        QTimer.singleShot(300, _preload_storage_in_background)
 
     def _on_unlocked(self, session: AppSession) -> None:
         from desktop.ui.main_window import MainWindow
@@ -150,6 +174,8 @@ class AppController(QObject):
             else:
                 log.info("background check ended: %s", type(exc).__name__)
 
+        from desktop.ui import ops
+
         ops.run(None, work, done, on_failure=failed)
 
     def damage_detected(self, exc: BaseException) -> None:
@@ -187,6 +213,8 @@ class AppController(QObject):
         if self.main is not None:
             self.main.save_geometry()
             self.main.hide()  # nothing to see or click while the running operations end
+        from desktop.ui import ops  # imported when first needed: not before the login window shows
+
         # The key is wiped only when no operation can still use it (ops.Runner.shutdown).
         ops.runner().shutdown(lambda: self._finish_lock(message))
 
@@ -198,6 +226,8 @@ class AppController(QObject):
         if session is not None:
             session.lock()
         self.locking = False
+        from desktop.ui import ops
+
         ops.runner().resume()
         self.sessionChanged.emit(None)
         self.show_login(message)
@@ -237,6 +267,8 @@ class AppController(QObject):
         if self.main is not None:
             self.main.save_geometry()
         if self.session is not None:
+            from desktop.ui import ops
+
             ops.runner().delivering = False
             if not ops.runner().wait(30_000):  # exit: no GUI left to serve, blocking is fine
                 log.error("an operation was still running at exit; locking anyway")
@@ -261,9 +293,12 @@ def _preload_storage_in_background() -> None:
     """Load SQLAlchemy and the schema while the user types the password (daemon thread)."""
     import threading
 
-    from desktop.models import vault as vault_module
+    def preload() -> None:  # the vault module itself is imported here too, not before the window
+        from desktop.models import vault as vault_module
 
-    threading.Thread(target=vault_module.preload, name="preload-storage", daemon=True).start()
+        vault_module.preload()
+
+    threading.Thread(target=preload, name="preload-storage", daemon=True).start()
 
 
 def install_translations(app: QApplication) -> None:
@@ -305,7 +340,6 @@ def run_gui(data_dir: str | None) -> int:
 
     app = make_app()
     root = resolve_data_dir(data_dir)
-    setup_logging(root)
     lock = InstanceLock(root)
     try:
         lock.acquire()
@@ -317,13 +351,21 @@ def run_gui(data_dir: str | None) -> int:
         MessageBox.error(None, APP_NAME, QApplication.translate(
             "App", "Không mở được thư mục dữ liệu {0}: {1}").format(root, exc.strerror or exc))
         return 1
-    from desktop.models.backups import sweep_leftovers
-
-    sweep_leftovers(root)  # interrupted writes of an earlier run (we hold the instance lock)
-    controller = AppController(Vault(root))
+    controller = AppController(DeferredVault(root))
     _route_uncaught_damage(controller)
     app.aboutToQuit.connect(controller.shutdown)
     controller.start()
+
+    def after_window() -> None:
+        """Once the first window is up (before anyone can type a password): logging, and the
+        interrupted writes of an earlier run swept (we hold the instance lock; the sweep touches
+        no file under a final name, so the wizard/login choice made above is unaffected)."""
+        from desktop.models.backups import sweep_leftovers
+
+        setup_logging(root)
+        sweep_leftovers(root)
+
+    QTimer.singleShot(0, after_window)
     try:
         return app.exec()
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton,
@@ -9,8 +11,10 @@ from PySide6.QtWidgets import (QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEd
 
 from desktop import APP_NAME, __version__
 from desktop.models.errors import AppError, LoginThrottled, RollbackDetected, VaultDamaged
-from desktop.models.vault import AppSession, Vault
 from desktop.ui import theme
+
+if TYPE_CHECKING:  # the window shows before the vault (key slots, Argon2, SQLAlchemy) is imported
+    from desktop.models.vault import AppSession, Vault
 
 
 class LoginWindow(QWidget):
@@ -228,4 +232,4 @@ class LoginWindow(QWidget):
             self.login_button.setText(self.tr("Đợi {0} giây").format(self._wait_left))
 
 
-__all__ = ["LoginWindow", "AppSession"]
+__all__ = ["LoginWindow"]

@@ -12,9 +12,12 @@ contrast on white.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtGui import QColor
 
-from desktop.models.workflow import ReportState, Tone
+if TYPE_CHECKING:  # the login window uses this module: importing workflow here would load SQLAlchemy first
+    from desktop.models.workflow import ReportState
 
 # ------------------------------------------------------------------ text colours
 ERROR = "#b00020"       # refusals, invalid input
@@ -76,12 +79,12 @@ def background(colour: str) -> str:
 
 
 # ------------------------------------------------------------------ report states
-_TONE_FILL = {
-    Tone.NEUTRAL: "#e3e7ee",
-    Tone.WAITING: "#fff0c2",
-    Tone.DONE: "#d6edd6",
-    Tone.TRANSIT: "#dbe8f7",
-    Tone.ATTENTION: "#ffd8b0",
+_TONE_FILL = {  # by workflow.Tone value
+    "neutral": "#e3e7ee",
+    "waiting": "#fff0c2",
+    "done": "#d6edd6",
+    "transit": "#dbe8f7",
+    "attention": "#ffd8b0",
 }
 
 #: Banners above a report: (fill, border) per kind of notice.
@@ -95,8 +98,10 @@ BANNERS = {
 
 def state_fill(value: str | ReportState | None) -> str:
     """Background of a report state (chips, table cells); unknown or no state: neutral grey."""
+    from desktop.models.workflow import ReportState
+
     try:
-        return _TONE_FILL[ReportState(value).tone] if value is not None else NEUTRAL_BG
+        return _TONE_FILL[ReportState(value).tone.value] if value is not None else NEUTRAL_BG
     except ValueError:
         return NEUTRAL_BG
 
