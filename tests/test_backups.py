@@ -102,6 +102,8 @@ def test_second_place_and_restore_on_a_new_pc(unit, tmp_path):
     restored = handle.restore_full(handle.good_backups[0])
     handle.discard()
     assert restored.blobs_checked == 3 and restored.blobs_copied == 3 and not restored.missing
+    # the anchors of this OS account saw a newer generation of this vault: the administrator accepts (issue 17)
+    new_pc.unlock("admin", ADMIN_PW, accept_rollback="khôi phục bản sao lưu").lock()
     s = new_pc.unlock("nhaplieu", ENTRY_PW)
     report = progress.get_report(s, report_id)
     for i, f in enumerate(files):
@@ -172,7 +174,7 @@ def test_restore_checks_every_blob_and_names_what_is_missing(unit):
         assert m.filenames[0] in info.value.message
     result = vault.restore(s, backup, allow_missing=True)
     assert len(result.missing) == 2 and not s.is_unlocked
-    s = vault.unlock("admin", ADMIN_PW)
+    s = vault.unlock("admin", ADMIN_PW, accept_rollback="khôi phục bản sao lưu")
     last = audit.list_entries(s, 5)
     rec = [e for e in last if e.action == "restore"][0]
     assert rec.detail["backup"] == backup.name and len(rec.detail["evidence_missing"]) == 2
@@ -200,16 +202,18 @@ def test_restore_requires_admin_and_is_audited(unit, tmp_path):
                        text=True, timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert r.returncode == 1 and "không có quyền" in r.stderr and "Traceback" not in r.stderr
     after = tree(vault.folder.root)
-    # only the clerk's own login/lock records were appended: the database changed, nothing was restored
-    assert {k: v for k, v in after.items() if not k.startswith("vks-cds.db")} == \
-        {k: v for k, v in before.items() if not k.startswith("vks-cds.db")}
+    # only the clerk's own login/lock records were appended (the database) and each login advances the
+    # authenticated generation kept in the slot file (issue 17): nothing was restored
+    kept = ("vks-cds.db", "keyslots.json")
+    assert {k: v for k, v in after.items() if not k.startswith(kept)} == \
+        {k: v for k, v in before.items() if not k.startswith(kept)}
     s = vault.unlock("admin", ADMIN_PW)
     assert "sau_sao_luu" in {u.username for u in accounts.list_users(s)}
     assert not any(e.action == "restore" for e in audit.list_entries(s, 50))
     live_gen = max(e.id for e in audit.list_entries(s, 1))
     result = vault.restore(s, backup)
     assert result.live_generation >= live_gen > result.backup_generation
-    s = vault.unlock("admin", ADMIN_PW)
+    s = vault.unlock("admin", ADMIN_PW, accept_rollback="khôi phục bản sao lưu")
     assert "sau_sao_luu" not in {u.username for u in accounts.list_users(s)}
     rec = [e for e in audit.list_entries(s, 5) if e.action == "restore"][0]
     assert rec.detail["by"] == "admin" and rec.detail["backup_generation"] == result.backup_generation
@@ -241,6 +245,7 @@ def test_damage_handle_restores_only_for_an_admin(unit):
     assert handle.can_restore
     handle.restore()
     handle.discard()
+    vault.unlock("admin", ADMIN_PW, accept_rollback="khôi phục bản sao lưu").lock()  # an older database: the administrator accepts it (issue 17)
     vault.unlock("nhaplieu", ENTRY_PW).lock()
 
 

@@ -307,7 +307,7 @@ class BackupPage(QWidget):
             if result.second_place_error:
                 text += self.tr("\nCHƯA sao lưu được vào nơi thứ hai: {0}").format(result.second_place_error)
             self.status.setText(text)
-            self.status.setStyleSheet("color: #b00020;" if result.second_place_error else "")
+            self.status.setStyleSheet(theme.ERROR_TEXT if result.second_place_error else "")
             self.refresh()
 
         def failed(exc):
