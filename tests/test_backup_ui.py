@@ -44,6 +44,9 @@ def ctl(qtbot, created):
 
 
 def login(qtbot, ctl, user="admin", pw=ADMIN_PW):
+    # after a restore the database is older than seen before: the administrator's answer to the
+    # login window's question (issue 17), recorded with this reason
+    ctl.login.ask_rollback_note = lambda exc: "khôi phục bản sao lưu"
     ctl.login.username.clear()
     qtbot.keyClicks(ctl.login.username, user)
     qtbot.keyClicks(ctl.login.password, pw)
