@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from contextlib import contextmanager
 import re
 import shutil
 import subprocess
@@ -78,6 +79,24 @@ def _excluded(path: str) -> bool:
     return path.endswith("-shm") or "/logs/" in path or path.endswith("/logs")
 
 
+CONFIG_DIR = "config"  # the OS user's configuration folder, inside the recorded root
+
+
+@contextmanager
+def state_config(state: Path):
+    """Verify a crash state with the anchors that state holds (see `record`)."""
+    saved = {k: os.environ.get(k) for k in ("XDG_CONFIG_HOME", "APPDATA")}
+    os.environ["XDG_CONFIG_HOME"] = os.environ["APPDATA"] = str(Path(state) / CONFIG_DIR)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def record(root: Path, op: str, worker: Path, trace_file: Path, repo: Path) -> Trace:
     """Run `worker root op` under strace; return the calls on files under `root`."""
     root = Path(root).resolve()
@@ -95,7 +114,10 @@ def record(root: Path, op: str, worker: Path, trace_file: Path, repo: Path) -> T
         shutil.rmtree(snapshot)
     shutil.copytree(root, snapshot)  # the inodes' original contents, untouched by the run
     files = {i: str(snapshot / Path(p).relative_to(root)) for i, p in files.items()}
-    env = {**os.environ, "VKS_NO_SENDFILE": "1", "PYTHONPATH": str(repo), "QT_QPA_PLATFORM": "offscreen"}
+    # The rollback anchors (issue 17) live in the OS user's configuration folder: keep it inside the
+    # traced tree so each crash state carries the anchor file as the cut left it.
+    env = {**os.environ, "VKS_NO_SENDFILE": "1", "PYTHONPATH": str(repo), "QT_QPA_PLATFORM": "offscreen",
+           "XDG_CONFIG_HOME": str(root / CONFIG_DIR), "APPDATA": str(root / CONFIG_DIR)}
     proc = subprocess.run(["strace", "-f", "-qq", "-xx", "-s", "67108864", "-y", "-e", f"trace={STRACE_CALLS}",
                            "-o", str(trace_file), sys.executable, str(worker), str(root), op],
                           capture_output=True, env=env, cwd=str(repo), timeout=900)

@@ -73,7 +73,8 @@ def explore(trace: pc.Trace, op: str, facts: dict, work: Path, points: list[int]
             state = pc.materialize(trace, ns, dirs, content, work / "state")
             run = tc.Run(op, f"power cut after call {k} ({name})", acks, "power cut")
             try:
-                problems = tc.verify(state, run, facts)
+                with pc.state_config(state):
+                    problems = tc.verify(state, run, facts)
             except Exception as exc:  # the check itself failing is a finding too
                 problems = [f"{type(exc).__name__}: {exc}"]
             if problems:
@@ -131,7 +132,8 @@ def test_acknowledged_evidence_survives_a_power_cut(traces, tmp_path):
             applied = [(i, trace.ops[i]) for i in range(k + 1)]
         state = pc.materialize(trace, *pc.build(trace, applied), tmp_path / "state")
         run = tc.Run("evidence", f"cut {k}", [a for a in pc.acks_before(trace.ops, k) if a != "ready"], "power cut")
-        failures += tc.verify(state, run, traces.facts)
+        with pc.state_config(state):
+            failures += tc.verify(state, run, traces.facts)
     assert failures == []
 
 
