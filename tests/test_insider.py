@@ -280,7 +280,8 @@ def test_restore_function_called_by_a_clerk_is_caught_at_the_next_unlock(created
     backup = vault.backup_now(admin)
     accounts.add_user(admin, "sau_sao_luu", "Sau", Role.DATA_ENTRY, "mat-khau-du-dai-3")
     admin.lock()
-    vault.restore(_clerk_master(vault), backup)
+    # the clerk's own script does what restore does, without the service's admin check
+    vault._replace_database(backup)
     assert vault_rollback(vault)
     with pytest.raises(RollbackDetected) as info:
         vault.unlock("nhaplieu", ENTRY_PW)
