@@ -49,6 +49,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .errors import AppError, StorageError, VaultDamaged
 from .fsutil import atomic_write_bytes, fsync_dir, is_disk_full, makedirs_durable
+from .fsutil import sha256_file as _fs_sha256
 from .i18n import tr
 
 log = logging.getLogger(__name__)
@@ -179,11 +180,8 @@ def copy_durably(src: Path, dst: Path, on_bytes: Callable[[int], None] | None = 
 
 
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(COPY_CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
+    """The hex SHA-256 of a file (the one hasher lives in fsutil)."""
+    return _fs_sha256(path)[0]
 
 
 # ------------------------------------------------------------------ the manifest
