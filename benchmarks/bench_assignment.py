@@ -26,8 +26,8 @@ def main() -> int:
     args = ap.parse_args()
     from types import SimpleNamespace
 
-    from desktop.models.assignment import targets_for_units
-    from desktop.models.domain import plan_from_document, unit_key
+    from desktop.models.services.assignment import targets_for_units
+    from desktop.models.domain.plan import plan_from_document, unit_key
 
     doc = synthetic_plan()
     for gi, g in enumerate(doc["groups"]):  # realistic assignments: levels, leads, coordinators, named units

@@ -61,9 +61,9 @@ def main() -> int:
     ap.add_argument("--keep", help="work in this folder and keep it")
     args = ap.parse_args()
 
-    from desktop.models import accounts, plans, progress, settings
-    from desktop.models.keyslots import KdfParams
-    from desktop.models.vault import Role, UnitIdentity, Vault
+    from desktop.models.services import accounts, plans, progress, settings
+    from desktop.models.storage.keyslots import KdfParams
+    from desktop.models.storage.vault import Role, UnitIdentity, Vault
 
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-backup-"))
     work.mkdir(parents=True, exist_ok=True)

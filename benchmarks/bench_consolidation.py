@@ -38,9 +38,9 @@ def median_ms(fn, runs):
 
 
 def build(tmp: Path, n_units: int):
-    from desktop.models import accounts, consolidation, plans, progress, units
-    from desktop.models.keyslots import KdfParams
-    from desktop.models.vault import Role, UnitIdentity, Vault
+    from desktop.models.services import accounts, consolidation, plans, progress, units
+    from desktop.models.storage.keyslots import KdfParams
+    from desktop.models.storage.vault import Role, UnitIdentity, Vault
 
     v = Vault(tmp / f"province-{n_units}")
     s, _ = v.create(UnitIdentity("VKS-BENCH", "Viện kiểm sát nhân dân tỉnh Đo", level="tinh"), "quantri", PW,
@@ -78,8 +78,8 @@ def main() -> int:
     args = ap.parse_args()
     from PySide6.QtWidgets import QApplication
 
-    from desktop.models import consolidation
-    from desktop.models.status import Progress
+    from desktop.models.services import consolidation
+    from desktop.models.domain.status import Progress
     from desktop.ui.consolidation_page import MatrixFilter, MatrixTableModel
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -44,8 +44,8 @@ def _cpu() -> float:
 def run_once(kdf) -> dict:
     """One demo run; `kdf` None = the production parameters (tuned as `vks-cds demo` does)."""
     from desktop import demo
-    from desktop.models import keyslots
-    from desktop.models.vault import Vault
+    from desktop.models.storage import keyslots
+    from desktop.models.storage.vault import Vault
 
     counts = {"derive": 0, "derive_cpu": 0.0, "logins": 0}
     real_derive = keyslots.KdfParams.derive
@@ -82,7 +82,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=1)
     args = ap.parse_args()
 
-    from desktop.models.keyslots import KdfParams, tune_kdf
+    from desktop.models.storage.keyslots import KdfParams, tune_kdf
 
     print(f"bench_demo — {datetime.now():%d/%m/%Y %H:%M}, {platform.node()}, {os.cpu_count()} CPU, "
           f"load {os.getloadavg()[0]:.1f}, Python {platform.python_version()}")

@@ -53,10 +53,11 @@ def main() -> int:
 
     from bench_progress import synthetic_plan
 
-    from desktop.models import accounts, audit, insider, plans, progress
-    from desktop.models.domain import ReportingPeriod
-    from desktop.models.keyslots import tune_kdf
-    from desktop.models.vault import Role, UnitIdentity, Vault
+    from desktop.models.services import accounts, insider, plans, progress
+    from desktop.models.storage import audit
+    from desktop.models.domain.plan import ReportingPeriod
+    from desktop.models.storage.keyslots import tune_kdf
+    from desktop.models.storage.vault import Role, UnitIdentity, Vault
 
     tmp = Path(tempfile.mkdtemp(prefix="vks-bench-history-"))
     os.environ["XDG_CONFIG_HOME"] = str(tmp / "config")  # anchors of this run only

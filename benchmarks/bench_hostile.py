@@ -83,7 +83,7 @@ def child(case: str, junk_files: int) -> dict:
 
     from desktop.export.bundle import BundleRejected, open_bundle, write_bundle_to
     from desktop.export.keys import TrustedKey, UnitKeys
-    from desktop.models import keystore
+    from desktop.models.services import keystore
 
     me, sender = UnitKeys.generate("VKS-THA"), UnitKeys.generate("VKS-KV1-THA")
     trusted = [TrustedKey.from_public(sender.public())]
@@ -188,17 +188,17 @@ def child(case: str, junk_files: int) -> dict:
 def _junk_scan(n: int) -> dict:
     """A real office scans an inbox holding n junk .cdsb files."""
     from desktop import demo
-    from desktop.models import exchange
-    from desktop.models.keyslots import KdfParams
-    from desktop.models.schema import AuditRecord as AuditEntry
-    from desktop.models.vault import UnitIdentity
+    from desktop.models.services import exchange
+    from desktop.models.storage.keyslots import KdfParams
+    from desktop.models.storage.schema import AuditRecord as AuditEntry
+    from desktop.models.storage.vault import UnitIdentity
 
     tmp = Path(tempfile.mkdtemp(prefix="vks-bench-hostile-"))
     (tmp / "share").mkdir()
     office = demo._create_office(tmp, UnitIdentity("VKS-THA", "Viện kiểm sát nhân dân tỉnh Thanh Hóa", level="tinh"),
                                  KdfParams(1, 65536, 2, b"\0" * 16))
     s = office.login("quantri")
-    from desktop.models import settings
+    from desktop.models.services import settings
 
     settings.set_value(s, "share_folder", str(tmp / "share"))
     exchange.share_status(s)

@@ -27,9 +27,9 @@ def main() -> int:
     args = ap.parse_args()
 
     from desktop import demo
-    from desktop.models import exchange, plans
-    from desktop.models.keyslots import KdfParams
-    from desktop.models.vault import UnitIdentity
+    from desktop.models.services import exchange, plans
+    from desktop.models.storage.keyslots import KdfParams
+    from desktop.models.storage.vault import UnitIdentity
 
     kdf = KdfParams(1, 65536, 2, b"\0" * 16)  # unlock cost is not what is measured here
     tmp = Path(tempfile.mkdtemp(prefix="vks-bench-import-"))

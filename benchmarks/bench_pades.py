@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import report_samples as rs  # noqa: E402
 from desktop.devtoken import CAHierarchy, SoftToken, softhsm_module  # noqa: E402
 from desktop.export.pdf import pades, render_unit_report  # noqa: E402
-from desktop.models import pdfsign  # noqa: E402
+from desktop.models.services import pdfsign  # noqa: E402
 
 PIN = "123456"
 

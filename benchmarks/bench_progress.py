@@ -70,10 +70,10 @@ def main() -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from desktop.models import accounts, dashboard, plans, progress
-    from desktop.models.domain import ReportingPeriod
-    from desktop.models.keyslots import tune_kdf
-    from desktop.models.vault import Role, UnitIdentity, Vault
+    from desktop.models.services import accounts, dashboard, plans, progress
+    from desktop.models.domain.plan import ReportingPeriod
+    from desktop.models.storage.keyslots import tune_kdf
+    from desktop.models.storage.vault import Role, UnitIdentity, Vault
     from desktop.ui.dashboard import DashboardPage
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -63,7 +63,7 @@ def phase_build(args) -> dict:
 
 
 def _vault(args):
-    from desktop.models.vault import Vault
+    from desktop.models.storage.vault import Vault
 
     return Vault(Path(args.root) / f"province-{args.units}")
 
@@ -82,7 +82,7 @@ def phase_unlock(args) -> dict:
 def phase_matrix(args) -> dict:
     from PySide6.QtWidgets import QApplication
 
-    from desktop.models import consolidation
+    from desktop.models.services import consolidation
     from desktop.ui.consolidation_page import MatrixTableModel
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -124,9 +124,9 @@ def phase_check(args) -> dict:
 
 def phase_evidence(args) -> dict:
     """Store N GB of evidence (distinct 64 MiB files), then read the last one back streamed."""
-    from desktop.models import progress
-    from desktop.models.keyslots import KdfParams
-    from desktop.models.vault import UnitIdentity, Vault
+    from desktop.models.services import progress
+    from desktop.models.storage.keyslots import KdfParams
+    from desktop.models.storage.vault import UnitIdentity, Vault
 
     v = Vault(Path(args.root) / "evidence-unit")
     s, _ = v.create(UnitIdentity("BENCH", "Đơn vị đo"), "quantri", PW, kdf=KdfParams(1, 65536, 2, b"\0" * 16))

@@ -64,10 +64,10 @@ def build(tmp: Path, n_units: int):
     """A province with `n_units` units that each sent 12 monthly reports; cells materialised."""
 
 
-    from desktop.models import consolidation, plans
-    from desktop.models.keyslots import KdfParams
-    from desktop.models.schema import ProgressEntry, Report, Unit
-    from desktop.models.vault import UnitIdentity, Vault
+    from desktop.models.services import consolidation, plans
+    from desktop.models.storage.keyslots import KdfParams
+    from desktop.models.storage.schema import ProgressEntry, Report, Unit
+    from desktop.models.storage.vault import UnitIdentity, Vault
 
     v = Vault(tmp / f"province-{n_units}")
     s, _ = v.create(UnitIdentity("VKS-BENCH", "Viện kiểm sát nhân dân tỉnh Đo", level="tinh"), "quantri", PW,
@@ -123,7 +123,7 @@ def open_matrix_model(session):
     proxy over the 1,000 × 60 cells, up to the first painted screenful of data."""
     from PySide6.QtCore import Qt
 
-    from desktop.models import consolidation
+    from desktop.models.services import consolidation
     from desktop.ui.consolidation_page import MatrixFilter, MatrixTableModel
 
     m = consolidation.matrix(session, PLAN, "2025-06")
@@ -143,9 +143,9 @@ def every_unit_evaluated(session, plan, period_key: str) -> dict:
     evaluated from its entries (the baseline, and the reference the materialised cells must equal)."""
     from datetime import date
 
-    from desktop.models import consolidation
-    from desktop.models.dashboard import evaluate_unit
-    from desktop.models.domain import ReportingPeriod
+    from desktop.models.services import consolidation
+    from desktop.models.services.dashboard import evaluate_unit
+    from desktop.models.domain.plan import ReportingPeriod
 
     period = ReportingPeriod.parse(period_key)
     as_of = min(date.today(), consolidation.submission_deadline(plan, period))
@@ -181,8 +181,8 @@ def main() -> int:
 
     from sqlalchemy import text
 
-    from desktop.models import consolidation, reporting
-    from desktop.models.domain import ReportingPeriod
+    from desktop.models.services import consolidation, reporting
+    from desktop.models.domain.plan import ReportingPeriod
 
     print(f"bench_scaling — {datetime.now():%d/%m/%Y %H:%M}, {platform.node()}, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPU, Python {platform.python_version()}")
@@ -198,8 +198,8 @@ def main() -> int:
         for n in sizes:
             print(f"{n:,} units:".replace(",", "."))
             if (tmp / f"province-{n}" / "keyslots.json").exists() and args.keep:
-                from desktop.models import plans
-                from desktop.models.vault import Vault
+                from desktop.models.services import plans
+                from desktop.models.storage.vault import Vault
 
                 v = Vault(tmp / f"province-{n}")
                 s = v.unlock("quantri", PW)
@@ -231,7 +231,7 @@ def main() -> int:
                 # the materialised cells of the bench are synthetic: evaluate them for real first
                 consolidation.rebuild(s, PLAN)
                 doc = reporting.consolidated_report_doc(s, PLAN, ReportingPeriod.parse("2025-06"))
-                from desktop.models.status import to_document_status
+                from desktop.models.domain.status import to_document_status
 
                 want = {k: (to_document_status(st), pct) for k, (st, pct) in every_unit_evaluated(s, plan, "2025-06").items()}
                 same = {k: (c.status, c.value) for k, c in doc.cells.items()} == want

@@ -39,7 +39,7 @@ w = QWidget(); w.resize(520, 420); w.show(); app.processEvents()
 LOGIN = """
 import sys
 from desktop.ui.app import AppController, DeferredVault, make_app
-from desktop.models.fsutil import InstanceLock
+from desktop.fsutil import InstanceLock
 app = make_app()
 lock = InstanceLock(sys.argv[1]); lock.acquire()
 controller = AppController(DeferredVault(sys.argv[1])); controller.start(); app.processEvents()
@@ -52,8 +52,8 @@ import sys
 from desktop.ui.app import AppController, DeferredVault, make_app
 app = make_app()
 controller = AppController(DeferredVault(sys.argv[1])); controller.start(); app.processEvents()
-print(" ".join(m for m in ("desktop.models.vault", "desktop.models.keyslots", "argon2", "sqlalchemy",
-                           "desktop.models.domain", "logging.handlers") if m in sys.modules) or "none")
+print(" ".join(m for m in ("desktop.models.storage.vault", "desktop.models.storage.keyslots", "argon2", "sqlalchemy",
+                           "desktop.models.domain.plan", "logging.handlers") if m in sys.modules) or "none")
 import os; os._exit(0)
 """
 
@@ -76,8 +76,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=7)
     args = ap.parse_args()
 
-    from desktop.models.keyslots import tune_kdf
-    from desktop.models.vault import UnitIdentity, Vault
+    from desktop.models.storage.keyslots import tune_kdf
+    from desktop.models.storage.vault import UnitIdentity, Vault
 
     tmp = Path(tempfile.mkdtemp(prefix="vks-bench-"))
     t0 = time.perf_counter()

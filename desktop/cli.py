@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
 # ------------------------------------------------------------------ commands
 def _vault(args):
     from desktop.logsetup import setup_logging
-    from desktop.models.vault import Vault
+    from desktop.models.storage.vault import Vault
     from desktop.paths import resolve_data_dir
 
     root = resolve_data_dir(args.data_dir)
@@ -208,7 +208,7 @@ def _login(args, stdin: _Stdin):
 
 
 def cmd_init(args, stdin):
-    from desktop.models.vault import UnitIdentity
+    from desktop.models.storage.vault import UnitIdentity
 
     vault = _vault(args)
     password = stdin.line("mật khẩu quản trị")
@@ -217,11 +217,11 @@ def cmd_init(args, stdin):
                         doc_symbol=args.doc_symbol, level=args.level)
     session, code = vault.create(unit, args.admin, password, args.full_name)
     try:
-        from desktop.models import plans
+        from desktop.models.services import plans
 
         plans.install_builtin_plans(session)
         if args.recovery_sheet:
-            from desktop.models.recovery import write_recovery_sheet
+            from desktop.models.services.recovery import write_recovery_sheet
 
             write_recovery_sheet(session, code, Path(args.recovery_sheet))
     finally:
@@ -286,9 +286,9 @@ def cmd_backup(args, stdin):
 def cmd_restore(args, stdin):
     """Restore requires an admin: the service checks the role (in the live database, or in the
     backup itself when the live one is damaged or absent, e.g. on a new PC)."""
-    from desktop.models.errors import VaultDamaged, VaultMissing
-    from desktop.models.fsutil import InstanceLock
-    from desktop.models.vault import EvidenceMissing
+    from desktop.models.domain.errors import VaultDamaged, VaultMissing
+    from desktop.fsutil import InstanceLock
+    from desktop.models.storage.vault import EvidenceMissing
 
     vault = _vault(args)
     backup = Path(args.file)
@@ -299,7 +299,7 @@ def cmd_restore(args, stdin):
     try:
         if not backup.is_file():
             raise CliError(f"Không tìm thấy tệp sao lưu {backup}.")
-        from desktop.models.backups import sweep_leftovers
+        from desktop.models.storage.backups import sweep_leftovers
 
         sweep_leftovers(vault.folder.root)
         if args.recovery_code_stdin:
@@ -323,7 +323,7 @@ def cmd_restore(args, stdin):
             else:
                 from datetime import datetime
 
-                from desktop.models.vault import BackupInfo
+                from desktop.models.storage.vault import BackupInfo
 
                 info = BackupInfo(backup, datetime.fromtimestamp(backup.stat().st_mtime), backup.stat().st_size, "manual")
                 result = handle.restore_full(info, allow_missing=args.allow_missing_evidence, progress=progress)
@@ -346,15 +346,15 @@ def cmd_restore(args, stdin):
     print(f"Đã khôi phục từ {args.file}. Tệp cũ được giữ tại {result.aside}")
     print(f"Minh chứng: kiểm tra {result.blobs_checked} tệp, chép {result.blobs_copied} tệp.")
     if result.missing:
-        from desktop.models.backups import missing_message
+        from desktop.models.storage.backups import missing_message
 
         print(f"THIẾU {len(result.missing)} tệp minh chứng:\n" + missing_message(result.missing, 1000), file=sys.stderr)
     return 0
 
 
 def cmd_users(args, stdin):
-    from desktop.models import accounts
-    from desktop.models.vault import Role
+    from desktop.models.services import accounts
+    from desktop.models.storage.vault import Role
 
     vault, session = _login(args, stdin)
     try:
@@ -379,12 +379,12 @@ def cmd_users(args, stdin):
 
 
 def cmd_audit(args, stdin):
-    from desktop.models import audit
+    from desktop.models.storage import audit
 
     vault, session = _login(args, stdin)
     try:
         if args.action == "verify":
-            from desktop.models import insider
+            from desktop.models.services import insider
 
             # the keyed chain, the head last seen outside the database, every signed report
             # and administrative action (issue 17)
@@ -407,7 +407,7 @@ def cmd_audit(args, stdin):
 
 
 def cmd_plans(args, stdin):
-    from desktop.models import plans
+    from desktop.models.services import plans
 
     vault, session = _login(args, stdin)
     try:
@@ -429,7 +429,7 @@ def cmd_plans(args, stdin):
             for item in args.group_title:
                 code, sep, title = item.partition("=")
                 if not sep or not code.strip():
-                    from desktop.models.errors import ValidationError
+                    from desktop.models.domain.errors import ValidationError
 
                     raise ValidationError(f"--group-title '{item}' phải có dạng NHÓM=TÊN, ví dụ III=Về nền tảng.")
                 titles[code.strip()] = title.strip()
@@ -451,8 +451,8 @@ def cmd_progress(args, stdin):
     from datetime import date
 
     from desktop.export.vnformat import fmt_percent
-    from desktop.models import dashboard, progress
-    from desktop.models.domain import ReportingPeriod
+    from desktop.models.services import dashboard, progress
+    from desktop.models.domain.plan import ReportingPeriod
 
     vault, session = _login(args, stdin)
     try:
@@ -495,10 +495,10 @@ def cmd_progress(args, stdin):
 
 
 def cmd_report(args, stdin):
-    from desktop.models import progress, reporting
-    from desktop.models.domain import ReportingPeriod
-    from desktop.models.fsutil import atomic_write_bytes
-    from desktop.models.units import own_unit
+    from desktop.models.services import progress, reporting
+    from desktop.models.domain.plan import ReportingPeriod
+    from desktop.fsutil import atomic_write_bytes
+    from desktop.models.services.units import own_unit
 
     out = Path(args.out)
     if out.suffix.lower() not in (".pdf", ".xlsx"):
@@ -513,7 +513,7 @@ def cmd_report(args, stdin):
             if not found:
                 raise CliError(f"Chưa có báo cáo kỳ {period.label} của kế hoạch {args.plan}.")
             rid = found[0].id
-            from desktop.models import pdfsign
+            from desktop.models.services import pdfsign
 
             data = ((pdfsign.archived_pdf(session, rid)  # the signed official copy, when signed
                      or reporting.unit_report_pdf(session, rid, reporting.default_verification(
@@ -534,7 +534,7 @@ def _fmt_when(dt) -> str:
 
 
 def cmd_keys(args, stdin):
-    from desktop.models import keystore
+    from desktop.models.services import keystore
 
     vault, session = _login(args, stdin)
     try:
@@ -573,7 +573,7 @@ def cmd_keys(args, stdin):
 
 
 def cmd_export(args, stdin):
-    from desktop.models import exchange
+    from desktop.models.services import exchange
 
     vault, session = _login(args, stdin)
     try:
@@ -590,7 +590,7 @@ def cmd_export(args, stdin):
 
 
 def cmd_import(args, stdin):
-    from desktop.models import exchange
+    from desktop.models.services import exchange
 
     vault, session = _login(args, stdin)
     try:
@@ -615,7 +615,7 @@ def cmd_import(args, stdin):
 
 
 def cmd_verify(args, stdin):
-    from desktop.models import exchange
+    from desktop.models.services import exchange
 
     vault, session = _login(args, stdin)
     try:
@@ -630,7 +630,7 @@ def cmd_verify(args, stdin):
 
 
 def cmd_outbox(args, stdin):
-    from desktop.models import exchange
+    from desktop.models.services import exchange
 
     vault, session = _login(args, stdin)
     try:
@@ -655,7 +655,7 @@ def cmd_outbox(args, stdin):
 
 
 def cmd_enrol(args, stdin):
-    from desktop.models import keystore
+    from desktop.models.services import keystore
 
     vault, session = _login(args, stdin)
     try:
@@ -670,7 +670,7 @@ def cmd_enrol(args, stdin):
             else:
                 path = keystore.make_enrolment_package(session, out, args.plan)
             pdf = path.with_suffix(".pdf")
-            from desktop.models.fsutil import atomic_write_bytes
+            from desktop.fsutil import atomic_write_bytes
 
             atomic_write_bytes(pdf, keystore.enrolment_form_pdf(session, "request"))
             info = keystore.own_key_info(session)
@@ -697,7 +697,7 @@ def cmd_enrol(args, stdin):
 
 
 def cmd_quarantine(args, stdin):
-    from desktop.models import exchange
+    from desktop.models.services import exchange
 
     vault, session = _login(args, stdin)
     try:
@@ -748,8 +748,8 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    from desktop.models.errors import AppError, LoginFailed, LoginThrottled, VaultDamaged
-    from desktop.models.fsutil import InstanceLockedError
+    from desktop.models.domain.errors import AppError, LoginFailed, LoginThrottled, VaultDamaged
+    from desktop.fsutil import InstanceLockedError
     from desktop.stdio import ensure_utf8_stdio
 
     ensure_utf8_stdio()

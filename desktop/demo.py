@@ -51,8 +51,8 @@ def _say(msg: str) -> None:
 
 def _create_office(root: Path, ident, kdf) -> Office:
     from desktop.logsetup import setup_logging
-    from desktop.models import accounts, plans, settings
-    from desktop.models.vault import Role, Vault
+    from desktop.models.services import accounts, plans, settings
+    from desktop.models.storage.vault import Role, Vault
 
     folder = root / ident.code
     setup_logging(folder)
@@ -64,17 +64,17 @@ def _create_office(root: Path, ident, kdf) -> Office:
                           DEMO_PASSWORD)
         plans.install_builtin_plans(s)
         settings.set_value(s, "share_folder", str(root / "share"))
-        from desktop.models import signer
+        from desktop.models.services import signer
 
         if ident.level == "tinh":  # the province's documents are signed by a deputy for the head
             signer.save(s, signer.SignerChoice("ky_thay", "Viện trưởng", "Phó Viện trưởng", drafter="VP"))
         else:
             signer.save(s, signer.SignerChoice("truc_tiep", "Viện trưởng", drafter="VP"))
-        from desktop.models import exchange
+        from desktop.models.services import exchange
 
         exchange.scan_inbox(s)  # the first scan lays out this office's folders on the share
         if ident.level == "khu_vuc" and ident.code == "VKS-KV1-THA":
-            from desktop.models.recovery import write_recovery_sheet
+            from desktop.models.services.recovery import write_recovery_sheet
 
             write_recovery_sheet(s, code, root / "phieu-ma-khoi-phuc-KV1.pdf")
     finally:
@@ -84,7 +84,7 @@ def _create_office(root: Path, ident, kdf) -> Office:
 
 def _enrol(parent: Office, child: Office, share: Path) -> None:
     """Request → paper check at the parent → package → paper check at the child."""
-    from desktop.models import keystore
+    from desktop.models.services import keystore
 
     handoff = share / "_ban-giao-truc-tiep"
     handoff.mkdir(parents=True, exist_ok=True)
@@ -138,7 +138,7 @@ class DemoTokens:
         if not self.enabled:
             return
         from desktop.devtoken import SoftToken
-        from desktop.models import pdfsign, settings, units
+        from desktop.models.services import pdfsign, settings, units
 
         s = office.login("quantri")
         try:
@@ -162,7 +162,7 @@ class DemoTokens:
         tok = self.tokens.get(office.code)
         if tok is None:
             return
-        from desktop.models import pdfsign
+        from desktop.models.services import pdfsign
 
         self._use(tok)
         pdfsign.sign_report(head, report_id, self.PIN)
@@ -179,7 +179,7 @@ TOKENS: DemoTokens | None = None
 
 def _approve(office: Office, head, report_id: int, comment: str) -> None:
     """The head approves and signs with the USB token (when the demo has one)."""
-    from desktop.models import progress
+    from desktop.models.services import progress
 
     progress.approve_report(head, report_id, comment)
     if TOKENS is not None:
@@ -188,7 +188,7 @@ def _approve(office: Office, head, report_id: int, comment: str) -> None:
 
 def _fill_and_send(office: Office, plan_id: str, period: str, share_of_done: float, seed: int) -> int:
     from desktop.demo_data import NARRATIVE
-    from desktop.models import exchange, progress
+    from desktop.models.services import exchange, progress
     import random
 
     rng = random.Random(seed)
@@ -228,7 +228,7 @@ def _fill_and_send(office: Office, plan_id: str, period: str, share_of_done: flo
 def _print_unit_report(s, unit_code: str, plan_id: str, period: str, path: Path) -> Path:
     """The unit's own report as its leader prints it (the same PDF the bundle carries), in the
     leader's session `s`."""
-    from desktop.models import pdfsign, progress, reporting
+    from desktop.models.services import pdfsign, progress, reporting
 
     rid = next(r.id for r in progress.list_reports(s, plan_id) if r.period_key == period and r.unit_code == unit_code)
     sha = progress.get_report(s, rid).last_bundle_sha256
@@ -238,11 +238,11 @@ def _print_unit_report(s, unit_code: str, plan_id: str, period: str, path: Path)
 
 
 def run_demo(out: Path, kdf=None) -> int:
-    from desktop.models import consolidation, exchange, keystore, plans, progress, reporting
-    from desktop.models.domain import ReportingPeriod
-    from desktop.models.keyslots import tune_kdf
-    from desktop.models.vault import UnitIdentity
-    from desktop.models.workflow import ReportState
+    from desktop.models.services import consolidation, exchange, keystore, plans, progress, reporting
+    from desktop.models.domain.plan import ReportingPeriod
+    from desktop.models.storage.keyslots import tune_kdf
+    from desktop.models.storage.vault import UnitIdentity
+    from desktop.models.domain.workflow import ReportState
 
     out = Path(out).resolve()
     if out.exists():
@@ -405,7 +405,7 @@ def run_demo(out: Path, kdf=None) -> int:
             cons_xlsx.write_bytes(reporting.consolidated_xlsx(p, PLAN, period, as_of=datetime(2025, 4, 12).date()))
             signed_note = ""
             if TOKENS.enabled:  # the head looks at KV1's signed report in the same sitting
-                from desktop.models import pdfsign
+                from desktop.models.services import pdfsign
 
                 kv1 = next(r for r in exchange.received_reports(p) if r.unit_code == units[0].code)
                 view = pdfsign.signature_view(p, kv1.id)

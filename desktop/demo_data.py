@@ -11,8 +11,8 @@ import random
 from datetime import date
 from pathlib import Path
 
-from desktop.models import progress
-from desktop.models.domain import ReportingPeriod
+from desktop.models.services import progress
+from desktop.models.domain.plan import ReportingPeriod
 
 NARRATIVE = {
     "I": "Đơn vị đã quán triệt Kế hoạch chuyển đổi số năm {year} đến toàn thể công chức, người lao động; "

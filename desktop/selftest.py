@@ -22,8 +22,8 @@ def _step(name: str, fn) -> bool:
 
 
 def run_selftest(gui: bool = False) -> int:
-    from desktop.models.db import Database, raw_connect, upgrade
-    from desktop.models.keyslots import generate_master_key, wipe
+    from desktop.models.storage.db import Database, raw_connect, upgrade
+    from desktop.models.storage.keyslots import generate_master_key, wipe
 
     tmp = Path(tempfile.mkdtemp(prefix="vks-cds-selftest-"))
     marker = "KIEM-TRA-MA-HOA-" + str(time.time_ns())
@@ -36,7 +36,7 @@ def run_selftest(gui: bool = False) -> int:
             db = Database(path, key)
             try:
                 upgrade(db)
-                from desktop.models.schema import Setting
+                from desktop.models.storage.schema import Setting
 
                 with db.session() as s:
                     s.add(Setting(key="selftest", value=f'"{marker}"'))

@@ -102,12 +102,12 @@ HIDDEN_IMPORTS = [
     "pkcs11._pkcs11",                 # python-pkcs11 loads its binding inside pkcs11.lib()
 ]
 
-# Alembic scripts are loaded from files (desktop.models.db.MIGRATIONS_DIR = <db.py>/../migrations),
+# Alembic scripts are loaded from files (desktop.models.storage.db.MIGRATIONS_DIR = <db.py>/../migrations),
 # so they must exist as .py files next to the frozen package, not only inside the PYZ archive.
 MIGRATION_DATA = [
-    ("desktop/models/migrations", "*.py"),
-    ("desktop/models/migrations", "*.mako"),
-    ("desktop/models/migrations/versions", "*.py"),
+    ("desktop/models/storage/migrations", "*.py"),
+    ("desktop/models/storage/migrations", "*.mako"),
+    ("desktop/models/storage/migrations/versions", "*.py"),
 ]
 # Data files of the `resources` package (plans/*.json, fonts/*, icons/*, i18n/*, ...): the whole
 # tree minus Python sources and caches.

@@ -111,7 +111,7 @@ def bundle_check() -> int:
         return f"{len(plans)} tệp kế hoạch, phông, biểu tượng"
 
     def migrations():
-        from desktop.models import db
+        from desktop.models.storage import db
 
         files = sorted(p.name for p in (db.MIGRATIONS_DIR / "versions").glob("*.py") if p.name != "__init__.py")
         assert files, f"no revision files in {db.MIGRATIONS_DIR}"

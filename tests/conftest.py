@@ -12,8 +12,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 
-from desktop.models.keyslots import KdfParams
-from desktop.models.vault import Role, UnitIdentity, Vault
+from desktop.models.storage.keyslots import KdfParams
+from desktop.models.storage.vault import Role, UnitIdentity, Vault
 
 FAST_KDF = KdfParams(time_cost=1, memory_kib=8192, parallelism=1, salt=b"\0" * 16)
 ADMIN_PW = "quan-tri-vien-2025"
@@ -75,7 +75,7 @@ def vault(data_dir):
 @pytest.fixture
 def created(vault):
     """(vault, admin session, recovery code) on a new data folder with three users."""
-    from desktop.models import accounts
+    from desktop.models.services import accounts
 
     session, code = vault.create(UNIT, "admin", ADMIN_PW, "Nguyễn Văn Quản", kdf=FAST_KDF)
     accounts.add_user(session, "nhaplieu", "Trần Thị Nhập", Role.DATA_ENTRY, ENTRY_PW)

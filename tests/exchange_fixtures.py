@@ -31,9 +31,9 @@ import pytest
 from sqlalchemy import select
 
 from conftest import ADMIN_PW, APPROVER_PW, ENTRY_PW, FAST_KDF, UNIT
-from desktop.models import accounts, exchange, keystore, plans, progress, settings
-from desktop.models.schema import Base
-from desktop.models.vault import AppSession, Role, UnitIdentity, Vault
+from desktop.models.services import accounts, exchange, keystore, plans, progress, settings
+from desktop.models.storage.schema import Base
+from desktop.models.storage.vault import AppSession, Role, UnitIdentity, Vault
 
 PLAN = "thanhhoa-cds-2025"
 PERIOD = "2025-Q1"
@@ -223,8 +223,8 @@ def approved_report(office: Office, values: dict[str, dict], plan_id: str = PLAN
 def approval_for(office: Office, report_doc: dict) -> dict:
     """data/approval.json for a hand-made report document: the unit head really signs exactly
     these values with their personal key (what progress.approve_report does for a real report)."""
-    from desktop.models import insider
-    from desktop.models.schema import Report
+    from desktop.models.services import insider
+    from desktop.models.storage.schema import Report
 
     rep = report_doc["report"]
     snapshot = {"entries": {c: {f: v for f, v in e.items() if f != "evidence"} | {"evidence": [x["sha256"] for x in e["evidence"]]}

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import ENTRY_PW
-from desktop.models import plans
-from desktop.models.schema import AuditRecord, Plan, PlanTarget, PlanVersion
+from desktop.models.services import plans
+from desktop.models.storage.schema import AuditRecord, Plan, PlanTarget, PlanVersion
 
 PLANS_DIR = Path(__file__).resolve().parents[1] / "resources" / "plans"
 SEEDS_DIR = Path(__file__).resolve().parent / "data" / "plan_sources"

@@ -8,9 +8,10 @@ import openpyxl
 import pytest
 from PySide6.QtCore import Qt
 
-from desktop.models import accounts, audit
-from desktop.models.keyslots import KdfParams
-from desktop.models.vault import Role, UnitIdentity, Vault
+from desktop.models.services import accounts
+from desktop.models.storage import audit
+from desktop.models.storage.keyslots import KdfParams
+from desktop.models.storage.vault import Role, UnitIdentity, Vault
 from desktop.ui.admin_pages import AuditPage
 from desktop.ui.messages import MessageBox
 

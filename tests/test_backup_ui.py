@@ -8,10 +8,10 @@ import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QMessageBox
 
-from desktop.models import accounts, plans, settings
-from desktop.models.db import raw_connect
-from desktop.models.errors import DamagedDatabase
-from desktop.models.vault import Role
+from desktop.models.services import accounts, plans, settings
+from desktop.models.storage.db import raw_connect
+from desktop.models.domain.errors import DamagedDatabase
+from desktop.models.storage.vault import Role
 from desktop.ui import ops
 from desktop.ui.app import AppController
 from desktop.ui.messages import MessageBox, show_error

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from desktop.models import accounts, audit, plans, progress, settings
-from desktop.models import backups as bk
-from desktop.models.errors import DamagedDatabase, PermissionDenied, VaultDamaged
-from desktop.models.vault import EvidenceMissing, Role, Vault
+from desktop.models.services import accounts, plans, progress, settings
+from desktop.models.storage import audit
+from desktop.models.storage import backups as bk
+from desktop.models.domain.errors import DamagedDatabase, PermissionDenied, VaultDamaged
+from desktop.models.storage.vault import EvidenceMissing, Role, Vault
 
 from conftest import ADMIN_PW, ENTRY_PW
 
@@ -276,7 +277,7 @@ def test_tampered_or_swapped_backups_are_refused(unit):
 def test_damage_at_any_read_is_a_typed_error(created):
     """A page that unlock does not read (the root of the plan targets table), damaged on disk,
     raises DamagedDatabase when a service reads it; the background check finds it too."""
-    from desktop.models.db import raw_connect
+    from desktop.models.storage.db import raw_connect
 
     vault, session, _ = created
     plans.install_builtin_plans(session)

@@ -23,7 +23,7 @@ import pytest
 from bundle_helpers import keys, lookup, sha
 
 import desktop.export.bundle as bm
-from desktop.models import fsutil
+from desktop import fsutil
 from desktop.export.bundle import (
     Attachment,
     BundleRejected,

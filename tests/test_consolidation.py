@@ -6,12 +6,12 @@ from datetime import date, datetime
 
 import pytest
 
-from desktop.models import consolidation as cons
-from desktop.models import accounts, plans, progress, units
-from desktop.models.errors import PermissionDenied, ValidationError
-from desktop.models.keyslots import KdfParams
-from desktop.models.status import Progress
-from desktop.models.vault import Role, UnitIdentity, Vault
+from desktop.models.services import consolidation as cons
+from desktop.models.services import accounts, plans, progress, units
+from desktop.models.domain.errors import PermissionDenied, ValidationError
+from desktop.models.storage.keyslots import KdfParams
+from desktop.models.domain.status import Progress
+from desktop.models.storage.vault import Role, UnitIdentity, Vault
 
 FAST = KdfParams(1, 8192, 1, b"\0" * 16)
 PLAN = "thanhhoa-cds-2025"
@@ -123,8 +123,8 @@ def test_older_revision_never_replaces_newer(province):
 
 
 def test_consolidated_report_pdf(province):
-    from desktop.models import reporting
-    from desktop.models.domain import ReportingPeriod
+    from desktop.models.services import reporting
+    from desktop.models.domain.plan import ReportingPeriod
 
     v, s = province
     plan = plans.get_plan(s, PLAN)
@@ -233,7 +233,7 @@ def _return(s, unit_code: str, period: str) -> None:
     """What exchange.return_report leaves at the province: the copy in state Bị trả lại."""
     from sqlalchemy import select
 
-    from desktop.models.schema import Report
+    from desktop.models.storage.schema import Report
 
     with s.db.session() as db:
         r = db.scalars(select(Report).where(Report.unit_code == unit_code, Report.period_key == period)).one()
@@ -241,8 +241,8 @@ def _return(s, unit_code: str, period: str) -> None:
 
 
 def test_returned_report_not_counted_until_resent(province):
-    from desktop.models import reporting
-    from desktop.models.domain import ReportingPeriod
+    from desktop.models.services import reporting
+    from desktop.models.domain.plan import ReportingPeriod
 
     v, s = province
     plan = plans.get_plan(s, PLAN)
@@ -273,7 +273,7 @@ def test_returned_report_not_counted_until_resent(province):
     assert "THÔNG BÁO" in notice and "Về việc đôn đốc gửi báo cáo" in notice
     assert "Đã trả lại, chưa gửi lại" in notice and "TỒN TẠI" not in notice
     assert "- Viện trưởng Viện kiểm sát nhân dân khu vực" in notice and "- Lưu: VT, VP." in notice
-    from desktop.models import keystore
+    from desktop.models.services import keystore
 
     # the verification block carries the province's own key fingerprint
     assert f"Vân tay khóa ký: {keystore.own_fingerprint(s)}" in notice
@@ -302,8 +302,8 @@ def test_cells_as_of_equal_full_evaluation(province, key):
     what the date can change: on any date they equal a full evaluation of every unit."""
     from datetime import timedelta
 
-    from desktop.models.dashboard import evaluate_unit
-    from desktop.models.domain import ReportingPeriod
+    from desktop.models.services.dashboard import evaluate_unit
+    from desktop.models.domain.plan import ReportingPeriod
 
     v, s = province
     plan = plans.get_plan(s, PLAN)

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from desktop.models import dashboard, plans, progress
-from desktop.models.status import Progress
+from desktop.models.services import dashboard, plans, progress
+from desktop.models.domain.status import Progress
 
 from conftest import ENTRY_PW
 

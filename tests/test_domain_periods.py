@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from desktop.models.domain import (Deadline, DeadlineParseError, Measure, ReportingPeriod, infer_measure,
+from desktop.models.domain.plan import (Deadline, DeadlineParseError, Measure, ReportingPeriod, infer_measure,
                                    parse_deadline, parse_measure, plan_from_document)
 from plan_fixtures import load_doc
 

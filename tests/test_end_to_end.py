@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import date
 
 from desktop.demo import DEMO_PASSWORD, NATIONAL_PLAN, PERIOD, PLAN, run_demo
-from desktop.models import consolidation, exchange, progress
-from desktop.models.keyslots import KdfParams
-from desktop.models.vault import Vault
+from desktop.models.services import consolidation, exchange, progress
+from desktop.models.storage.keyslots import KdfParams
+from desktop.models.storage.vault import Vault
 
 KDF = KdfParams(1, 8192, 1, b"\0" * 16)
 
@@ -42,7 +42,7 @@ def test_full_cycle(tmp_path, capsys):
         assert any(e.numerator == 3316 and e.denominator == 3429 for e in kv2.entries.values())
         # the heads signed with their (SoftHSM2) tokens; the province checked against its anchors
         from desktop.devtoken import softhsm_module
-        from desktop.models import pdfsign
+        from desktop.models.services import pdfsign
 
         views = pdfsign.signature_views(s, [r.id for r in received.values()])
         if softhsm_module():

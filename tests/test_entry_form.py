@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 
 from conftest import APPROVER_PW
-from desktop.models import progress
+from desktop.models.services import progress
 from desktop.ui.entry_form import EntryForm, EntryTableModel
 from desktop.ui.messages import MessageBox
 from plan_fixtures import entry_session, installed  # noqa: F401

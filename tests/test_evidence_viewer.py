@@ -11,7 +11,7 @@ from PIL import Image
 from PySide6.QtWidgets import QMessageBox
 from reportlab.pdfgen import canvas
 
-from desktop.models import progress, settings
+from desktop.models.services import progress, settings
 from desktop.ui.entry_form import EntryForm
 from desktop.ui.evidence_viewer import EvidenceViewer, evidence_kind
 from desktop.ui.messages import MessageBox

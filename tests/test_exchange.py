@@ -21,9 +21,10 @@ from sqlalchemy import select
 import desktop.export.bundle as bm
 from conftest import ADMIN_PW, APPROVER_PW
 from desktop.export.bundle import open_bundle
-from desktop.models import audit, exchange, keystore, progress, settings
-from desktop.models.errors import PermissionDenied, ValidationError
-from desktop.models.schema import AuditRecord
+from desktop.models.storage import audit
+from desktop.models.services import exchange, keystore, progress, settings
+from desktop.models.domain.errors import PermissionDenied, ValidationError
+from desktop.models.storage.schema import AuditRecord
 
 REPO = Path(__file__).resolve().parents[1]
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -95,7 +96,7 @@ def test_report_round_trip_with_evidence_and_receipt(two_offices, tmp_path):
     assert item.state == exchange.ACKNOWLEDGED and not local.exists()
     assert audit.verify(prov.admin) == [] and audit.verify(unit.admin) == []
     # the printed report at the province renders from the received copy
-    from desktop.models import reporting
+    from desktop.models.services import reporting
 
     assert reporting.unit_report_pdf(prov.admin, copy.id).startswith(b"%PDF-")
 
@@ -287,8 +288,8 @@ def test_process_killed_mid_export_leaves_no_final_file_and_resumes(two_offices)
         import os, signal, sys
         sys.path.insert(0, {str(REPO / 'tests')!r})
         import desktop.export.bundle as bm
-        from desktop.models import exchange
-        from desktop.models.vault import Vault
+        from desktop.models.services import exchange
+        from desktop.models.storage.vault import Vault
         s = Vault({str(unit.data_dir)!r}).unlock("lanhdao", {APPROVER_PW!r})
         real = bm._HashingSink.write
         def write(self, b):

@@ -21,7 +21,7 @@ from exchange_fixtures import (PERIOD, PLAN, Offices, approval_for, approved_rep
 
 from desktop.export.bundle import write_bundle
 from desktop.export.keys import PublicUnitKeys, UnitKeys
-from desktop.models import exchange, keystore
+from desktop.models.services import exchange, keystore
 
 _DB_FILES = ("vks-cds.db", "vks-cds.db-wal", "vks-cds.db-shm")
 

@@ -10,7 +10,7 @@ from exchange_fixtures import (PERIOD, PLAN, approved_report, office_templates, 
                                report_targets, two_offices)
 from PySide6.QtWidgets import QDialog, QMessageBox
 
-from desktop.models import exchange, keystore, progress, settings
+from desktop.models.services import exchange, keystore, progress, settings
 from desktop.ui.exchange_page import (ExchangePage, FingerprintConfirmDialog, ReturnDialog,
                                       start_background_retry)
 from desktop.ui.messages import MessageBox

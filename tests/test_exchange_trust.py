@@ -22,8 +22,9 @@ from test_exchange_attacks import _public, _send_real_report, _skip, forge, repo
 
 from desktop.export.bundle import Attachment, BundleRejected, open_bundle, write_bundle, write_bundle_to
 from desktop.export.keys import TrustedKey, UnitKeys
-from desktop.models import evidence_policy, exchange, keystore
-from desktop.models.keystore import EnrolmentError
+from desktop.models.storage import evidence_policy
+from desktop.models.services import exchange, keystore
+from desktop.models.services.keystore import EnrolmentError
 
 
 # ------------------------------------------------------------------ helpers
@@ -127,7 +128,7 @@ def test_forged_vkstc_package_at_the_province_is_refused(two_offices):
     o = two_offices
     vkstc = UnitKeys.generate("VKSTC")
     with o.province.admin.db.session() as s:  # the province knows VKSTC's real key
-        from desktop.models.schema import TrustedUnitKey
+        from desktop.models.storage.schema import TrustedUnitKey
 
         s.add(TrustedUnitKey(unit_code="VKSTC", key_id=vkstc.key_id_hex, public=json.dumps(vkstc.public_dict()),
                              fingerprint=vkstc.fingerprint, state="confirmed", source="package", document=None,
@@ -172,7 +173,7 @@ def test_confirmation_reverifies_the_stored_document(province_and_units, tmp_pat
     pending = keystore.receive_enrolment(o.province.admin, keystore.make_enrolment_request(o.unit.admin, tmp_path))
     other = UnitKeys.generate(o.unit.code)
     with o.province.admin.db.session() as s:
-        from desktop.models.schema import TrustedUnitKey
+        from desktop.models.storage.schema import TrustedUnitKey
 
         row = s.query(TrustedUnitKey).filter_by(key_id=pending.key_id).one()
         doc = json.loads(json.loads(row.document)["document"])

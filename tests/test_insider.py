@@ -15,12 +15,13 @@ from conftest import ADMIN_PW, ENTRY_PW, FAST_KDF
 from exchange_fixtures import office_templates, province_and_units, two_offices  # noqa: F401
 from sqlalchemy import select
 
-from desktop.models import accounts, anchors, audit, insider, keystore, progress
-from desktop.models.db import DatabaseError, check_key_opens, raw_connect
-from desktop.models.errors import LoginFailed, PermissionDenied, RollbackDetected, ValidationError
-from desktop.models.keyslots import SlotError, SlotFile, derive_subkey
-from desktop.models.schema import AuditRecord, SignedAct, User, UserCert
-from desktop.models.vault import Role
+from desktop.models.services import accounts, insider, keystore, progress
+from desktop.models.storage import anchors, audit
+from desktop.models.storage.db import DatabaseError, check_key_opens, raw_connect
+from desktop.models.domain.errors import LoginFailed, PermissionDenied, RollbackDetected, ValidationError
+from desktop.models.storage.keyslots import SlotError, SlotFile, derive_subkey
+from desktop.models.storage.schema import AuditRecord, SignedAct, User, UserCert
+from desktop.models.storage.vault import Role
 
 
 def _clerk_master(vault) -> bytearray:
@@ -124,7 +125,7 @@ def test_clerk_raising_own_role_in_the_database_gets_no_power(created):
 def _sent_and_accepted(o):
     from exchange_fixtures import PERIOD, PLAN, approved_report, report_targets
 
-    from desktop.models import consolidation, exchange
+    from desktop.models.services import consolidation, exchange
 
     prov, unit = o.province, o.unit
     codes = [c for c, m in report_targets(unit).items() if m == "ratio"][:2]
@@ -140,7 +141,7 @@ def _sent_and_accepted(o):
 def test_changed_numerator_of_an_accepted_report_is_detected_everywhere(two_offices):
     from exchange_fixtures import PERIOD, PLAN
 
-    from desktop.models import consolidation, reporting
+    from desktop.models.services import consolidation, reporting
 
     o = two_offices
     prov = o.province
@@ -160,7 +161,7 @@ def test_changed_numerator_of_an_accepted_report_is_detected_everywhere(two_offi
 
     # changing the frozen snapshot too (so entries and snapshot agree) breaks both signatures
     with prov.admin.db.session() as s:
-        from desktop.models.schema import Report
+        from desktop.models.storage.schema import Report
 
         snap = json.loads(s.get(Report, rid).approved_snapshot)
     snap["entries"][codes[0]]["numerator"] = "39"
@@ -173,7 +174,7 @@ def test_changed_numerator_of_an_accepted_report_is_detected_everywhere(two_offi
 def test_report_marked_approved_in_the_database_cannot_be_sent(two_offices):
     from exchange_fixtures import PERIOD, PLAN, report_targets
 
-    from desktop.models import exchange
+    from desktop.models.services import exchange
 
     unit = two_offices.unit
     code = [c for c, m in report_targets(unit).items() if m == "ratio"][0]
@@ -289,7 +290,7 @@ def test_restore_function_called_by_a_clerk_is_caught_at_the_next_unlock(created
 
 
 def vault_rollback(vault):
-    from desktop.models.vault import rollback_problems
+    from desktop.models.storage.vault import rollback_problems
 
     return rollback_problems(vault.folder, _clerk_master(vault))
 
@@ -435,7 +436,7 @@ def test_report_bundle_without_the_unit_heads_signature_is_refused(two_offices):
     from test_exchange_attacks import assert_refused, report_doc
 
     from desktop.export.bundle import write_bundle
-    from desktop.models import exchange
+    from desktop.models.services import exchange
 
     o = two_offices
     keys = keystore.active_keys(o.unit.admin)  # the clerk can read the unit key from the database ...
@@ -450,7 +451,7 @@ def test_report_bundle_without_the_unit_heads_signature_is_refused(two_offices):
 def test_truncated_history_at_the_unit_is_reported_at_the_next_exchange(two_offices):
     from exchange_fixtures import PERIOD, PLAN, approved_report, report_targets
 
-    from desktop.models import exchange
+    from desktop.models.services import exchange
 
     o = two_offices
     unit, prov = o.unit, o.province
@@ -474,7 +475,7 @@ def test_truncated_history_at_the_unit_is_reported_at_the_next_exchange(two_offi
         f.unlink()
     # the province returns the report, the unit revises and sends again
     with prov.admin.db.session() as s:
-        from desktop.models.schema import Report
+        from desktop.models.storage.schema import Report
 
         rid = s.scalars(select(Report).where(Report.unit_code == unit.code)).one().id
     exchange.return_report(prov.approver, rid, "Bổ sung số liệu", {})

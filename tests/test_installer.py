@@ -90,11 +90,11 @@ def test_spec_data_files_cover_migrations_and_resources(policy):
     assert "env.py" in names
     versions = [f for f in migration_files if f.parent.name == "versions" and f.name != "__init__.py"]
     assert versions, "no Alembic revision files found"
-    # the app loads them from <desktop/models/db.py>/../migrations: same relative layout
-    from desktop.models import db
+    # the app loads them from <desktop/models/storage/db.py>/../migrations: same relative layout
+    from desktop.models.storage import db
 
-    assert db.MIGRATIONS_DIR == ROOT / "desktop" / "models" / "migrations"
-    assert {rel for rel, _ in policy.MIGRATION_DATA} <= {"desktop/models/migrations", "desktop/models/migrations/versions"}
+    assert db.MIGRATIONS_DIR == ROOT / "desktop" / "models" / "storage" / "migrations"
+    assert {rel for rel, _ in policy.MIGRATION_DATA} <= {"desktop/models/storage/migrations", "desktop/models/storage/migrations/versions"}
     res_files = [p for p in (ROOT / "resources").rglob("*")
                  if p.is_file() and not policy.RESOURCES_SKIP.search(p.relative_to(ROOT).as_posix())]
     kinds = {p.parent.name for p in res_files}

@@ -10,10 +10,11 @@ from exchange_fixtures import PLAN, db_dump, office_templates, province_and_unit
 from sqlalchemy import select
 
 from desktop.export.bundle import open_bundle, write_bundle_to
-from desktop.models import audit, keystore, plans
-from desktop.models.errors import NotFound, PermissionDenied, ValidationError
-from desktop.models.keystore import EnrolmentError
-from desktop.models.schema import AuditRecord, Unit
+from desktop.models.storage import audit
+from desktop.models.services import keystore, plans
+from desktop.models.domain.errors import NotFound, PermissionDenied, ValidationError
+from desktop.models.services.keystore import EnrolmentError
+from desktop.models.storage.schema import AuditRecord, Unit
 
 
 def _audit_actions(session):
@@ -43,7 +44,7 @@ def test_keys_created_inside_the_encrypted_store(created):
             assert not any(sec in data for sec in secrets), f
     # printed reports pick the fingerprint up
     s2 = vault.unlock("lanhdao", __import__("conftest").APPROVER_PW)
-    from desktop.models import reporting
+    from desktop.models.services import reporting
 
     assert reporting.default_verification(s2).key_fingerprint == info.fingerprint
     s2.lock()

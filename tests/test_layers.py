@@ -28,7 +28,7 @@ def _core_modules() -> list[str]:
 
 def test_every_core_module_imports_without_qt():
     modules = _core_modules()
-    assert len(modules) > 40 and "desktop.models.workflow" in modules and "desktop.export.pdf.forms" in modules
+    assert len(modules) > 40 and "desktop.models.domain.workflow" in modules and "desktop.export.pdf.forms" in modules
     code = ("import importlib, json, sys\n"
             f"mods = {modules!r}\n"
             "for m in mods: importlib.import_module(m)\n"

@@ -7,8 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from desktop.models import accounts, plans, progress, settings
-from desktop.models.vault import Role
+from desktop.models.services import accounts, plans, progress, settings
+from desktop.models.storage.vault import Role
 
 from conftest import APPROVER_PW, ENTRY_PW
 

@@ -10,7 +10,7 @@ from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QWidget
 
 from conftest import ADMIN_PW
-from desktop.models.errors import ValidationError
+from desktop.models.domain.errors import ValidationError
 from desktop.ui import ops
 from desktop.ui.app import AppController
 from desktop.ui.messages import MessageBox

@@ -17,8 +17,8 @@ import pytest
 
 from desktop.devtoken import SoftToken, CAHierarchy, softhsm_module
 from desktop.export.pdf import pades
-from desktop.models import consolidation, exchange, pdfsign, progress, settings
-from desktop.models.errors import PermissionDenied, ValidationError
+from desktop.models.services import consolidation, exchange, pdfsign, progress, settings
+from desktop.models.domain.errors import PermissionDenied, ValidationError
 from exchange_fixtures import (PERIOD, PLAN, approved_report, db_dump, office_templates,  # noqa: F401
                                province_and_units, report_targets, tree, two_offices)
 
@@ -311,7 +311,7 @@ def test_pdf_changed_after_signing_is_detected_and_not_accepted_silently(two_off
     assert pades.check_signatures(signed + b"\n%junk\n", [pki.root.der], [pki.intermediate.der])[0].verdict \
         is pades.Verdict.MODIFIED
     # an insider at the unit swaps the archived file for the changed one before sending
-    from desktop.models.schema import SignedReportPdf
+    from desktop.models.storage.schema import SignedReportPdf
 
     with unit.admin.db.session() as s:
         s.query(SignedReportPdf).filter_by(report_id=rid).update({"pdf": changed})
@@ -436,7 +436,7 @@ def test_iso_time_in_vietnam_zone():
 def test_signature_modules_never_import_qt():
     import sys
 
-    code = ("import sys, desktop.models.pdfsign, desktop.export.pdf.pades, desktop.devtoken; "
+    code = ("import sys, desktop.models.services.pdfsign, desktop.export.pdf.pades, desktop.devtoken; "
             "assert not any(m.startswith('PySide6') for m in sys.modules), 'Qt imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 

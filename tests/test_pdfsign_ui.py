@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from desktop.models import exchange, pdfsign, progress
+from desktop.models.services import exchange, pdfsign, progress
 from desktop.ui.messages import MessageBox
 from desktop.ui.token_sign import PinDialog
 from exchange_fixtures import PERIOD, PLAN, office_templates, province_and_units, two_offices  # noqa: F401
@@ -139,7 +139,7 @@ def test_province_dialog_and_matrix_show_a_signature_to_confirm(qtbot, qtmodelte
     assert "Lê Văn Đạo" in idx.data(Qt.ItemDataRole.ToolTipRole)
     assert idx.data(Qt.ItemDataRole.ForegroundRole) is not None
 
-    from desktop.models import plans
+    from desktop.models.services import plans
 
     dlg = UnitReportDialog(prov.approver, copy_id, plans.get_plan(prov.approver, PLAN))
     qtbot.addWidget(dlg)

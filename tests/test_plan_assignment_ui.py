@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from PySide6.QtCore import Qt
 
-from desktop.models import plans, units
+from desktop.models.services import plans, units
 from desktop.ui.plan_browser import PlanBrowser
 from plan_fixtures import installed, snapshot  # noqa: F401
 from test_plan_import_messy import build_xlsx
@@ -58,7 +58,7 @@ def test_issuing_office_sets_who_reports_and_how_often(qtbot, browser, tmp_path)
     assert (t.recurrence.every, t.recurrence.start, t.recurrence.end) == ("quarter", date(2025, 7, 1),
                                                                            date(2025, 11, 30))
     # the edited target now belongs to KV2 only: KV1 (this unit) no longer reports it
-    from desktop.models import assignment
+    from desktop.models.services import assignment
 
     codes = [x.code for x in assignment.applicable_targets(browser.session, plans.get_plan(browser.session,
                                                                                          "kv1-cds-2025"))]

@@ -9,7 +9,7 @@ from openpyxl import Workbook
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
-from desktop.models import plans
+from desktop.models.services import plans
 from desktop.ui.plan_browser import (ChangeTableModel, PlanBrowser, PlanTableModel, PreviewTableModel,
                                      ProblemTableModel, TargetTableModel, VersionTableModel)
 from plan_fixtures import entry_session, installed, snapshot  # noqa: F401

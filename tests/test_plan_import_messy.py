@@ -11,8 +11,8 @@ import pytest
 from openpyxl import Workbook
 
 from desktop.export import plan_docx, plan_xlsx
-from desktop.models import plans
-from desktop.models.plans import PlanFormatError
+from desktop.models.services import plans
+from desktop.models.services.plans import PlanFormatError
 from plan_fixtures import installed, seed_text, snapshot  # noqa: F401
 
 
@@ -263,7 +263,7 @@ def test_not_a_word_file_is_refused_cleanly(installed, tmp_path):  # noqa: F811
     ("T12/2025", {"type": "month", "year": 2025, "month": 12}),
 ])
 def test_free_text_months(text, expected):
-    from desktop.models.domain import parse_deadline
+    from desktop.models.domain.plan import parse_deadline
 
     got = parse_deadline(text, 2025).to_json()
     got.pop("text")

@@ -9,7 +9,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from desktop.export import plan_xlsx
-from desktop.models import plans
+from desktop.models.services import plans
 from plan_fixtures import PLANS_DIR, installed, load_doc, snapshot  # noqa: F401
 
 BUILTIN_IDS = sorted(p.stem for p in PLANS_DIR.glob("*.json") if p.name != plans.SCHEMA_FILE)

@@ -10,16 +10,16 @@ from datetime import date, datetime
 
 import pytest
 
-from desktop.models import assignment, plans, progress, reporting, units
-from desktop.models import consolidation as cons
-from desktop.models.domain import (ReportingPeriod, UnitIdentity, UnitRef, plan_from_document, target_role,
+from desktop.models.services import assignment, plans, progress, reporting, units
+from desktop.models.services import consolidation as cons
+from desktop.models.domain.plan import (ReportingPeriod, UnitIdentity, UnitRef, plan_from_document, target_role,
                                    targets_applicable, unit_key)
-from desktop.models.errors import PermissionDenied
-from desktop.models.keyslots import KdfParams
-from desktop.models.plans import PlanReadOnly
-from desktop.models.status import Progress, evaluate
-from desktop.models.vault import UnitIdentity as VaultUnit
-from desktop.models.vault import Vault
+from desktop.models.domain.errors import PermissionDenied
+from desktop.models.storage.keyslots import KdfParams
+from desktop.models.services.plans import PlanReadOnly
+from desktop.models.domain.status import Progress, evaluate
+from desktop.models.storage.vault import UnitIdentity as VaultUnit
+from desktop.models.storage.vault import Vault
 from plan_fixtures import entry_session, installed, load_doc, seed_text, snapshot  # noqa: F401
 
 THA = UnitIdentity("VKS-THA", "tinh", ("Viện kiểm sát nhân dân tỉnh Thanh Hóa", "VKSND tỉnh Thanh Hóa"))
@@ -284,8 +284,8 @@ def test_assignment_changes_are_refused_without_right_or_on_a_builtin_plan(provi
     before = snapshot(s)
     with pytest.raises(PlanReadOnly):
         assignment.set_assignment(s, "thanhhoa-cds-2025", "TH-2.2-06", levels=["tinh", "khu_vuc"])
-    from desktop.models import accounts
-    from desktop.models.vault import Role
+    from desktop.models.services import accounts
+    from desktop.models.storage.vault import Role
 
     accounts.add_user(s, "nhap", "Người nhập", Role.DATA_ENTRY, PW + "n")
     before = snapshot(s)

@@ -14,9 +14,9 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from desktop.models import plans
-from desktop.models.domain import plan_from_document
-from desktop.models.schema import AuditRecord
+from desktop.models.services import plans
+from desktop.models.domain.plan import plan_from_document
+from desktop.models.storage.schema import AuditRecord
 from plan_fixtures import PLANS_DIR, load_doc, plan_file, seed_text, targets_by_code
 
 BUILTIN_FILES = sorted(p for p in PLANS_DIR.glob("*.json") if p.name != plans.SCHEMA_FILE)

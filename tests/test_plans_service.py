@@ -12,10 +12,10 @@ from datetime import date
 
 import pytest
 
-from desktop.models import plans
-from desktop.models.domain import Deadline, Measure
-from desktop.models.errors import NotFound, PermissionDenied, ValidationError
-from desktop.models.i18n import fold
+from desktop.models.services import plans
+from desktop.models.domain.plan import Deadline, Measure
+from desktop.models.domain.errors import NotFound, PermissionDenied, ValidationError
+from desktop.models.domain.i18n import fold
 from plan_fixtures import entry_session, installed, load_doc, snapshot, thanhhoa_doc  # noqa: F401
 
 
@@ -278,7 +278,7 @@ def test_refused_imports_change_nothing(installed, tmp_path):
 def test_export_json_is_the_stored_document(installed, tmp_path):
     out = plans.export_file(installed, "dangu-08-2025", tmp_path / "dangu.json")
     assert json.loads(out.read_text("utf-8")) == plans.get_plan_document(installed, "dangu-08-2025")
-    from desktop.models import audit
+    from desktop.models.storage import audit
 
     with installed.db.session() as s:
         last = audit.recent(s, 1)[0]
@@ -288,6 +288,6 @@ def test_export_json_is_the_stored_document(installed, tmp_path):
 
 
 def test_models_and_export_never_import_qt():
-    code = ("import sys; import desktop.models.plans, desktop.models.domain, desktop.export.plan_xlsx; "
+    code = ("import sys; import desktop.models.services.plans, desktop.models.domain.plan, desktop.export.plan_xlsx; "
             "assert not [m for m in sys.modules if m.startswith('PySide6')], 'Qt loaded'")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from desktop.models import plans, progress
-from desktop.models.errors import PermissionDenied, StorageError, ValidationError
-from desktop.models.evidence import EvidenceError, EvidenceStore, sweep_temp
+from desktop.models.services import plans, progress
+from desktop.models.domain.errors import PermissionDenied, StorageError, ValidationError
+from desktop.models.storage.evidence import EvidenceError, EvidenceStore, sweep_temp
 
 from conftest import APPROVER_PW, ENTRY_PW
 
@@ -144,7 +144,7 @@ def test_evidence_encrypted_deduplicated_and_limited(unit, tmp_path):
             assert a.sha256.encode() not in p.read_bytes() or p.suffix == ".db"
     assert progress.evidence_bytes(entry, a.sha256) == pdf.read_bytes()
     # a file over the limit: clear message, nothing linked, no blob
-    from desktop.models import settings
+    from desktop.models.services import settings
 
     big = tmp_path / "qua-lon.pdf"
     big.write_bytes(b"x" * (int(settings.get(entry, "evidence_max_mb")) * 1024 * 1024 + 1))

@@ -11,7 +11,7 @@ import unicodedata
 import pytest
 
 from desktop.demo_data import fill_unit_progress
-from desktop.models import plans, progress, reporting
+from desktop.models.services import plans, progress, reporting
 from desktop.ui.messages import MessageBox
 
 from conftest import APPROVER_PW, ENTRY_PW, MARKER_UNIT
@@ -136,7 +136,7 @@ def test_missing_report_is_explained(qtbot, unit_with_reports):
 def test_unit_report_as_a_secretary_signs_it(unit_with_reports):
     """Dated on approval, number left blank for the records office, signed by the approver's
     full name, the clerk's result text and the evidence count printed per target."""
-    from desktop.models import signer
+    from desktop.models.services import signer
 
     vault, entry, ids = unit_with_reports
     view = progress.get_report(entry, ids[1])
@@ -172,8 +172,8 @@ def test_unit_report_as_a_secretary_signs_it(unit_with_reports):
 
 
 def test_signer_settings_are_checked_and_guarded(unit_with_reports):
-    from desktop.models import settings, signer
-    from desktop.models.errors import PermissionDenied, ValidationError
+    from desktop.models.services import settings, signer
+    from desktop.models.domain.errors import PermissionDenied, ValidationError
 
     vault, entry, ids = unit_with_reports
     before = settings.get(entry, "document_signer")
@@ -215,7 +215,7 @@ def test_print_page_signer_choice(qtbot, unit_with_reports, tmp_path):
         path.write_bytes(pdf)
         text = norm(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout)
         assert "KT. VIỆN TRƯỞNG" in text and "PHÓ VIỆN TRƯỞNG" in text and "Lê Văn Đạo" in text
-        from desktop.models import signer
+        from desktop.models.services import signer
 
         assert signer.get(head).authority == "ky_thay"  # remembered for the unit
         page.sign_title.setText("")

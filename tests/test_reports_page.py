@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from conftest import APPROVER_PW
-from desktop.models import progress
+from desktop.models.services import progress
 from desktop.ui.main_window import MainWindow
 from desktop.ui.messages import MessageBox
 from desktop.ui.reports_page import (ReportsPage, ReportTableModel, RevisionTableModel, TransitionTableModel,

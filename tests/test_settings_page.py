@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from desktop.models import accounts, keystore, settings, units
-from desktop.models.keyslots import KdfParams
-from desktop.models.vault import Role, UnitIdentity, Vault
+from desktop.models.services import accounts, keystore, settings, units
+from desktop.models.storage.keyslots import KdfParams
+from desktop.models.storage.vault import Role, UnitIdentity, Vault
 from desktop.ui.admin_pages import SettingsPage
 from desktop.ui.messages import MessageBox
 

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from desktop.models.keyslots import KdfParams
-from desktop.models.vault import UnitIdentity, Vault
+from desktop.models.storage.keyslots import KdfParams
+from desktop.models.storage.vault import UnitIdentity, Vault
 
 FAST = KdfParams(1, 8192, 1, b"\0" * 16)
 PW = "mat-khau-khoi-dong-2025"
@@ -23,7 +23,7 @@ app = make_app()
 controller = AppController(DeferredVault(sys.argv[1]))
 controller.start()
 app.processEvents()
-heavy = [m for m in ("desktop.models.vault", "desktop.models.keyslots", "desktop.models.domain", "argon2",
+heavy = [m for m in ("desktop.models.storage.vault", "desktop.models.storage.keyslots", "desktop.models.domain.plan", "argon2",
                      "sqlalchemy", "sqlcipher3", "logging.handlers") if m in sys.modules]
 shown = controller.login is not None and controller.login.isVisible()
 session = controller.vault.unlock("quantri", sys.argv[2])  # the deferred vault imports on first use

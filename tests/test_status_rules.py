@@ -1,4 +1,4 @@
-"""Status rules (desktop.models.status): a table of cases per measure type, the edge cases, and
+"""Status rules (desktop.models.domain.status): a table of cases per measure type, the edge cases, and
 property tests. The rules are documented in docs/status-rules.md."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from desktop.models.domain import Deadline, Measure, Recurrence, ReportingPeriod, Target, plan_from_document
-from desktop.models.status import (RANK, EntryValue, Progress, StatusResult, completion_rate, evaluate, summarise,
+from desktop.models.domain.plan import Deadline, Measure, Recurrence, ReportingPeriod, Target, plan_from_document
+from desktop.models.domain.status import (RANK, EntryValue, Progress, StatusResult, completion_rate, evaluate, summarise,
                                    to_document_status)
 from plan_fixtures import load_doc
 
@@ -457,7 +457,7 @@ def test_every_real_target_evaluates():
 
 
 def test_status_module_is_qt_free():
-    code = ("import sys, desktop.models.status as s; "
+    code = ("import sys, desktop.models.domain.status as s; "
             "assert not any(m.startswith('PySide6') for m in sys.modules), 'Qt imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 

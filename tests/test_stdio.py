@@ -146,7 +146,7 @@ def test_windowed_exe_without_standard_streams(argv, expected, tmp_path):
 def test_sqlcipher_wrong_key_is_silent_on_stderr(tmp_path):
     code = textwrap.dedent(f"""
         from pathlib import Path
-        from desktop.models.db import DatabaseError, check_key_opens, raw_connect
+        from desktop.models.storage.db import DatabaseError, check_key_opens, raw_connect
         path = Path({str(tmp_path / 'x.db')!r})
         conn = raw_connect(path, bytes(range(32)))
         conn.execute("CREATE TABLE t (x)"); conn.commit(); conn.close()

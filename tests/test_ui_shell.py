@@ -9,9 +9,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 
-from desktop.models import accounts
-from desktop.models.vault import Role
-from desktop.models.fsutil import InstanceLock, InstanceLockedError
+from desktop.models.services import accounts
+from desktop.models.storage.vault import Role
+from desktop.fsutil import InstanceLock, InstanceLockedError
 from desktop.ui.admin_pages import AuditTableModel, BackupTableModel, UserTableModel
 from desktop.ui.app import AppController
 from desktop.ui.messages import MessageBox
@@ -342,7 +342,7 @@ def test_window_fits_a_small_screen_and_remembers_geometry_per_user(qtbot, creat
 
 def test_entry_form_buttons_visible_at_1366x768(qtbot, created):
     """A 1366×768 screen leaves about 1366×698 for the window: the entry form's actions stay on screen."""
-    from desktop.models import plans
+    from desktop.models.services import plans
     from desktop.ui.main_window import MainWindow
 
     vault, admin, _ = created

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from desktop.models import accounts, keystore, units
-from desktop.models.domain import UnitCodeError, normalize_unit_code
-from desktop.models.errors import PermissionDenied, ValidationError
-from desktop.models.keyslots import KdfParams
-from desktop.models.schema import Unit
-from desktop.models.vault import Role, UnitIdentity, Vault
+from desktop.models.services import accounts, keystore, units
+from desktop.models.domain.plan import UnitCodeError, normalize_unit_code
+from desktop.models.domain.errors import PermissionDenied, ValidationError
+from desktop.models.storage.keyslots import KdfParams
+from desktop.models.storage.schema import Unit
+from desktop.models.storage.vault import Role, UnitIdentity, Vault
 
 FAST = KdfParams(1, 8192, 1, b"\0" * 16)
 PW = "mat-khau-don-vi-2025"
@@ -58,8 +58,8 @@ def test_migration_repairs_a_legacy_lower_case_code(tmp_path):
     not be made), nothing exchanged. The 0007 migration rewrites the code everywhere."""
     import importlib
 
-    from desktop.models import db as dbmod
-    from desktop.models.schema import OwnKey, UserCert, UnitFormerName
+    from desktop.models.storage import db as dbmod
+    from desktop.models.storage.schema import OwnKey, UserCert, UnitFormerName
 
     v, s = _create(tmp_path, code="VKS-KV9-THA")
     key = bytearray(s.master_key())
@@ -77,7 +77,7 @@ def test_migration_repairs_a_legacy_lower_case_code(tmp_path):
             db.delete(me)
             db.flush()
             db.get(Unit, "vks-kv9-tha").is_self = True
-        migration = importlib.import_module("desktop.models.migrations.versions.0007_unit_code")
+        migration = importlib.import_module("desktop.models.storage.migrations.versions.0007_unit_code")
         with database.engine.begin() as conn:
             assert migration.upper_case_own_code(conn) == "VKS-KV9-THA"
         with database.session() as db:

@@ -10,12 +10,13 @@ import sys
 import pytest
 import sqlcipher3
 
-from desktop.models import accounts, audit, settings
-from desktop.models.db import Database, check_key_opens, current_revision, head_revision, upgrade
-from desktop.models.errors import (LoginFailed, RollbackDetected, LoginThrottled, PermissionDenied, ValidationError,
+from desktop.models.services import accounts, settings
+from desktop.models.storage import audit
+from desktop.models.storage.db import Database, check_key_opens, current_revision, head_revision, upgrade
+from desktop.models.domain.errors import (LoginFailed, RollbackDetected, LoginThrottled, PermissionDenied, ValidationError,
                                    VaultDamaged)
-from desktop.models.keyslots import SlotError, SlotFile, normalize_recovery_code
-from desktop.models.vault import Role, Throttle, Vault
+from desktop.models.storage.keyslots import SlotError, SlotFile, normalize_recovery_code
+from desktop.models.storage.vault import Role, Throttle, Vault
 
 from conftest import ADMIN_PW, APPROVER_PW, ENTRY_PW, FAST_KDF, UNIT
 
@@ -90,7 +91,7 @@ def test_slot_wrap_unwrap_and_binding(tmp_path):
 
 
 def test_kdf_parameters_meet_the_floor():
-    from desktop.models.keyslots import MIN_MEMORY_KIB, tune_kdf
+    from desktop.models.storage.keyslots import MIN_MEMORY_KIB, tune_kdf
 
     params = tune_kdf(target_seconds=0.05)
     assert params.memory_kib >= MIN_MEMORY_KIB == 64 * 1024
@@ -301,8 +302,8 @@ def test_check_reports_damage_in_a_later_page(created, data_dir):
 
 
 def test_migration_from_older_schema_keeps_data(tmp_path):
-    from desktop.models.keyslots import generate_master_key
-    from desktop.models.schema import Setting
+    from desktop.models.storage.keyslots import generate_master_key
+    from desktop.models.storage.schema import Setting
 
     path = tmp_path / "old.db"
     key = generate_master_key()
@@ -390,7 +391,7 @@ def test_unwritable_data_folder_is_explained(tmp_path):
         ro.mkdir()
         ro.chmod(0o500)
         v = Vault(ro / "data")
-    from desktop.models.errors import StorageError
+    from desktop.models.domain.errors import StorageError
 
     with pytest.raises(StorageError) as info:
         v.create(UNIT, "admin", ADMIN_PW, kdf=FAST_KDF)

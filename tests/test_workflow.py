@@ -1,12 +1,12 @@
-"""The report workflow as one state machine (desktop/models/workflow.py)."""
+"""The report workflow as one state machine (desktop/models/domain/workflow.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from desktop.models import workflow
-from desktop.models.errors import ValidationError
-from desktop.models.workflow import ReportState, Tone
+from desktop.models.domain import workflow
+from desktop.models.domain.errors import ValidationError
+from desktop.models.domain.workflow import ReportState, Tone
 
 
 def test_every_state_has_a_vietnamese_label_and_a_tone():

@@ -42,7 +42,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, Sequenc
 import pyrage
 
 from desktop import __version__ as _APP_VERSION
-from desktop.models.fsutil import fsync_dir, rename_noreplace, sha256_file
+from desktop.fsutil import fsync_dir, rename_noreplace, sha256_file
 from desktop.export.keys import (
     UNIT_CODE_RE,
     MinisignError,
@@ -1060,7 +1060,7 @@ def _open_part(path: Path) -> BinaryIO:
     return os.fdopen(fd, "wb", buffering=0)
 
 
-# One implementation of each, shared with the services (desktop/models/fsutil.py, the base layer).
+# One implementation of each, shared with the services (desktop/fsutil.py, the base layer).
 _rename_noreplace = rename_noreplace
 _fsync_dir = fsync_dir
 _sha256_file = sha256_file

@@ -37,7 +37,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from desktop.models.domain import UNIT_CODE_RE  # one definition of a valid unit code
+from desktop.models.domain.plan import UNIT_CODE_RE  # one definition of a valid unit code
 
 __all__ = [
     "KeyFormatError",

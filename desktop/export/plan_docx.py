@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import BinaryIO, Mapping
 
-from desktop.models.i18n import nfc, tr
+from desktop.models.domain.i18n import nfc, tr
 
 from .plan_xlsx import Grid, GridCell, ReadResult, read_grids
 

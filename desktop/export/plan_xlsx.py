@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, BinaryIO, Mapping
 
-from desktop.models.domain import (FIELD_LABELS, FORMAT, PLAN_KIND_LABELS, READ_FORMATS, Deadline,
+from desktop.models.domain.plan import (FIELD_LABELS, FORMAT, PLAN_KIND_LABELS, READ_FORMATS, Deadline,
                                    DeadlineParseError, Measure, PlanProblem, fmt_date, infer_measure, parse_deadline,
                                    parse_measure, parse_recurrence, plan_from_document, roman)
-from desktop.models.i18n import fold, nfc, tr
+from desktop.models.domain.i18n import fold, nfc, tr
 
 MAIN_SHEET = "Kế hoạch"
 INFO_SHEET = "Thông tin"

@@ -16,10 +16,11 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSizePolicy, QSpinBox,
                                QTableView, QVBoxLayout, QWidget)
 
-from desktop.models import accounts, audit, settings, units
-from desktop.models.errors import AppError
-from desktop.models.i18n import fold
-from desktop.models.vault import AppSession, Permission, Role, Vault
+from desktop.models.services import accounts, settings, units
+from desktop.models.storage import audit
+from desktop.models.domain.errors import AppError
+from desktop.models.domain.i18n import fold
+from desktop.models.storage.vault import AppSession, Permission, Role, Vault
 from desktop.ui.fields import upper_case_as_typed
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui.table_models import RowTableModel
@@ -364,7 +365,7 @@ class BackupPage(QWidget):
             if problems:
                 self.status.setText(self.tr("PHÁT HIỆN LỖI:\n") + "\n".join(problems[:20]))
                 self.status.setStyleSheet(theme.ERROR_TEXT)
-                from desktop.models.errors import DamagedDatabase
+                from desktop.models.domain.errors import DamagedDatabase
                 from desktop.ui.messages import route_damage
 
                 route_damage(DamagedDatabase("; ".join(problems[:3])))
@@ -463,7 +464,7 @@ class AuditPage(QWidget):
             return
         try:
             from desktop.export.xlsx import write_table_xlsx
-            from desktop.models.fsutil import atomic_write_bytes
+            from desktop.fsutil import atomic_write_bytes
 
             buf = io.BytesIO()
             write_table_xlsx(self.tr("Nhật ký"), [h for h, _ in self.model.columns],

@@ -18,12 +18,12 @@ from PySide6.QtCore import QEvent, QLibraryInfo, QLocale, QObject, QTimer, QTran
 from PySide6.QtWidgets import QApplication
 
 from desktop import APP_ID, APP_NAME, ORG_NAME
-from desktop.models.datafolder import DataFolder
-from desktop.models.fsutil import InstanceLock, InstanceLockedError
+from desktop.models.storage.datafolder import DataFolder
+from desktop.fsutil import InstanceLock, InstanceLockedError
 from desktop.ui.messages import MessageBox, is_damage, set_damage_handler
 
 if TYPE_CHECKING:
-    from desktop.models.vault import AppSession, Vault
+    from desktop.models.storage.vault import AppSession, Vault
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class IdleWatcher(QObject):
 
 class DeferredVault:
     """Stands for the `Vault` of a data folder until it is first used: the application shows the
-    login window (which needs only the folder) before `desktop.models.vault` and what it brings
+    login window (which needs only the folder) before `desktop.models.storage.vault` and what it brings
     (key slots, the domain, then Argon2 and SQLAlchemy) are imported; the storage stack is then
     preloaded in the background while the user types (see `_preload_storage_in_background`)."""
 
@@ -68,7 +68,7 @@ class DeferredVault:
 
     def __getattr__(self, name: str):
         if self._vault is None:
-            from desktop.models.vault import Vault
+            from desktop.models.storage.vault import Vault
 
             self._vault = Vault(self.folder.root)
             self.folder = self._vault.folder
@@ -151,7 +151,7 @@ class AppController(QObject):
     def _check_in_background(self, session: AppSession) -> None:
         """Integrity check after unlock (most damage passes unlock: pages are authenticated only
         when read), then the second-place backup if one is due. Damage → the recovery dialog."""
-        from desktop.models.errors import AppError, DamagedDatabase
+        from desktop.models.domain.errors import AppError, DamagedDatabase
 
         vault = self.vault
 
@@ -200,7 +200,7 @@ class AppController(QObject):
     def _apply_settings(self) -> None:
         if self.session is None:
             return
-        from desktop.models import settings
+        from desktop.models.services import settings
 
         self.idle.set_minutes(settings.get(self.session, "auto_lock_minutes"))
 
@@ -294,7 +294,7 @@ def _preload_storage_in_background() -> None:
     import threading
 
     def preload() -> None:  # the vault module itself is imported here too, not before the window
-        from desktop.models import vault as vault_module
+        from desktop.models.storage import vault as vault_module
 
         vault_module.preload()
 
@@ -360,7 +360,7 @@ def run_gui(data_dir: str | None) -> int:
         """Once the first window is up (before anyone can type a password): logging, and the
         interrupted writes of an earlier run swept (we hold the instance lock; the sweep touches
         no file under a final name, so the wizard/login choice made above is unaffected)."""
-        from desktop.models.backups import sweep_leftovers
+        from desktop.models.storage.backups import sweep_leftovers
 
         setup_logging(root)
         sweep_leftovers(root)

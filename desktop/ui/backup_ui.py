@@ -1,7 +1,7 @@
 """Backup and restore with progress: a QProgressDialog over a background task.
 
 The services take `progress(done, total, phase)` and `cancel() -> bool` callables (see
-desktop/models/backups.py); this module turns them into a modal progress dialog with a
+desktop/models/storage/backups.py); this module turns them into a modal progress dialog with a
 "Hủy" button, the work running as an operation of desktop/ui/ops.py. Cancel is honoured
 by the service only before anything in the data folder changes.
 
@@ -17,7 +17,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
-from desktop.models.backups import BackupCancelled, missing_message
+from desktop.models.storage.backups import BackupCancelled, missing_message
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui import ops
 

@@ -11,10 +11,11 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QHBoxLayout, QHeaderView,
                                QLabel, QLineEdit, QPushButton, QTableView, QVBoxLayout, QWidget)
 
 from desktop.export.vnformat import fmt_percent
-from desktop.models import consolidation as cons
-from desktop.models import pdfsign, plans, progress, workflow
-from desktop.models.domain import ReportingPeriod
-from desktop.models.status import Progress
+from desktop.models.services import consolidation as cons
+from desktop.models.services import pdfsign, plans, progress
+from desktop.models.domain import workflow
+from desktop.models.domain.plan import ReportingPeriod
+from desktop.models.domain.status import Progress
 from desktop.ui import ops
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui import theme
@@ -184,7 +185,7 @@ class MatrixFilter(QSortFilterProxyModel):
         self.sourceModel().sort(column, order)
 
     def set_filter(self, text: str, status: Progress | None, only_missing: bool = False) -> None:
-        from desktop.models.i18n import fold
+        from desktop.models.domain.i18n import fold
 
         self.beginFilterChange()
         self.text = fold(text)
@@ -193,7 +194,7 @@ class MatrixFilter(QSortFilterProxyModel):
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, row, parent) -> bool:
-        from desktop.models.i18n import fold
+        from desktop.models.domain.i18n import fold
 
         model: MatrixTableModel = self.sourceModel()
         u = model.unit_at(row)
@@ -292,7 +293,7 @@ class UnitReportDialog(QDialog):
 
     def _ask_comments(self):
         """The one return dialog (general comment + one row per target), shared with Trao đổi."""
-        from desktop.models import exchange
+        from desktop.models.services import exchange
         from desktop.ui.exchange_page import ReturnDialog
 
         report = next((r for r in exchange.received_reports(self.session) if r.id == self.report_id), None)
@@ -308,7 +309,7 @@ class UnitReportDialog(QDialog):
         if not answer:
             return
         general, per_target = answer
-        from desktop.models import exchange
+        from desktop.models.services import exchange
 
         ops.run(self, lambda: exchange.return_report(self.session, self.report_id, general, per_target),
                 lambda _res: self._locked(), changes=ops.Changes.REPORTS | ops.Changes.EXCHANGE,
@@ -487,7 +488,7 @@ class ConsolidationPage(QWidget):
         dlg.open()
 
     def print_consolidated(self) -> None:
-        from desktop.models import reporting
+        from desktop.models.services import reporting
 
         pid, key = self.plan.currentData(), self.period.currentData()
         ops.run(self, lambda: reporting.consolidated_pdf(self.session, pid, ReportingPeriod.parse(key)),

@@ -1,7 +1,7 @@
 """The home screen: how far the unit is on its plan, what is late, what waits for approval.
 
 Every item clicks through (`openTarget(plan_id, period_key, target_code)`, `openReport(report_id)`).
-Figures come from `desktop.models.dashboard.build_dashboard`; nothing here touches the database.
+Figures come from `desktop.models.services.dashboard.build_dashboard`; nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QHBoxLayout, QHea
                                QTableView, QVBoxLayout, QWidget)
 
 from desktop.export.vnformat import fmt_date, fmt_percent
-from desktop.models import dashboard as dash
-from desktop.models import plans, units
-from desktop.models.domain import ReportingPeriod
-from desktop.models.status import Progress
+from desktop.models.services import dashboard as dash
+from desktop.models.services import plans, units
+from desktop.models.domain.plan import ReportingPeriod
+from desktop.models.domain.status import Progress
 from desktop.ui import ops
 from desktop.ui.messages import show_error
 from desktop.ui import theme

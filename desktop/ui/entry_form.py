@@ -37,12 +37,13 @@ from PySide6.QtWidgets import (QAbstractItemView, QAbstractSpinBox, QApplication
                                QSpinBox, QSplitter, QStyle, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
 from desktop.export.vnformat import fmt_date, fmt_int, fmt_percent
-from desktop.models import plans, progress, status, units
-from desktop.models.domain import PERIOD_TYPE_LABELS, PERIOD_TYPES, Plan, ReportingPeriod, Target, fmt_percent_value
-from desktop.models.errors import AppError, PermissionDenied, ValidationError
-from desktop.models.i18n import nfc
-from desktop.models.vault import Permission
-from desktop.models.workflow import ReportState
+from desktop.models.services import plans, progress, units
+from desktop.models.domain import status
+from desktop.models.domain.plan import PERIOD_TYPE_LABELS, PERIOD_TYPES, Plan, ReportingPeriod, Target, fmt_percent_value
+from desktop.models.domain.errors import AppError, PermissionDenied, ValidationError
+from desktop.models.domain.i18n import nfc
+from desktop.models.storage.vault import Permission
+from desktop.models.domain.workflow import ReportState
 from desktop.ui.fields import DateField
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui import ops

@@ -20,8 +20,9 @@ from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QPushButton, QScrol
                                QVBoxLayout, QWidget)
 
 from desktop.export.vnformat import fmt_date
-from desktop.models import evidence_policy, progress
-from desktop.models.errors import ValidationError
+from desktop.models.storage import evidence_policy
+from desktop.models.services import progress
+from desktop.models.domain.errors import ValidationError
 from desktop.ui.messages import show_error
 from desktop.ui import ops
 from desktop.ui import theme

@@ -1,7 +1,7 @@
 """The "Trao đổi" page: send the approved report, the outbox, receive from the shared folder,
 this office's key fingerprint, the keys of other offices and enrolment.
 
-Widgets call services in desktop.models.exchange / keystore and show their plain dataclasses;
+Widgets call services in desktop.models.services.exchange / keystore and show their plain dataclasses;
 exports, scans, returns and key actions run as operations (desktop.ui.ops). Dialogs and file
 pickers are attributes (``confirm_dialog_factory``, ``return_dialog_factory``, ``open_file_provider``,
 ``folder_provider``) so tests answer them without a modal loop.
@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFrame, Q
                                QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
                                QSizePolicy, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
-from desktop.models import exchange, keystore, units
-from desktop.models.vault import AppSession, Permission
+from desktop.models.services import exchange, keystore, units
+from desktop.models.storage.vault import AppSession, Permission
 from desktop.ui.admin_pages import _table
 from desktop.ui.table_models import RowTableModel
 from desktop.ui.messages import MessageBox, show_error
@@ -489,7 +489,7 @@ class ExchangePage(QWidget):
         if report is None or not report.can_send:
             MessageBox.info(self, self.tr("Gửi báo cáo"), self.tr("Hãy chọn một báo cáo ở trạng thái Đã duyệt."))
             return
-        from desktop.models import pdfsign
+        from desktop.models.services import pdfsign
         from desktop.ui.token_sign import sign_interactively
 
         if (report.status == exchange.APPROVED and pdfsign.archived_pdf(self.session, report.id) is None
@@ -701,7 +701,7 @@ class ExchangePage(QWidget):
         level = self.me.level
 
         def work() -> tuple[Path, Path, str]:
-            from desktop.models.fsutil import atomic_write_bytes
+            from desktop.fsutil import atomic_write_bytes
 
             if level == "khu_vuc":
                 path = keystore.make_enrolment_request(self.session, Path(folder))

@@ -10,11 +10,11 @@ from PySide6.QtWidgets import (QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEd
                                QStackedWidget, QVBoxLayout, QWidget)
 
 from desktop import APP_NAME, __version__
-from desktop.models.errors import AppError, LoginThrottled, RollbackDetected, VaultDamaged
+from desktop.models.domain.errors import AppError, LoginThrottled, RollbackDetected, VaultDamaged
 from desktop.ui import theme
 
 if TYPE_CHECKING:  # the window shows before the vault (key slots, Argon2, SQLAlchemy) is imported
-    from desktop.models.vault import AppSession, Vault
+    from desktop.models.storage.vault import AppSession, Vault
 
 
 class LoginWindow(QWidget):

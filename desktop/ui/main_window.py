@@ -10,8 +10,8 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWi
                                QStackedWidget, QVBoxLayout, QWidget)
 
 from desktop import APP_NAME, __version__
-from desktop.models import units
-from desktop.models.vault import AppSession, Permission, Vault
+from desktop.models.services import units
+from desktop.models.storage.vault import AppSession, Permission, Vault
 from desktop.ui.messages import MessageBox
 from desktop.ui import theme
 
@@ -179,7 +179,7 @@ class MainWindow(QMainWindow):
             form.select_target(target_code)
 
     def _open_report_id(self, report_id: int) -> None:
-        from desktop.models import progress
+        from desktop.models.services import progress
 
         r = progress.get_report(self.session, report_id)
         self._open_report(r.plan_id, r.period.key)

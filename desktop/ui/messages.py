@@ -10,7 +10,7 @@ import logging
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from desktop.models.errors import AppError
+from desktop.models.domain.errors import AppError
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def is_damage(exc: BaseException | None) -> bool:
     """A damaged database page behind `exc` (the typed error, or a raw SQLCipher one)?"""
     import sys
 
-    from desktop.models.errors import DamagedDatabase
+    from desktop.models.domain.errors import DamagedDatabase
 
     seen = exc
     while seen is not None:
@@ -74,7 +74,7 @@ def is_damage(exc: BaseException | None) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     if "sqlcipher3" in sys.modules:  # raw connections (checks, exports) raise the driver's error
-        from desktop.models.vault import is_damage_error
+        from desktop.models.storage.vault import is_damage_error
 
         return is_damage_error(exc)
     return False

@@ -15,7 +15,7 @@ from PySide6.QtGui import QDesktopServices, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSpinBox,
                                QVBoxLayout, QWidget)
 
-from desktop.models.fsutil import atomic_write_bytes
+from desktop.fsutil import atomic_write_bytes
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui import theme
 

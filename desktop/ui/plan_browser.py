@@ -1,7 +1,7 @@
 """The plan browser: plans → groups → targets, search and filters, target details, and the
 plan actions (create the unit's own plan, edit it, import from Excel, export, version history).
 
-Widgets call only the plans service (`desktop.models.plans`) and read plain dataclasses; no
+Widgets call only the plans service (`desktop.models.services.plans`) and read plain dataclasses; no
 SQLAlchemy here. Dialogs are opened with `open()` (never a blocking `exec()`) and returned, so
 tests drive them directly.
 """
@@ -20,13 +20,13 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
                                QLineEdit, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSpinBox,
                                QSplitter, QTableView, QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
 
-from desktop.models import plans
-from desktop.models.domain import (EVERY_LABELS, LEVEL_LABELS, LEVELS, MEASURE_LABELS, TARGET_KIND_LABELS,
+from desktop.models.services import plans
+from desktop.models.domain.plan import (EVERY_LABELS, LEVEL_LABELS, LEVELS, MEASURE_LABELS, TARGET_KIND_LABELS,
                                    Deadline, DeadlineParseError, Measure, Recurrence, ReportingPeriod, fmt_date,
                                    parse_deadline, parse_measure)
-from desktop.models.errors import AppError
-from desktop.models.i18n import nfc, tr
-from desktop.models.vault import Permission
+from desktop.models.domain.errors import AppError
+from desktop.models.domain.i18n import nfc, tr
+from desktop.models.storage.vault import Permission
 from desktop.ui import ops
 from desktop.ui.table_models import ListTableModel
 from desktop.ui import theme
@@ -894,12 +894,12 @@ class CreateOwnPlanDialog(QDialog):
 
     def _suggest_id(self) -> str:
         try:
-            from desktop.models import units
+            from desktop.models.services import units
 
             code = units.own_unit(self.session).code
         except Exception:
             code = "don-vi"
-        from desktop.models.i18n import fold
+        from desktop.models.domain.i18n import fold
         import re
 
         base = re.sub(r"[^a-z0-9]+", "-", fold(code)).strip("-") or "don-vi"
@@ -1010,7 +1010,7 @@ class PlanEditDialog(QDialog):
             levels.addWidget(c)
         levels.addStretch(1)
         # who reports: the units in the register the issuing office may name (its regional units …)
-        from desktop.models import assignment
+        from desktop.models.services import assignment
 
         self.unit_list = QListWidget(objectName="reportingUnits")
         for u in assignment.assignable_units(self.session):

@@ -11,10 +11,10 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHB
                                QPushButton, QVBoxLayout, QWidget)
 
 from desktop.export.documents import SIGNING_AUTHORITIES
-from desktop.models import plans, progress, reporting, signer
-from desktop.models.vault import Permission
-from desktop.models.domain import ReportingPeriod
-from desktop.models.units import own_unit
+from desktop.models.services import plans, progress, reporting, signer
+from desktop.models.storage.vault import Permission
+from desktop.models.domain.plan import ReportingPeriod
+from desktop.models.services.units import own_unit
 from desktop.ui import ops
 from desktop.ui.pdf_preview import PdfPreviewDialog
 
@@ -138,13 +138,13 @@ class PrintPage(QWidget):
             found = [r for r in progress.list_reports(self.session, pid)
                      if r.period_key == period.key and r.unit_code == me]
             if not found:
-                from desktop.models.errors import NotFound
+                from desktop.models.domain.errors import NotFound
 
                 raise NotFound(_t("Chưa có báo cáo {0} của kế hoạch này.").format(period.label.lower()),
                                _t("Hãy nhập tiến độ cho kỳ này trước."))
             rid = found[0].id
             sha = progress.get_report(self.session, rid).last_bundle_sha256
-            from desktop.models import pdfsign
+            from desktop.models.services import pdfsign
 
             pdf = (pdfsign.archived_pdf(self.session, rid)  # the signed official copy, when signed
                    or reporting.unit_report_pdf(self.session, rid, reporting.default_verification(self.session, sha),

@@ -18,9 +18,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
                                QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
 from desktop.export.vnformat import fmt_date
-from desktop.models import plans, progress, units, workflow
-from desktop.models.domain import ReportingPeriod
-from desktop.models.errors import AppError
+from desktop.models.services import plans, progress, units
+from desktop.models.domain import workflow
+from desktop.models.domain.plan import ReportingPeriod
+from desktop.models.domain.errors import AppError
 from desktop.ui.entry_form import FIELD_LABELS
 from desktop.ui import ops
 from desktop.ui.messages import show_error

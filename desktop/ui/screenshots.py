@@ -29,9 +29,9 @@ def _grab(widget, path: Path, app, size: tuple[int, int] = SIZE) -> None:
 
 def main(out: Path) -> int:
     from desktop.demo_data import fill_unit_progress
-    from desktop.models import accounts, consolidation, plans, progress, units
-    from desktop.models.keyslots import KdfParams
-    from desktop.models.vault import Role, UnitIdentity, Vault
+    from desktop.models.services import accounts, consolidation, plans, progress, units
+    from desktop.models.storage.keyslots import KdfParams
+    from desktop.models.storage.vault import Role, UnitIdentity, Vault
     from desktop.ui.app import make_app
     from desktop.ui.login import LoginWindow
     from desktop.ui.main_window import MainWindow

@@ -2,7 +2,7 @@
 
 Widgets never write a hex colour or a style sheet of their own: they use a named style from here
 (`label.setStyleSheet(theme.ERROR_TEXT)`) or a colour function. Report states carry a
-colour-neutral tone (`desktop.models.workflow.Tone`) that is mapped to colours here; the colours
+colour-neutral tone (`desktop.models.domain.workflow.Tone`) that is mapped to colours here; the colours
 of progress states (`status.Progress.colour`) are the ones the PDF and Excel matrices print, so
 they stay with the domain.
 
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QColor
 
 if TYPE_CHECKING:  # the login window uses this module: importing workflow here would load SQLAlchemy first
-    from desktop.models.workflow import ReportState
+    from desktop.models.domain.workflow import ReportState
 
 # ------------------------------------------------------------------ text colours
 ERROR = "#b00020"       # refusals, invalid input
@@ -98,7 +98,7 @@ BANNERS = {
 
 def state_fill(value: str | ReportState | None) -> str:
     """Background of a report state (chips, table cells); unknown or no state: neutral grey."""
-    from desktop.models.workflow import ReportState
+    from desktop.models.domain.workflow import ReportState
 
     try:
         return _TONE_FILL[ReportState(value).tone.value] if value is not None else NEUTRAL_BG

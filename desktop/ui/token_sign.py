@@ -1,6 +1,6 @@
 """The official digital signature in the UI: the PIN prompt at approval (or before sending), the
 signature settings (token module, agency token, trust anchors) and the signature box of a
-received report at the province. Widgets call `desktop.models.pdfsign` only.
+received report at the province. Widgets call `desktop.models.services.pdfsign` only.
 
 The PIN lives in the dialog's line edit for the moment of signing and is never stored.
 """
@@ -12,8 +12,8 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
                                QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QPushButton,
                                QTableView, QVBoxLayout)
 
-from desktop.models import pdfsign, settings
-from desktop.models.vault import Permission
+from desktop.models.services import pdfsign, settings
+from desktop.models.storage.vault import Permission
 from desktop.ui import theme
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui.table_models import RowTableModel

@@ -13,10 +13,10 @@ from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QLabel, QLineEdit, QPushButton, QVBoxLayout, QWizard, QWizardPage)
 
-from desktop.models.domain import UnitCodeError, normalize_unit_code
-from desktop.models.errors import AppError
-from desktop.models.i18n import nfc
-from desktop.models.vault import MIN_PASSWORD_LEN, UnitIdentity, Vault, check_password_policy, check_username
+from desktop.models.domain.plan import UnitCodeError, normalize_unit_code
+from desktop.models.domain.errors import AppError
+from desktop.models.domain.i18n import nfc
+from desktop.models.storage.vault import MIN_PASSWORD_LEN, UnitIdentity, Vault, check_password_policy, check_username
 from desktop.ui.fields import upper_case_as_typed
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui import theme
@@ -217,7 +217,7 @@ class FirstRunWizard(QWizard):
             session, code = self.vault.create(self.unit_page.identity(), self.admin_page.username.text(),
                                               self.admin_page.password.text(), self.admin_page.full_name.text(),
                                               kdf=self._kdf)
-            from desktop.models import plans
+            from desktop.models.services import plans
 
             plans.install_builtin_plans(session)
         except Exception as exc:
@@ -242,7 +242,7 @@ class FirstRunWizard(QWizard):
         if not path:
             return
         try:
-            from desktop.models.recovery import write_recovery_sheet
+            from desktop.models.services.recovery import write_recovery_sheet
 
             write_recovery_sheet(self.session, self._recovery_code, path)
         except Exception as exc:

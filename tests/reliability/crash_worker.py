@@ -35,8 +35,8 @@ ROOT = HERE.parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from desktop.models.keyslots import KdfParams  # noqa: E402
-from desktop.models.vault import Role, UnitIdentity, Vault  # noqa: E402
+from desktop.models.storage.keyslots import KdfParams  # noqa: E402
+from desktop.models.storage.vault import Role, UnitIdentity, Vault  # noqa: E402
 
 # Same cheap KDF and passwords as tests/conftest.py (kept here so the script runs standalone).
 FAST_KDF = KdfParams(time_cost=1, memory_kib=8192, parallelism=1, salt=b"\0" * 16)
@@ -74,7 +74,7 @@ def prepare_base(root: Path) -> dict:
 
     Returns facts the parent needs (report id, target codes, backup names)."""
     from desktop.export import plan_xlsx
-    from desktop.models import accounts, plans, progress
+    from desktop.models.services import accounts, plans, progress
 
     data = root / "data"
     vault = Vault(data)
@@ -117,11 +117,11 @@ def prepare_base(root: Path) -> dict:
 
 def prepare_old_schema(root: Path, revision: str = "0002") -> None:
     """A data folder created by an older app version (schema at `revision`) with some users."""
-    from desktop.models import accounts
-    from desktop.models import db as dbmod
+    from desktop.models.services import accounts
+    from desktop.models.storage import db as dbmod
 
-    from desktop.models import insider
-    from desktop.models import vault as vault_mod
+    from desktop.models.services import insider
+    from desktop.models.storage import vault as vault_mod
 
     real_upgrade = dbmod.upgrade
     dbmod.upgrade = lambda database, rev="head": real_upgrade(database, revision)
@@ -150,7 +150,7 @@ def _facts(root: Path) -> dict:
 
 
 def op_save(root: Path, ack: Callable[[str], None]) -> None:
-    from desktop.models import progress
+    from desktop.models.services import progress
 
     f = _facts(root)
     vault = Vault(root / "data")
@@ -165,7 +165,7 @@ def op_save(root: Path, ack: Callable[[str], None]) -> None:
 
 
 def op_evidence(root: Path, ack: Callable[[str], None]) -> None:
-    from desktop.models import progress
+    from desktop.models.services import progress
 
     f = _facts(root)
     vault = Vault(root / "data")
@@ -184,7 +184,7 @@ def op_evidence(root: Path, ack: Callable[[str], None]) -> None:
 
 
 def op_backup(root: Path, ack: Callable[[str], None]) -> None:
-    from desktop.models import progress
+    from desktop.models.services import progress
 
     f = _facts(root)
     vault = Vault(root / "data")
@@ -200,7 +200,7 @@ def op_backup(root: Path, ack: Callable[[str], None]) -> None:
 
 
 def op_password(root: Path, ack: Callable[[str], None]) -> None:
-    from desktop.models import accounts, progress
+    from desktop.models.services import accounts, progress
 
     f = _facts(root)
     vault = Vault(root / "data")
@@ -216,7 +216,7 @@ def op_password(root: Path, ack: Callable[[str], None]) -> None:
 
 
 def op_migrate(root: Path, ack: Callable[[str], None]) -> None:
-    from desktop.models import accounts
+    from desktop.models.services import accounts
 
     vault = Vault(root / "data")
     s = vault.unlock("admin", ADMIN_PW)  # migrates 0002 -> head, after a pre-migration backup
@@ -228,7 +228,7 @@ def op_migrate(root: Path, ack: Callable[[str], None]) -> None:
 
 
 def op_import(root: Path, ack: Callable[[str], None]) -> None:
-    from desktop.models import plans
+    from desktop.models.services import plans
 
     vault = Vault(root / "data")
     s = vault.unlock("admin", ADMIN_PW)
@@ -241,8 +241,8 @@ def op_import(root: Path, ack: Callable[[str], None]) -> None:
 
 
 def op_export(root: Path, ack: Callable[[str], None]) -> None:
-    from desktop.models import plans, reporting
-    from desktop.models.fsutil import atomic_write_bytes
+    from desktop.models.services import plans, reporting
+    from desktop.fsutil import atomic_write_bytes
 
     f = _facts(root)
     out = root / "out"
@@ -279,7 +279,7 @@ def op_restore(root: Path, ack: Callable[[str], None]) -> None:
 def op_session(root: Path, ack: Callable[[str], None]) -> None:
     """A full scripted session with a marker (root/marker.txt) in every text field, every
     attachment (name and content), a user name, a unit name, a plan title and a setting."""
-    from desktop.models import accounts, plans, progress, settings, units
+    from desktop.models.services import accounts, plans, progress, settings, units
 
     mark = (root / "marker.txt").read_text("utf-8").strip()
     vn = f"Dấu vết {mark} ở đây"

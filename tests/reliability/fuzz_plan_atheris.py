@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 with atheris.instrument_imports(include=["desktop", "jsonschema"]):
-    from desktop.models import plans
-    from desktop.models.domain import plan_from_document
+    from desktop.models.services import plans
+    from desktop.models.domain.plan import plan_from_document
 
 STRICT = os.environ.get("ATHERIS_STRICT") == "1"
 _TMP = Path(tempfile.mkdtemp(prefix="vks-atheris-")) / "ke-hoach.json"

@@ -24,10 +24,10 @@ from pathlib import Path
 import pytest
 
 import crash_worker as cw
-from desktop.models import progress
-from desktop.models import db as dbmod
-from desktop.models.errors import VaultDamaged
-from desktop.models.vault import Vault
+from desktop.models.services import progress
+from desktop.models.storage import db as dbmod
+from desktop.models.domain.errors import VaultDamaged
+from desktop.models.storage.vault import Vault
 
 PAGE = 4096
 RESERVE = 80
@@ -82,14 +82,14 @@ _OUTSIDE: dict[str, dict] = {}
 
 def _anchors() -> dict:
     """This OS user's rollback anchors (issue 17): what a crash at this instant would leave."""
-    from desktop.models.anchors import default_anchor_folder
+    from desktop.models.storage.anchors import default_anchor_folder
 
     folder = default_anchor_folder()
     return {p.name: p.read_bytes() for p in folder.glob("*")} if folder.exists() else {}
 
 
 def _put_back_anchors(saved: dict) -> None:
-    from desktop.models.anchors import default_anchor_folder
+    from desktop.models.storage.anchors import default_anchor_folder
 
     folder = default_anchor_folder()
     for p in folder.glob("*") if folder.exists() else []:
@@ -282,7 +282,7 @@ def test_flip_in_the_write_ahead_log_is_not_silently_applied(tmp_path, base_temp
 def test_newest_backup_offered_when_several_share_a_second(tmp_path, base_template, monkeypatch):
     from datetime import datetime as real_datetime
 
-    from desktop.models import backups as vault_module  # backup names are stamped there
+    from desktop.models.storage import backups as vault_module  # backup names are stamped there
 
     root = cw.copy_template(base_template[0], tmp_path / "same-second")
     vault = Vault(root / "data")

@@ -35,11 +35,11 @@ from pathlib import Path
 import pytest
 
 import crash_worker as cw
-from desktop.models import accounts, plans, progress
-from desktop.models import db as dbmod
-from desktop.models.errors import AppError
-from desktop.models.keyslots import SlotError, SlotFile
-from desktop.models.vault import Vault, backup_is_good
+from desktop.models.services import accounts, plans, progress
+from desktop.models.storage import db as dbmod
+from desktop.models.domain.errors import AppError
+from desktop.models.storage.keyslots import SlotError, SlotFile
+from desktop.models.storage.vault import Vault, backup_is_good
 
 SEED = 20251122
 
@@ -179,7 +179,7 @@ def _final_name_files_ok(vault: Vault, master: bytearray, root: Path) -> list[st
 def _complete_backup_problems(place: Path, man: Path, master: bytearray) -> list[str]:
     """A manifest under its final name promises a complete backup: it authenticates, its database
     copy matches it, its slot copy loads, and every blob it lists is there and decrypts."""
-    from desktop.models import backups as bk
+    from desktop.models.storage import backups as bk
 
     db = place / man.name.replace(".manifest.json", ".db")
     try:

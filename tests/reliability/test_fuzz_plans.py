@@ -33,8 +33,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from desktop.export import plan_xlsx
-from desktop.models import plans
-from desktop.models.domain import plan_from_document
+from desktop.models.services import plans
+from desktop.models.domain.plan import plan_from_document
 
 PLANS_DIR = Path(__file__).resolve().parents[2] / "resources" / "plans"
 DOCS = {p.stem: json.loads(p.read_text("utf-8")) for p in sorted(PLANS_DIR.glob("*.json"))

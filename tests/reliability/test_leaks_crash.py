@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import crash_worker as cw
-from desktop.models.vault import Vault
+from desktop.models.storage.vault import Vault
 from test_crash import fork_run
 
 SEED = 5

@@ -13,9 +13,9 @@ import time
 import pytest
 
 import crash_worker as cw
-from desktop.models.errors import LoginFailed, LoginThrottled
-from desktop.models.keyslots import tune_kdf
-from desktop.models.vault import Role, Vault
+from desktop.models.domain.errors import LoginFailed, LoginThrottled
+from desktop.models.storage.keyslots import tune_kdf
+from desktop.models.storage.vault import Role, Vault
 
 ATTEMPTS = 20
 
@@ -84,7 +84,7 @@ def test_twenty_wrong_passwords_production_kdf(tmp_path, figures):
     kdf = tune_kdf()
     vault = Vault(tmp_path / "data")
     s, _ = vault.create(cw.UNIT, "admin", cw.ADMIN_PW, "Quản trị", kdf=kdf)
-    from desktop.models import accounts
+    from desktop.models.services import accounts
 
     accounts.add_user(s, "nhaplieu", "Nhập", Role.DATA_ENTRY, cw.ENTRY_PW)
     s.lock()

@@ -1,0 +1,403 @@
+"""The provincial office's view of its units: the units × targets matrix per plan and period,
+reporting rate and timeliness, period comparison, chasing, and accepting reports.
+
+Reports received from subordinate units are stored in the same `reports`/`progress_entries`
+tables with `unit_code` = the sending unit. Evaluating 355 units × 60 targets on every open
+would take about a second, so the status of each cell is materialised in `matrix_cells` when a
+unit's report is applied (`refresh_unit`) and the matrix opens with one indexed query. A cell is
+evaluated as at the end of its period, so it never goes stale with the calendar; it changes only
+when that unit's data (or the plan version) changes.
+
+Acceptance is the second step (like DHIS2): the unit head approves at the unit, the province
+accepts here; an accepted report is locked at the province.
+
+This module must never import Qt.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import NamedTuple
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, delete, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from desktop.models.domain import workflow
+from .dashboard import entry_values, entry_values_of_units
+from desktop.models.domain.plan import PERIOD_MONTHS, Plan, ReportingPeriod
+from desktop.models.domain.errors import NotFound, ValidationError
+from desktop.models.domain.i18n import tr
+from .progress import _plan
+from desktop.models.storage.schema import Base, ProgressEntry, Report, Unit, User
+from desktop.models.domain.status import Progress, evaluate
+from .units import own_unit
+from desktop.models.storage.vault import AppSession, Permission
+from desktop.models.domain.workflow import ReportState
+from desktop.models.services.transitions import transition
+
+ACCEPTED = ReportState.ACCEPTED  # the province's copy, accepted and locked
+RECEIVED = ReportState.RECEIVED
+RETURNED = ReportState.RETURNED
+
+
+class MatrixCellRow(Base):
+    """Materialised status of one unit × target × period (revision 0005)."""
+
+    __tablename__ = "matrix_cells"
+    __table_args__ = (Index("ix_matrix_cells_lookup", "plan_id", "period_key"),
+                      Index("ix_matrix_cells_unit", "plan_id", "unit_code", "period_key"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    period_key: Mapped[str] = mapped_column(String(16), nullable=False)
+    unit_code: Mapped[str] = mapped_column(String(40), nullable=False)
+    target_code: Mapped[str] = mapped_column(String(32), nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    percent: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), nullable=True)
+
+
+class CellView(NamedTuple):
+    """One matrix cell (a tuple: 60,000 of them are built when a 1,000-unit matrix opens)."""
+
+    status: Progress | None  # None: the unit has not reported this period
+    percent: float | None = None
+    reason: str = ""
+
+
+_PROGRESS_BY_VALUE = {p.value: p for p in Progress}
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    code: str
+    name: str
+    short_name: str
+    report_id: int | None
+    report_status: str | None
+    submitted_at: datetime | None
+    on_time: bool | None
+    completion: float | None = None  # share of HOAN_THANH cells
+
+    @property
+    def returned(self) -> bool:
+        """Returned for revision and not re-sent yet: shown, but not counted as reported."""
+        return self.report_id is not None and self.report_status == RETURNED
+
+    @property
+    def reported(self) -> bool:
+        return self.report_id is not None and not self.returned
+
+
+@dataclass(frozen=True)
+class TargetCol:
+    code: str
+    text: str
+    group_code: str
+    group_title: str
+
+
+@dataclass
+class Matrix:
+    plan_id: str
+    plan_title: str
+    period: ReportingPeriod
+    deadline: date
+    units: list[UnitRow]
+    targets: list[TargetCol]
+    cells: dict[tuple[str, str], CellView] = field(default_factory=dict)
+    #: (unit code, target code) pairs the unit must report on; other cells are not applicable
+    applies: set[tuple[str, str]] = field(default_factory=set)
+    integrity: dict[str, str] = field(default_factory=dict)  # unit code -> why its report is not as signed
+
+    def applicable(self, unit_code: str, target_code: str) -> bool:
+        return (unit_code, target_code) in self.applies
+
+    @property
+    def expected(self) -> int:
+        return len(self.units)
+
+    @property
+    def received(self) -> int:
+        return sum(1 for u in self.units if u.reported)
+
+    @property
+    def on_time(self) -> int:
+        return sum(1 for u in self.units if u.on_time)
+
+    @property
+    def late(self) -> int:
+        return sum(1 for u in self.units if u.reported and u.on_time is False)
+
+    @property
+    def reporting_rate(self) -> float:
+        return self.received / self.expected if self.expected else 0.0
+
+    @property
+    def timeliness(self) -> float:
+        return self.on_time / self.expected if self.expected else 0.0
+
+
+# ------------------------------------------------------------------ helpers
+def subordinate_units(session: AppSession) -> list[Unit]:
+    me = own_unit(session)
+    with session.db.session() as s:
+        rows = s.scalars(select(Unit).where(Unit.parent_code == me.code, Unit.active.is_(True))
+                         .order_by(Unit.code)).all()
+        s.expunge_all()
+        return rows
+
+
+def consolidated_targets(session: AppSession, plan: Plan):
+    """The targets at least one subordinate unit reports on, in plan order (matrix columns)."""
+    per_unit = unit_targets(session, plan)
+    wanted = {t.code for targets in per_unit.values() for t in targets}
+    return [t for t in plan.targets if t.code in wanted]
+
+
+def unit_targets(session: AppSession, plan: Plan, units: list[Unit] | None = None) -> dict[str, list]:
+    """Subordinate unit code → the targets that unit must report on (per-target assignment).
+    A unit with no target to report is absent: it is not expected to report, nor chased."""
+    from .assignment import targets_for_units
+
+    return targets_for_units(plan, units if units is not None else subordinate_units(session))
+
+
+def submission_deadline(plan: Plan, period: ReportingPeriod) -> date:
+    return period.submission_deadline(dict(plan.submission_deadlines).get(period.type, 0))
+
+
+# ------------------------------------------------------------------ materialisation
+def refresh_unit(session: AppSession, plan_id: str, unit_code: str, plan: Plan | None = None,
+                 since: ReportingPeriod | str | None = None) -> int:
+    """Re-evaluate a unit's cells for a plan: every period it has reported on, or, with `since`,
+    only that period and the later ones. Returns cells written.
+
+    A cell is evaluated as at the end of its period from the unit's entries up to that period, so
+    a report for period P can change the cells of P and of later periods only. Applying a bundle
+    passes its period: the work is one indexed read of the unit's entries and the periods from P
+    on, independent of the number of units and (for reports arriving in order) of history."""
+    plan = plan or _plan(session, plan_id)
+    with session.db.session() as s:
+        unit = s.get(Unit, unit_code)
+        s.expunge_all()
+    targets = unit_targets(session, plan, [unit] if unit is not None else []).get(unit_code, [])
+    if isinstance(since, str):
+        since = ReportingPeriod.parse(since)
+    with session.db.session() as s:
+        reports = [(ReportingPeriod.parse(key), report_id) for key, report_id in s.execute(
+            select(Report.period_key, Report.id).where(Report.plan_id == plan_id, Report.unit_code == unit_code))]
+        if since is not None:
+            reports = [(p, rid) for p, rid in reports if p.end >= since.end]
+        values = entry_values(s, plan_id, unit_code, None) if reports else {}
+    days = dict(plan.submission_deadlines)
+    rows = []
+    for period, report_id in reports:
+        key, end = period.key, period.end
+        for t in targets:
+            entries = [e for e in values.get(t.code, ()) if e.period.end <= end]
+            result = evaluate(t, plan.year, entries, end, period, submission_days=days)
+            rows.append(dict(plan_id=plan_id, period_key=key, unit_code=unit_code, target_code=t.code,
+                             status=result.status.value, percent=result.percent, reason=result.reason,
+                             report_id=report_id))
+    with session.db.session() as s:
+        stale = delete(MatrixCellRow).where(MatrixCellRow.plan_id == plan_id, MatrixCellRow.unit_code == unit_code)
+        if since is not None:
+            stale = stale.where(MatrixCellRow.period_key.in_([since.key] + [p.key for p, _ in reports]))
+        conn = s.connection()  # plain statements: no ORM bookkeeping for rows nobody holds
+        conn.execute(stale)
+        if rows:
+            conn.execute(MatrixCellRow.__table__.insert(), rows)
+    return len(rows)
+
+
+def rebuild(session: AppSession, plan_id: str) -> int:
+    session.require(Permission.VIEW)
+    plan = _plan(session, plan_id)
+    return sum(refresh_unit(session, plan_id, u.code, plan) for u in subordinate_units(session))
+
+
+# ------------------------------------------------------------------ the matrix
+def matrix(session: AppSession, plan_id: str, period: ReportingPeriod | str) -> Matrix:
+    session.require(Permission.VIEW)
+    period = ReportingPeriod.parse(period) if isinstance(period, str) else period
+    plan = _plan(session, plan_id)
+    deadline = submission_deadline(plan, period)
+    groups = {g.code: g.display_title for g in plan.groups}
+    per_unit = unit_targets(session, plan)
+    wanted = {t.code for ts in per_unit.values() for t in ts}
+    targets = [TargetCol(t.code, t.text, t.group_code, groups.get(t.group_code, ""))
+               for t in plan.targets if t.code in wanted]
+    subs = [u for u in subordinate_units(session) if u.code in per_unit]
+    applies = {(code, t.code) for code, ts in per_unit.items() for t in ts}
+    with session.db.session() as s:
+        reports = {r.unit_code: r for r in s.scalars(select(Report).where(
+            Report.plan_id == plan_id, Report.period_key == period.key))}
+        returned = {code for code, r in reports.items() if r.status == RETURNED}
+        # 60,000 cells at 1,000 units: read through the driver's cursor (plain tuples: SQLAlchemy's
+        # rows cost more than the read), built by comprehensions and tuple.__new__ (CellView is a
+        # NamedTuple); a returned report's figures count only once re-sent.
+        cursor = s.connection().connection.cursor()
+        try:
+            rows = cursor.execute("SELECT unit_code, target_code, status, percent, reason FROM matrix_cells "
+                                  "WHERE plan_id = ? AND period_key = ?", (plan_id, period.key)).fetchall()
+        finally:
+            cursor.close()
+        by_value, new, done = _PROGRESS_BY_VALUE, tuple.__new__, Progress.HOAN_THANH.value
+        cells: dict[tuple[str, str], CellView] = {
+            (u, t): new(CellView, (by_value[st], pct, why)) for u, t, st, pct, why in rows
+            if u not in returned and (u, t) in applies}
+        done_count = Counter(u for u, _t, st, _p, _w in rows if st == done and u not in returned)
+        from . import insider
+
+        found = insider.report_problems_in(s, list(reports.values()), session_cache=True)
+        integrity = {r.unit_code: found[r.id] for r in reports.values() if r.id in found}
+        units = []
+        for u in subs:
+            r = reports.get(u.code)
+            when = (r.received_at or r.sent_at) if r else None
+            counted = r is not None and u.code not in returned
+            units.append(UnitRow(u.code, u.name, u.short_name, r.id if r else None, r.status if r else None, when,
+                                 (when.date() <= deadline) if when and counted else None,
+                                 (done_count.get(u.code, 0) / len(per_unit[u.code])) if counted else None))
+    return Matrix(plan_id, plan.title, period, deadline, units, targets, cells, applies, integrity)
+
+
+def _date_bound(t, plan: Plan, period: ReportingPeriod, as_of: date) -> bool:
+    """Whether a target's status or percent may differ, whatever the data, between the end of
+    `period` (where its cells are materialised) and a later `as_of` (see status.evaluate): its
+    deadline passes in between, a recurring period falls due in between, or a non-cumulative count
+    judges the shorter periods inside a window once they have ended."""
+    end = t.deadline.end_date(plan.year)
+    if end is not None and period.end <= end < as_of:
+        return True
+    m = t.measure
+    if m.type == "recurring":
+        every = m.every or t.deadline.every or "month"
+        every = every if every in PERIOD_MONTHS else "month"
+        grace = int(dict(plan.submission_deadlines).get(every, 0) or 0)
+        return any(p.end <= period.end and period.end <= p.submission_deadline(grace) < as_of
+                   for p in ReportingPeriod.periods_of_year(every, plan.year))
+    if m.type == "count" and m.minimum and not m.cumulative and m.per in PERIOD_MONTHS:
+        return PERIOD_MONTHS[m.per] > 1 and period.year == plan.year
+    return False
+
+
+def cells_as_of(session: AppSession, plan: Plan, period: ReportingPeriod, as_of: date,
+                targets_of: dict[str, list]) -> dict[tuple[str, str], CellView]:
+    """(unit, target) → cell for the units' reports of `period` (`targets_of`: unit → the targets
+    it reports on), evaluated on `as_of` exactly as `dashboard.evaluate_unit` would, from the
+    materialised cells wherever the date cannot change them: a report printed after its period
+    re-evaluates only the targets whose deadline or due periods fall in between, the
+    non-cumulative counts, and the milestones whose completion date does; a unit without
+    materialised cells (or a document dated inside the period) is evaluated in full."""
+    plan_id, days = plan.id, dict(plan.submission_deadlines)
+    wanted = {u: {t.code for t in ts} for u, ts in targets_of.items()}
+    by_code = {t.code: t for ts in targets_of.values() for t in ts}
+    cells: dict[tuple[str, str], CellView] = {}
+    by_value = _PROGRESS_BY_VALUE
+    with session.db.session() as s:
+        if as_of >= period.end:
+            for unit, code, status, percent, reason in s.connection().execute(
+                    select(MatrixCellRow.unit_code, MatrixCellRow.target_code, MatrixCellRow.status,
+                           MatrixCellRow.percent, MatrixCellRow.reason)
+                    .where(MatrixCellRow.plan_id == plan_id, MatrixCellRow.period_key == period.key)):
+                if code in wanted.get(unit, ()):
+                    cells[(unit, code)] = CellView(by_value[status], percent, reason)
+        have = {u for u, _code in cells}
+        stale = {(u, c) for u in have for c in wanted[u] if (u, c) not in cells}
+        redo = {c for c, t in by_code.items() if as_of > period.end and _date_bound(t, plan, period, as_of)}
+        if as_of > period.end:  # a milestone done after the period's end but by `as_of` counts
+            dated = [c for c, t in by_code.items() if t.measure.type in ("milestone", "qualitative")]
+            if dated:
+                stale |= {(u, c) for u, c in s.execute(
+                    select(Report.unit_code, ProgressEntry.target_code)
+                    .join(Report, Report.id == ProgressEntry.report_id)
+                    .where(Report.plan_id == plan_id, ProgressEntry.target_code.in_(dated),
+                           ProgressEntry.done.is_(True), ProgressEntry.done_date > period.end.isoformat(),
+                           ProgressEntry.done_date <= as_of.isoformat())) if u in have and c in wanted[u]}
+        stale |= {(u, c) for u in have for c in redo if c in wanted[u]}
+        full = [u for u in targets_of if u not in have]
+        values = entry_values_of_units(s, plan_id, sorted(have), sorted({c for _u, c in stale}),
+                                       period) if stale else {}
+        full_values = {u: entry_values(s, plan_id, u, period) for u in full}
+    todo = [(u, t) for u in full for t in targets_of[u]] + [(u, by_code[c]) for u, c in stale]
+    for u, t in todo:
+        entries = (full_values[u] if u in full_values else values.get(u, {})).get(t.code, [])
+        r = evaluate(t, plan.year, entries, as_of, period, submission_days=days)
+        cells[(u, t.code)] = CellView(r.status, r.percent, r.reason)
+    return cells
+
+
+def compare(session: AppSession, plan_id: str, period_a: ReportingPeriod | str, period_b: ReportingPeriod | str
+            ) -> dict[tuple[str, str], tuple[Progress | None, Progress | None]]:
+    """Cells whose status differs between two periods: (unit, target) → (status in A, status in B)."""
+    a = matrix(session, plan_id, period_a)
+    b = matrix(session, plan_id, period_b)
+    out = {}
+    for key in set(a.cells) | set(b.cells):
+        sa = a.cells.get(key).status if key in a.cells else None
+        sb = b.cells.get(key).status if key in b.cells else None
+        if sa != sb:
+            out[key] = (sa, sb)
+    return out
+
+
+def missing_reports(session: AppSession, plan_id: str, period: ReportingPeriod | str, today: date | None = None
+                    ) -> list[UnitRow]:
+    """Units with no report for the period once its submission deadline has passed (chasing)."""
+    m = matrix(session, plan_id, period)
+    today = today or date.today()
+    if today <= m.deadline:
+        return []
+    return [u for u in m.units if not u.reported]
+
+
+def reminder_pdf(session: AppSession, plan_id: str, period: ReportingPeriod | str, today: date | None = None) -> bytes:
+    """The reminder (thông báo đôn đốc) to the units late with their report, as a PDF."""
+    from .reporting import reminder_pdf as _reminder_pdf
+
+    return _reminder_pdf(session, plan_id, period, today)
+
+
+# ------------------------------------------------------------------ review at the province
+def _province_copy(s, report_id: int) -> Report:
+    r = s.get(Report, report_id)
+    if r is None:
+        raise NotFound(tr("Consolidation", "Không tìm thấy báo cáo."))
+    return r
+
+
+def accept_report(session: AppSession, report_id: int, comment: str = "") -> None:
+    """Accept a unit's received report; it is then locked at the province."""
+    from . import insider
+
+    session.require(Permission.APPROVE_REPORT)
+    from . import pdfsign
+
+    pdfsign.require_acceptable(session, report_id)  # a failed PDF signature is never accepted silently
+    insider.require_signer(session)
+    with session.db.session() as s:
+        r = _province_copy(s, report_id)
+        if r.unit_code == own_unit(session).code:
+            raise ValidationError(tr("Consolidation", "Đây là báo cáo của chính đơn vị, không phải báo cáo nhận từ cấp dưới."))
+        if r.status != RECEIVED:
+            raise ValidationError(tr("Consolidation", "Chỉ chấp nhận được báo cáo ở trạng thái Đã nhận (hiện tại: {0}).")
+                                  .format(workflow.label(r.status)))
+        problem = insider.report_problem(s, r)
+        if problem:
+            raise ValidationError(tr("Consolidation", "Báo cáo không còn khớp với bản đơn vị đã ký duyệt: {0}").format(problem))
+        insider.sign_acceptance(s, session, r)
+        transition(s, session.user.id, r, ACCEPTED, comment)
+
+
+def is_locked_at_province(session: AppSession, report_id: int) -> bool:
+    with session.db.session() as s:
+        return _province_copy(s, report_id).status == ACCEPTED
+
+
+def reviewer_names(session: AppSession) -> dict[int, str]:
+    with session.db.session() as s:
+        return dict(s.execute(select(User.id, User.username)).all())
