@@ -14,12 +14,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QLibraryInfo, QLocale, QObject, QTimer, QTranslator, Signal
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QEvent, QLibraryInfo, QLocale, QObject, Qt, QTimer, QTranslator, Signal
+from PySide6.QtGui import QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QWidget
 
 from desktop import APP_ID, APP_NAME, ORG_NAME
 from desktop.models.storage.datafolder import DataFolder
 from desktop.fsutil import InstanceLock, InstanceLockedError
+from desktop.ui import theme
 from desktop.ui.messages import MessageBox, is_damage, set_damage_handler
 
 if TYPE_CHECKING:
@@ -32,28 +34,128 @@ _INPUT_EVENTS = {QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type
 
 
 class IdleWatcher(QObject):
-    """Emits `idle` after `minutes` without keyboard or mouse input anywhere in the app."""
+    """Emits `idle` after `minutes` without keyboard or mouse input anywhere in the app.
+
+    The last `warn_seconds` are a visible countdown: `warning(seconds_left)` once per tick
+    (`tick_ms`, one second in the app; tests shorten it), and `resumed` when input ends it.
+    Any input restarts the whole period.
+    """
 
     idle = Signal()
+    warning = Signal(int)
+    resumed = Signal()
 
-    def __init__(self, minutes: float, parent=None):
+    def __init__(self, minutes: float, parent=None, warn_seconds: int = 30, tick_ms: int = 1000):
         super().__init__(parent)
-        self.timer = QTimer(self)
+        self.warn_seconds = warn_seconds
+        self.tick_ms = tick_ms
+        self.warning_active = False
+        self.seconds_left = 0
+        self.timer = QTimer(self)   # the quiet part of the period
         self.timer.setSingleShot(True)
-        self.timer.timeout.connect(self.idle)
+        self.timer.timeout.connect(self._start_warning)
+        self.ticker = QTimer(self)  # the countdown
+        self.ticker.timeout.connect(self._tick)
+        self.total_ms = 0
         self.set_minutes(minutes)
 
     def set_minutes(self, minutes: float) -> None:
-        self.timer.setInterval(max(1, int(minutes * 60_000)))
+        self.total_ms = max(1, int(minutes * 60_000))
+        self.restart()
+
+    def _warn_ms(self) -> int:
+        return min(self.warn_seconds * self.tick_ms, self.total_ms)
+
+    def restart(self) -> None:
+        self.ticker.stop()
+        if self.warning_active:
+            self.warning_active = False
+            self.resumed.emit()
+        self.timer.setInterval(max(0, self.total_ms - self._warn_ms()))
         self.timer.start()
 
+    def _start_warning(self) -> None:
+        warn_ms = self._warn_ms()
+        self.seconds_left = max(1, -(-warn_ms // self.tick_ms))  # whole ticks, at least one
+        self.warning_active = True
+        self.ticker.setInterval(max(1, warn_ms // self.seconds_left))
+        self.ticker.start()
+        self.warning.emit(self.seconds_left)
+
+    def _tick(self) -> None:
+        self.seconds_left -= 1
+        if self.seconds_left > 0:
+            self.warning.emit(self.seconds_left)
+            return
+        self.ticker.stop()
+        self.warning_active = False
+        self.idle.emit()
+
     def eventFilter(self, obj, event) -> bool:
-        if event.type() in _INPUT_EVENTS:
-            self.timer.start()
+        if event.type() in _INPUT_EVENTS and (self.timer.isActive() or self.warning_active):
+            self.restart()
         return False
 
     def stop(self) -> None:
         self.timer.stop()
+        self.ticker.stop()
+        if self.warning_active:
+            self.warning_active = False
+            self.resumed.emit()
+
+
+class IdleWarning(QLabel):
+    """The countdown before the idle lock: a small always-on-top window that takes no focus, so
+    it shows over dialogs and other programs and any key or mouse movement dismisses it."""
+
+    def __init__(self):
+        super().__init__(None, Qt.WindowType.Tool | Qt.WindowType.FramelessWindowHint
+                         | Qt.WindowType.WindowStaysOnTopHint | Qt.WindowType.WindowDoesNotAcceptFocus)
+        self.setObjectName("idleWarning")
+        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        self.setStyleSheet(theme.banner("idleWarning", "locked"))
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMargin(10)
+        font = self.font()
+        font.setPointSize(font.pointSize() + 2)
+        self.setFont(font)
+
+    def show_countdown(self, seconds: int, over: QWidget | None) -> None:
+        self.setText(QApplication.translate(
+            "App", "Ứng dụng sẽ tự khóa sau {0} giây do không thao tác.\n"
+                   "Nhấn phím bất kỳ hoặc di chuột để tiếp tục làm việc.").format(seconds))
+        self.adjustSize()
+        if not self.isVisible():
+            area = over.frameGeometry() if over is not None and over.isVisible() else None
+            screen = (over.screen() if over is not None else None) or QGuiApplication.primaryScreen()
+            if area is None and screen is not None:
+                area = screen.availableGeometry()
+            if area is not None:
+                self.move(area.center().x() - self.width() // 2, area.top() + 60)
+            self.show()
+            self.raise_()
+
+
+class ModalShortcuts(QObject):
+    """Lock (Ctrl+L) and log out still work while a modal dialog (a print preview, a message)
+    blocks the main window's shortcuts; the controller closes the dialog before locking."""
+
+    def __init__(self, controller: "AppController"):
+        super().__init__(controller)
+        self.controller = controller
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() != QEvent.Type.KeyPress or QApplication.activeModalWidget() is None:
+            return False
+        main = self.controller.main
+        if main is None or self.controller.session is None:
+            return False
+        pressed = QKeySequence(event.keyCombination())
+        for action, act in ((main.lock_action, self.controller.lock_now), (main.logout_action, self.controller.logout)):
+            if pressed.matches(action.shortcut()) == QKeySequence.SequenceMatch.ExactMatch:
+                act()
+                return True
+        return False
 
 
 class DeferredVault:
@@ -89,9 +191,14 @@ class AppController(QObject):
         self.main = None
         self.wizard = None
         self.locking = False
+        self._forget_user = False
         self.idle = IdleWatcher(10, self)
         self.idle.stop()
         self.idle.idle.connect(lambda: self.lock(self.tr("Đã tự khóa do không thao tác.")))
+        self.idle_warning: IdleWarning | None = None
+        self.idle.warning.connect(self._show_idle_warning)
+        self.idle.resumed.connect(self._hide_idle_warning)
+        self.modal_shortcuts = ModalShortcuts(self)
         self._in_damage = False
         set_damage_handler(self.damage_detected)
 
@@ -119,6 +226,12 @@ class AppController(QObject):
             self.login = LoginWindow(self.vault)
             self.login.unlocked.connect(self._on_unlocked)
             self.login.damaged.connect(self._on_damaged)
+            from PySide6.QtGui import QShortcut
+
+            from desktop.ui.help import show_help
+
+            login = self.login
+            QShortcut(QKeySequence("F1"), login, lambda: show_help(login, "Đăng nhập"))
         self.login.reset(message)
         self.login.show()
         self.login.raise_()
@@ -132,12 +245,15 @@ class AppController(QObject):
         if self.login is not None:
             self.login.hide()
         self.main = MainWindow(session, self.vault, on_settings_changed=self._apply_settings)
-        self.main.lockRequested.connect(lambda: self.lock(self.tr("Đã khóa phiên làm việc.")))
+        self.main.lockRequested.connect(self.lock_now)
+        self.main.logoutRequested.connect(self.logout)
         self.main.destroyed.connect(lambda *_: None)
         self.main.show_fitted()
         self._apply_settings()
         app = QApplication.instance()
         app.installEventFilter(self.idle)
+        app.installEventFilter(self.modal_shortcuts)
+        self.main.inbox.start()
         self.sessionChanged.emit(session)
         if session.warnings:  # e.g. a role without a valid certificate (issue 17)
             from PySide6.QtWidgets import QMessageBox
@@ -204,13 +320,45 @@ class AppController(QObject):
 
         self.idle.set_minutes(settings.get(self.session, "auto_lock_minutes"))
 
-    def lock(self, message: str = "") -> None:
+    def _show_idle_warning(self, seconds: int) -> None:
+        if self.session is None:
+            return
+        if self.idle_warning is None:
+            self.idle_warning = IdleWarning()
+        self.idle_warning.show_countdown(seconds, self.main)
+
+    def _hide_idle_warning(self) -> None:
+        if self.idle_warning is not None:
+            self.idle_warning.hide()
+
+    def lock_now(self) -> None:
+        self.lock(self.tr("Đã khóa phiên làm việc."))
+
+    def logout(self) -> None:
+        """Back to the login window for another user: the same as lock (operations ended, key
+        wiped), and the user name is not kept either."""
+        self.lock(self.tr("Đã đăng xuất. Người dùng khác có thể đăng nhập."), forget_user=True)
+
+    def _close_session_dialogs(self) -> None:
+        """Close every dialog of the session (a preview, a message, the guide) before locking:
+        `reject()` lets each clean up (the preview deletes its temporary copy) and ends a
+        blocking `exec()` before the window it belongs to is deleted."""
+        for w in QApplication.topLevelWidgets():
+            if isinstance(w, QDialog) and w.isVisible() and w is not self.login and w is not self.wizard:
+                w.reject()
+
+    def lock(self, message: str = "", forget_user: bool = False) -> None:
         if self.session is None or self.locking:
             return
         self.locking = True
+        self._forget_user = forget_user
         self.idle.stop()
-        QApplication.instance().removeEventFilter(self.idle)
+        app = QApplication.instance()
+        app.removeEventFilter(self.idle)
+        app.removeEventFilter(self.modal_shortcuts)
+        self._close_session_dialogs()
         if self.main is not None:
+            self.main.inbox.stop()
             self.main.save_geometry()
             self.main.hide()  # nothing to see or click while the running operations end
         from desktop.ui import ops  # imported when first needed: not before the login window shows
@@ -230,6 +378,9 @@ class AppController(QObject):
 
         ops.runner().resume()
         self.sessionChanged.emit(None)
+        if self._forget_user and self.login is not None:
+            self.login.username.clear()
+        self._forget_user = False
         self.show_login(message)
 
     def _on_damaged(self, exc) -> None:

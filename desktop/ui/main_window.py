@@ -6,8 +6,8 @@ import hashlib
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QScrollArea,
-                               QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QPushButton,
+                               QScrollArea, QStackedWidget, QVBoxLayout, QWidget)
 
 from desktop import APP_NAME, __version__
 from desktop.models.services import units
@@ -26,8 +26,16 @@ def geometry_key(unit_code: str, user_id: int) -> str:
     return f"windows/main-{digest}"
 
 
+#: F1 on a page opens the guide at the section whose heading contains these words.
+HELP_SECTIONS = {"home": "Tổng quan", "plans": "Kế hoạch", "entry": "Nhập tiến độ", "reports": "Nhập tiến độ",
+                 "print": "In báo cáo", "consolidation": "Tổng hợp", "exchange": "Trao đổi", "users": "Người dùng",
+                 "backup": "Sao lưu", "audit": "Nhật ký", "settings": "Cài đặt"}
+PAGE_SHORTCUTS = 9  # Ctrl+1 … Ctrl+9, in the order of the navigation list
+
+
 class MainWindow(QMainWindow):
     lockRequested = Signal()
+    logoutRequested = Signal()
 
     def __init__(self, session: AppSession, vault: Vault, on_settings_changed=None, parent=None):
         super().__init__(parent)
@@ -44,6 +52,8 @@ class MainWindow(QMainWindow):
         self.nav.setStyleSheet(theme.NAVIGATION)
         self.pages = QStackedWidget(objectName="pages")
         self._factories: list = []
+        self._titles: list[str] = []
+        self._badges: dict[str, int] = {}
         self._add_page(self.tr("Tổng quan"), "home", self._make_dashboard)
         self._add_page(self.tr("Kế hoạch"), "plans", self._make_plan_browser)
         self._add_page(self.tr("Nhập tiến độ"), "entry", self._make_entry_form)
@@ -74,12 +84,32 @@ class MainWindow(QMainWindow):
         self.lock_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.lock_action.triggered.connect(self.lockRequested)
         file_menu.addAction(self.lock_action)
+        self.logout_action = QAction(self.tr("Đăng xuất / đổi người dùng"), self)
+        self.logout_action.setShortcut(QKeySequence("Ctrl+Shift+L"))
+        self.logout_action.triggered.connect(self.logoutRequested)
+        file_menu.addAction(self.logout_action)
         file_menu.addSeparator()
         quit_action = QAction(self.tr("Thoát"), self)
         quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
+        go_menu = self.menuBar().addMenu(self.tr("&Chuyển trang"))
+        self.page_actions: list[QAction] = []
+        for i in range(min(PAGE_SHORTCUTS, self.nav.count())):
+            action = QAction(self._titles[i], self)
+            action.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
+            action.triggered.connect(lambda _checked=False, row=i: self.nav.setCurrentRow(row))
+            go_menu.addAction(action)
+            self.addAction(action)  # works with the menu closed
+            self.page_actions.append(action)
+            self.nav.item(i).setToolTip(self.tr("{0} (Ctrl+{1})").format(self._titles[i], i + 1))
         help_menu = self.menuBar().addMenu(self.tr("&Trợ giúp"))
+        self.help_action = QAction(self.tr("Hướng dẫn sử dụng"), self)
+        self.help_action.setShortcut(QKeySequence("F1"))
+        self.help_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.help_action.triggered.connect(self.show_help)
+        help_menu.addAction(self.help_action)
+        self.addAction(self.help_action)
         about = QAction(self.tr("Giới thiệu"), self)
         about.triggered.connect(self._about)
         help_menu.addAction(about)
@@ -90,10 +120,18 @@ class MainWindow(QMainWindow):
         self.status_user = QLabel(f"{who} · {session.user.role.label}")
         self.status_user.setObjectName("statusUser")
         self.statusBar().addWidget(self.status_user, 1)
-        self.statusBar().addPermanentWidget(QLabel(self.tr("Ctrl+L để khóa")))
+        help_button = QPushButton(self.tr("Hướng dẫn sử dụng (F1)"), objectName="helpButton")
+        help_button.setFlat(True)
+        help_button.clicked.connect(self.show_help)
+        self.statusBar().addPermanentWidget(help_button)
+        self.statusBar().addPermanentWidget(QLabel(self.tr("Ctrl+1…9: chuyển trang · Ctrl+L: khóa")))
         self.nav.setCurrentRow(0)
+        from desktop.ui.inbox_watch import InboxWatcher
+
+        self.inbox = InboxWatcher(self, session)  # started by the controller after login
 
     def _add_page(self, title: str, key: str, factory) -> None:
+        self._titles.append(title)
         item = QListWidgetItem(title)
         item.setData(Qt.ItemDataRole.UserRole, key)
         self.nav.addItem(item)
@@ -130,16 +168,50 @@ class MainWindow(QMainWindow):
             return
         self._ensure_built(index)
         self.pages.setCurrentIndex(index)
+        key = self.nav.item(index).data(Qt.ItemDataRole.UserRole)
+        if self._badges.get(key):
+            self.set_badge(key, 0)  # seen
         widget = self._page_layout(index).itemAt(0).widget()
         refresh = getattr(widget, "refresh", None)
         if callable(refresh) and index != 0:
             refresh()
 
     def show_page(self, key: str) -> None:
+        i = self._row(key)
+        if i is not None:
+            self.nav.setCurrentRow(i)
+
+    def _row(self, key: str) -> int | None:
         for i in range(self.nav.count()):
             if self.nav.item(i).data(Qt.ItemDataRole.UserRole) == key:
-                self.nav.setCurrentRow(i)
-                return
+                return i
+        return None
+
+    def current_key(self) -> str:
+        item = self.nav.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else ""
+
+    # ------------------------------------------------------------------ badges (new items on a page)
+    def set_badge(self, key: str, count: int) -> None:
+        """Show `count` new items on a page's navigation entry ("Trao đổi (3 mới)"); 0 clears it."""
+        i = self._row(key)
+        if i is None:
+            return
+        self._badges[key] = max(0, count)
+        item = self.nav.item(i)
+        font = item.font()
+        font.setBold(count > 0)
+        item.setFont(font)
+        item.setText(self.tr("{0} ({1} mới)").format(self._titles[i], count) if count > 0 else self._titles[i])
+
+    def badge(self, key: str) -> int:
+        return self._badges.get(key, 0)
+
+    # ------------------------------------------------------------------ help
+    def show_help(self):
+        from desktop.ui.help import show_help
+
+        return show_help(self, HELP_SECTIONS.get(self.current_key(), ""))
 
     # ------------------------------------------------------------------ window geometry
     def show_fitted(self) -> None:
