@@ -9,7 +9,8 @@
 #      (and whatever later steps desktop/selftest.py gains, e.g. bundle sign/verify); exit 0
 #   3. `vks-cds --bundle-check` (installer/vks_cds_main.py): what the trimming kept really works
 #      frozen: Qt image formats for evidence files, PDFium page rendering, printing to a PDF
-#      printer, Alembic revision files, resources through importlib.resources
+#      printer, Alembic revision files, resources through importlib.resources (plans, fonts,
+#      icons and the F1 user guide resources/help/huong-dan-su-dung.md)
 #   4. runs the frozen `demo` (plans from resources/, reports, XLSX, backup) and `init` + a
 #      start to the login window (`--startup-probe`), all offscreen
 #   5. prints the onedir size against the 150 MiB budget

@@ -108,7 +108,11 @@ def bundle_check() -> int:
         plans = [p for p in resources.files("resources").joinpath("plans").iterdir() if p.name.endswith(".json")]
         assert plans, "no plans"
         assert font_path().is_file() and resource_path("icons", "vks-cds.png").is_file()
-        return f"{len(plans)} tệp kế hoạch, phông, biểu tượng"
+        from desktop.ui.help import guide_path
+
+        guide = guide_path().read_text(encoding="utf-8")  # the F1 user guide
+        assert guide.startswith("# Hướng dẫn sử dụng"), "user guide missing"
+        return f"{len(plans)} tệp kế hoạch, phông, biểu tượng, hướng dẫn sử dụng"
 
     def migrations():
         from desktop.models.storage import db

@@ -90,6 +90,23 @@ def admin_session(created):
     return created[1]
 
 
+@pytest.fixture
+def ctl(qtbot, created):
+    """The application controller at its login window, on the `created` data folder."""
+    from desktop.ui.app import AppController
+
+    vault, session, _ = created
+    session.lock()
+    c = AppController(vault)
+    c.start()
+    qtbot.addWidget(c.login)
+    yield c
+    c.lock()
+    c.login.close()
+    if c.idle_warning is not None:
+        c.idle_warning.close()
+
+
 def pytest_collection_finish(session):
     """PySide6 6.12 drops a reference to some Python objects bound to Qt (seen with a method
     override: its function object freed while still in the class dict, see docs/architecture.md);

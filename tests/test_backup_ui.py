@@ -31,18 +31,6 @@ def _sync_tasks():
     MessageBox._next_answers.clear()
 
 
-@pytest.fixture
-def ctl(qtbot, created):
-    vault, session, _ = created
-    session.lock()
-    c = AppController(vault)
-    c.start()
-    qtbot.addWidget(c.login)
-    yield c
-    c.lock()
-    c.login.close()
-
-
 def login(qtbot, ctl, user="admin", pw=ADMIN_PW):
     # after a restore the database is older than seen before: the administrator's answer to the
     # login window's question (issue 17), recorded with this reason

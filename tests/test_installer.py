@@ -98,7 +98,8 @@ def test_spec_data_files_cover_migrations_and_resources(policy):
     res_files = [p for p in (ROOT / "resources").rglob("*")
                  if p.is_file() and not policy.RESOURCES_SKIP.search(p.relative_to(ROOT).as_posix())]
     kinds = {p.parent.name for p in res_files}
-    assert {"plans", "fonts", "icons"} <= kinds
+    assert {"plans", "fonts", "icons", "help"} <= kinds
+    assert ROOT / "resources" / "help" / "huong-dan-su-dung.md" in res_files  # the F1 guide is bundled
     assert not any(p.suffix in (".py", ".pyc") for p in res_files)
 
 
@@ -252,6 +253,7 @@ def test_bundle_check_passes_from_source(tmp_path):
                        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "KIỂM TRA GÓI: ĐẠT" in r.stdout
+    assert "hướng dẫn sử dụng" in r.stdout
 
 
 def test_bench_frozen_skips_without_a_build(tmp_path):

@@ -353,6 +353,7 @@ class AppController(QObject):
         self.locking = True
         self._forget_user = forget_user
         self.idle.stop()
+        self._hide_idle_warning()
         app = QApplication.instance()
         app.removeEventFilter(self.idle)
         app.removeEventFilter(self.modal_shortcuts)

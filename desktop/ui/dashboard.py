@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QSizePolicy,
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import (QComboBox, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QTableView, QVBoxLayout, QWidget)
 
 from desktop.export.vnformat import fmt_date, fmt_percent
@@ -19,49 +19,9 @@ from desktop.models.services import plans, units
 from desktop.models.domain.plan import ReportingPeriod
 from desktop.models.domain.status import Progress
 from desktop.ui import ops
+from desktop.ui.chart import Bar, BarChart, ChartPanel
 from desktop.ui.messages import show_error
 from desktop.ui import theme
-
-
-class GroupChart(QWidget):
-    """Horizontal bars: completion rate per group, labelled in Vietnamese number format."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._groups: list[dash.GroupStat] = []
-        self.setMinimumHeight(120)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-
-    def set_groups(self, groups) -> None:
-        self._groups = list(groups)
-        self.setMinimumHeight(max(120, 34 * len(self._groups) + 16))
-        self.update()
-
-    def sizeHint(self) -> QSize:
-        return QSize(520, max(120, 34 * len(self._groups) + 16))
-
-    def paintEvent(self, _event) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        w = self.width()
-        label_w = int(w * 0.5)
-        bar_w = w - label_w - 80
-        y = 8
-        fm = p.fontMetrics()
-        for g in self._groups:
-            text = fm.elidedText(f"{g.code}. {g.title}", Qt.TextElideMode.ElideRight, label_w - 8)
-            p.setPen(QPen(QColor(theme.INK)))
-            p.drawText(QRectF(0, y, label_w - 8, 24), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(QBrush(QColor(theme.CHART_TRACK)))
-            p.drawRoundedRect(QRectF(label_w, y + 4, bar_w, 16), 4, 4)
-            p.setBrush(QBrush(QColor(theme.CHART_DONE if g.rate >= 0.999 else theme.ACCENT)))
-            p.drawRoundedRect(QRectF(label_w, y + 4, max(0.0, bar_w * g.rate), 16), 4, 4)
-            p.setPen(QPen(QColor(theme.INK)))
-            p.drawText(QRectF(label_w + bar_w + 8, y, 72, 24), Qt.AlignmentFlag.AlignVCenter,
-                       f"{fmt_percent(g.rate)} ({g.done}/{g.total})")
-            y += 34
-        p.end()
 
 
 class TargetStatusModel(QAbstractTableModel):
@@ -208,12 +168,31 @@ class DashboardPage(QWidget):
         sl.addWidget(self.counts)
         sl.addStretch(1)
         sl.addWidget(self.exchange)
-        self.chart = GroupChart()
+        self.chart = BarChart(horizontal=True, empty_text=self.tr("Chưa có mục tiêu nào của đơn vị trong kế hoạch này."))
+        self.group_panel = ChartPanel(self.tr("Hoàn thành theo nhóm"), self.chart, self.tr("Nhóm"))
+        self.period_chart = BarChart(horizontal=False, empty_text=self.tr("Kế hoạch chưa đến kỳ báo cáo nào."))
+        self.period_panel = ChartPanel(self.tr("Hoàn thành qua các kỳ"), self.period_chart, self.tr("Kỳ"))
         chart_box = QFrame()
         chart_box.setFrameShape(QFrame.Shape.StyledPanel)
-        cl = QVBoxLayout(chart_box)
-        cl.addWidget(QLabel(self.tr("Hoàn thành theo nhóm")))
-        cl.addWidget(self.chart)
+        cl = QHBoxLayout(chart_box)
+        cl.addWidget(self.group_panel, 3)
+        cl.addWidget(self.period_panel, 2)
+
+        # A report the superior office returned: the first thing to see (issue 19).
+        self.returned_box = QFrame(objectName="dashReturned")
+        self.returned_box.setStyleSheet(theme.banner_frame("dashReturned", "returned"))
+        self.returned_text = QLabel(objectName="dashReturnedText")
+        self.returned_text.setWordWrap(True)
+        self.returned_text.setTextFormat(Qt.TextFormat.PlainText)
+        rf_ = QFont(self.returned_text.font())
+        rf_.setBold(True)
+        self.returned_text.setFont(rf_)
+        self.returned_button = QPushButton(self.tr("Mở báo cáo để sửa"), objectName="dashOpenReturned")
+        self.returned_button.clicked.connect(self._open_returned)
+        rl = QHBoxLayout(self.returned_box)
+        rl.addWidget(self.returned_text, 1)
+        rl.addWidget(self.returned_button)
+        self.returned_box.setVisible(False)
 
         self.overdue_model = TargetStatusModel()
         self.soon_model = TargetStatusModel()
@@ -242,6 +221,7 @@ class DashboardPage(QWidget):
         lists.setColumnStretch(1, 1)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
+        lay.addWidget(self.returned_box)
         lay.addLayout(top_row, 3)
         lay.addLayout(lists, 3)
         lay.addWidget(self.pending_title)
@@ -277,13 +257,38 @@ class DashboardPage(QWidget):
         last_export = board.last_export.strftime("%d/%m/%Y %H:%M") if board.last_export else self.tr("chưa có")
         last_receipt = board.last_receipt.strftime("%d/%m/%Y %H:%M") if board.last_receipt else self.tr("chưa có")
         self.exchange.setText(self.tr("Gửi báo cáo gần nhất: {0}\nXác nhận đã nhận gần nhất: {1}").format(last_export, last_receipt))
-        self.chart.set_groups(board.groups)
+        self.group_panel.set_bars(Bar(f"{g.code}. {g.title}", f"{g.code}. {g.title}", g.done, g.total)
+                                  for g in board.groups)
+        self.period_panel.set_bars(Bar(p.label, p.short_label, p.done, p.total) for p in board.periods)
+        self._show_returned(board.returned)
         self.overdue_model.set_rows(board.overdue, board.plan_year)
         self.soon_model.set_rows(board.due_soon, board.plan_year)
         self.pending_model.set_rows(board.awaiting_approval)
         self.overdue_title.setText(self.tr("<b>Quá hạn</b> ({0})").format(len(board.overdue)))
         self.soon_title.setText(self.tr("<b>Đến hạn trong 30 ngày</b> ({0})").format(len(board.due_soon)))
         self.pending_title.setText(self.tr("<b>Báo cáo chờ duyệt</b> ({0})").format(len(board.awaiting_approval)))
+
+    def _show_returned(self, returned) -> None:
+        self.returned_box.setVisible(bool(returned))
+        if not returned:
+            return
+        first = returned[0]
+        title = self._titles.get(first.plan_id, "")
+        reason = first.reason or self.tr("(không ghi lý do chung)")
+        text = self.tr("Báo cáo kỳ {0} đã bị trả lại: {1}").format(first.period_label, reason)
+        if title:
+            text += "\n" + self.tr("Kế hoạch: {0}").format(title)
+        if first.target_comments:
+            text += "\n" + self.tr("Có ý kiến ở {0} mục tiêu; mở báo cáo để xem và sửa.").format(first.target_comments)
+        if len(returned) > 1:
+            text += "\n" + self.tr("Còn {0} báo cáo khác bị trả lại (mục Báo cáo).").format(len(returned) - 1)
+        self.returned_text.setText(text)
+        self.returned_button.setProperty("reportId", first.id)
+
+    def _open_returned(self) -> None:
+        rid = self.returned_button.property("reportId")
+        if rid is not None:
+            self.openReport.emit(int(rid))
 
     def _open_target(self, model: TargetStatusModel, index) -> None:
         ts = model.row(index.row())

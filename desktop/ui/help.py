@@ -45,6 +45,7 @@ class HelpDialog(QDialog):
         self.search.returnPressed.connect(self.find_next)
         self.search.textEdited.connect(lambda _t: self.find_next(from_start=True))
         self.find_button = QPushButton(self.tr("Tìm tiếp"), objectName="helpFind")
+        self.find_button.setAutoDefault(False)  # Enter in the search box is "find next" once, not twice
         self.find_button.clicked.connect(lambda: self.find_next())
         self.search_result = QLabel(objectName="helpSearchResult")
         self.search_result.setStyleSheet(theme.MUTED_TEXT)

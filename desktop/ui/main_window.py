@@ -28,8 +28,8 @@ def geometry_key(unit_code: str, user_id: int) -> str:
 
 #: F1 on a page opens the guide at the section whose heading contains these words.
 HELP_SECTIONS = {"home": "Tổng quan", "plans": "Kế hoạch", "entry": "Nhập tiến độ", "reports": "Nhập tiến độ",
-                 "print": "In báo cáo", "consolidation": "Tổng hợp", "exchange": "Trao đổi", "users": "Người dùng",
-                 "backup": "Sao lưu", "audit": "Nhật ký", "settings": "Cài đặt"}
+                 "print": "In báo cáo", "consolidation": "Tổng hợp đơn vị", "exchange": "Trao đổi", "users": "Người dùng",
+                 "backup": "Sao lưu", "audit": "Nhật ký kiểm toán", "settings": "Người dùng, cài đặt"}
 PAGE_SHORTCUTS = 9  # Ctrl+1 … Ctrl+9, in the order of the navigation list
 
 
@@ -220,6 +220,7 @@ class MainWindow(QMainWindow):
         saved = QSettings().value(self._geometry_key)
         if isinstance(saved, QByteArray | bytes) and self.restoreGeometry(QByteArray(saved)):
             self.show()
+            self.fit_to_screen()
             return
         screen = self.screen() or QGuiApplication.primaryScreen()
         room = screen.availableGeometry() if screen is not None else None
@@ -231,6 +232,27 @@ class MainWindow(QMainWindow):
             frame.moveCenter(room.center())
             self.move(frame.topLeft())
         self.show()
+
+    def fit_to_screen(self) -> None:
+        """Keep the whole window, frame included, on the screen it opens on: a geometry saved on a
+        larger screen (1920×1080 at the office, 1366×768 on a laptop) is shrunk and moved in."""
+        if self.isMaximized() or self.isFullScreen():
+            return
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        room = screen.availableGeometry()
+        geo, frame = self.geometry(), self.frameGeometry()
+        extra_w, extra_h = frame.width() - geo.width(), frame.height() - geo.height()
+        width = min(geo.width(), room.width() - extra_w)
+        height = min(geo.height(), room.height() - extra_h)
+        if (width, height) != (geo.width(), geo.height()):
+            self.resize(width, height)
+        frame = self.frameGeometry()
+        x = min(max(frame.left(), room.left()), room.right() - frame.width() + 1)
+        y = min(max(frame.top(), room.top()), room.bottom() - frame.height() + 1)
+        if (x, y) != (frame.left(), frame.top()):
+            self.move(x, y)
 
     def save_geometry(self) -> None:
         QSettings().setValue(self._geometry_key, self.saveGeometry())

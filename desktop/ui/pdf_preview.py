@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSize, Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QImage, QPainter, QPixmap
+from PySide6.QtGui import QDesktopServices, QImage, QKeySequence, QPainter, QPixmap, QShortcut
 from PySide6.QtWidgets import (QDialog, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSpinBox,
                                QVBoxLayout, QWidget)
 
@@ -120,7 +120,21 @@ class PdfPreviewDialog(QDialog):
         self.save_button.clicked.connect(self.save_pdf)
         self.xlsx_button.clicked.connect(self.save_xlsx)
         self.open_button.clicked.connect(self.open_external)
+        self._shortcuts()
         self._render()
+
+    def _shortcuts(self) -> None:
+        """The usual keys of a print preview. Ctrl+L (lock) is not here: the application handles
+        it while any modal dialog is open, closing this one first (desktop/ui/app.py)."""
+        keys = [(QKeySequence.StandardKey.Print, self.print_document), (QKeySequence.StandardKey.Save, self.save_pdf),
+                (QKeySequence.StandardKey.ZoomIn, lambda: self.zoom.stepBy(1)), ("Ctrl+=", lambda: self.zoom.stepBy(1)),
+                (QKeySequence.StandardKey.ZoomOut, lambda: self.zoom.stepBy(-1)), ("Ctrl+0", lambda: self.zoom.setValue(100)),
+                (QKeySequence.StandardKey.Close, self.reject)]
+        for key, slot in keys:
+            QShortcut(QKeySequence(key), self, slot)
+        self.print_button.setToolTip(self.tr("In (Ctrl+P)"))
+        self.save_button.setToolTip(self.tr("Lưu PDF (Ctrl+S)"))
+        self.zoom.setToolTip(self.tr("Phóng to Ctrl+=, thu nhỏ Ctrl+-, 100 %: Ctrl+0"))
 
     def _render(self) -> None:
         while self.pages.count():

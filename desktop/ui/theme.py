@@ -39,6 +39,7 @@ NEUTRAL_BG = "#eeeeee"
 NOT_ASSIGNED_BG = "#f2f2f2"  # a matrix cell for a target the unit does not report on
 CHART_TRACK = "#e3e8ef"
 CHART_DONE = "#2e7d32"
+CHART_GRID = "#cfd8dc"
 CANVAS_BG = "#6b6f75"    # behind a previewed page or image
 PREVIEW_BG = "#7a7f87"
 
@@ -119,3 +120,10 @@ def banner(object_name: str, kind: str) -> str:
     fill, border = BANNERS.get(kind, BANNERS["info"])
     return (f"QLabel#{object_name} {{ background: {fill}; border: 1px solid {border};"
             f" border-radius: 4px; padding: 6px 8px; }}")
+
+
+def banner_frame(object_name: str, kind: str) -> str:
+    """`banner` for a QFrame holding a text and buttons."""
+    fill, border = BANNERS.get(kind, BANNERS["info"])
+    return (f"QFrame#{object_name} {{ background: {fill}; border: 1px solid {border}; border-radius: 4px; }}"
+            f" QFrame#{object_name} QLabel {{ background: transparent; border: none; }}")

@@ -8,6 +8,7 @@ This module must never import Qt.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -20,6 +21,7 @@ from .progress import ASSIGNED_ORIGINS, PENDING, ReportSummary, _plan, _self_uni
 from desktop.models.storage.schema import AuditRecord, ProgressEntry, Report
 from desktop.models.domain.status import EntryValue, Progress, StatusResult, completion_rate, evaluate, summarise
 from desktop.models.storage.vault import AppSession, Permission
+from desktop.models.domain.workflow import ReportState
 
 
 @dataclass(frozen=True)
@@ -31,16 +33,47 @@ class TargetStatus:
     latest_period: str | None  # period key of the newest report holding a value
 
 
-@dataclass(frozen=True)
-class GroupStat:
-    code: str
-    title: str
+class _Completion:
+    """`done` of `total` targets complete (fields of the dataclasses below)."""
+
     total: int
     done: int
 
     @property
     def rate(self) -> float:
         return self.done / self.total if self.total else 0.0
+
+
+@dataclass(frozen=True)
+class GroupStat(_Completion):
+    code: str
+    title: str
+    total: int
+    done: int
+
+
+@dataclass(frozen=True)
+class PeriodStat(_Completion):
+    """Completion of the unit's targets as it stood at the end of one reporting period."""
+
+    period_key: str
+    label: str
+    short_label: str
+    total: int
+    done: int
+
+
+@dataclass(frozen=True)
+class ReturnedReport:
+    """A report of this unit that the superior office returned, with its reason."""
+
+    id: int
+    plan_id: str
+    period_key: str
+    period_label: str
+    reason: str
+    target_comments: int
+    returned_at: datetime
 
 
 @dataclass
@@ -58,6 +91,8 @@ class Dashboard:
     last_export: datetime | None = None
     last_receipt: datetime | None = None
     statuses: list[TargetStatus] = field(default_factory=list)
+    periods: list[PeriodStat] = field(default_factory=list)
+    returned: list[ReturnedReport] = field(default_factory=list)
 
 
 def entry_values(s, plan_id: str, unit_code: str, upto: ReportingPeriod | None) -> dict[str, list[EntryValue]]:
@@ -125,6 +160,46 @@ def evaluate_unit(session: AppSession, plan_id: str, as_of: date, period: Report
     return out
 
 
+def completion_by_period(session: AppSession, plan_id: str, as_of: date, period_type: str = "month",
+                         plan: Plan | None = None) -> list[PeriodStat]:
+    """Completion at the end of each period of the plan's year that has started by `as_of` (the
+    current one as of `as_of`): the dashboard's "over periods" chart. One query for all periods."""
+    session.require(Permission.VIEW)
+    plan = plan or _plan(session, plan_id)
+    with session.db.session() as s:
+        me = _self_unit(s)
+        targets = targets_for_unit(plan, me.level, (me.name, me.short_name), unit_code=me.code)
+        values = entry_values(s, plan_id, me.code, None)
+    days = dict(plan.submission_deadlines)
+    out = []
+    for period in ReportingPeriod.periods_of_year(period_type, plan.year):
+        if period.start > as_of:
+            break
+        when = min(period.end, as_of)
+        results = [evaluate(t, plan.year, [e for e in values.get(t.code, []) if e.period.end <= period.end], when,
+                            period, submission_days=days) for t in targets]
+        counts = summarise(results)
+        short = f"T{period.index}" if period_type == "month" else period.label
+        out.append(PeriodStat(period.key, period.label, short, sum(counts.values()), counts[Progress.HOAN_THANH]))
+    return out
+
+
+def returned_reports(session: AppSession) -> list[ReturnedReport]:
+    """This unit's reports returned by the superior office and not yet revised (newest first)."""
+    session.require(Permission.VIEW)
+    with session.db.session() as s:
+        me = _self_unit(s).code
+        rows = s.scalars(select(Report).where(Report.status == ReportState.RETURNED, Report.unit_code == me)
+                         .order_by(Report.updated_at.desc())).all()
+        out = []
+        for r in rows:
+            comments = json.loads(r.return_comments) if r.return_comments else {}
+            out.append(ReturnedReport(r.id, r.plan_id, r.period_key, ReportingPeriod.parse(r.period_key).label,
+                                      str(comments.get("general") or ""), len(comments.get("targets") or {}),
+                                      r.updated_at))
+        return out
+
+
 def default_plan_id(session: AppSession) -> str | None:
     """The plan the unit works on: the one with the latest report activity, else the newest year."""
     from . import plans
@@ -146,6 +221,7 @@ def build_dashboard(session: AppSession, plan_id: str | None = None, as_of: date
     as_of = as_of or date.today()
     plan_id = plan_id or default_plan_id(session)
     board = Dashboard(as_of=as_of, plan_id=plan_id)
+    board.returned = returned_reports(session)
     if plan_id is None:
         return board
     plan = _plan(session, plan_id)
@@ -174,6 +250,7 @@ def build_dashboard(session: AppSession, plan_id: str | None = None, as_of: date
             if end is not None and as_of <= end <= horizon:
                 board.due_soon.append(ts)
     board.due_soon.sort(key=lambda ts: ts.target.deadline.end_date(plan.year))
+    board.periods = completion_by_period(session, plan_id, as_of, plan=plan)
     with session.db.session() as s:
         pending = s.scalars(select(Report).where(Report.status == PENDING).order_by(Report.updated_at)).all()
         board.awaiting_approval = [ReportSummary(r.id, r.plan_id, r.period_key, r.unit_code, r.status, r.updated_at,
