@@ -104,6 +104,11 @@ def test_f1_opens_the_guide_at_the_page_in_use_with_contents_and_search(qtbot, c
     ctl.main.activateWindow()
     ctl.main.help_action.trigger()
     assert len(ctl.main.findChildren(HelpDialog)) == 1
+    # Ctrl+L from the guide's own window locks too, and the guide closes with the session
+    dlg.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dlg, timeout=3000)
+    qtbot.keyClick(dlg.browser, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert ctl.session is None and ctl.login.isVisible()
 
 
 def test_login_window_offers_the_guide(qtbot, ctl):

@@ -38,7 +38,7 @@ class Bar:
 class BarChart(QWidget):
     """Completion bars. `horizontal=True`: one row per bar (groups); otherwise columns (periods)."""
 
-    ROW = 34          # height of a horizontal bar's row
+    ROW = 28          # height of a horizontal bar's row
     COLUMN_AREA = 190  # height of the column chart's plotting area
 
     def __init__(self, horizontal: bool = True, empty_text: str = "", parent=None):
@@ -104,14 +104,14 @@ class BarChart(QWidget):
         for b in self.bars:
             text = fm.elidedText(b.short, Qt.TextElideMode.ElideRight, label_w - 8)
             p.setPen(QPen(QColor(theme.INK)))
-            p.drawText(QRectF(0, y, label_w - 8, 24), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+            p.drawText(QRectF(0, y, label_w - 8, 22), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(QBrush(QColor(theme.CHART_TRACK)))
-            p.drawRoundedRect(QRectF(label_w, y + 4, bar_w, 16), 4, 4)
+            p.drawRoundedRect(QRectF(label_w, y + 3, bar_w, 16), 4, 4)
             p.setBrush(QBrush(self._fill(b)))
-            p.drawRoundedRect(QRectF(label_w, y + 4, max(0.0, bar_w * min(b.rate, 1.0)), 16), 4, 4)
+            p.drawRoundedRect(QRectF(label_w, y + 3, max(0.0, bar_w * min(b.rate, 1.0)), 16), 4, 4)
             p.setPen(QPen(QColor(theme.INK)))
-            p.drawText(QRectF(label_w + bar_w + 8, y, figure_w, 24), Qt.AlignmentFlag.AlignVCenter, b.figure())
+            p.drawText(QRectF(label_w + bar_w + 8, y, figure_w, 22), Qt.AlignmentFlag.AlignVCenter, b.figure())
             y += self.ROW
 
     def _paint_columns(self, p: QPainter) -> None:

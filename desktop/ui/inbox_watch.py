@@ -140,7 +140,8 @@ class InboxWatcher(QObject):
         self.checked.emit(news)
         if not news.new and not news.refused:
             return
-        if news.new:
+        on_page = self.window.isVisible() and self.window.current_key() == "exchange"
+        if news.new and not on_page:  # on the page the user sees the new rows themselves
             self.window.set_badge("exchange", self.window.badge("exchange") + news.new)
         self.notify(news.text())
 
