@@ -49,6 +49,7 @@ class HelpDialog(QDialog):
         self.find_button.clicked.connect(lambda: self.find_next())
         self.search_result = QLabel(objectName="helpSearchResult")
         self.search_result.setStyleSheet(theme.MUTED_TEXT)
+        self.search_result.setMinimumWidth(self.search_result.fontMetrics().horizontalAdvance("Không thấy 999 kết quả"))
 
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
@@ -59,7 +60,7 @@ class HelpDialog(QDialog):
         split.addWidget(self.browser)
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
-        split.setSizes([260, 740])
+        split.setSizes([300, 700])
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(split, 1)
