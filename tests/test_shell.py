@@ -121,6 +121,9 @@ def test_login_window_offers_the_guide(qtbot, ctl):
     assert dlg is not None and dlg.isVisible()
     assert "Đăng nhập" in dlg.browser.textCursor().block().text()
     dlg.close()
+    ctl.login.help_button.click()     # the visible way to the same guide
+    assert dlg.isVisible() and ctl.login.findChildren(HelpDialog) == [dlg]
+    dlg.close()
 
 
 # ------------------------------------------------------------------ 2. Ctrl+1…9

@@ -226,12 +226,6 @@ class AppController(QObject):
             self.login = LoginWindow(self.vault)
             self.login.unlocked.connect(self._on_unlocked)
             self.login.damaged.connect(self._on_damaged)
-            from PySide6.QtGui import QShortcut
-
-            from desktop.ui.help import show_help
-
-            login = self.login
-            QShortcut(QKeySequence("F1"), login, lambda: show_help(login, "Đăng nhập"))
         self.login.reset(message)
         self.login.show()
         self.login.raise_()

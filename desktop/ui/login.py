@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QStackedWidget, QVBoxLayout, QWidget)
 
@@ -120,7 +120,16 @@ class LoginWindow(QWidget):
         version = QLabel(self.tr("Phiên bản {0}").format(__version__))
         version.setAlignment(Qt.AlignmentFlag.AlignRight)
         version.setStyleSheet(theme.FAINT_TEXT)
-        outer.addWidget(version)
+        self.help_button = QPushButton(self.tr("Hướng dẫn sử dụng (F1)"), objectName="loginHelp")
+        self.help_button.setFlat(True)
+        self.help_button.setAutoDefault(False)
+        self.help_button.clicked.connect(self.show_help)
+        QShortcut(QKeySequence("F1"), self, self.show_help)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.help_button)
+        bottom.addStretch(1)
+        bottom.addWidget(version)
+        outer.addLayout(bottom)
 
         self._countdown = QTimer(self)
         self._countdown.setInterval(1000)
@@ -133,6 +142,12 @@ class LoginWindow(QWidget):
         self.recovery.returnPressed.connect(self.attempt)
         self.switch_button.clicked.connect(self.toggle_recovery)
         self.username.setFocus()
+
+    def show_help(self):
+        """The user guide (no user data in it, so it is offered before login), at its login section."""
+        from desktop.ui.help import show_help
+
+        return show_help(self, "Đăng nhập")
 
     @property
     def recovery_mode(self) -> bool:
