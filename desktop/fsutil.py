@@ -14,7 +14,7 @@ import hashlib
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 _CHUNK = 1024 * 1024
 
@@ -140,7 +140,7 @@ class InstanceLock:
 
     def __init__(self, folder: Path):
         self.path = Path(folder) / ".lock"
-        self._fh = None
+        self._fh: BinaryIO | None = None
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

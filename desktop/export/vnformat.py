@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from numbers import Real
+from typing import TypeAlias
 
 __all__ = [
     "EMPTY",
@@ -33,6 +33,10 @@ __all__ = [
     "short_hash",
     "group_fingerprint",
 ]
+
+#: A number we format. ``numbers.Real`` would say it but static checkers do not support the
+#: numeric tower (PEP 484), so the concrete types are listed; ``bool`` is refused at run time.
+Number: TypeAlias = int | float | Decimal
 
 #: What we print for a missing value (en dash, as in hand-made Vietnamese tables).
 EMPTY = "–"
@@ -50,7 +54,7 @@ def upper(text: object) -> str:
     return nfc(nfc(text).upper())
 
 
-def _to_decimal(value: Real | Decimal | str) -> Decimal:
+def _to_decimal(value: Number | str) -> Decimal:
     if isinstance(value, bool):
         raise TypeError("booleans are not numbers here")
     if isinstance(value, Decimal):
@@ -73,7 +77,7 @@ def _group_thousands(digits: str) -> str:
     return ".".join(reversed(out))
 
 
-def fmt_number(value: Real | Decimal | None, decimals: int = 0) -> str:
+def fmt_number(value: Number | None, decimals: int = 0) -> str:
     """``1234.5 -> "1.234,5"`` (with ``decimals=1``); rounding is half-up; ``None`` -> ``"–"``."""
     if value is None:
         return EMPTY
@@ -98,7 +102,7 @@ def fmt_int(value: int | None) -> str:
     return fmt_number(value, 0)
 
 
-def fmt_percent(fraction: Real | Decimal | None, decimals: int = 1) -> str:
+def fmt_percent(fraction: Number | None, decimals: int = 1) -> str:
     """A completion fraction as a Vietnamese percentage.
 
     ``0.9667 -> "96,7%"``, ``0.5 -> "50,0%"``, ``1 -> "100%"``, ``0 -> "0%"``,

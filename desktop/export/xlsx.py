@@ -249,8 +249,9 @@ def _matrix_sheet(wb: Workbook, doc: ConsolidatedReportDoc, title: str, heading:
                 out = _body_cell(ws, r, c, v, center=True, number_format=fmt)
             else:
                 out = _body_cell(ws, r, c, cell.abbrev, center=True)
-            if cell.status in _STATUS_FILL:
-                out.fill = PatternFill("solid", fgColor=_STATUS_FILL[cell.status])
+            status = Status.coerce(cell.status)  # identity: the cell holds a Status or None
+            if status is not None:
+                out.fill = PatternFill("solid", fgColor=_STATUS_FILL[status])
         done, total = doc.unit_completion(u.code)
         sub = doc.submissions.get(u.code)
         reported = sub is None or sub.submitted_on is not None
@@ -301,7 +302,8 @@ def consolidated_workbook(doc: ConsolidatedReportDoc) -> Workbook:
         if sub is not None and sub.submitted_on is not None:
             done, total = doc.unit_completion(u.code)
             _body_cell(ws, r, 3, sub.submitted_on, center=True, number_format=DATE_FORMAT)
-            _body_cell(ws, r, 4, {True: "Đúng hạn", False: "Chậm"}.get(sub.on_time), center=True)
+            timing = None if sub.on_time is None else "Đúng hạn" if sub.on_time else "Chậm"
+            _body_cell(ws, r, 4, timing, center=True)
             _body_cell(ws, r, 5, done, center=True)
             _body_cell(ws, r, 6, total, center=True)
             _body_cell(ws, r, 7, done / total if total else None, center=True,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from typing import BinaryIO, Iterable, Sequence
+from typing import BinaryIO, Iterable, Protocol, Sequence
 from xml.sax.saxutils import escape
 
 import segno
@@ -648,9 +648,7 @@ def verification_block(verification: Verification | None, width: float = BODY_WI
 def _verification_parts(verification: Verification | None, width: float = BODY_WIDTH,
                         what: str = "báo cáo", compact: bool = False) -> list[Flowable]:
     """The verification box; ``compact``: small type and QR, to sit under "Nơi nhận"."""
-    st = styles()
-    if compact:
-        st = _CompactStyles()
+    st: _BoxStyles = _CompactStyles() if compact else styles()
     sep = "<br/>" if compact else " "  # a code is never cut: on its own line in the narrow box
     lines: list[Flowable] = [Paragraph("XÁC THỰC BẢN ĐIỆN TỬ", st.small_bold)]
     if verification is not None and verification.packaged:
@@ -698,8 +696,17 @@ def _unbroken(code: str) -> str:
     return esc(code).replace(" ", "\u00a0")
 
 
+class _BoxStyles(Protocol):
+    """The styles the verification box uses: the full set, or the compact one."""
+
+    small: ParagraphStyle
+    small_bold: ParagraphStyle
+    small_italic: ParagraphStyle
+
+
 class _CompactStyles:
     def __init__(self) -> None:
+        register_fonts()
         self.small = _style("vsmall", fontSize=8.5, leading=10)
         self.small_bold = _style("vsmallb", fontName=BOLD, fontSize=8.5, leading=10)
         self.small_italic = _style("vsmalli", fontName=ITALIC, fontSize=8, leading=9.5)

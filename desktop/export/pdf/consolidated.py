@@ -119,7 +119,7 @@ def matrix_blocks(doc: ConsolidatedReportDoc, width: float = LANDSCAPE_WIDTH,
             for ci, t in enumerate(block, start=2):
                 cell = doc.cell(unit.code, t.code)
                 row.append(_cell_text(cell.abbrev, cell.value_text, inner))
-                fill = STATUS_FILL.get(cell.status)
+                fill = STATUS_FILL.get(Status.coerce(cell.status))  # identity: the cell holds a Status
                 if fill is not colors.white:
                     style.append(("BACKGROUND", (ci, ui), (ci, ui), fill))
             data.append(row)
@@ -214,7 +214,7 @@ def unit_table(doc: ConsolidatedReportDoc, width: float = LANDSCAPE_WIDTH) -> Ta
             sent, timing, ratio, pct = NOT_REPORTED_LABEL, EMPTY, EMPTY, EMPTY
         else:
             sent = fmt_date(sub.submitted_on)
-            timing = {True: "Đúng hạn", False: "Chậm"}.get(sub.on_time, EMPTY)
+            timing = EMPTY if sub.on_time is None else "Đúng hạn" if sub.on_time else "Chậm"
             done, total = doc.unit_completion(u.code)
             ratio = fmt_ratio(done, total) if total else EMPTY
             pct = fmt_percent(done / total) if total else EMPTY
