@@ -26,7 +26,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, BinaryIO, Mapping
+from typing import Any, BinaryIO, Mapping, TypedDict
 
 from desktop.models.domain.plan import (FIELD_LABELS, FORMAT, PLAN_KIND_LABELS, READ_FORMATS, Deadline,
                                    DeadlineParseError, Measure, PlanProblem, fmt_date, infer_measure, parse_deadline,
@@ -109,7 +109,8 @@ def cell_text(fieldname: str, target: Mapping, year: int) -> str:
 
 def _info_value(key: str, doc: Mapping) -> str:
     if key == "kind":
-        return tr("Domain", PLAN_KIND_LABELS.get(doc.get("kind"), doc.get("kind", "")))
+        kind = str(doc.get("kind") or "")
+        return tr("Domain", PLAN_KIND_LABELS.get(kind, kind))
     if key.startswith("issuing_unit."):
         return str((doc.get("issuing_unit") or {}).get(key.split(".", 1)[1], ""))
     if key == "issue_date":
@@ -247,6 +248,13 @@ class SheetRow:
     measure: str = ""
 
 
+class _Where(TypedDict):
+    """Where a problem is, as `ReadResult.problem` takes it: the row and the column as written."""
+
+    row: int
+    column: str
+
+
 @dataclass
 class ReadResult:
     source_name: str
@@ -354,7 +362,7 @@ def sheet_grid(ws) -> Grid:
             for c in range(rng.min_col, rng.max_col + 1):
                 if (r, c) != (rng.min_row, rng.min_col):
                     merged[(r, c)] = (rng.min_row, rng.min_col)
-    rows = []
+    rows: list[tuple[int, list[GridCell]]] = []
     for row in ws.iter_rows(min_row=1, max_row=ws.max_row):
         cells = []
         for c in row:
@@ -392,10 +400,9 @@ def _find_table(grids: list[Grid]) -> tuple[Grid | None, int, dict[str, tuple[in
     for grid in grids:
         for i, (_, cells) in enumerate(grid.rows[:40]):
             cols: dict[str, tuple[int, str]] = {}
-            seen_tc = set()
             for ci, c in enumerate(cells, start=1):
                 f = _header_field(c.value)
-                if f and f not in cols and id(c) not in seen_tc:
+                if f and f not in cols:
                     cols[f] = (ci, _text(c.value).replace("\n", " "))
             if "text" not in cols or len(cols) < 2:
                 continue
@@ -414,7 +421,9 @@ def _find_table(grids: list[Grid]) -> tuple[Grid | None, int, dict[str, tuple[in
                         top = heads[ci - 1] if ci - 1 < len(heads) else None
                         low = _text(nxt[ci - 1].value) if ci - 1 < len(nxt) and not nxt[ci - 1].from_above else ""
                         for label in ((f"{top} {low}" if top and low else None), low or None, top):
-                            f = _header_field(label) if label else None
+                            if not label:
+                                continue
+                            f = _header_field(label)
                             if f and f not in joined:
                                 joined[f] = (ci, label.replace("\n", " "))
                                 break
@@ -469,7 +478,7 @@ def _read_info(wb, base: dict | None, doc: dict, res: ReadResult) -> None:
         if base is not None and value == _text(_info_value(key, base)):
             continue
         column = _text(ws.cell(r, 1).value) or key
-        where = dict(row=r, column=f"{INFO_SHEET}: {column}")
+        where = _Where(row=r, column=f"{INFO_SHEET}: {column}")
         if key == "kind":
             if fold(value) in kinds:
                 doc["kind"] = kinds[fold(value)]
@@ -489,7 +498,7 @@ def _read_info(wb, base: dict | None, doc: dict, res: ReadResult) -> None:
             else:
                 try:
                     dl = parse_deadline(value)
-                    if dl.type != "date":
+                    if dl.type != "date" or dl.date is None:
                         raise DeadlineParseError(value)
                     doc["issue_date"] = dl.date.isoformat()
                 except DeadlineParseError:
@@ -645,6 +654,10 @@ def read_grids(grids: list[Grid], res: ReadResult, defaults: Mapping | None = No
         i = cols[fieldname][0] - 1
         return cells[i] if i < len(cells) else None
 
+    def from_above(cells, fieldname) -> bool:
+        c = cell(cells, fieldname)
+        return c is not None and c.from_above
+
     def header(fieldname):
         return cols[fieldname][1] if fieldname in cols else tr("Domain", FIELD_LABELS.get(fieldname, fieldname))
 
@@ -674,11 +687,12 @@ def read_grids(grids: list[Grid], res: ReadResult, defaults: Mapping | None = No
                     seen.append(cols[f][0] - 1)
         tt_raw = values.get("tt", "")
         text = values.get("text", "")
-        detail = any(values.get(f) and not (cell(cells, f) and cell(cells, f).from_above) for f in detail_fields)
+        detail = any(values.get(f) and not from_above(cells, f) for f in detail_fields)
         if not tt_raw and not text and not detail and not values.get("code"):
             continue
-        if sum(1 for c in cells if _header_field(c.value)) >= 2 and _header_field(cell(cells, "text").value
-                                                                             if cell(cells, "text") else None) == "text":
+        text_cell = cell(cells, "text")
+        if sum(1 for c in cells if _header_field(c.value)) >= 2 and _header_field(text_cell.value
+                                                                             if text_cell else None) == "text":
             continue  # the header repeated on a new page
         tt, tt_title, tt_kind = _split_tt(tt_raw, text)
         if not tt_raw and text and not detail:
@@ -750,8 +764,9 @@ def read_grids(grids: list[Grid], res: ReadResult, defaults: Mapping | None = No
         dl_text = values.get("deadline", "")
         if bt is None or ("deadline" in cols and dl_text != cell_text("deadline", bt, year)):
             try:
-                value = raw_deadline.value if raw_deadline is not None else None
-                month_only = isinstance(value, (date, datetime)) and "d" not in (raw_deadline.number_format or "").lower()
+                value, number_format = ((raw_deadline.value, raw_deadline.number_format) if raw_deadline is not None
+                                        else (None, ""))
+                month_only = isinstance(value, (date, datetime)) and "d" not in (number_format or "").lower()
                 dl = parse_deadline(value, year, date_only_month=month_only)
                 t["deadline"] = dl.to_json()
             except DeadlineParseError as exc:

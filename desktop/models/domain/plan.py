@@ -12,12 +12,13 @@ This module must never import Qt.
 from __future__ import annotations
 
 import calendar
+import datetime as _dt
 import math
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping, TypeVar
 
 from .i18n import fold, nfc, tr
 
@@ -71,6 +72,18 @@ def roman(n: int) -> str:
 
 def last_day(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
+
+
+_T = TypeVar("_T")
+
+
+def _required(value: _T | None, owner: object, name: str) -> _T:
+    """A field that `owner`'s kind always carries (a month deadline its year and month, a count
+    measure its minimum and window): the constructors and ``from_json`` set it, so a missing one
+    is a programming error, reported as such rather than as a TypeError further on."""
+    if value is None:
+        raise ValueError(f"{owner!r} has no {name}")
+    return value
 
 
 # ------------------------------------------------------------------ unit codes
@@ -170,10 +183,10 @@ class ReportingPeriod:
         return ReportingPeriod(self.type, self.year - 1, top) if self.index == 1 else \
             ReportingPeriod(self.type, self.year, self.index - 1)
 
-    @classmethod
-    def periods_of_year(cls, type: str, year: int) -> list["ReportingPeriod"]:
+    @staticmethod
+    def periods_of_year(type: str, year: int) -> list["ReportingPeriod"]:
         # The same (immutable) instances each time, so their cached bounds are computed once.
-        return list(_periods_of_year(cls, type, year))
+        return list(_periods_of_year(type, year))
 
     @classmethod
     def containing(cls, type: str, d: date) -> "ReportingPeriod":
@@ -181,10 +194,10 @@ class ReportingPeriod:
 
     _KEY = re.compile(r"^(\d{4})(?:-(?:(\d{2})|Q([1-4])|H([12])))?$")
 
-    @classmethod
-    def parse(cls, key: str) -> "ReportingPeriod":
+    @staticmethod
+    def parse(key: str) -> "ReportingPeriod":
         # Keys are read back from every stored row: parse each distinct key once.
-        return _parse_period(cls, key)
+        return _parse_period(key)
 
     @classmethod
     def _parse_uncached(cls, key: str) -> "ReportingPeriod":
@@ -202,13 +215,13 @@ class ReportingPeriod:
 
 
 @lru_cache(maxsize=1024)
-def _periods_of_year(cls: type[ReportingPeriod], type: str, year: int) -> tuple[ReportingPeriod, ...]:
-    return tuple(cls(type, year, i) for i in range(1, 12 // PERIOD_MONTHS[type] + 1))
+def _periods_of_year(type: str, year: int) -> tuple[ReportingPeriod, ...]:
+    return tuple(ReportingPeriod(type, year, i) for i in range(1, 12 // PERIOD_MONTHS[type] + 1))
 
 
 @lru_cache(maxsize=4096)
-def _parse_period(cls: type[ReportingPeriod], key: str) -> ReportingPeriod:
-    return cls._parse_uncached(key)
+def _parse_period(key: str) -> ReportingPeriod:
+    return ReportingPeriod._parse_uncached(key)
 
 
 # ------------------------------------------------------------------ deadlines
@@ -216,19 +229,23 @@ def _parse_period(cls: type[ReportingPeriod], key: str) -> ReportingPeriod:
 class Deadline:
     """When a target is due: a month, a date, a period, recurring, the plan year, or not stated."""
 
+    # ``_dt.date``: inside this class body the field ``date`` shadows the type.
     type: str = "none"
     year: int | None = None
     month: int | None = None
-    date: date | None = None
-    start: date | None = None
-    end: date | None = None
+    date: _dt.date | None = None
+    start: _dt.date | None = None
+    end: _dt.date | None = None
     every: str | None = None
     text: str = ""
 
-    def end_date(self, plan_year: int) -> date | None:
+    def _year_month(self) -> tuple[int, int]:
+        return _required(self.year, self, "year"), _required(self.month, self, "month")
+
+    def end_date(self, plan_year: int) -> _dt.date | None:
         """The last day the target is due (recurring and year-long targets: 31/12 of the plan year)."""
         if self.type == "month":
-            return last_day(self.year, self.month)
+            return last_day(*self._year_month())
         if self.type == "date":
             return self.date
         if self.type == "period":
@@ -237,9 +254,10 @@ class Deadline:
             return date(plan_year, 12, 31)
         return None
 
-    def start_date(self, plan_year: int) -> date | None:
+    def start_date(self, plan_year: int) -> _dt.date | None:
         if self.type == "month":
-            return date(self.year, self.month, 1)
+            year, month = self._year_month()
+            return date(year, month, 1)
         if self.type == "date":
             return self.date
         if self.type == "period":
@@ -252,7 +270,7 @@ class Deadline:
         """Recurring targets: every period of the plan year in which the work must be done."""
         if self.type != "recurring":
             return []
-        return ReportingPeriod.periods_of_year(self.every, plan_year)
+        return ReportingPeriod.periods_of_year(_required(self.every, self, "every"), plan_year)
 
     def label(self, plan_year: int | None = None) -> str:
         """Short Vietnamese form for tables: 'Tháng 03/2024', '31/08/2023', 'Hàng tháng', 'Năm 2025'."""
@@ -263,7 +281,7 @@ class Deadline:
         if self.type == "period":
             return f"{fmt_date(self.start)} – {fmt_date(self.end)}"
         if self.type == "recurring":
-            return _t(EVERY_LABELS[self.every])
+            return _t(EVERY_LABELS[_required(self.every, self, "every")])
         if self.type == "year":
             return _t("Năm {0}").format(plan_year) if plan_year else _t("Trong năm kế hoạch")
         return _t("Không ghi thời hạn")
@@ -273,9 +291,10 @@ class Deadline:
         if self.type == "month":
             out.update(year=self.year, month=self.month)
         elif self.type == "date":
-            out["date"] = self.date.isoformat()
+            out["date"] = _required(self.date, self, "date").isoformat()
         elif self.type == "period":
-            out.update(start=self.start.isoformat(), end=self.end.isoformat())
+            out.update(start=_required(self.start, self, "start").isoformat(),
+                       end=_required(self.end, self, "end").isoformat())
         elif self.type == "recurring":
             out["every"] = self.every
         if self.text:
@@ -394,17 +413,17 @@ def parse_deadline(text: Any, plan_year: int | None = None, date_only_month: boo
     m = _RE_QUARTER.match(low)
     if m:
         q = _ROMAN_Q.get(m.group(1)) or (int(m.group(1)) if m.group(1).isdigit() else 0)
-        year = int(m.group(2)) if m.group(2) else plan_year
-        if not q or year is None:
+        q_year = int(m.group(2)) if m.group(2) else plan_year
+        if not q or q_year is None:
             raise DeadlineParseError(_t("Không hiểu thời hạn '{0}'.").format(raw))
-        p = ReportingPeriod("quarter", year, q)
+        p = ReportingPeriod("quarter", q_year, q)
         return Deadline("period", start=p.start, end=p.end, text=raw)
     m = _RE_HALF.match(low)
     if m:
-        year = int(m.group(2)) if m.group(2) else plan_year
-        if year is None:
+        h_year = int(m.group(2)) if m.group(2) else plan_year
+        if h_year is None:
             raise DeadlineParseError(_t("Thời hạn '{0}' thiếu năm.").format(raw))
-        p = ReportingPeriod("half_year", year, 1 if m.group(1) == "đầu" else 2)
+        p = ReportingPeriod("half_year", h_year, 1 if m.group(1) == "đầu" else 2)
         return Deadline("period", start=p.start, end=p.end, text=raw)
     m = _RE_YEAR.match(low)
     if m:
@@ -467,7 +486,7 @@ class Measure:
         if self.type == "ratio":
             return self.target_percent
         if self.type == "count":
-            return float(self.minimum)
+            return float(_required(self.minimum, self, "minimum"))
         return None
 
     @staticmethod
@@ -497,26 +516,32 @@ class Measure:
         """
         if self.type != "count" or self.per == "plan":
             return None
-        per_months = PERIOD_MONTHS[self.per]
+        minimum, per = self._count()
+        per_months = PERIOD_MONTHS[per]
         if period.months >= per_months:
-            return self.minimum * (period.months // per_months)
+            return minimum * (period.months // per_months)
         if self.cumulative:
             return None
-        return math.ceil(self.minimum * period.months / per_months)
+        return math.ceil(minimum * period.months / per_months)
 
     def expected_by(self, as_of: date) -> int | None:
         """Pro-rata count a cumulative target should have reached by `as_of` within its window
         (e.g. 4/year: 1 by the end of March, 2 by the end of June) — for an 'on track' rule."""
         if self.type != "count" or self.per == "plan" or not self.cumulative:
             return None
-        window = ReportingPeriod.containing(self.per, as_of)
+        minimum, per = self._count()
+        window = ReportingPeriod.containing(per, as_of)
         done_months = (as_of.month - window.start.month) + (1 if as_of == last_day(as_of.year, as_of.month) else 0)
-        return math.ceil(self.minimum * done_months / window.months)
+        return math.ceil(minimum * done_months / window.months)
+
+    def _count(self) -> tuple[int, str]:
+        """A count measure's minimum and the window it is counted over."""
+        return _required(self.minimum, self, "minimum"), _required(self.per, self, "per")
 
     def due_periods(self, plan_year: int) -> list[ReportingPeriod]:
         if self.type != "recurring":
             return []
-        return ReportingPeriod.periods_of_year(self.every, plan_year)
+        return ReportingPeriod.periods_of_year(_required(self.every, self, "every"), plan_year)
 
     # --- display ----------------------------------------------------------------------------
     @property
@@ -526,13 +551,14 @@ class Measure:
             return _t("Tỷ lệ {0} {1}").format(sign, fmt_percent_value(self.target_percent))
         if self.type == "count":
             what = self.unit_label or _t("lần")
-            if self.per == "plan":
-                return _t("Tối thiểu {0} {1} (cả kỳ kế hoạch)").format(self.minimum, what)
-            return _t("Tối thiểu {0} {1}/{2}").format(self.minimum, what, _t(PER_LABELS[self.per]))
+            minimum, per = self._count()
+            if per == "plan":
+                return _t("Tối thiểu {0} {1} (cả kỳ kế hoạch)").format(minimum, what)
+            return _t("Tối thiểu {0} {1}/{2}").format(minimum, what, _t(PER_LABELS[per]))
         if self.type == "milestone":
             return _t("Mốc hoàn thành")
         if self.type == "recurring":
-            return _t("Thực hiện {0}").format(_t(EVERY_LABELS[self.every]).lower())
+            return _t("Thực hiện {0}").format(_t(EVERY_LABELS[_required(self.every, self, "every")]).lower())
         return _t("Định tính")
 
     @property
@@ -542,7 +568,7 @@ class Measure:
     def to_json(self) -> dict:
         out: dict[str, Any] = {"type": self.type}
         if self.type == "ratio":
-            tp = self.target_percent
+            tp = _required(self.target_percent, self, "target_percent")
             out["target_percent"] = int(tp) if float(tp).is_integer() else tp
             out["comparison"] = self.comparison
             if self.numerator_label:
@@ -840,9 +866,7 @@ class UnitRef:
     code: str = ""
 
     @classmethod
-    def from_json(cls, d: Mapping | None) -> "UnitRef | None":
-        if not d:
-            return None
+    def from_json(cls, d: Mapping) -> "UnitRef":
         return cls(nfc(d["name"]), nfc(d.get("code", "")))
 
 
@@ -1006,7 +1030,8 @@ def plan_from_document(doc: Mapping) -> Plan:
     return Plan(
         id=doc["id"], kind=doc["kind"], symbol=nfc(doc["symbol"]), title=nfc(doc["title"]),
         issuing_unit=UnitRef.from_json(doc["issuing_unit"]), year=int(doc["year"]), version=int(doc["version"]),
-        groups=tuple(groups), number=doc.get("number"), parent_unit=UnitRef.from_json(doc.get("parent_unit")),
+        groups=tuple(groups), number=doc.get("number"),
+        parent_unit=UnitRef.from_json(parent) if (parent := doc.get("parent_unit")) else None,
         place_name=nfc(doc.get("place_name", "")),
         issue_date=date.fromisoformat(doc["issue_date"]) if doc.get("issue_date") else None,
         issue_date_text=nfc(doc.get("issue_date_text", "")),

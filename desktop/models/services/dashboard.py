@@ -241,6 +241,7 @@ def build_dashboard(session: AppSession, plan_id: str | None = None, as_of: date
             board.groups.append(GroupStat(g.code, g.display_title, len(items),
                                           sum(1 for x in items if x.result.status is Progress.HOAN_THANH)))
     horizon = as_of + timedelta(days=30)
+    due_soon: list[tuple[date, TargetStatus]] = []
     for ts in statuses:
         st = ts.result.status
         if st is Progress.QUA_HAN:
@@ -248,8 +249,8 @@ def build_dashboard(session: AppSession, plan_id: str | None = None, as_of: date
         elif st is not Progress.HOAN_THANH:
             end = ts.target.deadline.end_date(plan.year)
             if end is not None and as_of <= end <= horizon:
-                board.due_soon.append(ts)
-    board.due_soon.sort(key=lambda ts: ts.target.deadline.end_date(plan.year))
+                due_soon.append((end, ts))
+    board.due_soon = [ts for _end, ts in sorted(due_soon, key=lambda pair: pair[0])]
     board.periods = completion_by_period(session, plan_id, as_of, plan=plan)
     with session.db.session() as s:
         pending = s.scalars(select(Report).where(Report.status == PENDING).order_by(Report.updated_at)).all()

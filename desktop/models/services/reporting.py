@@ -23,7 +23,7 @@ from desktop.models.domain import workflow
 from .dashboard import TargetStatus, evaluate_unit
 from desktop.models.domain.plan import Measure, Plan, ReportingPeriod, Target, roman
 from desktop.models.domain.i18n import tr
-from .progress import NARRATIVE_SECTIONS, ReportView, _plan, get_report, report_targets
+from .progress import NARRATIVE_SECTIONS, ReportView, _get_report, _plan, get_report, report_targets
 from desktop.models.storage.schema import Report, Unit
 from desktop.models.domain.status import Progress, to_document_status
 from .units import get_unit, own_unit
@@ -202,7 +202,7 @@ def unit_report_doc(session: AppSession, report_id: int, verification=None, as_o
     narrative = (snapshot or {}).get("narrative") if snapshot else view.narrative
     sections = {k: (narrative or {}).get(k, "") for k in NARRATIVE_SECTIONS}
     with session.db.session() as s:
-        approver = s.get(Report, report_id).approved_by
+        approver = _get_report(s, report_id).approved_by
     choice = signer or signer_mod.get(session)
     if view.unit_code != me.code:  # another unit's report: its own signer is not known here
         choice = signer_mod.SignerChoice()
@@ -294,7 +294,8 @@ def consolidated_report_doc(session: AppSession, plan_id: str, period: Reporting
         late += 0 if ok else 1
         submissions[u.code] = Submission(submitted_on=received_at.date() if received_at else None, on_time=ok)
     # the figures speak as at the deadline (or the document's date, if earlier)
-    cells = {key: MatrixCell(status=to_document_status(cell.status), value=cell.percent)
+    cells = {key: MatrixCell(status=None if cell.status is None else to_document_status(cell.status),
+                             value=cell.percent)
              for key, cell in cells_as_of(session, plan, period, min(as_of, deadline),
                                           {code: per_unit[code] for code in counted}).items()}
     rate = ReportingRate(expected=len(units), received=received, on_time=on_time, late=late, returned=returned)
