@@ -17,7 +17,7 @@ import pytest
 from desktop.models.services import accounts, plans, progress, settings
 from desktop.models.storage import audit
 from desktop.models.storage import backups as bk
-from desktop.models.domain.errors import DamagedDatabase, PermissionDenied, VaultDamaged
+from desktop.models.domain.errors import AppError, DamagedDatabase, PermissionDenied, VaultDamaged
 from desktop.models.storage.vault import EvidenceMissing, Role, Vault
 
 from conftest import ADMIN_PW, ENTRY_PW
@@ -221,6 +221,30 @@ def test_restore_requires_admin_and_is_audited(unit, tmp_path):
     assert rec.detail["live_generation"] == result.live_generation and rec.detail["manifest"] == "ok"
     assert audit.verify(s) == []
     s.lock()
+
+
+def test_a_discarded_damage_handle_restores_nothing(unit):
+    """A restore prepared, then the handle discarded (its key wiped): running the prepared plan
+    is refused with the handle's own message (it used to reach SQLCipher with no key: a
+    TypeError) and the damaged folder stays as it was."""
+    vault, *_ = unit
+    s = vault.unlock("admin", ADMIN_PW)
+    vault.backup_now(s)
+    s.lock()
+    raw = bytearray(vault.folder.db_path.read_bytes())
+    raw[100] ^= 0x01
+    vault.folder.db_path.write_bytes(bytes(raw))
+    with pytest.raises(VaultDamaged) as info:
+        vault.unlock("admin", ADMIN_PW)
+    handle = info.value.restore_handle
+    plan = handle.prepare()
+    handle.discard()
+    before = tree(vault.folder.root)
+    with pytest.raises(AppError, match="Phiên khôi phục đã đóng"):
+        handle.restore_full(plan=plan)
+    with pytest.raises(AppError, match="Phiên khôi phục đã đóng"):
+        handle.prepare()
+    assert tree(vault.folder.root) == before
 
 
 def test_damage_handle_restores_only_for_an_admin(unit):

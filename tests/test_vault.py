@@ -12,7 +12,8 @@ import sqlcipher3
 
 from desktop.models.services import accounts, settings
 from desktop.models.storage import audit
-from desktop.models.storage.db import Database, check_key_opens, current_revision, head_revision, upgrade
+from desktop.models.storage.db import (Database, DatabaseError, check_key_opens, current_revision, head_revision,
+                                       upgrade)
 from desktop.models.domain.errors import (LoginFailed, RollbackDetected, LoginThrottled, PermissionDenied, ValidationError,
                                    VaultDamaged)
 from desktop.models.storage.keyslots import SlotError, SlotFile, normalize_recovery_code
@@ -317,6 +318,29 @@ def test_migration_from_older_schema_keeps_data(tmp_path):
     with db.session() as s:
         assert s.get(Setting, "giu").value == '"dữ liệu cũ"'
     db.close()
+
+
+def test_a_closed_database_refuses_every_use(tmp_path):
+    """After close() the key is wiped: every use is the typed "locked" error (the checks and the
+    encrypted copy used to hand the wiped key to SQLCipher: a TypeError), and nothing is written."""
+    from desktop.models.storage.keyslots import generate_master_key
+
+    path = tmp_path / "store.db"
+    db = Database(path, generate_master_key())
+    upgrade(db)
+    db.close()
+    before = all_bytes(tmp_path)
+    copy = tmp_path / "copy.db"
+    uses = [db.integrity_problems, lambda: db.export_encrypted_copy(copy), lambda: current_revision(db),
+            lambda: upgrade(db)]
+    for use in uses:
+        with pytest.raises(DatabaseError, match="locked"):
+            use()
+    for context in (db.session, db.connection):
+        with pytest.raises(DatabaseError, match="locked"):
+            with context():
+                pass
+    assert all_bytes(tmp_path) == before and not copy.exists()
 
 
 def test_unlock_migrates_after_backup(created, data_dir):

@@ -44,6 +44,9 @@ class VaultDamaged(AppError):
     """The database cannot be read although the key is right: damaged file."""
 
     code = "vault_damaged"
+    #: Set by the vault when it raises this at unlock: its ``storage.vault.RestoreHandle``, which
+    #: restores a good backup with the key already derived (the domain does not know that type).
+    restore_handle: object | None = None
 
 
 class DamagedDatabase(VaultDamaged):

@@ -105,16 +105,25 @@ class Database:
 
     def __init__(self, path: Path, key: bytes | bytearray):
         self.path = Path(path)
-        self._key = bytearray(key)
+        self._key: bytearray | None = bytearray(key)
         self._lock = threading.Lock()
         self.engine: Engine | None = self._make_engine()
         self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False, info={"db": self})
 
+    def _open_key(self) -> bytearray:
+        """The master key while the database is open; after `close()` it is wiped and gone."""
+        if self._key is None:
+            raise DatabaseError("locked")
+        return self._key
+
+    def _open_engine(self) -> Engine:
+        if self.engine is None:
+            raise DatabaseError("locked")
+        return self.engine
+
     def _make_engine(self) -> Engine:
         def creator():
-            if self._key is None:
-                raise DatabaseError("locked")
-            conn = raw_connect(self.path, self._key)
+            conn = raw_connect(self.path, self._open_key())
             apply_durable_pragmas(conn)
             return conn
 
@@ -158,16 +167,14 @@ class Database:
 
     @contextmanager
     def connection(self):
-        if self.engine is None:
-            raise DatabaseError("locked")
-        with self.engine.begin() as conn:
+        with self._open_engine().begin() as conn:
             yield conn
 
     # --- checks -----------------------------------------------------------------------------
     def integrity_problems(self) -> list[str]:
         """Run `PRAGMA integrity_check` and `PRAGMA cipher_integrity_check`; [] means healthy."""
         problems: list[str] = []
-        conn = raw_connect(self.path, self._key)
+        conn = raw_connect(self.path, self._open_key())
         try:
             # cipher_integrity_check reads the main file's pages directly, not through the WAL:
             # after a power cut during a checkpoint a page there may be torn although the WAL
@@ -193,14 +200,15 @@ class Database:
         The copy is written under a temporary name and renamed when complete; with
         `rename=False` the caller passes a temporary name itself and renames later.
         """
+        key = self._open_key()
         target = Path(target)
         tmp = target.with_name(f".{target.name}.part") if rename else target
         for p in (tmp, Path(str(tmp) + "-journal")):
             if p.exists():
                 p.unlink()
-        conn = raw_connect(self.path, self._key)
+        conn = raw_connect(self.path, key)
         try:
-            conn.execute(f"ATTACH DATABASE ? AS backup KEY \"x'{bytes(self._key).hex()}'\"", (str(tmp),))
+            conn.execute(f"ATTACH DATABASE ? AS backup KEY \"x'{bytes(key).hex()}'\"", (str(tmp),))
             conn.execute("SELECT sqlcipher_export('backup')")
             version = conn.execute("PRAGMA main.user_version").fetchone()[0]
             conn.execute(f"PRAGMA backup.user_version = {int(version)}")
@@ -246,13 +254,16 @@ def _alembic_config():
 def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    if head is None:  # an installation without its migration scripts
+        raise RuntimeError(f"no migration scripts in {MIGRATIONS_DIR}")
+    return head
 
 
 def current_revision(db: Database) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
-    with db.engine.connect() as conn:
+    with db._open_engine().connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -260,7 +271,7 @@ def upgrade(db: Database, revision: str = "head") -> None:
     from alembic import command
 
     cfg = _alembic_config()
-    with db.engine.begin() as conn:
+    with db._open_engine().begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 

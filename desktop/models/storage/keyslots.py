@@ -33,6 +33,7 @@ import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from desktop.fsutil import atomic_write_bytes
 
@@ -282,6 +283,13 @@ class SlotFile:
                 return s
         return None
 
+    def get(self, slot_id: str) -> KeySlot:
+        """The slot `slot_id`, which the caller knows is there (it has just opened it)."""
+        slot = self.find(slot_id)
+        if slot is None:
+            raise SlotError("no such slot")
+        return slot
+
     def _aad(self, slot_id: str) -> bytes:
         return f"{SLOT_FILE_FORMAT}|{self.vault_id}|{slot_id}".encode("utf-8")
 
@@ -347,9 +355,7 @@ class SlotFile:
         """
         slot = self.find(slot_id)
         if slot is None:
-            template = self.slots[0].kdf if self.slots else KdfParams(1, MIN_MEMORY_KIB, 2, b"\0" * 16)
-            template.derive(secret)
-            raise SlotError("no such slot")
+            self._refuse_unknown(secret)
         master, account_secret = self._open_slot(slot, secret)
         wipe(account_secret)
         return master
@@ -359,8 +365,14 @@ class SlotFile:
         the caller wipes both. Same single Argon2id run as `open`."""
         slot = self.find(slot_id)
         if slot is None:
-            self.open(slot_id, secret)  # pays the KDF, raises
+            self._refuse_unknown(secret)
         return self._open_slot(slot, secret)
+
+    def _refuse_unknown(self, secret: str) -> NoReturn:
+        """An unknown slot pays for one Argon2id run, as a known one would, then SlotError."""
+        template = self.slots[0].kdf if self.slots else KdfParams(1, MIN_MEMORY_KIB, 2, b"\0" * 16)
+        template.derive(secret)
+        raise SlotError("no such slot")
 
     def _open_slot(self, slot: KeySlot, secret: str) -> tuple[bytearray, bytearray | None]:
         from cryptography.exceptions import InvalidTag

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import sqlalchemy as _sa
 import sqlcipher3
@@ -50,6 +50,9 @@ from desktop.fsutil import atomic_write_bytes, fsync_dir, is_disk_full, makedirs
 from desktop.models.domain.i18n import nfc, tr
 from .keyslots import (KdfParams, SlotError, SlotFile, generate_master_key, generate_recovery_code,
                        normalize_recovery_code, normalize_username, tune_kdf, wipe)
+
+if TYPE_CHECKING:  # the session holds the insider service's signer (the recorded vault -> insider debt)
+    from desktop.models.services.insider import Signer
 
 log = logging.getLogger(__name__)
 
@@ -224,12 +227,12 @@ class AppSession:
                  slots: SlotFile, user: CurrentUser, kdf_template: KdfParams):
         self.folder = folder
         self.db = database
-        self._master_key = master_key
+        self._master_key: bytearray | None = master_key
         self.slots = slots
         self.user = user
         self.kdf_template = kdf_template
         self._lock_callbacks: list[Callable[[], None]] = []
-        self.signer = None  # insider.Signer: the personal key, administrators and approvers only
+        self.signer: Signer | None = None  # the personal key: administrators and approvers only
         self.warnings: list[str] = []  # shown after login (uncertified role, unopenable signing key)
         self.anchor_store = None  # anchors.AnchorStore; None: the OS user's default
         self._rekey_old_master: bytearray | None = None
@@ -398,7 +401,7 @@ class Vault:
                               failures=failures, wait=self.throttle.delay_for(failures))
         previous_failures = self.throttle.success(slot_id)
         if account_secret is None:  # a slot from before revision 0006: converted once (one more KDF)
-            _, account_secret = slots.put_keyed(slot_id, "user", password, master, slots.find(slot_id).kdf)
+            _, account_secret = slots.put_keyed(slot_id, "user", password, master, slots.get(slot_id).kdf)
         try:
             return self._open_session(slots, master, slot_id=slot_id, previous_failures=previous_failures,
                                       account_secret=account_secret, accept_rollback=accept_rollback)
@@ -451,6 +454,7 @@ class Vault:
             with database.session() as s:
                 tmpl = s.get(_schema.Setting, "kdf_template")
                 kdf = KdfParams.from_json(json.loads(tmpl.value)) if tmpl else slots.slots[0].kdf
+                user: _schema.User | None = None  # None: unlocked with the recovery code
                 if slot_id is not None:
                     user = s.scalars(_sa.select(_schema.User).where(_schema.User.slot_id == slot_id)).first()
                     if user is None or not user.active:
@@ -469,7 +473,7 @@ class Vault:
                 problems = _anchors.rollback_problems(s, slots, master, _anchors.session_store(session))
                 if problems and (accept_rollback is None or current.role != Role.ADMIN or session.signer is None):
                     raise RollbackDetected(problems, can_accept=current.role == Role.ADMIN and session.signer is not None)
-                if slot_id is not None:
+                if user is not None:
                     user.last_login_at = datetime.now()
                     if previous_failures:
                         audit.append(s, user.id, "login.failed", user.username, {"count": previous_failures})
@@ -807,7 +811,7 @@ class RestoreHandle:
 
     def __init__(self, vault: Vault, master: bytearray, good: list[BackupInfo], slot_id: str | None = None):
         self._vault = vault
-        self._master = bytearray(master)
+        self._master: bytearray | None = bytearray(master)
         self.good_backups = good
         self.slot_id = slot_id
 
@@ -827,16 +831,21 @@ class RestoreHandle:
     def can_restore(self) -> bool:
         return bool(self.good_backups) and self.is_admin_in(self.good_backups[0])
 
-    def prepare(self, backup: BackupInfo | None = None, progress=None, cancel=None) -> _bk.RestorePlan:
+    def _open_master(self) -> bytearray:
+        """The derived key until `discard()`."""
         if self._master is None:
             raise AppError(tr("Vault", "Phiên khôi phục đã đóng."))
+        return self._master
+
+    def prepare(self, backup: BackupInfo | None = None, progress=None, cancel=None) -> _bk.RestorePlan:
+        master = self._open_master()
         target = backup or (self.good_backups[0] if self.good_backups else None)
         if target is None:
             raise VaultDamaged(tr("Vault", "Không có bản sao lưu tốt để khôi phục."))
         if not self.is_admin_in(target):
             raise PermissionDenied(tr("Vault", "Chỉ Quản trị mới được khôi phục dữ liệu."),
                                    tr("Vault", "Hãy nhờ quản trị đăng nhập để khôi phục."))
-        return self._vault._plan(self._master, target.path, progress, cancel)
+        return self._vault._plan(master, target.path, progress, cancel)
 
     def restore(self, backup: BackupInfo | None = None, allow_missing: bool = False, progress=None,
                 cancel=None) -> Path:
@@ -845,6 +854,7 @@ class RestoreHandle:
     def restore_full(self, backup: BackupInfo | None = None, allow_missing: bool = False, progress=None,
                      cancel=None, plan: _bk.RestorePlan | None = None) -> _bk.RestoreResult:
         plan = plan or self.prepare(backup, progress, cancel)
+        master = self._open_master()
         _refuse_missing(plan, allow_missing)
         username = None
         if self.slot_id is not None:
@@ -854,14 +864,14 @@ class RestoreHandle:
             try:
                 from .db import raw_connect
 
-                conn = raw_connect(self._vault.folder.db_path, self._master)
+                conn = raw_connect(self._vault.folder.db_path, master)
                 try:
                     live = _bk.generation_of(conn)
                 finally:
                     conn.close()
             except Exception:
                 live = None
-        return self._vault._apply_restore(self._master, plan, username, live, progress)
+        return self._vault._apply_restore(master, plan, username, live, progress)
 
     def discard(self) -> None:
         if self._master is not None:
