@@ -221,6 +221,22 @@ def test_received_plan_is_stored_under_its_own_version(province_and_units, tmp_p
         assert s.get(Unit, prov.code).name == "Viện kiểm sát nhân dân tỉnh Thanh Hóa"
 
 
+def test_package_refuses_a_plan_whose_current_version_is_missing(province_and_units, tmp_path):
+    """A plan row naming a version the store does not hold (a damaged or hand-edited database):
+    the package is refused with a message naming the plan and version (it used to be an
+    AttributeError), and no file is written."""
+    from desktop.models.storage.schema import Plan as PlanRow
+
+    prov = province_and_units(1).province
+    with prov.admin.db.session() as s:
+        s.get_one(PlanRow, PLAN).current_version = 99
+    out = tmp_path / "goi"
+    out.mkdir()
+    with pytest.raises(NotFound, match="không có phiên bản 99"):
+        keystore.make_enrolment_package(prov.admin, out, [PLAN])
+    assert list(out.iterdir()) == []
+
+
 def test_request_form_pdf_carries_the_fingerprint(created):
     import pypdfium2 as pdfium
 

@@ -386,9 +386,10 @@ class PublicUnitKeys:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "PublicUnitKeys":
+    def from_dict(cls, d: object) -> "PublicUnitKeys":
         """Inverse of ``to_dict``; the redundant fields (minisign string, fingerprint) must agree
-        with the keys when present."""
+        with the keys when present. Takes any parsed JSON value: anything else than such a
+        mapping is a KeyFormatError."""
         if not isinstance(d, Mapping) or d.get("format") != _PUBLIC_FORMAT or d.get("version") != 1:
             raise KeyFormatError("not a vks-cds unit public key (version 1)")
         try:

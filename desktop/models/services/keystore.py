@@ -33,7 +33,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal
 
 from sqlalchemy import select
 
@@ -240,9 +240,15 @@ def _new_own_key(s, session: AppSession, unit_code: str) -> OwnKey:
     return row
 
 
-def _active_row(s, session: AppSession, create: bool = True) -> OwnKey | None:
-    row = s.scalars(select(OwnKey).where(OwnKey.state == ACTIVE).order_by(OwnKey.id.desc())).first()
-    if row is None and create:
+def _current_row(s) -> OwnKey | None:
+    """The active own key, if there is one yet."""
+    return s.scalars(select(OwnKey).where(OwnKey.state == ACTIVE).order_by(OwnKey.id.desc())).first()
+
+
+def _active_row(s, session: AppSession) -> OwnKey:
+    """The active own key, created on first need."""
+    row = _current_row(s)
+    if row is None:
         unit = _self_unit(s)
         row = _new_own_key(s, session, unit.code)
         audit.append(s, _uid(session), "key.create", row.key_id, {"fingerprint": row.fingerprint})
@@ -301,7 +307,7 @@ def rotate_own_keys(session: AppSession, revoke_previous: bool = False) -> OwnKe
     with the superior office (a new request form) before it can send."""
     session.require(Permission.MANAGE_KEYS)
     with session.db.session() as s:
-        old = _active_row(s, session, create=False)
+        old = _current_row(s)
         unit = _self_unit(s)
         now = _now()
         if old is not None:
@@ -716,6 +722,8 @@ def make_enrolment_package_for_units(session: AppSession, dest_dir: Path | str, 
 
 
 def _write_package(session: AppSession, dest_dir: Path | str, plan_ids: Iterable[str] | None) -> Path:
+    from . import plans as plans_mod
+
     with session.db.session() as s:
         me = _self_unit(s)
         keys = active_keys_in(s, session)
@@ -736,9 +744,7 @@ def _write_package(session: AppSession, dest_dir: Path | str, plan_ids: Iterable
                 continue
             if wanted is None and row.origin == "received":
                 continue
-            pv = s.scalars(select(PlanVersion).where(PlanVersion.plan_id == row.id,
-                                                     PlanVersion.version == row.current_version)).first()
-            plans.append(json.loads(pv.document))
+            plans.append(json.loads(plans_mod._version_row(s, row.id, None).document))
         if wanted is not None and len(plans) != len(wanted):
             missing = wanted - {p.get("id") for p in plans}
             raise NotFound(_t("Không có kế hoạch {0}.").format(", ".join(sorted(missing))))
@@ -982,7 +988,8 @@ def _store_received_plan(s, session: AppSession, doc: Any, issuer: str) -> str:
 
 
 # ------------------------------------------------------------------ printed forms
-def enrolment_form_pdf(session: AppSession, kind: str = "request", unit_code: str | None = None) -> bytes:
+def enrolment_form_pdf(session: AppSession, kind: Literal["request", "acceptance"] = "request",
+                       unit_code: str | None = None) -> bytes:
     """The paper form carrying a fingerprint: ``request`` — this office's keys, addressed to its
     superior (a province printing it for its units addresses "the subordinate units");
     ``acceptance`` — this office confirms it enrolled ``unit_code``'s confirmed key."""
@@ -1004,6 +1011,8 @@ def enrolment_form_pdf(session: AppSession, kind: str = "request", unit_code: st
                 other = UnitRef("", _t("Các đơn vị trực thuộc {0}").format(me.name))
             fp, rfp = info.fingerprint, info.receiving_fingerprint
         elif kind == "acceptance":
+            if unit_code is None:
+                raise ValueError("an acceptance form names the enrolled unit")
             row = s.scalars(select(TrustedUnitKey).where(TrustedUnitKey.unit_code == unit_code, TrustedUnitKey.state == CONFIRMED)
                             .order_by(TrustedUnitKey.confirmed_at.desc())).first()
             if row is None:
@@ -1043,7 +1052,8 @@ def apply_confirmed_package(session: AppSession, source: str | Path | bytes) -> 
             return None
         _check_addressed_to_us(s, ef)
         kid = ef.keys.key_id_hex
-        row = s.scalars(select(TrustedUnitKey).where(TrustedUnitKey.key_id == kid)).first()
+        # confirmed() found this row in this transaction (key ids are unique)
+        row = s.scalars(select(TrustedUnitKey).where(TrustedUnitKey.key_id == kid)).one()
         applied = _apply_package(s, session, ef)
         audit.append(s, _uid(session), "bundle.import", kid, {"kind": "enrolment-package", "unit": row.unit_code,
                                                              "package": ef.document["id"], "applied": len(applied)})
