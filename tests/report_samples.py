@@ -21,7 +21,7 @@ from desktop.export.documents import (
     ReportHeader,
     ReportingRate,
     SignatureBlock,
-    Status,
+    Progress,
     Submission,
     TargetRef,
     UnitRef,
@@ -93,12 +93,12 @@ RESULT_DETAILS: tuple[str, ...] = (
 )
 
 STATUS_CYCLE = (
-    Status.HOAN_THANH,
-    Status.DUNG_TIEN_DO,
-    Status.HOAN_THANH,
-    Status.CHAM_TIEN_DO,
-    Status.DUNG_TIEN_DO,
-    Status.CHUA_THUC_HIEN,
+    Progress.HOAN_THANH,
+    Progress.DUNG_TIEN_DO,
+    Progress.HOAN_THANH,
+    Progress.CHAM_TIEN_DO,
+    Progress.DUNG_TIEN_DO,
+    Progress.CHUA_THUC_HIEN,
 )
 
 
@@ -139,11 +139,11 @@ def appendix_rows(n_targets: int = 12) -> list[AppendixRow]:
         counters[g] = counters.get(g, 0) + 1
         status = STATUS_CYCLE[i % len(STATUS_CYCLE)]
         total = 3429 - 7 * i
-        done = {Status.HOAN_THANH: total, Status.DUNG_TIEN_DO: int(total * 0.82),
-                Status.CHAM_TIEN_DO: int(total * 0.41), Status.CHUA_THUC_HIEN: 0}[status]
+        done = {Progress.HOAN_THANH: total, Progress.DUNG_TIEN_DO: int(total * 0.82),
+                Progress.CHAM_TIEN_DO: int(total * 0.41), Progress.CHUA_THUC_HIEN: 0}[status]
         if i == 0:
             done, total = 3316, 3429
-            status = Status.DUNG_TIEN_DO
+            status = Progress.DUNG_TIEN_DO
         rows.append(AppendixRow(
             tt=f"{g + 1}.{counters[g]}",
             target_text=target_text(i),
@@ -155,10 +155,10 @@ def appendix_rows(n_targets: int = 12) -> list[AppendixRow]:
             status=status,
             difficulties=("Một số máy tính cấu hình thấp, chưa cài đặt được phần mềm ký số; "
                           "đường truyền chập chờn vào giờ cao điểm")
-            if status is Status.CHAM_TIEN_DO else "",
+            if status is Progress.CHAM_TIEN_DO else "",
             proposals=("Đề nghị Viện kiểm sát nhân dân tỉnh bổ sung 02 máy tính và "
                        "01 thiết bị ký số")
-            if status is Status.CHAM_TIEN_DO else "",
+            if status is Progress.CHAM_TIEN_DO else "",
             group=GROUPS[g][1],
             code=f"MT{i + 1:02d}",
             result_detail=RESULT_DETAILS[i % len(RESULT_DETAILS)],
@@ -201,7 +201,7 @@ def group_completion(rows: list[AppendixRow]) -> list[GroupCompletion]:
         mine = [r for r in rows if r.group == title]
         if not mine:
             continue
-        done = sum(r.status is Status.HOAN_THANH for r in mine)
+        done = sum(r.status is Progress.HOAN_THANH for r in mine)
         label = title.split(". ", 1)[-1].capitalize()
         out.append(GroupCompletion(label=label, percent=done / len(mine), done=done,
                                    total=len(mine), code=code))
@@ -254,10 +254,10 @@ def sample_consolidated_report(n_units: int = 12, n_targets: int = 12,
         for ti, t in enumerate(targets):
             st = STATUS_CYCLE[(ui + ti) % len(STATUS_CYCLE)]
             if (ui * 7 + ti) % 23 == 0:
-                st = Status.KHONG_AP_DUNG
-            value = {Status.HOAN_THANH: 1.0, Status.DUNG_TIEN_DO: 0.8 - 0.01 * (ti % 9),
-                     Status.CHAM_TIEN_DO: 0.35 + 0.01 * (ui % 7), Status.CHUA_THUC_HIEN: 0.0,
-                     Status.KHONG_AP_DUNG: None}[st]
+                st = Progress.KHONG_AP_DUNG
+            value = {Progress.HOAN_THANH: 1.0, Progress.DUNG_TIEN_DO: 0.8 - 0.01 * (ti % 9),
+                     Progress.CHAM_TIEN_DO: 0.35 + 0.01 * (ui % 7), Progress.CHUA_THUC_HIEN: 0.0,
+                     Progress.KHONG_AP_DUNG: None}[st]
             cells[(u.code, t.code)] = MatrixCell(st, value)
     received = n_units - len(missing)
     return ConsolidatedReportDoc(

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from desktop.models.domain.plan import Deadline, Measure, Recurrence, ReportingPeriod, Target, plan_from_document
-from desktop.models.domain.status import (RANK, EntryValue, Progress, StatusResult, completion_rate, evaluate, summarise,
-                                   to_document_status)
+from desktop.models.domain.status import (EVALUATED, RANK, EntryValue, Progress, StatusResult, completion_rate, evaluate,
+                                   summarise)
 from plan_fixtures import load_doc
 
 HT, DTD, CTD, QH, CTH = (Progress.HOAN_THANH, Progress.DUNG_TIEN_DO, Progress.CHAM_TIEN_DO, Progress.QUA_HAN,
@@ -343,7 +343,7 @@ def test_table_is_large_and_covers_every_measure_type():
     assert len({c[0] for c in CASES}) == len(CASES)
     kinds = {resolve(c[1]).measure.type for c in CASES}
     assert kinds == {"ratio", "count", "milestone", "recurring", "qualitative"}
-    assert {c[7] for c in CASES} == set(Progress)
+    assert {c[7] for c in CASES} == set(EVALUATED)
 
 
 # ------------------------------------------------------------------ result details
@@ -417,32 +417,42 @@ def test_progress_labels_abbrevs_colours():
     assert [(p.value, p.label, p.abbrev) for p in Progress] == [
         ("hoan_thanh", "Hoàn thành", "HT"), ("dung_tien_do", "Đúng tiến độ", "ĐTĐ"),
         ("cham_tien_do", "Chậm tiến độ", "CTĐ"), ("qua_han", "Quá hạn", "QH"),
-        ("chua_thuc_hien", "Chưa thực hiện", "CTH")]
+        ("chua_thuc_hien", "Chưa thực hiện", "CTH"), ("khong_ap_dung", "Không áp dụng", "KAD")]
     for p in Progress:
         assert p.colour.startswith("#") and len(p.colour) == 7
         int(p.colour[1:], 16)
     assert len({p.colour for p in Progress}) == len(Progress)
-    assert sorted(Progress, key=lambda p: p.rank) == [HT, DTD, CTH, CTD, QH]
+    assert sorted(Progress, key=lambda p: p.rank) == [HT, DTD, CTH, CTD, QH, Progress.KHONG_AP_DUNG]
     assert Progress("qua_han") is QH and str(QH) == "qua_han"
 
 
-def test_document_status_mapping():
-    from desktop.export.documents import Status
+def test_one_progress_enum_for_screen_and_paper():
+    from desktop.export import documents
 
-    for p in (HT, DTD, CTD, CTH):
-        assert to_document_status(p) is Status(p.value)
-        assert to_document_status(p).label == p.label and to_document_status(p).abbrev == p.abbrev
-    assert to_document_status(QH) in (getattr(Status, "QUA_HAN", None), Status.CHAM_TIEN_DO)
+    assert documents.Progress is Progress            # the printed documents use the domain enum itself
+    kad = Progress.KHONG_AP_DUNG
+    assert (kad.label, kad.abbrev, kad.evaluated) == ("Không áp dụng", "KAD", False)
+    assert all(p.evaluated for p in EVALUATED) and EVALUATED == (HT, DTD, CTD, QH, CTH)
+    for p in Progress:
+        assert Progress.coerce(p.value) is p and Progress.coerce(p.label) is p and Progress.coerce(p.abbrev) is p
+        assert Progress.coerce(p.name) is p
+    assert Progress.coerce("Ho\u00e0n th\u00e0nh") is HT and Progress.coerce("Hoa\u0300n tha\u0300nh") is HT  # NFD typed
+    assert Progress.coerce(None) is None and Progress.coerce("") is None
+    with pytest.raises(ValueError):
+        Progress.coerce("xong")
+    cell = documents.MatrixCell(status="QH", value=0.5)
+    assert cell.status is QH and cell.abbrev == "QH"
 
 
 def test_summarise_and_completion_rate():
-    results = [StatusResult(HT), StatusResult(HT), StatusResult(QH), DTD, None, StatusResult(CTH)]
+    results = [StatusResult(HT), StatusResult(HT), StatusResult(QH), DTD, None, StatusResult(CTH),
+               Progress.KHONG_AP_DUNG]
     counts = summarise(results)
-    assert list(counts) == list(Progress)
+    assert list(counts) == list(EVALUATED)
     assert counts == {HT: 2, DTD: 1, CTD: 0, QH: 1, CTH: 1}
     assert completion_rate(results) == pytest.approx(2 / 5)
     assert completion_rate([]) == 0.0 and completion_rate([None]) == 0.0
-    assert summarise([]) == {p: 0 for p in Progress}
+    assert summarise([]) == {p: 0 for p in EVALUATED}
 
 
 def test_every_real_target_evaluates():

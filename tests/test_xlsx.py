@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 import report_samples as rs
-from desktop.export.documents import Status
+from desktop.export.documents import Progress
 from desktop.export.xlsx import (
     APPENDIX_COLUMNS,
     DATE_FORMAT,
@@ -163,7 +163,7 @@ def test_consolidated_matrix(consolidated):
         if doc.submissions[u.code].submitted_on is not None:
             assert row[-1].value == pytest.approx(done / total)
             assert row[-1].number_format == PERCENT_FORMAT
-    hht = next(c for c in ws[hr + 1] if c.value == Status.HOAN_THANH.abbrev)
+    hht = next(c for c in ws[hr + 1] if c.value == Progress.HOAN_THANH.abbrev)
     assert hht.fill.fgColor.rgb.endswith("D6EDD6")
 
 

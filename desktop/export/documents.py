@@ -27,6 +27,8 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Literal, Mapping, Sequence
 
+from desktop.models.domain.status import Progress
+
 from .vnformat import (
     EMPTY,
     date_words,
@@ -40,7 +42,7 @@ from .vnformat import (
 )
 
 __all__ = [
-    "Status",
+    "Progress",
     "NOT_REPORTED_ABBREV",
     "NOT_REPORTED_LABEL",
     "RETURNED_LABEL",
@@ -108,45 +110,8 @@ def _strip_prefix(text: str, prefix_re: str) -> str:
 # --------------------------------------------------------------------------- status
 
 
-class Status(str, enum.Enum):
-    """Progress of one target (column "Tiến độ")."""
-
-    HOAN_THANH = "hoan_thanh"
-    DUNG_TIEN_DO = "dung_tien_do"
-    CHAM_TIEN_DO = "cham_tien_do"
-    QUA_HAN = "qua_han"
-    CHUA_THUC_HIEN = "chua_thuc_hien"
-    KHONG_AP_DUNG = "khong_ap_dung"
-
-    @property
-    def label(self) -> str:
-        return _STATUS_LABELS[self][0]
-
-    @property
-    def abbrev(self) -> str:
-        return _STATUS_LABELS[self][1]
-
-    @classmethod
-    def coerce(cls, value: "Status | str | None") -> "Status | None":
-        if value is None or value == "":
-            return None
-        if isinstance(value, Status):
-            return value
-        text = nfc(value).strip()
-        for s in cls:
-            if text in (s.value, s.name, s.label, s.abbrev):
-                return s
-        raise ValueError(f"unknown status {value!r}")
-
-
-_STATUS_LABELS: dict[Status, tuple[str, str]] = {
-    Status.HOAN_THANH: ("Hoàn thành", "HT"),
-    Status.DUNG_TIEN_DO: ("Đúng tiến độ", "ĐTĐ"),
-    Status.CHAM_TIEN_DO: ("Chậm tiến độ", "CTĐ"),
-    Status.QUA_HAN: ("Quá hạn", "QH"),
-    Status.CHUA_THUC_HIEN: ("Chưa thực hiện", "CTH"),
-    Status.KHONG_AP_DUNG: ("Không áp dụng", "KAD"),
-}
+# The one progress enum is the domain's (desktop.models.domain.status.Progress, re-exported here for the
+# renderers); documents print its label and abbreviation.
 
 #: Printed for a unit × target cell when the unit has not reported.
 NOT_REPORTED_ABBREV = EMPTY
@@ -349,7 +314,7 @@ class AppendixRow:
     deadline: str | _dt.date | None = ""
     result_xy: tuple[int, int] | str | None = None
     percent: float | None = None
-    status: Status | str | None = None
+    status: Progress | str | None = None
     difficulties: str = ""
     proposals: str = ""
     group: str = ""
@@ -360,7 +325,7 @@ class AppendixRow:
     def __post_init__(self) -> None:
         object.__setattr__(self, "tt", str(self.tt))
         _freeze(self)
-        object.__setattr__(self, "status", Status.coerce(self.status))
+        object.__setattr__(self, "status", Progress.coerce(self.status))
         if isinstance(self.result_xy, list):
             object.__setattr__(self, "result_xy", tuple(self.result_xy))
 
@@ -388,7 +353,7 @@ class AppendixRow:
 
     @property
     def status_text(self) -> str:
-        return self.status.label if isinstance(self.status, Status) else ""
+        return self.status.label if isinstance(self.status, Progress) else ""
 
     @property
     def evidence_text(self) -> str:
@@ -491,17 +456,17 @@ class MatrixCell:
     reported on this target.
     """
 
-    status: Status | str | None = None
+    status: Progress | str | None = None
     value: float | str | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "status", Status.coerce(self.status))
+        object.__setattr__(self, "status", Progress.coerce(self.status))
         if isinstance(self.value, str):
             object.__setattr__(self, "value", nfc(self.value))
 
     @property
     def abbrev(self) -> str:
-        return self.status.abbrev if isinstance(self.status, Status) else NOT_REPORTED_ABBREV
+        return self.status.abbrev if isinstance(self.status, Progress) else NOT_REPORTED_ABBREV
 
     @property
     def value_text(self) -> str:
@@ -587,10 +552,10 @@ class ConsolidatedReportDoc:
         done = total = 0
         for t in self.targets:
             st = self.cell(unit_code, t.code).status
-            if st is Status.KHONG_AP_DUNG:
+            if st is Progress.KHONG_AP_DUNG:
                 continue
             total += 1
-            done += st is Status.HOAN_THANH
+            done += st is Progress.HOAN_THANH
         return done, total
 
     def target_completion(self, target_code: str) -> tuple[int, int]:
@@ -598,10 +563,10 @@ class ConsolidatedReportDoc:
         done = total = 0
         for u in self.units:
             st = self.cell(u.code, target_code).status
-            if st is None or st is Status.KHONG_AP_DUNG:
+            if st is None or st is Progress.KHONG_AP_DUNG:
                 continue
             total += 1
-            done += st is Status.HOAN_THANH
+            done += st is Progress.HOAN_THANH
         return done, total
 
 

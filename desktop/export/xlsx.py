@@ -23,7 +23,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .documents import (
     NOT_REPORTED_LABEL,
     ConsolidatedReportDoc,
-    Status,
+    Progress,
     UnitReportDoc,
 )
 from .vnformat import EMPTY, nfc, upper
@@ -62,14 +62,7 @@ _THIN = Side(style="thin", color="404040")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _HEAD_FILL = PatternFill("solid", fgColor="E6E6E6")
 _GROUP_FILL = PatternFill("solid", fgColor="F5F5F5")
-_STATUS_FILL = {
-    Status.HOAN_THANH: "D6EDD6",
-    Status.DUNG_TIEN_DO: "DBE8F7",
-    Status.CHAM_TIEN_DO: "FFE6B3",
-    Status.QUA_HAN: "F09A9A",
-    Status.CHUA_THUC_HIEN: "F7CCCC",
-    Status.KHONG_AP_DUNG: "EBEBEB",
-}
+_STATUS_FILL = {p: p.colour.lstrip("#") for p in Progress}  # the domain's one colour table
 _WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 _WRAP_CENTER = Alignment(wrap_text=True, vertical="center", horizontal="center")
 _WRAP_CENTER_TOP = Alignment(wrap_text=True, vertical="top", horizontal="center")
@@ -249,7 +242,7 @@ def _matrix_sheet(wb: Workbook, doc: ConsolidatedReportDoc, title: str, heading:
                 out = _body_cell(ws, r, c, v, center=True, number_format=fmt)
             else:
                 out = _body_cell(ws, r, c, cell.abbrev, center=True)
-            status = Status.coerce(cell.status)  # identity: the cell holds a Status or None
+            status = Progress.coerce(cell.status)  # identity: the cell holds a Progress or None
             if status is not None:
                 out.fill = PatternFill("solid", fgColor=_STATUS_FILL[status])
         done, total = doc.unit_completion(u.code)
@@ -267,7 +260,7 @@ def _matrix_sheet(wb: Workbook, doc: ConsolidatedReportDoc, title: str, heading:
                    number_format=PERCENT_FORMAT)
     _body_cell(ws, r, ncols, None)
     r += 2
-    legend = "; ".join(f"{s.abbrev}: {s.label}" for s in Status) + f"; {EMPTY}: {NOT_REPORTED_LABEL}"
+    legend = "; ".join(f"{s.abbrev}: {s.label}" for s in Progress) + f"; {EMPTY}: {NOT_REPORTED_LABEL}"
     ws.cell(row=r, column=2, value=nfc(f"Ký hiệu: {legend}")).font = _font(italic=True, size=11)
     _print_setup(ws, header_row, ncols)
     ws.print_area = f"A1:{get_column_letter(ncols)}{r}"

@@ -15,7 +15,7 @@ from desktop.models.services import consolidation as cons
 from desktop.models.services import pdfsign, plans, progress
 from desktop.models.domain import workflow
 from desktop.models.domain.plan import ReportingPeriod
-from desktop.models.domain.status import Progress
+from desktop.models.domain.status import EVALUATED, Progress
 from desktop.ui import ops
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui import theme
@@ -341,13 +341,13 @@ class ConsolidationPage(QWidget):
         self.group.setMinimumContentsLength(16)
         self.status = QComboBox(objectName="consStatus")
         self.status.addItem(self.tr("Mọi tiến độ"), None)
-        for p in Progress:
+        for p in EVALUATED:
             self.status.addItem(p.label, p.value)
         self.status.addItem(self.tr("Chưa gửi báo cáo"), "missing")
         self.summary = QLabel(objectName="consSummary")
         self.summary.setWordWrap(True)
         self.legend = QLabel(" ".join(
-            f"<span style='background:{p.colour}'>&nbsp;{p.abbrev}&nbsp;</span> {p.label}&nbsp;&nbsp;" for p in Progress)
+            f"<span style='background:{p.colour}'>&nbsp;{p.abbrev}&nbsp;</span> {p.label}&nbsp;&nbsp;" for p in EVALUATED)
             + self.tr("&nbsp;– chưa báo cáo · bấm đúp một dòng để xem báo cáo của đơn vị"), objectName="consLegend")
         self.refresh_button = QPushButton(self.tr("Tính lại"), objectName="consRefresh")
         self.print_button = QPushButton(self.tr("In báo cáo tổng hợp…"), objectName="consPrint")

@@ -17,7 +17,7 @@ from desktop.export.vnformat import fmt_date, fmt_percent
 from desktop.models.services import dashboard as dash
 from desktop.models.services import plans, units
 from desktop.models.domain.plan import ReportingPeriod
-from desktop.models.domain.status import Progress
+from desktop.models.domain.status import EVALUATED
 from desktop.ui import ops
 from desktop.ui.chart import Bar, BarChart, ChartPanel
 from desktop.ui.messages import show_error
@@ -252,7 +252,7 @@ class DashboardPage(QWidget):
         self.rate.setText(fmt_percent(board.overall_rate))
         rows = "".join(
             f"<tr><td style='background:{p.colour}; width:14px'>&nbsp;</td><td>&nbsp;{p.label}</td>"
-            f"<td align='right'>&nbsp;&nbsp;<b>{board.counts.get(p, 0)}</b></td></tr>" for p in Progress)
+            f"<td align='right'>&nbsp;&nbsp;<b>{board.counts.get(p, 0)}</b></td></tr>" for p in EVALUATED)
         self.counts.setText(f"<table cellspacing='3'>{rows}</table>")
         last_export = board.last_export.strftime("%d/%m/%Y %H:%M") if board.last_export else self.tr("chưa có")
         last_receipt = board.last_receipt.strftime("%d/%m/%Y %H:%M") if board.last_receipt else self.tr("chưa có")

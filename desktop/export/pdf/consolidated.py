@@ -22,7 +22,7 @@ from ..documents import (
     NOT_REPORTED_LABEL,
     RETURNED_LABEL,
     ConsolidatedReportDoc,
-    Status,
+    Progress,
 )
 from ..vnformat import EMPTY, fmt_date, fmt_int, fmt_percent, fmt_ratio, nfc, upper
 from ._base import (
@@ -47,13 +47,8 @@ from ._base import (
 from ._fonts import BOLD, REGULAR
 
 #: Light tints that still read as different greys on a black-and-white printer.
-STATUS_FILL: dict[Status | None, colors.Color] = {
-    Status.HOAN_THANH: colors.Color(0.84, 0.93, 0.84),
-    Status.DUNG_TIEN_DO: colors.Color(0.86, 0.91, 0.97),
-    Status.CHAM_TIEN_DO: colors.Color(1.00, 0.90, 0.70),
-    Status.QUA_HAN: colors.Color(0.94, 0.60, 0.60),
-    Status.CHUA_THUC_HIEN: colors.Color(0.97, 0.80, 0.80),
-    Status.KHONG_AP_DUNG: colors.Color(0.92, 0.92, 0.92),
+STATUS_FILL: dict[Progress | None, colors.Color] = {
+    **{p: colors.HexColor(p.colour) for p in Progress},   # the domain's one colour table
     None: colors.white,
 }
 
@@ -119,7 +114,7 @@ def matrix_blocks(doc: ConsolidatedReportDoc, width: float = LANDSCAPE_WIDTH,
             for ci, t in enumerate(block, start=2):
                 cell = doc.cell(unit.code, t.code)
                 row.append(_cell_text(cell.abbrev, cell.value_text, inner))
-                fill = STATUS_FILL.get(Status.coerce(cell.status))  # identity: the cell holds a Status
+                fill = STATUS_FILL.get(Progress.coerce(cell.status))  # identity: the cell holds a Progress
                 if fill is not colors.white:
                     style.append(("BACKGROUND", (ci, ui), (ci, ui), fill))
             data.append(row)
@@ -145,8 +140,8 @@ def matrix_blocks(doc: ConsolidatedReportDoc, width: float = LANDSCAPE_WIDTH,
 def legend() -> Table:
     """One line of status keys: coloured abbreviation box + label."""
     st = styles()
-    items: list[tuple[Status | None, str, str]] = [
-        (s, s.abbrev, s.label) for s in Status
+    items: list[tuple[Progress | None, str, str]] = [
+        (s, s.abbrev, s.label) for s in Progress
     ] + [(None, EMPTY, NOT_REPORTED_LABEL)]
     cells: list = []
     style: list[tuple] = [

@@ -31,46 +31,73 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from desktop.models.domain.plan import (PERIOD_MONTHS, PERIOD_TYPES, Deadline, Measure, Recurrence, ReportingPeriod,
                      effective_recurrence, fmt_date, last_day)
-from .i18n import tr
+from .i18n import nfc, tr
 
-__all__ = ["Progress", "EntryValue", "StatusResult", "evaluate", "summarise", "completion_rate",
-           "to_document_status", "effective_deadline", "RANK"]
+__all__ = ["Progress", "EVALUATED", "EntryValue", "StatusResult", "evaluate", "summarise", "completion_rate",
+           "effective_deadline", "RANK"]
 
 
 def _t(text: str) -> str:
     return tr("Status", text)
 
 
-# ------------------------------------------------------------------ the five states
+# ------------------------------------------------------------------ the states
 class Progress(str, enum.Enum):
-    """Progress of one target on a report date (column "Tiến độ")."""
+    """Progress of one target on a report date (column "Tiến độ").
+
+    The one progress enum of the application: the rules below produce the first five states;
+    KHONG_AP_DUNG marks a target that does not apply to a unit (printed in the consolidated
+    matrix, never the result of :func:`evaluate`). The printed documents
+    (:mod:`desktop.export.documents`) use this enum as it is.
+    """
 
     HOAN_THANH = "hoan_thanh"
     DUNG_TIEN_DO = "dung_tien_do"
     CHAM_TIEN_DO = "cham_tien_do"
     QUA_HAN = "qua_han"
     CHUA_THUC_HIEN = "chua_thuc_hien"
+    KHONG_AP_DUNG = "khong_ap_dung"
 
     @property
     def label(self) -> str:
-        """Vietnamese label: 'Hoàn thành', 'Đúng tiến độ', 'Chậm tiến độ', 'Quá hạn', 'Chưa thực hiện'."""
+        """Vietnamese label: 'Hoàn thành', 'Đúng tiến độ', 'Chậm tiến độ', 'Quá hạn', 'Chưa thực hiện',
+        'Không áp dụng'."""
         return _t(_PROGRESS_INFO[self][0])
 
     @property
     def abbrev(self) -> str:
-        """Matrix abbreviation: HT, ĐTĐ, CTĐ, QH, CTH."""
+        """Matrix abbreviation: HT, ĐTĐ, CTĐ, QH, CTH, KAD."""
         return _PROGRESS_INFO[self][1]
 
     @property
     def colour(self) -> str:
         """Background colour hint (hex, light enough for black text), the same fills the Excel and
-        PDF matrices use for the first four states."""
+        PDF matrices use."""
         return _PROGRESS_INFO[self][2]
 
     @property
     def rank(self) -> int:
-        """Severity for sorting and comparisons: 0 best (HT) … 4 worst (QH)."""
+        """Severity for sorting and comparisons: 0 best (HT) … 4 worst (QH); 5 not applicable."""
         return RANK[self]
+
+    @property
+    def evaluated(self) -> bool:
+        """A state the status rules produce (every state but KHONG_AP_DUNG)."""
+        return self is not Progress.KHONG_AP_DUNG
+
+    @classmethod
+    def coerce(cls, value: "Progress | str | None") -> "Progress | None":
+        """A state from its value, name, Vietnamese label or abbreviation; None for None or ''.
+        Raises ValueError for anything else."""
+        if value is None or value == "":
+            return None
+        if isinstance(value, Progress):
+            return value
+        text = nfc(str(value)).strip()
+        for s in cls:
+            if text in (s.value, s.name, s.label, s.abbrev):
+                return s
+        raise ValueError(f"unknown status {value!r}")
 
     def __str__(self) -> str:
         return self.value
@@ -82,30 +109,22 @@ _PROGRESS_INFO: dict[Progress, tuple[str, str, str]] = {
     Progress.CHAM_TIEN_DO: ("Chậm tiến độ", "CTĐ", "#FFE6B3"),
     Progress.QUA_HAN: ("Quá hạn", "QH", "#F09A9A"),
     Progress.CHUA_THUC_HIEN: ("Chưa thực hiện", "CTH", "#F7CCCC"),
+    Progress.KHONG_AP_DUNG: ("Không áp dụng", "KAD", "#EBEBEB"),
 }
 
-#: Severity order: done < on track < not started (nothing due yet) < behind < overdue.
+#: The states the status rules produce, in enum order (dashboards, legends, summaries).
+EVALUATED: tuple[Progress, ...] = tuple(p for p in Progress if p is not Progress.KHONG_AP_DUNG)
+
+#: Severity order: done < on track < not started (nothing due yet) < behind < overdue; a target
+#: that does not apply sorts after every evaluated state.
 RANK: dict[Progress, int] = {
     Progress.HOAN_THANH: 0,
     Progress.DUNG_TIEN_DO: 1,
     Progress.CHUA_THUC_HIEN: 2,
     Progress.CHAM_TIEN_DO: 3,
     Progress.QUA_HAN: 4,
+    Progress.KHONG_AP_DUNG: 5,
 }
-
-
-def to_document_status(progress: Progress):
-    """The :class:`desktop.export.documents.Status` printed for a progress state.
-
-    ``Status`` has no "Quá hạn" member yet (the PDF/Excel colour tables are keyed by it): QUA_HAN
-    prints as ``Status.QUA_HAN`` once that member exists, as CHAM_TIEN_DO (overdue is the worst
-    form of behind schedule) until then.
-    """
-    from desktop.export.documents import Status  # lazy: the export layer is optional here
-
-    if progress is Progress.QUA_HAN:
-        return getattr(Status, "QUA_HAN", Status.CHAM_TIEN_DO)
-    return Status(Progress(progress).value)
 
 
 # ------------------------------------------------------------------ inputs and outputs
@@ -678,12 +697,12 @@ def _status_of(r: Any) -> Progress | None:
 
 
 def summarise(results: Iterable[StatusResult | Progress | None]) -> dict[Progress, int]:
-    """Count of targets per state, every state present (0 included), in enum order. None items
-    (targets not applicable to the unit) are skipped."""
-    out = {p: 0 for p in Progress}
+    """Count of targets per evaluated state, every one present (0 included), in enum order. None
+    and KHONG_AP_DUNG items (targets not applicable to the unit) are skipped."""
+    out = {p: 0 for p in EVALUATED}
     for r in results:
         s = _status_of(r)
-        if s is not None:
+        if s is not None and s.evaluated:
             out[s] += 1
     return out
 

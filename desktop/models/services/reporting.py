@@ -25,7 +25,7 @@ from desktop.models.domain.plan import Measure, Plan, ReportingPeriod, Target, r
 from desktop.models.domain.i18n import tr
 from .progress import NARRATIVE_SECTIONS, ReportView, _get_report, _plan, get_report, report_targets
 from desktop.models.storage.schema import Report, Unit
-from desktop.models.domain.status import Progress, to_document_status
+from desktop.models.domain.status import Progress
 from .units import get_unit, own_unit
 from desktop.models.storage.vault import AppSession, Permission
 
@@ -188,7 +188,7 @@ def unit_report_doc(session: AppSession, report_id: int, verification=None, as_o
             tt=str(i), target_text=t.text, indicator=_indicator(t.measure), units=_units_text(t),
             deadline=t.deadline.label(plan.year), result_xy=_result_xy(t, e or None, ts),
             percent=ts.result.percent if ts is not None and t.measure.type in ("ratio", "count", "recurring") else None,
-            status=to_document_status(ts.result.status) if ts is not None else None,
+            status=ts.result.status if ts is not None else None,
             difficulties=e.get("difficulties") or "", proposals=e.get("proposals") or "",
             result_detail=e.get("result_text") or "", evidence_count=len(e.get("evidence") or ()),
             group=groups.get(t.group_code, ""), code=t.code))
@@ -294,8 +294,7 @@ def consolidated_report_doc(session: AppSession, plan_id: str, period: Reporting
         late += 0 if ok else 1
         submissions[u.code] = Submission(submitted_on=received_at.date() if received_at else None, on_time=ok)
     # the figures speak as at the deadline (or the document's date, if earlier)
-    cells = {key: MatrixCell(status=None if cell.status is None else to_document_status(cell.status),
-                             value=cell.percent)
+    cells = {key: MatrixCell(status=cell.status, value=cell.percent)
              for key, cell in cells_as_of(session, plan, period, min(as_of, deadline),
                                           {code: per_unit[code] for code in counted}).items()}
     rate = ReportingRate(expected=len(units), received=received, on_time=on_time, late=late, returned=returned)
