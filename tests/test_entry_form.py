@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 
 from conftest import APPROVER_PW
 from desktop.models.services import progress
-from desktop.ui.entry_form import EntryForm, EntryTableModel
+from desktop.ui.entry_form import EntryForm, entry_columns
+from desktop.ui.targets_model import GroupedTargetsModel
 from desktop.ui.messages import MessageBox
 from plan_fixtures import entry_session, installed  # noqa: F401
 
@@ -84,9 +85,9 @@ def test_opens_lists_the_units_targets_and_creates_nothing_until_typed(qtbot, en
     assert len(rows) == 33                      # targets for a district-level procuracy, 9 province-only left out
     assert "TH-2.2-06" not in {r.code for r in rows}  # the DTI roll-out to the districts is the province's task
     assert "TH-2.2-01" not in [r.code for r in rows]
-    heading = form.model.group_rows()[0]
-    assert form.model.index(heading, 0).data().startswith("2.1. Chuyển đổi số trong hoạt động nghiệp vụ")
-    assert form.target_view.columnSpan(heading, 0) == form.model.columnCount()
+    heading = form.model.group_indexes()[0]
+    assert heading.data().startswith("2.1. Chuyển đổi số trong hoạt động nghiệp vụ")
+    assert form.target_view.isFirstColumnSpanned(0, QModelIndex())
     assert form.current_code == "TH-2.1-01" and form.editor.code == "TH-2.1-01"
     assert form.period_combo.currentData() == "2025-03" and form.period_type_combo.currentData() == "month"
     assert "Mới" in form.report_chip.text()
@@ -99,7 +100,7 @@ def test_opens_lists_the_units_targets_and_creates_nothing_until_typed(qtbot, en
 
 def test_entry_table_model_passes_modeltester(qtmodeltester, form):
     qtmodeltester.check(form.model)
-    empty = EntryTableModel()
+    empty = GroupedTargetsModel(entry_columns())
     qtmodeltester.check(empty)
 
 
@@ -130,7 +131,7 @@ def test_numerator_above_denominator_shows_the_reason_and_is_not_saved(qtbot, fo
     entry = stored(entry_session, form).entries[RATIO]
     assert entry.denominator == 30 and entry.numerator is None     # the valid field was saved, the other not
     assert "chưa lưu" in form.saved_label.text()
-    row = form.model.index(form.model.row_of(RATIO), 2)
+    row = form.model.index_of(RATIO, 2)
     assert "Chưa lưu" in row.data(Qt.ItemDataRole.ToolTipRole)
 
     type_number(qtbot, ed.inputs["numerator"], "29")
@@ -160,9 +161,8 @@ def test_valid_values_autosave_after_the_pause_and_become_revisions(qtbot, form,
     history = progress.entry_history(entry_session, form.report.id, RATIO)
     assert {(h.field, h.new, h.user) for h in history} == {("numerator", "3316", "nhaplieu"),
                                                             ("denominator", "3429", "nhaplieu")}
-    row = form.model.row_of(RATIO)
-    assert form.model.index(row, 2).data() == "3.316/3.429 (96,7%)"
-    assert form.model.index(row, 3).data() == "Đúng tiến độ"   # live status from the status rules
+    assert form.model.index_of(RATIO, 2).data() == "3.316/3.429 (96,7%)"
+    assert form.model.index_of(RATIO, 3).data() == "Đúng tiến độ"   # live status from the status rules
     assert "Đạt 96,7%" in ed.status_reason.text()
 
     # a text field saves on focus-out too
@@ -250,8 +250,8 @@ def test_milestone_date_must_be_inside_the_plan_year(qtbot, form, entry_session)
     assert form.save_now()
     e = stored(entry_session, form).entries[MILESTONE]
     assert e.done is True and e.done_date == date(2025, 3, 12)
-    assert form.model.index(form.model.row_of(MILESTONE), 2).data() == "Xong 12/03/2025"
-    assert form.model.index(form.model.row_of(MILESTONE), 3).data() == "Hoàn thành"
+    assert form.model.index_of(MILESTONE, 2).data() == "Xong 12/03/2025"
+    assert form.model.index_of(MILESTONE, 3).data() == "Hoàn thành"
 
 
 def test_narrative_sections_autosave(qtbot, form, entry_session):
@@ -348,10 +348,9 @@ def test_returned_report_shows_the_provinces_comments_next_to_targets(qtbot, for
     form.reload()
     assert form.report.status == progress.RETURNED and form.editable
     assert "“Bổ sung minh chứng”" in form.banner.text() and "1 mục tiêu có ý kiến riêng" in form.banner.text()
-    row = form.model.row_of(RATIO)
-    assert "Thiếu văn bản ký số tháng 3." in form.model.index(row, 0).data(Qt.ItemDataRole.ToolTipRole)
-    assert form.model.index(row, 0).data(Qt.ItemDataRole.BackgroundRole) is not None
-    assert form.model.index(form.model.row_of(COUNT), 0).data(Qt.ItemDataRole.ToolTipRole) is None
+    assert "Thiếu văn bản ký số tháng 3." in form.model.index_of(RATIO, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert form.model.index_of(RATIO, 0).data(Qt.ItemDataRole.BackgroundRole) is not None
+    assert form.model.index_of(COUNT, 0).data(Qt.ItemDataRole.ToolTipRole) is None
     form.select_target(RATIO)
     assert form.editor.comment_box.isVisible() and "Thiếu văn bản ký số tháng 3." in form.editor.comment_box.text()
     form.select_target(COUNT)

@@ -28,63 +28,45 @@ from pathlib import Path
 from typing import Any, Callable
 
 import shiboken6
-from PySide6.QtCore import (QAbstractTableModel, QCoreApplication, QEvent, QLocale, QModelIndex, QObject,
-                            QSize, Qt, QTimer, Signal)
-from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QShortcut, QUndoCommand, QUndoStack
-from PySide6.QtWidgets import (QAbstractItemView, QAbstractSpinBox, QApplication, QCheckBox, QComboBox, QDialog,
-                               QDialogButtonBox, QFileDialog, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
-                               QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QScrollArea,
-                               QSpinBox, QSplitter, QStyle, QTableView, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtCore import QCoreApplication, QEvent, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFrame, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+                               QPlainTextEdit, QPushButton, QScrollArea, QSplitter, QStyle, QTabWidget, QTreeView,
+                               QVBoxLayout, QWidget)
 
-from desktop.export.vnformat import fmt_date, fmt_int, fmt_percent
+from desktop.export.vnformat import fmt_date, fmt_percent
 from desktop.models.services import plans, progress, units
-from desktop.models.domain import status
-from desktop.models.domain.plan import PERIOD_TYPE_LABELS, PERIOD_TYPES, Plan, ReportingPeriod, Target, fmt_percent_value
+from desktop.models.domain.plan import PERIOD_TYPE_LABELS, PERIOD_TYPES, Plan, ReportingPeriod, Target
+from desktop.models.domain.entry_rules import (EarlierDone, earlier_count, earlier_done, field_batches, is_entered,
+                                               matches_search,
+                                               not_entered,
+                                               report_date, same_value,
+                                               saveable, status_of,
+                                               validate_entry,
+                                               values_of)
 from desktop.models.domain.errors import AppError, PermissionDenied, ValidationError
 from desktop.models.domain.i18n import nfc
+from desktop.models.domain.status import Progress
 from desktop.models.storage.vault import Permission
 from desktop.models.domain.workflow import ReportState
-from desktop.ui.fields import DateField
+from desktop.ui import ops, theme
+from desktop.ui.entry_dialogs import SendBackDialog
+from desktop.ui.entry_editor import (FIELD_LABELS, DateBox, EditorContext, NumberBox, TargetEditor,  # noqa: F401
+                                     _num, _text_box, field_label, status_colour)
 from desktop.ui.messages import MessageBox, show_error
-from desktop.ui import ops
-from desktop.ui import theme
+from desktop.ui.targets_model import Column, GroupedTargetsModel, setup_tree_view, step_over_group
 
 log = logging.getLogger(__name__)
 
-VI_LOCALE = QLocale(QLocale.Language.Vietnamese, QLocale.Country.Vietnam)
-GROUP_BG = QColor(theme.GROUP_BG)
-COMMENT_BG = QColor(theme.COMMENT_BG)
-ROLE_ROW = Qt.ItemDataRole.UserRole
-
-#: Vietnamese names of the entry fields (also used by the history tables).
-FIELD_LABELS = {
-    "numerator": "Tử số", "denominator": "Mẫu số", "count": "Số lần trong kỳ", "done": "Đã hoàn thành",
-    "done_date": "Ngày hoàn thành", "result_text": "Kết quả đạt được", "difficulties": "Khó khăn, vướng mắc",
-    "proposals": "Đề xuất, kiến nghị", "evidence": "Minh chứng",
-}
-TEXT_FIELDS = ("result_text", "difficulties", "proposals")
-NUMBER_FIELDS = ("numerator", "denominator", "count")
 NARRATIVE = "narrative"   # pseudo target code of the narrative sections in the pending/undo bookkeeping
 #: Statuses in which the province's return comments are still relevant (the correction cycle).
 COMMENT_STATUSES = {progress.RETURNED, progress.DRAFT, progress.PENDING}
+#: The target list's filters: key -> label (translated where shown).
+FILTERS = (("all", "Tất cả"), ("not_entered", "Chưa nhập"), ("behind", "Chưa đạt"), ("problems", "Có lỗi, ý kiến"))
 
 
 def _t(text: str) -> str:
     return QCoreApplication.translate("EntryForm", text)
-
-
-def field_label(name: str) -> str:
-    return _t(FIELD_LABELS.get(name, name))
-
-
-def status_colour(result) -> str:
-    """The fill for a status. "Chưa thực hiện" (nothing due yet, nothing entered) is neutral here:
-    in a list being filled in, dozens of pink cells would read as alarms; overdue and behind keep
-    the matrix colours."""
-    name = getattr(result.status, "name", "")
-    if name == "CHUA_THUC_HIEN":
-        return theme.NO_DATA_BG
-    return getattr(result.status, "colour", "") or theme.NEUTRAL_BG
 
 
 def default_period(plan: Plan, period_type: str, today: date) -> ReportingPeriod:
@@ -109,20 +91,6 @@ def period_in_work(plan: Plan, summaries: list, today: date) -> ReportingPeriod:
     return following[0] if following else latest
 
 
-def _values_of(entry: progress.EntryView | None) -> dict[str, Any]:
-    if entry is None:
-        return {f: (None if f not in TEXT_FIELDS else "") for f in progress.ENTRY_FIELDS}
-    return {f: getattr(entry, f) for f in progress.ENTRY_FIELDS}
-
-
-def _same(name: str, a, b) -> bool:
-    if name in TEXT_FIELDS:
-        return nfc(a or "").strip() == nfc(b or "").strip()
-    if name == "done":
-        return bool(a) == bool(b)
-    return a == b
-
-
 # ------------------------------------------------------------------ plain rows for the list
 @dataclass(frozen=True)
 class EntryRow:
@@ -139,670 +107,58 @@ class EntryRow:
     comment: str = ""        # the province's comment on this target, if any
     problem: str = ""        # a value typed but not saved (invalid), if any
     evidence_count: int = 0
-
-
-class EntryTableModel(QAbstractTableModel):
-    """The report's targets, fed with `set_rows(list[EntryRow])`; a heading row starts each group."""
-
-    COLUMNS = ("code", "text", "value", "status")
-    TARGET_ROW_HEIGHT = 40
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._display: list[tuple[str, Any]] = []  # ("group", (code, title)) | ("target", EntryRow)
-
-    def set_rows(self, rows: list[EntryRow]) -> None:
-        self.beginResetModel()
-        display: list[tuple[str, Any]] = []
-        last = None
-        for r in rows:
-            if r.group_code != last:
-                display.append(("group", (r.group_code, r.group_title)))
-                last = r.group_code
-            display.append(("target", r))
-        self._display = display
-        self.endResetModel()
-
-    def update_row(self, row: EntryRow) -> None:
-        i = self.row_of(row.code)
-        if i < 0:
-            return
-        self._display[i] = ("target", row)
-        self.dataChanged.emit(self.index(i, 0), self.index(i, len(self.COLUMNS) - 1))
-
-    def rows(self) -> list[EntryRow]:
-        return [r for k, r in self._display if k == "target"]
-
-    def target_at(self, row: int) -> EntryRow | None:
-        if 0 <= row < len(self._display) and self._display[row][0] == "target":
-            return self._display[row][1]
-        return None
-
-    def row_of(self, code: str) -> int:
-        return next((i for i, (k, r) in enumerate(self._display) if k == "target" and r.code == code), -1)
-
-    def group_rows(self) -> list[int]:
-        return [i for i, (k, _) in enumerate(self._display) if k == "group"]
-
-    def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self._display)
-
-    def columnCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.COLUMNS):
-            return (self.tr("Mã"), self.tr("Mục tiêu / nhiệm vụ"), self.tr("Kỳ này"), self.tr("Tiến độ"))[section]
-        return None
-
-    def flags(self, index):
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        if self._display[index.row()][0] == "group":
-            return Qt.ItemFlag.ItemIsEnabled
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not (0 <= index.row() < len(self._display)):
-            return None
-        kind, item = self._display[index.row()]
-        col = self.COLUMNS[index.column()]
-        if kind == "group":
-            code, title = item
-            if role == Qt.ItemDataRole.DisplayRole:
-                return f"{code}. {title}" if col == "code" else ""
-            if role == Qt.ItemDataRole.ToolTipRole and col == "code":
-                return f"{code}. {title}"
-            if role == Qt.ItemDataRole.FontRole:
-                f = QFont()
-                f.setBold(True)
-                return f
-            if role == Qt.ItemDataRole.BackgroundRole:
-                return QBrush(GROUP_BG)
-            return None
-        r: EntryRow = item
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == "code":
-                return r.code
-            if col == "text":
-                return r.text
-            if col == "value":
-                return r.summary
-            return r.status_label
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if col == "text":
-                tip = r.text
-                if r.comment:
-                    tip += "\n\n" + self.tr("Ý kiến cấp trên: {0}").format(r.comment)
-                return tip
-            if col == "status":
-                return r.status_reason or None
-            if col == "value":
-                return r.problem or r.summary or None
-            if col == "code" and r.comment:
-                return self.tr("Ý kiến cấp trên: {0}").format(r.comment)
-            return None
-        if role == Qt.ItemDataRole.BackgroundRole:
-            if col == "status" and r.status_colour:
-                return QBrush(QColor(r.status_colour))
-            if col == "code" and r.comment:
-                return QBrush(COMMENT_BG)
-            return None
-        if role == Qt.ItemDataRole.ForegroundRole and col == "value" and r.problem:
-            return QBrush(QColor(theme.ERROR_BORDER))
-        if role == Qt.ItemDataRole.DecorationRole and col == "code":
-            if r.problem:
-                return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
-            if r.comment:
-                return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation)
-            return None
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            if col == "status":
-                return int(Qt.AlignmentFlag.AlignCenter)
-            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.SizeHintRole and col == "text":
-            return QSize(0, self.TARGET_ROW_HEIGHT)   # two lines of the target's wording
-        if role == ROLE_ROW:
-            return r
-        return None
-
-
-# ------------------------------------------------------------------ inputs
-class NumberBox(QSpinBox):
-    """A whole number that may be left empty (not reported yet). Negative numbers cannot be typed;
-    the mouse wheel only changes it while it has the focus (no accidental edits when scrolling)."""
-
-    EMPTY = -1
-    refused = Signal(str)        # a key that cannot go into a number, with the reason
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setLocale(VI_LOCALE)
-        self.setGroupSeparatorShown(True)
-        self.setRange(self.EMPTY, 999_999_999)
-        self.setValue(self.EMPTY)
-        self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToPreviousValue)
-        self.setMinimumWidth(120)
-
-    def number(self) -> int | None:
-        v = self.value()
-        return None if v == self.EMPTY else v
-
-    def set_number(self, value) -> None:
-        self.setValue(self.EMPTY if value is None else int(round(float(value))))
-
-    def validate(self, text, pos):
-        from PySide6.QtGui import QValidator
-
-        if not text.strip():
-            return QValidator.State.Acceptable
-        if "-" in text:
-            return QValidator.State.Invalid
-        return super().validate(text, pos)
-
-    def valueFromText(self, text):
-        return self.EMPTY if not text.strip() else super().valueFromText(text)
-
-    def keyPressEvent(self, event):
-        ch = event.text()
-        if (ch and ch.isprintable() and not ch.isdigit() and ch not in ". "
-                and not event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)):
-            reason = (self.tr("Không nhập số âm: số liệu là số việc, số lần (0 trở lên).") if ch == "-" else
-                      self.tr("Chỉ gõ chữ số nguyên (ví dụ 1.250); “{0}” không được nhận.").format(ch))
-            self.refused.emit(reason)
-            return
-        super().keyPressEvent(event)
-
-    def textFromValue(self, value):
-        return "" if value == self.EMPTY else super().textFromValue(value)
-
-    def wheelEvent(self, event):
-        if not self.hasFocus():
-            event.ignore()
-            return
-        super().wheelEvent(event)
-
-
-class DateBox(DateField):
-    """dd/MM/yyyy, typed or picked on a calendar (F4); the plan years bound it."""
-
-
-def _text_box(min_lines: int = 3) -> QPlainTextEdit:
-    box = QPlainTextEdit()
-    box.setTabChangesFocus(True)
-    line = box.fontMetrics().lineSpacing()
-    box.setFixedHeight(line * min_lines + 14)
-    return box
-
-
-def _repolish(w: QWidget) -> None:
-    w.style().unpolish(w)
-    w.style().polish(w)
-
-
-@dataclass
-class EditorContext:
-    """What the editor shows besides the values: computed by the form from the loaded reports."""
-
-    earlier_count: float = 0.0        # count measures: the total of the earlier periods of the year
-    earlier_label: str = ""
-    comment: str = ""                 # the province's comment on this target
-    status: Any = None                # StatusResult, or None when status rules are unavailable
-    as_of: date | None = None
-    earlier_done: tuple[str, date | None] | None = None   # milestones: (period label, date) completed before
-
-
-class TargetEditor(QWidget):
-    """The inputs of one target, fitted to how it is measured. Emits edits; never saves itself."""
-
-    edited = Signal(str, object)                 # field, value
-    attachRequested = Signal()
-    viewRequested = Signal(object)               # EvidenceInfo
-    removeRequested = Signal(object)             # EvidenceInfo
-
-    def __init__(self, target: Target, plan_year: int, period: ReportingPeriod, values: dict,
-                 evidence: tuple, ctx: EditorContext, read_only: bool, today: date, parent=None):
-        super().__init__(parent)
-        self.target = target
-        self.code = target.code
-        self.plan_year = plan_year
-        self.period = period
-        self.today = today
-        self.read_only = read_only
-        self.inputs: dict[str, QWidget] = {}
-        self.errors: dict[str, QLabel] = {}
-        self.focus_chain: list[QWidget] = []
-        m = target.measure
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 8, 4)
-        lay.setSpacing(6)
-
-        # --- what the target is ---------------------------------------------------------------
-        head = QHBoxLayout()
-        self.code_label = QLabel(target.code)
-        f = self.code_label.font()
-        f.setBold(True)
-        f.setPointSizeF(f.pointSizeF() * 1.1)
-        self.code_label.setFont(f)
-        head.addWidget(self.code_label)
-        meta = [target.kind_label, m.label, self.tr("Thời hạn: {0}").format(target.deadline.label(plan_year))]
-        self.meta_label = QLabel(" · ".join(x for x in meta if x))
-        self.meta_label.setStyleSheet(theme.MUTED_TEXT)
-        self.meta_label.setWordWrap(True)
-        head.addWidget(self.meta_label, 1)
-        self.status_chip = QLabel(objectName="statusChip")
-        self.status_chip.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.status_chip.setVisible(False)
-        head.addWidget(self.status_chip)
-        lay.addLayout(head)
-
-        self.text_label = QLabel(target.text)
-        self.text_label.setWordWrap(True)
-        self.text_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        tf = self.text_label.font()
-        tf.setPointSizeF(tf.pointSizeF() * 1.05)
-        self.text_label.setFont(tf)
-        lay.addWidget(self.text_label)
-        details = []
-        if target.lead_units:
-            details.append(self.tr("Chủ trì: {0}").format("; ".join(target.lead_units)))
-        if target.coordinating_units:
-            details.append(self.tr("Phối hợp: {0}").format("; ".join(target.coordinating_units)))
-        if target.expected_result:
-            details.append(self.tr("Kết quả cần đạt: {0}").format(target.expected_result))
-        if target.exclusion_note:
-            details.append(self.tr("Loại trừ: {0}").format(target.exclusion_note))
-        if details:
-            d = QLabel("\n".join(details))
-            d.setWordWrap(True)
-            d.setStyleSheet(theme.MUTED_TEXT)
-            lay.addWidget(d)
-        self.status_reason = QLabel(objectName="statusReason")
-        self.status_reason.setWordWrap(True)
-        self.status_reason.setStyleSheet(theme.MUTED_TEXT)
-        self.status_reason.setVisible(False)
-        lay.addWidget(self.status_reason)
-
-        self.comment_box = QLabel(objectName="targetComment")
-        self.comment_box.setWordWrap(True)
-        self.comment_box.setStyleSheet(theme.TARGET_COMMENT)
-        self.comment_box.setVisible(False)
-        lay.addWidget(self.comment_box)
-
-        # --- the measure -----------------------------------------------------------------------
-        self.ratio_info = QLabel(objectName="ratioInfo")
-        self.count_info = QLabel(objectName="countInfo")
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(10)
-        grid.setVerticalSpacing(2)
-        grid.setColumnStretch(0, 1)
-        row = 0
-
-        def add_field(name: str, label: str, widget: QWidget, full_width: bool = False) -> None:
-            nonlocal row
-            if label:
-                lab = QLabel(label)
-                lab.setWordWrap(True)
-                lab.setBuddy(widget)
-                grid.addWidget(lab, row, 0, 1, 2 if full_width else 1)
-            if full_width:
-                row += 1
-                grid.addWidget(widget, row, 0, 1, 2)
-            else:
-                grid.addWidget(widget, row, 1, Qt.AlignmentFlag.AlignRight)
-            err = QLabel(objectName="fieldError")
-            err.setWordWrap(True)
-            err.setStyleSheet(theme.ERROR_TEXT)
-            err.setVisible(False)
-            grid.addWidget(err, row + 1, 0, 1, 2)
-            self.inputs[name] = widget
-            self.errors[name] = err
-            self.focus_chain.append(widget)
-            if isinstance(widget, NumberBox):
-                widget.refused.connect(lambda reason, n=name: self.show_refusal(n, reason))
-            row += 2
-
-        if m.type == "ratio":
-            num = NumberBox()
-            den = NumberBox()
-            add_field("numerator", m.numerator_label or self.tr("Tử số (số đã đạt)"), num)
-            add_field("denominator", m.denominator_label or self.tr("Mẫu số (tổng số)"), den)
-            grid.addWidget(self.ratio_info, row, 0, 1, 2)
-            row += 1
-            num.valueChanged.connect(lambda _v: self._emit("numerator", num.number()))
-            den.valueChanged.connect(lambda _v: self._emit("denominator", den.number()))
-        elif m.type == "count":
-            cnt = NumberBox()
-            what = m.unit_label or self.tr("lần")
-            add_field("count", self.tr("Số {0} thực hiện trong {1}").format(what, period.label.lower()), cnt)
-            grid.addWidget(self.count_info, row, 0, 1, 2)
-            row += 1
-            cnt.valueChanged.connect(lambda _v: self._emit("count", cnt.number()))
-        elif m.type == "recurring":
-            chk = QCheckBox(self.tr("Đã thực hiện trong kỳ {0}").format(period.label))
-            add_field("done", "", chk, full_width=True)
-            chk.toggled.connect(lambda on: self._emit("done", on))
-        if m.type == "qualitative":
-            res = _text_box(4)
-            add_field("result_text", self.tr("Kết quả thực hiện"), res, full_width=True)
-            res.textChanged.connect(lambda: self._emit("result_text", res.toPlainText()))
-        if m.type in ("milestone", "qualitative"):
-            chk = QCheckBox(self.tr("Đã hoàn thành"))
-            dt = DateBox()
-            box = QWidget()
-            hb = QHBoxLayout(box)
-            hb.setContentsMargins(0, 0, 0, 0)
-            hb.addWidget(chk)
-            hb.addSpacing(12)
-            hb.addWidget(QLabel(self.tr("ngày")))
-            hb.addWidget(dt)
-            hb.addStretch(1)
-            grid.addWidget(box, row, 0, 1, 2)
-            self.inputs["done"] = chk
-            self.inputs["done_date"] = dt
-            self.focus_chain += [chk, dt]
-            err = QLabel(objectName="fieldError")
-            err.setWordWrap(True)
-            err.setStyleSheet(theme.ERROR_TEXT)
-            err.setVisible(False)
-            grid.addWidget(err, row + 1, 0, 1, 2)
-            self.errors["done_date"] = err
-            self.earlier_done_label = QLabel(objectName="earlierDone")
-            self.earlier_done_label.setWordWrap(True)
-            self.earlier_done_label.setVisible(False)
-            grid.addWidget(self.earlier_done_label, row + 2, 0, 1, 2)
-            row += 3
-            chk.toggled.connect(self._on_done_toggled)
-            dt.dateChanged.connect(lambda _d: self._update_earlier_done())
-            dt.dateChanged.connect(lambda _d: chk.isChecked() and self._emit("done_date", dt.py_date()))
-            dt.invalidText.connect(lambda reason: self.show_problems([progress.FieldProblem(target.code, "done_date", reason)]))
-        measure_box = QFrame(objectName="measureBox")
-        measure_box.setStyleSheet(theme.MEASURE_BOX)
-        mb = QVBoxLayout(measure_box)
-        mb.setContentsMargins(8, 6, 8, 6)
-        title = QLabel((self.tr("Số liệu {0}") if m.type in ("ratio", "count") else self.tr("Kết quả {0}"))
-                       .format(period.label.lower()))
-        ft = title.font()
-        ft.setBold(True)
-        title.setFont(ft)
-        mb.addWidget(title)
-        mb.addLayout(grid)
-        lay.addWidget(measure_box)
-
-        # --- texts ------------------------------------------------------------------------------
-        for name in TEXT_FIELDS:
-            if name in self.inputs:
-                continue
-            lab = QLabel(field_label(name))
-            lab.setStyleSheet(theme.BOLD)
-            box = _text_box(3 if name == "result_text" else 2)
-            lab.setBuddy(box)
-            lay.addWidget(lab)
-            lay.addWidget(box)
-            self.inputs[name] = box
-            self.focus_chain.append(box)
-            box.textChanged.connect(lambda n=name, b=box: self._emit(n, b.toPlainText()))
-
-        # --- evidence ---------------------------------------------------------------------------
-        ev_head = QHBoxLayout()
-        self.evidence_title = QLabel()
-        self.evidence_title.setStyleSheet(theme.BOLD)
-        ev_head.addWidget(self.evidence_title, 1)
-        self.attach_button = QPushButton(self.tr("Đính kèm…"))
-        self.view_button = QPushButton(self.tr("Xem"))
-        self.remove_button = QPushButton(self.tr("Gỡ"))
-        for b in (self.attach_button, self.view_button, self.remove_button):
-            ev_head.addWidget(b)
-        lay.addLayout(ev_head)
-        self.evidence_list = QListWidget(objectName="evidenceList")
-        self.evidence_list.setMaximumHeight(84)
-        lay.addWidget(self.evidence_list)
-        self.attach_button.clicked.connect(self.attachRequested)
-        self.view_button.clicked.connect(lambda: self.current_evidence() and self.viewRequested.emit(self.current_evidence()))
-        self.remove_button.clicked.connect(lambda: self.current_evidence() and self.removeRequested.emit(self.current_evidence()))
-        self.evidence_list.itemDoubleClicked.connect(lambda it: self.viewRequested.emit(it.data(ROLE_ROW)))
-        self.evidence_list.currentRowChanged.connect(lambda _r: self._update_evidence_buttons())
-        self.focus_chain += [self.evidence_list, self.attach_button, self.view_button, self.remove_button]
-        lay.addStretch(1)
-        self.set_values(values)
-        self.set_evidence(evidence)
-        self.set_context(ctx)
-        self.set_read_only(read_only)
-
-    # --- values ---------------------------------------------------------------------------------
-    def _emit(self, name: str, value) -> None:
-        if not self._loading:
-            self.edited.emit(name, value)
-
-    _loading = False
-
-    def _on_done_toggled(self, on: bool) -> None:
-        dt = self.inputs.get("done_date")
-        if dt is not None:
-            dt.setEnabled(on and not self.read_only)
-        self._update_earlier_done()
-        if self._loading:
-            return
-        earlier = self.ctx.earlier_done if hasattr(self, "ctx") else None
-        if on and dt is not None and earlier is not None and earlier[1] is not None:
-            self._loading = True            # completed before: the date is that completion's date
-            try:
-                dt.set_py_date(earlier[1])
-            finally:
-                self._loading = False
-        self.edited.emit("done", on)
-        if dt is not None:
-            self.edited.emit("done_date", dt.py_date() if on else None)
-
-    def default_done_date(self) -> date:
-        d = min(self.today, self.period.end)
-        return min(max(d, date(self.plan_year, 1, 1)), date(self.plan_year, 12, 31))
-
-    def set_values(self, values: dict) -> None:
-        self._loading = True
-        try:
-            for name, value in values.items():
-                self.set_value(name, value)
-        finally:
-            self._loading = False
-
-    def set_value(self, name: str, value) -> None:
-        w = self.inputs.get(name)
-        if w is None:
-            return
-        was = self._loading
-        self._loading = True
-        try:
-            if isinstance(w, NumberBox):
-                w.set_number(value)
-            elif isinstance(w, QCheckBox):
-                w.setChecked(bool(value))
-                dt = self.inputs.get("done_date")
-                if name == "done" and dt is not None:
-                    dt.setEnabled(bool(value) and not self.read_only)
-            elif isinstance(w, DateBox):
-                w.set_py_date(value if isinstance(value, date) else self.default_done_date())
-            elif isinstance(w, QPlainTextEdit):
-                if w.toPlainText() != (value or ""):
-                    w.setPlainText(value or "")
-        finally:
-            self._loading = was
-
-    def value(self, name: str):
-        w = self.inputs.get(name)
-        if isinstance(w, NumberBox):
-            return w.number()
-        if isinstance(w, QCheckBox):
-            return w.isChecked()
-        if isinstance(w, DateBox):
-            done = self.inputs.get("done")
-            return w.py_date() if done is None or done.isChecked() else None
-        if isinstance(w, QPlainTextEdit):
-            return w.toPlainText()
-        return None
-
-    def first_input(self) -> QWidget | None:
-        return self.focus_chain[0] if self.focus_chain else None
-
-    def input_widgets(self) -> list[QWidget]:
-        return list(self.inputs.values())
-
-    # --- feedback -------------------------------------------------------------------------------
-    def show_refusal(self, name: str, reason: str) -> None:
-        """A key the field did not take: the reason under it (until the next validation)."""
-        err = self.errors.get(name)
-        if err is not None:
-            err.setText(reason)
-            err.setVisible(True)
-
-    def show_problems(self, problems: list[progress.FieldProblem]) -> None:
-        """Red border and the reason under each field with a problem; clear the others."""
-        by_field: dict[str, str] = {}
-        for p in problems:
-            by_field.setdefault(p.field, p.message)
-        for name, err in self.errors.items():
-            msg = by_field.get(name, "")
-            err.setText(msg)
-            err.setVisible(bool(msg))
-            w = self.inputs.get(name)
-            if w is not None and bool(w.property("invalid")) != bool(msg):
-                w.setProperty("invalid", bool(msg))
-                _repolish(w)
-
-    def set_context(self, ctx: EditorContext) -> None:
-        self.ctx = ctx
-        if ctx.comment:
-            self.comment_box.setText(self.tr("Ý kiến của cấp trên về mục tiêu này: {0}").format(ctx.comment))
-        self.comment_box.setVisible(bool(ctx.comment))
-        self.set_status(ctx.status, ctx.as_of)
-        self.update_info()
-        self._update_earlier_done()
-
-    def _update_earlier_done(self) -> None:
-        """A milestone already reported done in an earlier period: say when, and warn if this period
-        ticks it again with another date (a milestone is completed once)."""
-        label = getattr(self, "earlier_done_label", None)
-        earlier = self.ctx.earlier_done if hasattr(self, "ctx") else None
-        if label is None:
-            return
-        if earlier is None:
-            label.setVisible(False)
-            return
-        period_label, when = earlier
-        text = (self.tr("Đã báo hoàn thành ngày {0} trong báo cáo {1}.").format(fmt_date(when), period_label)
-                if when else self.tr("Đã báo hoàn thành trong báo cáo {0}.").format(period_label))
-        style = theme.MUTED_TEXT
-        dt, done = self.inputs.get("done_date"), self.inputs.get("done")
-        if done is not None and done.isChecked() and when is not None and dt.py_date() != when:
-            text += " " + self.tr("Ngày đang nhập ({0}) khác ngày đã báo; nếu ngày trước là sai, hãy ghi rõ lý do "
-                                  "ở ô “Khó khăn, vướng mắc”.").format(fmt_date(dt.py_date()))
-            style = theme.WARNING_TEXT
-        label.setText(text)
-        label.setStyleSheet(style)
-        label.setVisible(True)
-
-    def set_status(self, result, as_of: date | None = None) -> None:
-        if result is None:
-            self.status_chip.setVisible(False)
-            self.status_reason.setVisible(False)
-            return
-        colour = status_colour(result)
-        self.status_chip.setText(result.status.label)
-        self.status_chip.setStyleSheet(theme.chip("statusChip", colour))
-        self.status_chip.setVisible(True)
-        reason = result.reason or ""
-        if as_of is not None:
-            reason = self.tr("{0} (tính đến {1})").format(reason, fmt_date(as_of)) if reason else ""
-        self.status_reason.setText(reason)
-        self.status_reason.setVisible(bool(reason))
-
-    def update_info(self) -> None:
-        """The live percentage of a ratio, the yearly running total of a count."""
-        m = self.target.measure
-        if m.type == "ratio":
-            num, den = self.value("numerator"), self.value("denominator")
-            goal = self.tr("chỉ tiêu {0} {1}").format("=" if m.comparison == "=" else "≥",
-                                                       fmt_percent_value(m.target_percent))
-            if num is not None and den:
-                pct = fmt_percent(num / den) if num <= den else "–"
-                self.ratio_info.setText(self.tr("Tỷ lệ đạt: <b>{0}</b> ({1}/{2}) · {3}").format(
-                    pct, fmt_int(num), fmt_int(den), goal))
-            elif den == 0:
-                self.ratio_info.setText(self.tr("Tỷ lệ đạt: không tính (mẫu số bằng 0: kỳ này không có việc nào "
-                                                "phải làm, nên không có tỷ lệ %) · {0}").format(goal))
-            else:
-                self.ratio_info.setText(self.tr("Tỷ lệ đạt: – · {0}").format(goal))
-        elif m.type == "count":
-            this = self.value("count") or 0
-            total = (self.ctx.earlier_count or 0) + this
-            what = m.unit_label or self.tr("lần")
-            if m.per == "plan":
-                need = self.tr("tối thiểu {0} {1} cả kỳ kế hoạch").format(fmt_int(m.minimum), what)
-            else:
-                need = self.tr("tối thiểu {0} {1}/{2}").format(
-                    fmt_int(m.minimum), what, QCoreApplication.translate("Domain", _PER.get(m.per, m.per)))
-            earlier = self.tr(" (các kỳ trước: {0})").format(_num(self.ctx.earlier_count)) \
-                if self.ctx.earlier_count else ""
-            self.count_info.setText(self.tr("Lũy kế năm {0}: <b>{1} {2}</b>{3} · {4}").format(
-                self.plan_year, _num(total), what, earlier, need))
-
-    # --- evidence -------------------------------------------------------------------------------
-    def set_evidence(self, evidence: tuple) -> None:
-        self.evidence_list.clear()
-        for ev in evidence:
-            item = QListWidgetItem(self.tr("{0}  ·  {1}  ·  {2}").format(ev.filename, _size(ev.size), fmt_date(ev.added_at)))
-            item.setData(ROLE_ROW, ev)
-            item.setToolTip(ev.filename)
-            self.evidence_list.addItem(item)
-        need = self.tr(" – cần có") if self.target.evidence_required else ""
-        self.evidence_title.setText(self.tr("Minh chứng ({0} tệp){1}").format(len(evidence), need))
-        if evidence:
-            self.evidence_list.setCurrentRow(0)
-        self.evidence_list.setVisible(bool(evidence))
-        self._update_evidence_buttons()
-
-    def current_evidence(self):
-        item = self.evidence_list.currentItem()
-        return item.data(ROLE_ROW) if item else None
-
-    def _update_evidence_buttons(self) -> None:
-        has = self.current_evidence() is not None
-        self.view_button.setEnabled(has)
-        self.remove_button.setEnabled(has and not self.read_only)
-        self.attach_button.setEnabled(not self.read_only)
-
-    def set_read_only(self, read_only: bool) -> None:
-        self.read_only = read_only
-        for name, w in self.inputs.items():
-            if isinstance(w, (QAbstractSpinBox, QPlainTextEdit)):
-                w.setReadOnly(read_only)
-            elif isinstance(w, QCheckBox):
-                w.setEnabled(not read_only)
-        dt = self.inputs.get("done_date")
-        if isinstance(dt, DateBox):
-            done = self.inputs.get("done")
-            dt.setReadOnly(read_only)
-            dt.setEnabled(not read_only and (done is None or done.isChecked()))
-        self._update_evidence_buttons()
-
-
-_PER = {"month": "tháng", "quarter": "quý", "half_year": "6 tháng", "year": "năm", "plan": "cả kỳ kế hoạch"}
-
-
-def _num(x) -> str:
-    if x is None:
-        return "–"
-    x = float(x)
-    return fmt_int(int(x)) if x.is_integer() else f"{x:g}".replace(".", ",")
-
-
-def _size(n: int) -> str:
-    if n >= 1024 * 1024:
-        return f"{n / 1024 / 1024:.1f} MB".replace(".", ",")
-    return f"{max(1, round(n / 1024))} KB"
+    entered: bool = False    # a result has been entered (is_entered)
+    status: Progress | None = None
+
+
+def _drop_same(table: dict[str, dict], code: str, values: dict) -> None:
+    """Forget the values of `code` in `table` (pending, or being saved) equal to `values`."""
+    held = table.get(code, {})
+    for k, v in values.items():
+        if k in held and same_value(k, held[k], v):
+            held.pop(k)
+    if not held:
+        table.pop(code, None)
+
+
+def _listing(codes: list[str], at_most: int = 6) -> str:
+    return ", ".join(codes[:at_most]) + ("…" if len(codes) > at_most else "")
+
+
+def entry_columns() -> list[Column]:
+    """The target list of the entry form: code, wording, what was entered, the live status."""
+    warn, info = QStyle.StandardPixmap.SP_MessageBoxWarning, QStyle.StandardPixmap.SP_MessageBoxInformation
+
+    def text_tip(r: EntryRow) -> str:
+        return r.text + ("\n\n" + _t("Ý kiến cấp trên: {0}").format(r.comment) if r.comment else "")
+
+    return [
+        Column(_t("Mã"), lambda r: r.code,
+               tooltip=lambda r: _t("Ý kiến cấp trên: {0}").format(r.comment) if r.comment else None,
+               background=lambda r: theme.COMMENT_BG if r.comment else None,
+               icon=lambda r: warn if r.problem else (info if r.comment else None)),
+        Column(_t("Mục tiêu / nhiệm vụ"), lambda r: r.text, tooltip=text_tip, height=40),
+        Column(_t("Kỳ này"), lambda r: r.summary, tooltip=lambda r: r.problem or r.summary or None,
+               foreground=lambda r: theme.ERROR_BORDER if r.problem else None),
+        Column(_t("Tiến độ"), lambda r: r.status_label, tooltip=lambda r: r.status_reason or None,
+               background=lambda r: r.status_colour or None, align=Qt.AlignmentFlag.AlignCenter),
+    ]
+
+
+def keep_row(key: str, query: str) -> Callable[[EntryRow], bool]:
+    """The filter of the target list: a search (code or wording, without diacritics) and one of
+    :data:`FILTERS`."""
+    def keep(r: EntryRow) -> bool:
+        if not matches_search(query, r.code, r.text):
+            return False
+        if key == "not_entered":
+            return not r.entered
+        if key == "behind":
+            return r.status is not None and r.status is not Progress.HOAN_THANH and r.status.evaluated
+        if key == "problems":
+            return bool(r.problem or r.comment)
+        return True
+    return keep
 
 
 # ------------------------------------------------------------------ undo
@@ -848,6 +204,49 @@ def unsaved_report(plan: Plan, period: ReportingPeriod, unit_code: str) -> progr
         sent_at=None, received_at=None, last_bundle_sha256=None)
 
 
+@dataclass
+class SaveOutcome:
+    """What one autosave stored (built on the worker thread, read on the GUI thread)."""
+
+    report: progress.ReportView | None = None     # re-read when the save created it or changed its state
+    transitions: list[progress.TransitionView] = field(default_factory=list)
+    entries: dict[str, progress.EntryView] = field(default_factory=dict)   # the latest view per target
+    done: dict[str, dict] = field(default_factory=dict)        # code -> fields stored, as stored
+    refused: dict[str, AppError] = field(default_factory=dict)  # code -> why the rest was not stored
+    narrative: dict[str, str] = field(default_factory=dict)    # sections stored, as stored
+    narrative_error: AppError | None = None
+
+
+def save_entries(session, report: progress.ReportView, jobs: dict[str, list[dict]],
+                 narrative: dict[str, str]) -> SaveOutcome:
+    """The autosave: services only, no widgets (runs on the operation worker). Creates the
+    report on its first save (`unsaved_report`); one `record_progress` call per batch (each field
+    a revision); a refusal stops that target only."""
+    out = SaveOutcome()
+    created = not report.id
+    if created:
+        report = progress.open_report(session, report.plan_id, report.period)
+    for code, batches in jobs.items():
+        for batch in batches:
+            try:
+                view = progress.record_progress(session, report.id, code, **batch)
+            except AppError as exc:
+                out.refused[code] = exc
+                break
+            out.entries[code] = view
+            out.done.setdefault(code, {}).update({k: getattr(view, k) for k in batch})
+    if narrative:
+        try:
+            progress.save_narrative(session, report.id, dict(narrative))
+            out.narrative = {k: nfc(v or "").strip() for k, v in narrative.items()}
+        except AppError as exc:
+            out.narrative_error = exc
+    if created or report.status != progress.DRAFT:      # a returned report becomes a draft when edited
+        out.report = progress.get_report(session, report.id)
+        out.transitions = progress.report_transitions(session, report.id)
+    return out
+
+
 def fetch_report(session, plan_id: str, period: ReportingPeriod) -> LoadedReport:
     """Services only, no widgets: runs off the GUI thread."""
     plan = plans.get_plan(session, plan_id)
@@ -866,36 +265,6 @@ def fetch_report(session, plan_id: str, period: ReportingPeriod) -> LoadedReport
     targets = progress.report_targets(session, report)
     others = [progress.get_report(session, s.id) for s in summaries if s.id != report.id]
     return LoadedReport(plan, period, report, targets, others, transitions, summaries)
-
-
-class SendBackDialog(QDialog):
-    """The unit head's reason for sending a report back to the officer."""
-
-    def __init__(self, period_label: str, parent=None):
-        super().__init__(parent)
-        self.setWindowTitle(self.tr("Trả lại để sửa"))
-        lay = QVBoxLayout(self)
-        lay.addWidget(QLabel(self.tr("Báo cáo {0} sẽ được trả lại cho cán bộ nhập liệu. "
-                                     "Ghi rõ cần sửa gì:").format(period_label), wordWrap=True))
-        self.comment = QPlainTextEdit()
-        self.comment.setTabChangesFocus(True)
-        self.comment.setPlaceholderText(self.tr("Ví dụ: Mục TH-2.2-02 thiếu minh chứng; kiểm tra lại mẫu số."))
-        lay.addWidget(self.comment)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("Trả lại"))
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("Hủy"))
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        lay.addWidget(self.buttons)
-        self.comment.textChanged.connect(self._update)
-        self._update()
-        self.resize(460, 240)
-
-    def _update(self) -> None:
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(bool(self.comment.toPlainText().strip()))
-
-    def text(self) -> str:
-        return self.comment.toPlainText().strip()
 
 
 # ------------------------------------------------------------------ the form
@@ -926,6 +295,8 @@ class EntryForm(QWidget):
         self._pending: dict[str, dict] = {}
         self._problems: dict[str, list] = {}
         self._narrative_saved: dict[str, str] = {}
+        self._in_flight: dict[str, dict] = {}       # code -> values a running save is storing
+        self._in_flight: dict[str, dict] = {}       # code -> values a running save is storing
         self._current_code: str | None = None
         self._shown_key: tuple[str, str] | None = None   # (plan id, period key) on screen
         self._load_token = 0
@@ -978,27 +349,47 @@ class EntryForm(QWidget):
         self.banner.setVisible(False)
 
         # --- targets -------------------------------------------------------------------------------
-        self.model = EntryTableModel(self)
-        self.target_view = QTableView(objectName="entryTargets")
-        self.target_view.setModel(self.model)
-        self.target_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.target_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.target_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.target_view.verticalHeader().setVisible(False)
-        self.target_view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.target_view.verticalHeader().setMinimumSectionSize(26)
-        self.target_view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.target_view.setWordWrap(True)
-        self.target_view.setShowGrid(False)
-        self.target_view.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.target_view.horizontalHeader().setHighlightSections(False)
-        hh = self.target_view.horizontalHeader()
+        self.model = GroupedTargetsModel(entry_columns(), self)
+        self.target_view = QTreeView(objectName="entryTargets")
+        setup_tree_view(self.target_view, self.model)
+        hh = self.target_view.header()
+        hh.setStretchLastSection(False)
         hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 92), (2, 104), (3, 106)):
+        for col, width in ((0, 104), (2, 104), (3, 106)):
             hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             self.target_view.setColumnWidth(col, width)
-        self.target_view.selectionModel().currentRowChanged.connect(self._on_row)
+        self.target_view.selectionModel().currentChanged.connect(self._on_row)
         self.target_view.installEventFilter(self)
+
+        self.search_edit = QLineEdit(objectName="entrySearch")
+        self.search_edit.setPlaceholderText(self.tr("Tìm theo mã hoặc tên mục tiêu (gõ không dấu được)"))
+        self.search_edit.setClearButtonEnabled(True)
+        self.filter_combo = QComboBox(objectName="entryFilter")
+        for key, label in FILTERS:
+            self.filter_combo.addItem(self.tr(label), key)
+        self.filter_combo.setToolTip(self.tr("Chưa nhập: mục tiêu chưa có kết quả kỳ này · Chưa đạt: chưa hoàn "
+                                             "thành · Có lỗi, ý kiến: giá trị chưa lưu được hoặc có ý kiến cấp trên"))
+        self.match_label = QLabel(objectName="entryMatches")
+        self.match_label.setStyleSheet(theme.MUTED_TEXT)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(200)
+        self._search_timer.timeout.connect(self.apply_filter)
+        self.search_edit.textChanged.connect(lambda _t: self._search_timer.start())
+        self.filter_combo.currentIndexChanged.connect(lambda _i: self.apply_filter())
+        find = QHBoxLayout()
+        find.setContentsMargins(0, 0, 0, 0)
+        find.addWidget(self.search_edit, 1)
+        find.addWidget(self.filter_combo)
+        find.addWidget(self.match_label)
+        list_box = QWidget()
+        lb = QVBoxLayout(list_box)
+        lb.setContentsMargins(0, 0, 0, 0)
+        lb.setSpacing(4)
+        lb.addLayout(find)
+        lb.addWidget(self.target_view, 1)
+        self.find_shortcut = QShortcut(QKeySequence.StandardKey.Find, self, self._focus_search,
+                                       context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
         self.editor_area = QScrollArea(objectName="editorArea")
         self.editor_area.setWidgetResizable(True)
@@ -1010,7 +401,7 @@ class EntryForm(QWidget):
         self.editor_area.setWidget(self.empty_label)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.target_view)
+        self.splitter.addWidget(list_box)
         self.splitter.addWidget(self.editor_area)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
@@ -1283,6 +674,7 @@ class EntryForm(QWidget):
     def _show_nothing(self, reason: str) -> None:
         self.loaded = None
         self._targets, self._saved, self._evidence, self._pending, self._problems = {}, {}, {}, {}, {}
+        self._in_flight = {}
         self._current_code = None
         self.undo_stack.clear()
         self.model.set_rows([])
@@ -1309,9 +701,9 @@ class EntryForm(QWidget):
         self.loaded = loaded
         r = loaded.report
         self._targets = {t.code: t for t in loaded.targets}
-        self._saved = {t.code: _values_of(r.entries.get(t.code)) for t in loaded.targets}
+        self._saved = {t.code: values_of(r.entries.get(t.code)) for t in loaded.targets}
         self._evidence = {t.code: (r.entries[t.code].evidence if t.code in r.entries else ()) for t in loaded.targets}
-        self._pending, self._problems = {}, {}
+        self._pending, self._problems, self._in_flight = {}, {}, {}
         self._narrative_saved = {k: r.narrative.get(k, "") for k in progress.NARRATIVE_SECTIONS}
         self.undo_stack.clear()
         self._last_saved_at = None
@@ -1324,15 +716,15 @@ class EntryForm(QWidget):
             box.setReadOnly(read_only)
             box.blockSignals(False)
         self.model.set_rows([self._row_for(t) for t in loaded.targets])
-        self.target_view.clearSpans()
-        for row in self.model.group_rows():
-            self.target_view.setSpan(row, 0, 1, self.model.columnCount())
         self.tabs.setTabText(0, self.tr("Mục tiêu, nhiệm vụ ({0})").format(len(loaded.targets)))
         self._update_progress_label()
         self.saved_label.setText(self.tr("Cập nhật lần cuối: {0}").format(r.updated_at.strftime("%d/%m/%Y %H:%M"))
                                  if r.entries or any(r.narrative.values()) else "")
-        code = keep_code if keep_code in self._targets else (loaded.targets[0].code if loaded.targets else None)
         self._current_code = None
+        self._update_match_label()
+        shown = self.model.rows()
+        code = keep_code if keep_code and self.model.index_of(keep_code).isValid() else \
+            (shown[0].code if shown else None)
         if code:
             self.select_target(code)
         else:
@@ -1351,32 +743,6 @@ class EntryForm(QWidget):
         if i >= 0 and r.id:
             self.period_combo.setItemText(i, f"{r.period.label} · {r.status_label}")
         self._update_actions()
-
-    def _ensure_report(self) -> bool:
-        """Create the report on the first change (see `unsaved_report`)."""
-        r = self.report
-        if r is None:
-            return False
-        if r.id:
-            return True
-        try:
-            self.loaded.report = progress.open_report(self.session, r.plan_id, r.period)
-            self.loaded.transitions = progress.report_transitions(self.session, self.loaded.report.id)
-        except Exception as exc:  # noqa: BLE001
-            show_error(self, exc, self.tr("Không lưu được"))
-            return False
-        self._apply_header()
-        return True
-
-    def _refresh_header(self) -> None:
-        """Re-read the report's status in place (no rebuild: the user may be typing)."""
-        try:
-            self.loaded.report = progress.get_report(self.session, self.loaded.report.id)
-            self.loaded.transitions = progress.report_transitions(self.session, self.loaded.report.id)
-        except Exception as exc:  # noqa: BLE001
-            show_error(self, exc)
-            return
-        self._apply_header()
 
     @property
     def report(self) -> progress.ReportView | None:
@@ -1452,51 +818,35 @@ class EntryForm(QWidget):
         return dict(self._saved.get(code, {}))
 
     def _earlier_count(self, code: str) -> float:
-        """The count reported for this target in the earlier periods (same period type) of the year."""
         if not self.loaded:
             return 0.0
-        cur = self.loaded.period
-        total = 0.0
-        for other in self.loaded.others:
-            p = other.period
-            if p.type == cur.type and p.year == cur.year and p.end < cur.start:
-                e = other.entries.get(code)
-                if e is not None and e.count is not None:
-                    total += e.count
-        return total
+        return earlier_count(code, self.loaded.period, self.loaded.others)
 
-    def _earlier_done(self, code: str) -> tuple[str, date | None] | None:
-        """The first earlier period of the year whose report marked this milestone done."""
+    def _earlier_done(self, code: str) -> EarlierDone | None:
         if not self.loaded:
             return None
-        cur = self.loaded.period
-        done = [o for o in self.loaded.others
-                if o.period.year == cur.year and o.period.end < cur.start
-                and code in o.entries and o.entries[code].done]
-        if not done:
-            return None
-        first = min(done, key=lambda o: (o.period.end, o.period.start))
-        return first.period.label, first.entries[code].done_date
+        return earlier_done(code, self.loaded.period, self.loaded.others)
 
     def _status_for(self, code: str):
         if not self.loaded:
             return None
-        target = self._targets[code]
+        # an invalid value typed is not judged: the status stays that of what is saved
         values = self.values(code) if not self._problems.get(code) else self._saved.get(code, {})
-
-        def ev(period, v) -> Any:
-            return status.EntryValue(period=period, numerator=v.get("numerator"), denominator=v.get("denominator"),
-                                     count=v.get("count"), done=v.get("done"), done_date=v.get("done_date"),
-                                     text=v.get("result_text") or "")
-        entries = [ev(o.period, _values_of(o.entries[code])) for o in self.loaded.others if code in o.entries]
-        entries.append(ev(self.loaded.period, values))
-        return status.evaluate(target, self.loaded.plan.year, entries, self.as_of, self.loaded.period,
-                               submission_days=dict(self.loaded.plan.submission_deadlines))
+        return status_of(self._targets[code], self.loaded.plan.year, self.loaded.period, values,
+                                     self.loaded.others, self.as_of,
+                                     submission_days=dict(self.loaded.plan.submission_deadlines))
 
     @property
     def as_of(self) -> date:
         """The report date of the status: the period's last day, or today while it runs."""
-        return min(self.today, self.loaded.period.end) if self.loaded else self.today
+        return report_date(self.today, self.loaded.period) if self.loaded else self.today
+
+    def is_entered(self, code: str) -> bool:
+        return is_entered(self._targets[code], self.values(code))
+
+    def not_entered(self) -> list[str]:
+        """The targets of the report without a result yet (saved or typed)."""
+        return not_entered(self._targets.values(), {c: self.values(c) for c in self._targets})
 
     def _summary(self, target: Target, v: dict) -> str:
         m = target.measure
@@ -1533,7 +883,8 @@ class EntryForm(QWidget):
             status_reason=result.reason if result else "",
             comment=self.comment_for(code),
             problem=self.tr("Chưa lưu: {0}").format(problems[0].message) if problems else "",
-            evidence_count=len(self._evidence.get(code, ())))
+            evidence_count=len(self._evidence.get(code, ())),
+            entered=self.is_entered(code), status=result.status if result else None)
 
     def _refresh_row(self, code: str) -> None:
         if code in self._targets:
@@ -1547,18 +898,48 @@ class EntryForm(QWidget):
         if not self.loaded:
             self.progress_label.setText("")
             return
-        filled = sum(1 for c in self._targets if self._summary(self._targets[c], self.values(c))
-                     or (self.values(c).get("result_text") or "").strip())
+        filled = len(self._targets) - len(self.not_entered())
         self.progress_label.setText(self.tr("Đã nhập {0}/{1} mục tiêu · {2}").format(
             filled, len(self._targets), self.loaded.period.label))
 
+    # ================================================================== finding a target
+    def _focus_search(self) -> None:
+        self.search_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_edit.selectAll()
+
+    def set_filter(self, key: str) -> None:
+        self.filter_combo.setCurrentIndex(max(0, self.filter_combo.findData(key)))
+
+    def filter_active(self) -> bool:
+        return (self.filter_combo.currentData() or "all") != "all" or bool(self.search_edit.text().strip())
+
+    def _update_match_label(self) -> int:
+        shown = self.model.target_count()
+        self.match_label.setText(self.tr("{0}/{1} mục tiêu").format(shown, len(self._targets))
+                                 if self.filter_active() and self.loaded else "")
+        return shown
+
+    def apply_filter(self) -> None:
+        """Show the targets matching the search box and the filter; keep the one being edited
+        selected when it still shows, else select the first one shown."""
+        self._search_timer.stop()
+        key, query = self.filter_combo.currentData() or "all", self.search_edit.text()
+        self.model.set_filter(keep_row(key, query) if self.filter_active() else None)
+        shown = self._update_match_label()
+        if self._current_code and self.model.index_of(self._current_code).isValid():
+            self.select_target(self._current_code)
+        elif shown:
+            self.select_target(self.model.rows()[0].code)
+
     # ================================================================== the editor
     def select_target(self, code: str) -> bool:
-        row = self.model.row_of(code)
-        if row < 0:
+        """Select a target shown in the list and open its editor (False when it is not shown)."""
+        index = self.model.index_of(code)
+        if not index.isValid():
             return False
-        self.target_view.selectRow(row)
-        self.target_view.scrollTo(self.model.index(row, 0))
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        self.target_view.selectionModel().setCurrentIndex(index, flags)
+        self.target_view.scrollTo(index)
         if self._current_code != code:
             self._show_editor(code)
         return True
@@ -1570,17 +951,9 @@ class EntryForm(QWidget):
     def _on_row(self, current: QModelIndex, previous: QModelIndex) -> None:
         if not current.isValid():
             return
-        row = self.model.target_at(current.row())
-        if row is None:
-            # a group heading: step over it in the direction of travel
-            step = 1 if not previous.isValid() or current.row() >= previous.row() else -1
-            nxt = current.row() + step
-            while 0 <= nxt < self.model.rowCount() and self.model.target_at(nxt) is None:
-                nxt += step
-            if 0 <= nxt < self.model.rowCount():
-                self.target_view.selectRow(nxt)
-            elif previous.isValid():
-                self.target_view.selectRow(previous.row())
+        row = self.model.row_at(current)
+        if row is None:             # a group heading: step over it in the direction of travel
+            step_over_group(self.target_view, self.model, current, previous)
             return
         if row.code != self._current_code:
             self._show_editor(row.code)
@@ -1622,16 +995,15 @@ class EntryForm(QWidget):
                 QWidget.setTabOrder(a, b)
 
     def next_target(self) -> bool:
-        """Go to the next target (Enter) and put the cursor in its first field."""
-        codes = [r.code for r in self.model.rows()]
-        if self._current_code not in codes:
+        """Go to the next target shown (Enter) and put the cursor in its first field."""
+        if self._current_code is None:
             return False
-        i = codes.index(self._current_code)
-        if i + 1 >= len(codes):
+        nxt = self.model.neighbour(self._current_code, 1)
+        if nxt is None:
             self.flush()
             self.saved_label.setText(self.tr("Đã đến mục tiêu cuối cùng."))
             return False
-        self.select_target(codes[i + 1])
+        self.select_target(nxt.code)
         self.focus_editor()
         return True
 
@@ -1640,158 +1012,167 @@ class EntryForm(QWidget):
             self.editor.first_input().setFocus(Qt.FocusReason.TabFocusReason)
 
     # ================================================================== typing, validating, saving
+    def _base(self, code: str) -> dict:
+        """What the database holds once the saves under way have finished."""
+        saved = self._narrative_saved if code == NARRATIVE else self._saved.get(code, {})
+        return {**saved, **self._in_flight.get(code, {})}
+
     def _on_edit(self, code: str, name: str, value) -> None:
         if not self.editable or code not in self._targets:
             return
+        self._set_pending(code, name, value)
+        self._validate(code)
+        self._refresh_row(code)
+
+    def _set_pending(self, code: str, name: str, value) -> None:
         pend = self._pending.setdefault(code, {})
-        if _same(name, value, self._saved[code].get(name)):
+        if same_value(name, value, self._base(code).get(name)):
             pend.pop(name, None)
         else:
             pend[name] = value
         if not pend:
             self._pending.pop(code, None)
-        self._validate(code)
-        self._refresh_row(code)
         if not self._restoring:
             self.saved_label.setText(self.tr("Đang chờ lưu…") if self.has_pending_edits() else "")
             self._timer.start()
 
     def _validate(self, code: str) -> list:
         target = self._targets[code]
-        problems = progress.validate_entry(target, self.loaded.plan.year, self.values(code), self.loaded.period)
-        # a problem only counts when it concerns something typed (not a value saved before)
+        problems = validate_entry(target, self.loaded.plan.year, self.values(code), self.loaded.period)
         self._problems[code] = problems
         if self.editor is not None and self.editor.code == code:
             self.editor.show_problems(problems)
         return problems
 
-    @staticmethod
-    def _related(fields: set[str]) -> set[str]:
-        if fields & {"numerator", "denominator"}:
-            fields = fields | {"numerator", "denominator"}
-        if fields & {"done", "done_date"}:
-            fields = fields | {"done", "done_date"}
-        return fields
-
     def _saveable(self, code: str) -> dict:
-        """The pending fields of `code` that can be saved now without breaking a rule."""
-        target = self._targets[code]
-        candidate = dict(self._pending.get(code, {}))
-        while candidate:
-            merged = {**self._saved[code], **candidate}
-            problems = progress.validate_entry(target, self.loaded.plan.year, merged, self.loaded.period)
-            if not problems:
-                return candidate
-            bad = self._related({p.field for p in problems})
-            keep = {k: v for k, v in candidate.items() if k not in bad}
-            if len(keep) == len(candidate):
-                return {}
-            candidate = keep
-        return {}
+        """The pending fields of `code` that can be saved now (valid, not already being saved)."""
+        base = self._base(code)
+        pending = {k: v for k, v in self._pending.get(code, {}).items() if not same_value(k, v, base.get(k))}
+        return saveable(self._targets[code], self.loaded.plan.year, self.loaded.period, base, pending)
 
-    def flush(self) -> bool:
-        """Save every pending valid change now; True when nothing is left unsaved."""
+    def flush(self, push_undo: bool = True) -> bool:
+        """Start saving every pending valid change; True when nothing is left unsaved (values that
+        break a rule stay on screen, unsaved). The save is an operation on the one worker thread,
+        queued before whatever the caller does next (submit, loading another report)."""
         self._timer.stop()
         if not self.loaded or not self.editable:
             return not self.has_unsaved()
+        jobs: dict[str, list[dict]] = {}
         for code in list(self._pending):
             if code == NARRATIVE:
-                self._save_narrative()
-            else:
-                self._save_target(code)
-        if self._last_saved_at is not None and not self.has_unsaved():
-            self.saved_label.setText(self.tr("Đã lưu lúc {0}").format(self._last_saved_at.strftime("%H:%M:%S")))
-        elif self.has_unsaved():
-            n = sum(len(v) for v in self._pending.values())
+                continue
+            fields = self._saveable(code)
+            if fields:
+                jobs[code] = field_batches(self._targets[code], self.loaded.plan.year,
+                                                       self.loaded.period, self._base(code), fields)
+        narrative = {k: v for k, v in (self._pending.get(NARRATIVE) or {}).items()
+                     if not same_value(k, v, self._base(NARRATIVE).get(k))}
+        if jobs or narrative:
+            self._start_save(jobs, narrative, push_undo)
+        if self.has_unsaved():
+            n = sum(len(v) for v in self._unsaved().values())
             self.saved_label.setText(self.tr("{0} ô chưa lưu (giá trị chưa hợp lệ)").format(n))
             self.saved_label.setStyleSheet(theme.ERROR_TEXT)
             return False
         self.saved_label.setStyleSheet(theme.MUTED_TEXT)
         return True
 
-    def _field_batches(self, code: str, fields: dict) -> list[dict]:
-        """Split a save into one `record_progress` call per field, in an order in which each call
-        is valid on its own (denominator before a larger numerator); fields that are only valid
-        together (both sides of a ratio moving past each other) go in one call."""
-        target, year = self._targets[code], self.loaded.plan.year
-        state = dict(self._saved[code])
-        remaining = dict(fields)
-        batches: list[dict] = []
-        while remaining:
-            ready = next((k for k, v in remaining.items()
-                          if not progress.validate_entry(target, year, {**state, k: v}, self.loaded.period)), None)
-            if ready is None:
-                batches.append(remaining)
-                break
-            batches.append({ready: remaining.pop(ready)})
-            state[ready] = batches[-1][ready]
-        return batches
+    def _start_save(self, jobs: dict[str, list[dict]], narrative: dict[str, str], push_undo: bool) -> None:
+        key, session, report = self._shown_key, self.session, self.report
+        sent: dict[str, dict] = {code: {k: v for b in batches for k, v in b.items()} for code, batches in jobs.items()}
+        if narrative:
+            sent[NARRATIVE] = dict(narrative)
+        old = {code: {k: self._base(code).get(k) for k in fields} for code, fields in sent.items()}
+        for code, fields in sent.items():
+            self._in_flight.setdefault(code, {}).update(fields)
+        self.saved_label.setText(self.tr("Đang lưu…"))
+        ops.Op(self, lambda: save_entries(session, report, jobs, narrative), changes=ops.Changes.PROGRESS,
+               finish_on_lock=True) \
+            .success(lambda out: self._saved_now(key, out, old, push_undo)) \
+            .failure(lambda exc: self._save_failed(key, exc)) \
+            .finally_(lambda: self._landed(key, sent)).run()
 
-    def _save_target(self, code: str, push_undo: bool = True) -> bool:
-        fields = self._saveable(code)
-        if not fields or not self._ensure_report():
-            return False
-        old = {k: self._saved[code].get(k) for k in fields}
-        done: dict = {}
-        failed = False
-        for batch in self._field_batches(code, fields):
-            try:
-                view = progress.record_progress(self.session, self.report.id, code, **batch)
-            except ValidationError as exc:
-                failed = True
-                problems = exc.details.get("problems") or []
-                if problems:
-                    self._problems[code] = list(problems)
-                    if self.editor is not None and self.editor.code == code:
-                        self.editor.show_problems(problems)
-                    self._refresh_row(code)
-                else:
-                    self._pending.pop(code, None)   # e.g. the report was locked meanwhile: keep the screen honest
-                    show_error(self, exc, self.tr("Không lưu được"))
-                    self.reload()
-                    return False
-                break
-            except Exception as exc:  # noqa: BLE001 - shown to the user, never lost silently
-                show_error(self, exc, self.tr("Không lưu được"))
-                failed = True
-                break
-            self._saved[code] = _values_of(view)
+    def _landed(self, key, sent: dict[str, dict]) -> None:
+        """A save has ended (saved, refused or failed): its values are no longer under way."""
+        if key != self._shown_key:
+            return
+        for code, fields in sent.items():
+            _drop_same(self._in_flight, code, fields)
+
+    def _save_failed(self, key, exc: BaseException) -> None:
+        if key == self._shown_key:
+            self.saved_label.setText(self.tr("Chưa lưu được: các giá trị vẫn ở trên màn hình."))
+        show_error(self, exc, self.tr("Không lưu được"))
+
+    def _saved_now(self, key, out: "SaveOutcome", old: dict[str, dict], push_undo: bool) -> None:
+        """A save has finished (GUI thread): take the stored values, keep what was typed since."""
+        if key != self._shown_key or not self.loaded:
+            return          # another report is on screen now; the values were saved all the same
+        if out.report is not None:
+            self.loaded.report, self.loaded.transitions = out.report, out.transitions
+            self._apply_header()
+        reload = False
+        for code, view in out.entries.items():
+            self._saved[code] = values_of(view)
             self._evidence[code] = view.evidence
-            done.update({k: getattr(view, k) for k in batch})
-        if not done:
-            return False
-        pend = self._pending.get(code, {})
-        for k, v in done.items():
-            if k in pend and _same(k, pend[k], v):
-                pend.pop(k)
-        if not pend:
-            self._pending.pop(code, None)
-        self._last_saved_at = datetime.now()
-        if push_undo and not self._restoring:
-            names = ", ".join(field_label(k) for k in done)
-            self.undo_stack.push(EntryEdit(self, code, {k: old[k] for k in done}, done, f"{code} · {names}"))
-        self._validate(code)
-        self._refresh_row(code)
-        self._update_own_report()
-        self.saved.emit()
-        ops.announce(ops.Changes.PROGRESS, self)
-        return not failed
+        for code, exc in out.refused.items():
+            problems = exc.details.get("problems") or [] if isinstance(exc, ValidationError) else []
+            if problems:
+                self._problems[code] = list(problems)
+                if self.editor is not None and self.editor.code == code:
+                    self.editor.show_problems(problems)
+            elif isinstance(exc, ValidationError):
+                self._pending.pop(code, None)   # e.g. the report was locked meanwhile: keep the screen honest
+                reload = True
+            if not problems:
+                show_error(self, exc, self.tr("Không lưu được"))
+        if out.narrative:
+            self._narrative_saved.update(out.narrative)
+            out.done[NARRATIVE] = dict(out.narrative)
+        elif out.narrative_error is not None:
+            show_error(self, out.narrative_error, self.tr("Không lưu được"))
+        for code, done in out.done.items():
+            _drop_same(self._pending, code, done)
+            if push_undo and done:
+                self.undo_stack.push(EntryEdit(self, code, {k: old[code].get(k) for k in done}, done,
+                                               self._undo_text(code, done)))
+            if code != NARRATIVE:
+                self._validate(code)
+                self._refresh_row(code)
+        if out.done:
+            self._last_saved_at = datetime.now()
+            if not self.has_pending_edits():
+                self.saved_label.setStyleSheet(theme.MUTED_TEXT)
+                self.saved_label.setText(self.tr("Đã lưu lúc {0}").format(self._last_saved_at.strftime("%H:%M:%S")))
+            self.saved.emit()
+        if reload:
+            self.reload()
 
-    def _update_own_report(self) -> None:
-        """Saving a returned report turns it into a draft: follow the status without reloading."""
-        r = self.report
-        if r is not None and r.status == progress.RETURNED:
-            self._refresh_header()
+    def _undo_text(self, code: str, done: dict) -> str:
+        if code == NARRATIVE:
+            return self.tr("Báo cáo chung · {0}").format(", ".join(self.tr("mục {0}").format(k) for k in done))
+        return f"{code} · {', '.join(field_label(k) for k in done)}"
 
     def has_pending_edits(self) -> bool:
+        """Values typed and not saved yet (being saved, waiting, or invalid)."""
         return any(self._pending.values())
 
+    def _unsaved(self) -> dict[str, dict]:
+        """Pending values no save is carrying: those that break a rule (or typed since the last flush)."""
+        out = {}
+        for code, pend in self._pending.items():
+            fl = self._in_flight.get(code, {})
+            rest = {k: v for k, v in pend.items() if not (k in fl and same_value(k, v, fl[k]))}
+            if rest:
+                out[code] = rest
+        return out
+
     def has_unsaved(self) -> bool:
-        return self.has_pending_edits()
+        return bool(self._unsaved())
 
     def unsaved_items(self) -> list[str]:
         out = []
-        for code, pend in self._pending.items():
+        for code, pend in self._unsaved().items():
             for name in pend:
                 if code == NARRATIVE:
                     out.append(self.tr("Mục {0} của báo cáo chung").format(name))
@@ -1802,10 +1183,7 @@ class EntryForm(QWidget):
 
     def save_now(self) -> bool:
         """Ctrl+S."""
-        ok = self.flush()
-        if ok and self.loaded and self.editable:
-            self.saved_label.setText(self.tr("Đã lưu lúc {0}").format(datetime.now().strftime("%H:%M:%S")))
-        return ok
+        return self.flush()
 
     def confirm_leave(self) -> bool:
         """Before another report replaces this one (or the window closes): save what can be saved,
@@ -1819,48 +1197,19 @@ class EntryForm(QWidget):
             len(items), "\n".join("• " + x for x in items[:8]))
         if not MessageBox.question(self, self.tr("Thay đổi chưa lưu"), text):
             return False
-        self._pending.clear()
+        for code, rest in self._unsaved().items():
+            pend = self._pending.get(code, {})
+            for k in rest:
+                pend.pop(k, None)
+            if not pend:
+                self._pending.pop(code, None)
         self._problems.clear()
         return True
 
     # --- narrative ---------------------------------------------------------------------------------
     def _on_narrative_edit(self, key: str, text: str) -> None:
-        if not self.editable:
-            return
-        pend = self._pending.setdefault(NARRATIVE, {})
-        if _same("result_text", text, self._narrative_saved.get(key, "")):
-            pend.pop(key, None)
-        else:
-            pend[key] = text
-        if not pend:
-            self._pending.pop(NARRATIVE, None)
-        if not self._restoring:
-            self.saved_label.setText(self.tr("Đang chờ lưu…") if self.has_pending_edits() else "")
-            self._timer.start()
-
-    def _save_narrative(self) -> bool:
-        pend = self._pending.get(NARRATIVE) or {}
-        if not pend:
-            self._pending.pop(NARRATIVE, None)
-            return True
-        old = {k: self._narrative_saved.get(k, "") for k in pend}
-        if not self._ensure_report():
-            return False
-        try:
-            progress.save_narrative(self.session, self.report.id, dict(pend))
-        except Exception as exc:  # noqa: BLE001
-            show_error(self, exc, self.tr("Không lưu được"))
-            return False
-        ops.announce(ops.Changes.PROGRESS, self)
-        new = {k: nfc(v or "").strip() for k, v in pend.items()}
-        self._narrative_saved.update(new)
-        self._pending.pop(NARRATIVE, None)
-        self._last_saved_at = datetime.now()
-        if not self._restoring:
-            names = ", ".join(self.tr("mục {0}").format(k) for k in new)
-            self.undo_stack.push(EntryEdit(self, NARRATIVE, old, new, self.tr("Báo cáo chung · {0}").format(names)))
-        self.saved.emit()
-        return True
+        if self.editable:
+            self._set_pending(NARRATIVE, key, text)
 
     # --- undo ---------------------------------------------------------------------------------------
     def undo(self) -> None:
@@ -1890,16 +1239,19 @@ class EntryForm(QWidget):
                     box.blockSignals(True)
                     box.setPlainText(text or "")
                     box.blockSignals(False)
-                self._pending[NARRATIVE] = dict(values)
-                self._save_narrative()
-                return
-            if self._current_code != code:
-                self.select_target(code)
-            self._pending.setdefault(code, {}).update(values)
-            if self.editor is not None and self.editor.code == code:
-                self.editor.set_values(values)
-            self._save_target(code, push_undo=False)
-            self.saved_label.setText(self.tr("Đã hoàn tác và lưu lúc {0}").format(datetime.now().strftime("%H:%M:%S")))
+            else:
+                if self._current_code != code:
+                    self.select_target(code)
+                if self.editor is not None and self.editor.code == code:
+                    self.editor.set_values(values)
+            for name, value in values.items():
+                self._set_pending(code, name, value)
+            if code != NARRATIVE:
+                self._validate(code)
+            self.flush(push_undo=False)
+            if not self.has_pending_edits():
+                self.saved_label.setText(self.tr("Đã hoàn tác và lưu lúc {0}").format(
+                    datetime.now().strftime("%H:%M:%S")))
         finally:
             self._restoring = False
 
@@ -1981,14 +1333,22 @@ class EntryForm(QWidget):
                 "Còn ô có giá trị chưa hợp lệ:\n{0}\nHãy sửa hoặc bấm Ctrl+Z để bỏ, rồi trình lại.").format(
                 "\n".join("• " + x for x in self.unsaved_items()[:8])))
             return False
+        empty = self.not_entered()
         missing = [c for c, t in self._targets.items() if t.evidence_required and not self._evidence.get(c)
-                   and self._summary(t, self.values(c))]
-        text = self.tr("Trình báo cáo {0} lên lãnh đạo đơn vị duyệt?\nSau khi trình, số liệu bị khóa cho đến khi "
-                       "được duyệt hoặc trả lại.").format(r.period.label)
+                   and c not in empty]
+        if empty:
+            text = self.tr("Còn {0}/{1} mục tiêu chưa nhập kết quả kỳ {2}: {3}. Vẫn trình duyệt?").format(
+                len(empty), len(self._targets), r.period.label, _listing(empty))
+        else:
+            text = self.tr("Trình báo cáo {0} lên lãnh đạo đơn vị duyệt?").format(r.period.label)
+        text += "\n" + self.tr("Sau khi trình, số liệu bị khóa cho đến khi được duyệt hoặc trả lại.")
         if missing:
             text += "\n\n" + self.tr("Lưu ý: {0} mục tiêu cần minh chứng nhưng chưa đính kèm: {1}.").format(
-                len(missing), ", ".join(missing[:6]) + ("…" if len(missing) > 6 else ""))
+                len(missing), _listing(missing))
         if not MessageBox.question(self, self.tr("Trình duyệt"), text):
+            if empty:               # show what is left to enter
+                self.search_edit.clear()
+                self.set_filter("not_entered")
             return False
         return self._transition(lambda: progress.submit_report(self.session, r.id))
 
@@ -2051,27 +1411,28 @@ class EntryForm(QWidget):
         if not paths:
             return
         self.flush()
-        if not self._ensure_report():
-            return
-        r = self.report
-        session = self.session
+        session, key = self.session, self._shown_key
 
         def work():
+            report = r if r.id else progress.open_report(session, r.plan_id, r.period)   # created on first use
             done, failed = [], []
             for p in paths:
                 try:
-                    done.append(progress.attach_evidence(session, r.id, code, p))
+                    done.append(progress.attach_evidence(session, report.id, code, p))
                 except AppError as exc:
                     failed.append(exc)
-            return done, failed
+            return (progress.get_report(session, report.id) if not r.id else None), done, failed
 
         self.saved_label.setText(self.tr("Đang mã hóa và lưu minh chứng…"))
-        ops.Op(self, work, changes=ops.Changes.PROGRESS).success(lambda res: self._attached(r.id, code, *res)) \
+        ops.Op(self, work, changes=ops.Changes.PROGRESS).success(lambda res: self._attached(key, code, *res)) \
             .with_progress(self.tr("Đang mã hóa và lưu minh chứng…")).run()
 
-    def _attached(self, report_id: int, code: str, done: list, failed: list) -> None:
-        if self.report is None or self.report.id != report_id:
+    def _attached(self, key, code: str, created, done: list, failed: list) -> None:
+        if key != self._shown_key:
             done = []           # another report is on screen now; it was linked all the same
+        elif created is not None and not self.report.id:
+            self.loaded.report = created
+            self._apply_header()
         if done:
             self._evidence[code] = tuple(self._evidence.get(code, ())) + tuple(done)
             if self.editor is not None and self.editor.code == code:
@@ -2091,12 +1452,11 @@ class EntryForm(QWidget):
         if not MessageBox.question(self, self.tr("Gỡ minh chứng"), self.tr(
                 "Gỡ tệp “{0}” khỏi mục tiêu {1}?").format(info.filename, code)):
             return
-        try:
-            progress.remove_evidence(self.session, r.id, info.id)
-        except Exception as exc:  # noqa: BLE001
-            show_error(self, exc)
-            return
-        ops.announce(ops.Changes.PROGRESS, self)
+        session, key = self.session, self._shown_key
+        ops.Op(self, lambda: progress.remove_evidence(session, r.id, info.id), changes=ops.Changes.PROGRESS) \
+            .success(lambda _none: key == self._shown_key and self._removed(code, info)).run()
+
+    def _removed(self, code: str, info) -> None:
         self._evidence[code] = tuple(e for e in self._evidence.get(code, ()) if e.id != info.id)
         if self.editor is not None and self.editor.code == code:
             self.editor.set_evidence(self._evidence[code])

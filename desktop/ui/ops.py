@@ -20,7 +20,8 @@ Rules this module enforces, so widgets need not:
 - After a successful op with ``changes``, :func:`bus` emits ``changed(Changes, owner)``; every page
   that shows data listens and refreshes (the dashboard after entering or approving progress).
 - Lock calls :func:`runner` ``.shutdown(on_idle)``: queued ops are dropped, running ones asked to
-  cancel, no callback is delivered any more, and ``on_idle`` runs once the worker is free, so
+  cancel (except an op made with ``finish_on_lock=True``: saving typed values, which completes),
+  no callback is delivered any more, and ``on_idle`` runs once the worker is free, so
   the key is wiped only when no op can still use it.
 
 Tests call ``set_synchronous(True)`` (the ``sync_ops`` fixture in tests/conftest.py): ops then run
@@ -242,8 +243,10 @@ class Runner(QObject):
                 self.idle.emit()
 
     def cancel_all(self) -> None:
+        """Ask every op to stop, except those that must finish (``finish_on_lock``)."""
         for op in list(self.active):
-            op.context.cancel()
+            if not op.finish_on_lock:
+                op.context.cancel()
 
     def shutdown(self, on_idle: Callable[[], None]) -> None:
         """Stop delivering, cancel what can be cancelled, call ``on_idle`` when nothing runs."""
@@ -304,8 +307,11 @@ class Op(Generic[T]):
     """One user action. Build it, then ``run()``; see the module docstring."""
 
     def __init__(self, owner: QWidget | None, work: Callable[..., T], *, changes: Changes = Changes.NONE,
-                 with_context: bool = False, error_title: str | None = None):
+                 with_context: bool = False, error_title: str | None = None, finish_on_lock: bool = False):
         self.owner = owner
+        # Saving what the user typed (the entry form's autosave): lock and exit wait for it
+        # instead of cancelling it, so nothing typed is lost.
+        self.finish_on_lock = finish_on_lock
         self.work = work
         self.changes = changes
         self.with_context = with_context

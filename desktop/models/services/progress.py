@@ -19,14 +19,15 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select
 
-from desktop.export.vnformat import fmt_int
 
 from desktop.models.domain import workflow
 from desktop.models.domain.plan import Plan, ReportingPeriod, Target
+# The entry rules are pure (domain); re-exported here for the callers of the service.
+from desktop.models.domain.entry_rules import (COUNT_LIMIT_PER_MONTH, ENTRY_FIELDS, TEXT_FIELDS,  # noqa: F401
+                                               FieldProblem, validate_entry)
 from desktop.models.domain.errors import NotFound, PermissionDenied, ValidationError
 from desktop.models.storage.evidence import EvidenceStore, guess_mime
 from desktop.models.domain.i18n import nfc, tr
@@ -45,8 +46,6 @@ SENT, RECEIVED, RETURNED = ReportState.SENT, ReportState.RECEIVED, ReportState.R
 #: Plans whose every target the unit reports on: its own plan, and a plan its superior assigned
 #: to it (received in the superior's signed package).
 ASSIGNED_ORIGINS = ("own", "received")
-ENTRY_FIELDS = ("numerator", "denominator", "count", "done", "done_date", "result_text", "difficulties", "proposals")
-TEXT_FIELDS = {"result_text", "difficulties", "proposals"}
 NARRATIVE_SECTIONS = ("I", "II", "III", "IV", "V", "VI")
 NARRATIVE_TITLES = {
     "I": "Công tác chỉ đạo, triển khai", "II": "Kết quả thực hiện", "III": "Tồn tại, hạn chế",
@@ -59,13 +58,6 @@ def status_label(status: str) -> str:
 
 
 # ------------------------------------------------------------------ plain views for the UI
-@dataclass(frozen=True)
-class FieldProblem:
-    target_code: str
-    field: str
-    message: str
-
-
 @dataclass(frozen=True)
 class EvidenceInfo:
     id: int
@@ -276,56 +268,6 @@ def report_targets(session: AppSession, report: ReportView) -> list[Target]:
 
     plan = _plan(session, report.plan_id, report.plan_version)
     return applicable_targets(session, plan, report.unit_code)
-
-
-# ------------------------------------------------------------------ validation (pure)
-# A count is of events (meetings, trainings, inspections): more than this many a month is a typing
-# slip (99.999 meetings), refused with the reason rather than stored.
-COUNT_LIMIT_PER_MONTH = 1_000
-
-
-def validate_entry(target: Target, plan_year: int, values: dict[str, Any],
-                   period: ReportingPeriod | None = None) -> list[FieldProblem]:
-    """Field-level problems with the reason, as the form shows them while typing."""
-    problems = []
-    code = target.code
-    num, den, cnt = values.get("numerator"), values.get("denominator"), values.get("count")
-    for name, v in (("numerator", num), ("denominator", den), ("count", cnt)):
-        if v is not None and v < 0:
-            problems.append(FieldProblem(code, name, tr("Progress", "Không được nhập số âm.")))
-    if num is not None and den is not None and den == 0 and num > 0:
-        problems.append(FieldProblem(code, "denominator", tr(
-            "Progress", "Mẫu số phải lớn hơn 0: có {0} việc đã đạt thì tổng số việc phải có ít nhất {0}.")
-            .format(_fmt(num))))
-    elif num is not None and den is not None and num > den:
-        problems.append(FieldProblem(code, "numerator", tr("Progress", "Tử số ({0}) không được lớn hơn mẫu số ({1}).")
-                                     .format(_fmt(num), _fmt(den))))
-    if cnt is not None and int(cnt) != cnt:
-        problems.append(FieldProblem(code, "count", tr("Progress", "Số lần phải là số nguyên.")))
-    months = period.months if period is not None else 12
-    if cnt is not None and cnt > COUNT_LIMIT_PER_MONTH * months:
-        what = target.measure.unit_label or tr("Progress", "lần")
-        problems.append(FieldProblem(code, "count", tr(
-            "Progress", "{0} {1} trong một kỳ {2} tháng là không hợp lý (tối đa {3}); hãy kiểm tra lại số đã gõ.")
-            .format(fmt_int(cnt), what, months, fmt_int(COUNT_LIMIT_PER_MONTH * months))))
-    d = values.get("done_date")
-    if d is not None:
-        if isinstance(d, str):
-            try:
-                d = date.fromisoformat(d)
-            except ValueError:
-                problems.append(FieldProblem(code, "done_date", tr("Progress", "Ngày không hợp lệ.")))
-                d = None
-        if d is not None and d.year != plan_year:
-            problems.append(FieldProblem(code, "done_date", tr("Progress", "Ngày hoàn thành phải trong năm {0} của kế hoạch.")
-                                         .format(plan_year)))
-        if d is not None and d > date.today():
-            problems.append(FieldProblem(code, "done_date", tr("Progress", "Ngày hoàn thành không được sau hôm nay.")))
-    return problems
-
-
-def _fmt(v) -> str:
-    return f"{v:g}".replace(".", ",")
 
 
 def _encode(name: str, value) -> str | None:
