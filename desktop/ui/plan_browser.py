@@ -13,12 +13,13 @@ import html
 from datetime import date, timedelta
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
                                QFormLayout, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSpinBox,
-                               QSplitter, QTableView, QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
+                               QSplitter, QTableView, QTabWidget, QTextBrowser, QTreeView, QVBoxLayout,
+                               QWidget)
 
 from desktop.models.services import plans
 from desktop.models.domain.plan import (EVERY_LABELS, LEVEL_LABELS, LEVELS, MEASURE_LABELS, TARGET_KIND_LABELS,
@@ -29,6 +30,7 @@ from desktop.models.domain.i18n import nfc, tr
 from desktop.models.storage.vault import Permission
 from desktop.ui import ops
 from desktop.ui.table_models import ListTableModel
+from desktop.ui.targets_model import Column, GroupedTargetsModel, setup_tree_view, step_over_group
 from desktop.ui import theme
 
 GROUP_BG = QColor(theme.GROUP_BG)
@@ -93,108 +95,29 @@ class PlanTableModel(QAbstractTableModel):
         return None
 
 
-class TargetTableModel(QAbstractTableModel):
-    """Targets of one plan, fed with `set_rows(list[TargetRow])`; a heading row starts each group."""
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("PlanBrowser", text)
 
-    COLUMNS = ("code", "text", "lead", "deadline", "measure")
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._display: list[tuple[str, object]] = []  # ("group", (code, title, n)) | ("target", TargetRow)
-        self._targets: list[plans.TargetRow] = []
+def target_columns() -> list[Column]:
+    """The plan browser's target tree: code, wording, lead units, deadline, measure."""
+    def deadline_tip(r: plans.TargetRow) -> str:
+        end = r.deadline_end
+        return (r.deadline.text or r.deadline_label) + (
+            "\n" + _tr("Hạn cuối: {0}").format(fmt_date(end)) if end else "")
 
-    def set_rows(self, rows: list[plans.TargetRow], show_groups: bool = True) -> None:
-        self.beginResetModel()
-        self._targets = list(rows)
-        display: list[tuple[str, object]] = []
-        counts: dict[str, int] = {}
-        for r in rows:
-            counts[r.group_code] = counts.get(r.group_code, 0) + 1
-        last = None
-        for r in rows:
-            if show_groups and r.group_code != last:
-                display.append(("group", (r.group_code, r.group_title, counts[r.group_code])))
-                last = r.group_code
-            display.append(("target", r))
-        self._display = display
-        self.endResetModel()
+    return [
+        Column(_tr("Mã"), lambda r: r.code),
+        Column(_tr("Mục tiêu / nhiệm vụ"), lambda r: r.text, tooltip=lambda r: r.text),
+        Column(_tr("Đơn vị chủ trì"), lambda r: "; ".join(r.lead_units), tooltip=lambda r: "\n".join(r.lead_units) or None),
+        Column(_tr("Thời hạn"), lambda r: r.deadline_label, tooltip=deadline_tip),
+        Column(_tr("Chỉ tiêu / đo lường"), lambda r: r.measure.label),
+    ]
 
-    def target_count(self) -> int:
-        return len(self._targets)
 
-    def group_rows(self) -> list[int]:
-        return [i for i, (kind, _) in enumerate(self._display) if kind == "group"]
-
-    def target_at(self, row: int) -> plans.TargetRow | None:
-        if 0 <= row < len(self._display) and self._display[row][0] == "target":
-            return self._display[row][1]
-        return None
-
-    def row_of(self, code: str) -> int:
-        return next((i for i, (k, r) in enumerate(self._display) if k == "target" and r.code == code), -1)
-
-    def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self._display)
-
-    def columnCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.COLUMNS):
-            return (self.tr("Mã"), self.tr("Mục tiêu / nhiệm vụ"), self.tr("Đơn vị chủ trì"), self.tr("Thời hạn"),
-                    self.tr("Chỉ tiêu / đo lường"))[section]
-        return None
-
-    def flags(self, index):
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        if self._display[index.row()][0] == "group":
-            return Qt.ItemFlag.ItemIsEnabled
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not (0 <= index.row() < len(self._display)):
-            return None
-        kind, item = self._display[index.row()]
-        col = self.COLUMNS[index.column()]
-        if kind == "group":
-            code, title, n = item
-            if role == Qt.ItemDataRole.DisplayRole:
-                return self.tr("{0}. {1}  ({2} mục)").format(code, title, n) if col == "code" else ""
-            if role == Qt.ItemDataRole.ToolTipRole and col == "code":
-                return f"{code}. {title}"
-            if role == Qt.ItemDataRole.FontRole:
-                f = QFont()
-                f.setBold(True)
-                return f
-            if role == Qt.ItemDataRole.BackgroundRole:
-                return QBrush(GROUP_BG)
-            return None
-        r: plans.TargetRow = item
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == "code":
-                return r.code
-            if col == "text":
-                return r.text
-            if col == "lead":
-                return "; ".join(r.lead_units)
-            if col == "deadline":
-                return r.deadline_label
-            return r.measure.label
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if col == "text":
-                return r.text
-            if col == "lead":
-                return "\n".join(r.lead_units) or None
-            if col == "deadline":
-                end = r.deadline_end
-                return (r.deadline.text or r.deadline_label) + (
-                    "\n" + self.tr("Hạn cuối: {0}").format(fmt_date(end)) if end else "")
-            return None
-        if role == ROLE_ROW:
-            return r
-        return None
+def target_model(parent=None) -> GroupedTargetsModel:
+    return GroupedTargetsModel(target_columns(), parent, group_label=lambda code, title, n: _tr(
+        "{0}. {1}  ({2} mục)").format(code, title, n))
 
 
 class PreviewTableModel(QAbstractTableModel):
@@ -508,13 +431,16 @@ class PlanBrowser(QWidget):
             filters.setColumnStretch(c, 1)
 
         # --- targets and details ------------------------------------------------------------
-        self.target_model = TargetTableModel(self)
-        self.target_view = _table(self.target_model, stretch=1)
-        hh = self.target_view.horizontalHeader()
-        for col, width in ((0, 92), (2, 170), (3, 120), (4, 140)):
+        self.target_model = target_model(self)
+        self.target_view = QTreeView(objectName="planTargets")
+        setup_tree_view(self.target_view, self.target_model)
+        hh = self.target_view.header()
+        hh.setStretchLastSection(False)
+        hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        for col, width in ((0, 104), (2, 170), (3, 120), (4, 140)):
             hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             self.target_view.setColumnWidth(col, width)
-        self.target_view.selectionModel().currentRowChanged.connect(self._on_target_row)
+        self.target_view.selectionModel().currentChanged.connect(self._on_target_row)
 
         self.detail = QTextBrowser()
         self.detail.setOpenExternalLinks(False)
@@ -684,9 +610,6 @@ class PlanBrowser(QWidget):
             _show_error(self, exc)
             rows = []
         self.target_model.set_rows(rows)
-        self.target_view.clearSpans()
-        for r in self.target_model.group_rows():
-            self.target_view.setSpan(r, 0, 1, self.target_model.columnCount())
         total = len(self._all_rows)
         if self.filters_active():
             self.count_label.setText(self.tr("{0}/{1} mục tiêu").format(len(rows), total))
@@ -695,7 +618,7 @@ class PlanBrowser(QWidget):
         self.clear_button.setEnabled(self.filters_active())
         if not rows:
             self._show_detail(None, empty=bool(total))
-        elif selected is not None and self.target_model.row_of(selected.code) >= 0:
+        elif selected is not None and self.target_model.index_of(selected.code).isValid():
             self.select_target(selected.code)
         else:
             self.target_view.clearSelection()
@@ -713,20 +636,20 @@ class PlanBrowser(QWidget):
 
     # --- details --------------------------------------------------------------------------
     def select_target(self, code: str) -> bool:
-        row = self.target_model.row_of(code)
-        if row < 0:
+        index = self.target_model.index_of(code)
+        if not index.isValid():
             return False
-        self.target_view.setCurrentIndex(self.target_model.index(row, 0))
-        self.target_view.selectRow(row)
-        self._show_detail(self.target_model.target_at(row))
+        self.target_view.setCurrentIndex(index)
+        self._show_detail(self.target_model.row_at(index))
         return True
 
     def current_target(self) -> plans.TargetRow | None:
-        idx = self.target_view.currentIndex()
-        return self.target_model.target_at(idx.row()) if idx.isValid() else None
+        return self.target_model.row_at(self.target_view.currentIndex())
 
-    def _on_target_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        self._show_detail(self.target_model.target_at(current.row()) if current.isValid() else None)
+    def _on_target_row(self, current: QModelIndex, previous: QModelIndex) -> None:
+        if step_over_group(self.target_view, self.target_model, current, previous):
+            return
+        self._show_detail(self.target_model.row_at(current))
 
     def _show_detail(self, r: plans.TargetRow | None, empty: bool = False) -> None:
         if r is None:
