@@ -491,3 +491,120 @@ def test_the_form_opens_on_the_period_being_worked_on(qtbot, entry_session):
     form = make_form(qtbot, entry_session, period=None)
     assert form.loaded.period.key == "2025-04"            # the draft
     assert form.period_combo.currentText().startswith("Tháng 04/2025")
+
+
+# ------------------------------------------------------------------ finding targets (issue 19)
+def test_search_by_name_without_diacritics_or_by_code(qtbot, form):
+    total = form.model.target_count()
+    form.search_edit.setText("chu ky so chuyen dung")           # typed without diacritics
+    qtbot.waitUntil(lambda: form.model.target_count() < total, timeout=3000)
+    codes = [r.code for r in form.model.rows()]
+    assert RATIO in codes and all("chữ ký số" in r.text for r in form.model.rows())
+    assert form.match_label.text() == f"{len(codes)}/{total} mục tiêu"
+    assert form.current_code in codes and form.editor.code == form.current_code
+    form.search_edit.setText("iii.1-02")
+    form.apply_filter()
+    assert [r.code for r in form.model.rows()] == [COUNT] and form.current_code == COUNT
+    form.search_edit.setText("không có mục tiêu nào như thế")
+    form.apply_filter()
+    assert form.model.target_count() == 0 and form.match_label.text() == f"0/{total} mục tiêu"
+    form.search_edit.clear()
+    form.apply_filter()
+    assert form.model.target_count() == total and form.match_label.text() == ""
+
+
+def test_filter_not_entered_and_not_yet_achieved(qtbot, form):
+    total = form.model.target_count()
+    assert [form.filter_combo.itemText(i) for i in range(form.filter_combo.count())] == \
+        ["Tất cả", "Chưa nhập", "Chưa đạt", "Có lỗi, ý kiến"]
+    fill_ratio(qtbot, form, "3316", "3429")
+    assert form.progress_label.text().startswith(f"Đã nhập 1/{total} mục tiêu")
+    form.set_filter("not_entered")
+    codes = [r.code for r in form.model.rows()]
+    assert RATIO not in codes and len(codes) == total - 1
+    # typing into a target shown by the filter keeps it on screen until the filter is applied again
+    form.select_target(COUNT)
+    type_number(qtbot, form.editor.inputs["count"], "2")
+    assert form.save_now()
+    assert COUNT in [r.code for r in form.model.rows()]
+    form.apply_filter()
+    assert COUNT not in [r.code for r in form.model.rows()] and form.model.target_count() == total - 2
+    form.set_filter("behind")
+    behind = [r.code for r in form.model.rows()]
+    assert RATIO in behind                                     # 96,7% of a 100% target: on track, not achieved
+    form.select_target(RATIO)
+    type_number(qtbot, form.editor.inputs["numerator"], "3429")
+    assert form.save_now()
+    form.apply_filter()
+    assert RATIO not in [r.code for r in form.model.rows()]
+    form.set_filter("all")
+    assert form.model.target_count() == total
+
+
+def test_submit_warns_how_many_targets_are_still_empty(qtbot, form, entry_session):
+    total = form.model.target_count()
+    fill_ratio(qtbot, form, "3316", "3429")
+    MessageBox.set_next_answer(NO)
+    assert not form.submit()
+    title, text = MessageBox.shown[-1]
+    assert title == "Trình duyệt"
+    assert text.startswith(f"Còn {total - 1}/{total} mục tiêu chưa nhập kết quả kỳ {form.loaded.period.label}: ")
+    assert "Vẫn trình duyệt?" in text and RATIO not in text.split("Vẫn")[0]
+    import unicodedata
+    assert unicodedata.is_normalized("NFC", text)
+    assert stored(entry_session, form).status == progress.DRAFT
+    assert form.filter_combo.currentData() == "not_entered"    # what is left to enter, on screen
+    assert RATIO not in [r.code for r in form.model.rows()]
+    MessageBox.set_next_answer(YES)
+    assert form.submit()
+    assert stored(entry_session, form).status == progress.PENDING
+
+
+# ------------------------------------------------------------------ autosave as an operation
+def test_autosave_is_an_operation_that_refreshes_listeners(qtbot, form):
+    from desktop.ui import ops
+
+    form.select_target(COUNT)
+    with qtbot.waitSignal(ops.bus().changed, timeout=3000) as changed:
+        type_number(qtbot, form.editor.inputs["count"], "3")
+        form.flush()
+    assert changed.args[0] & ops.Changes.PROGRESS and changed.args[1] is form
+
+
+def test_autosave_runs_off_the_gui_thread_and_survives_lock(qtbot, form, entry_session, monkeypatch, sync_ops):
+    import threading
+
+    from desktop.ui import ops
+
+    threads = []
+    real = progress.record_progress
+
+    def recording(*args, **kw):
+        threads.append(threading.current_thread())
+        return real(*args, **kw)
+
+    monkeypatch.setattr(progress, "record_progress", recording)
+    ops.set_synchronous(False)
+    try:
+        form.select_target(COUNT)
+        type_number(qtbot, form.editor.inputs["count"], "4")
+        form.flush()
+        qtbot.waitUntil(lambda: not form.has_pending_edits(), timeout=10_000)
+        assert threads and threading.main_thread() not in threads
+        assert stored(entry_session, form).entries[COUNT].count == 4
+
+        # the worker is busy; the save queues behind it; lock starts: the save is not dropped
+        release = threading.Event()
+        ops.Op(None, lambda: release.wait(10)).run()
+        type_number(qtbot, form.editor.inputs["count"], "5")
+        form.flush()
+        idle = []
+        ops.runner().shutdown(lambda: idle.append(True))
+        release.set()
+        qtbot.waitUntil(lambda: bool(idle), timeout=10_000)
+        assert stored(entry_session, form).entries[COUNT].count == 5
+    finally:
+        release.set()
+        ops.runner().wait(10_000)
+        ops.runner().resume()
+        ops.set_synchronous(True)

@@ -31,8 +31,8 @@ import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFrame, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QPlainTextEdit, QPushButton, QScrollArea, QSplitter, QStyle, QTabWidget, QTreeView,
-                               QVBoxLayout, QWidget)
+                               QPlainTextEdit, QPushButton, QScrollArea, QSplitter, QStyle, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from desktop.export.vnformat import fmt_date, fmt_percent
 from desktop.models.services import plans, progress, units
@@ -54,7 +54,7 @@ from desktop.ui.entry_dialogs import SendBackDialog
 from desktop.ui.entry_editor import (FIELD_LABELS, DateBox, EditorContext, NumberBox, TargetEditor,  # noqa: F401
                                      _num, _text_box, field_label, status_colour)
 from desktop.ui.messages import MessageBox, show_error
-from desktop.ui.targets_model import Column, GroupedTargetsModel, setup_tree_view, step_over_group
+from desktop.ui.targets_model import Column, GroupedTargetsModel, TargetTreeView, setup_tree_view
 
 log = logging.getLogger(__name__)
 
@@ -350,7 +350,7 @@ class EntryForm(QWidget):
 
         # --- targets -------------------------------------------------------------------------------
         self.model = GroupedTargetsModel(entry_columns(), self)
-        self.target_view = QTreeView(objectName="entryTargets")
+        self.target_view = TargetTreeView(objectName="entryTargets")
         setup_tree_view(self.target_view, self.model)
         hh = self.target_view.header()
         hh.setStretchLastSection(False)
@@ -952,8 +952,7 @@ class EntryForm(QWidget):
         if not current.isValid():
             return
         row = self.model.row_at(current)
-        if row is None:             # a group heading: step over it in the direction of travel
-            step_over_group(self.target_view, self.model, current, previous)
+        if row is None:             # a group heading (clicked): the editor stays on its target
             return
         if row.code != self._current_code:
             self._show_editor(row.code)

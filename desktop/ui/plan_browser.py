@@ -18,8 +18,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
                                QFormLayout, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSpinBox,
-                               QSplitter, QTableView, QTabWidget, QTextBrowser, QTreeView, QVBoxLayout,
-                               QWidget)
+                               QSplitter, QTableView, QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
 
 from desktop.models.services import plans
 from desktop.models.domain.plan import (EVERY_LABELS, LEVEL_LABELS, LEVELS, MEASURE_LABELS, TARGET_KIND_LABELS,
@@ -30,7 +29,7 @@ from desktop.models.domain.i18n import nfc, tr
 from desktop.models.storage.vault import Permission
 from desktop.ui import ops
 from desktop.ui.table_models import ListTableModel
-from desktop.ui.targets_model import Column, GroupedTargetsModel, setup_tree_view, step_over_group
+from desktop.ui.targets_model import Column, GroupedTargetsModel, TargetTreeView, setup_tree_view
 from desktop.ui import theme
 
 GROUP_BG = QColor(theme.GROUP_BG)
@@ -432,7 +431,7 @@ class PlanBrowser(QWidget):
 
         # --- targets and details ------------------------------------------------------------
         self.target_model = target_model(self)
-        self.target_view = QTreeView(objectName="planTargets")
+        self.target_view = TargetTreeView(objectName="planTargets")
         setup_tree_view(self.target_view, self.target_model)
         hh = self.target_view.header()
         hh.setStretchLastSection(False)
@@ -647,8 +646,8 @@ class PlanBrowser(QWidget):
         return self.target_model.row_at(self.target_view.currentIndex())
 
     def _on_target_row(self, current: QModelIndex, previous: QModelIndex) -> None:
-        if step_over_group(self.target_view, self.target_model, current, previous):
-            return
+        if current.isValid() and not current.parent().isValid():
+            return                  # a group heading (clicked): the detail stays
         self._show_detail(self.target_model.row_at(current))
 
     def _show_detail(self, r: plans.TargetRow | None, empty: bool = False) -> None:

@@ -8,7 +8,7 @@ feed it with :meth:`GroupedTargetsModel.set_rows`.
 
 Structure: top-level items are the groups in the order their first target comes; a group's
 children are its targets. Group items are enabled but not selectable; views span their first
-column (:func:`setup_tree_view`). A filter (:meth:`set_filter`) hides targets, and groups left
+column (:func:`setup_tree_view`) and the keyboard steps over them (:class:`TargetTreeView`). A filter (:meth:`set_filter`) hides targets, and groups left
 without a target; :meth:`update_row` changes a row in place and never re-filters, so a row the
 user is editing does not vanish under the cursor.
 """
@@ -237,6 +237,29 @@ class GroupedTargetsModel(QAbstractItemModel):
 
 
 # ------------------------------------------------------------------ the view
+class TargetTreeView(QTreeView):
+    """A target tree whose keyboard cursor steps over group headings (they are not selectable):
+    Down onto "II. …" lands on its first target, Up onto it on the last target of "I. …"."""
+
+    def moveCursor(self, action, modifiers):
+        index = super().moveCursor(action, modifiers)
+        model = self.model()
+        if not index.isValid() or index.parent().isValid() or not isinstance(model, GroupedTargetsModel):
+            return index
+        A = QAbstractItemView.CursorAction
+        if action in (A.MoveUp, A.MovePageUp, A.MovePrevious):
+            for g in range(index.row() - 1, -1, -1):
+                n = model.rowCount(model.index(g, 0))
+                if n:
+                    return model.index(n - 1, 0, model.index(g, 0))
+            return self.currentIndex()
+        if action in (A.MoveDown, A.MovePageDown, A.MoveNext, A.MoveHome, A.MoveEnd):
+            for g in range(index.row(), model.rowCount()):
+                if model.rowCount(model.index(g, 0)):
+                    return model.index(0, 0, model.index(g, 0))
+        return self.currentIndex()
+
+
 def setup_tree_view(view: QTreeView, model: GroupedTargetsModel) -> None:
     """A target tree as both pages show it: groups spanning the row, open, one target selected at
     a time, wrapped wording; re-applied after every reset."""
@@ -259,30 +282,3 @@ def setup_tree_view(view: QTreeView, model: GroupedTargetsModel) -> None:
 
     model.modelReset.connect(spans)
     spans()
-
-
-def step_over_group(view: QTreeView, model: GroupedTargetsModel, current: QModelIndex,
-                    previous: QModelIndex) -> bool:
-    """Keyboard moved onto a group heading: go on to the nearest target in the direction of
-    travel (or back). True when it moved the selection."""
-    if not current.isValid() or current.parent().isValid():
-        return False
-    before = model.row_at(previous)
-    down = before is None or current.row() > (previous.parent().row() if previous.parent().isValid() else -1)
-    g = current.row()
-    target = None
-    if down:
-        target = next((model.index(0, 0, model.index(i, 0)) for i in range(g, model.rowCount())
-                       if model.rowCount(model.index(i, 0))), None)
-    else:
-        for i in range(g - 1, -1, -1):
-            n = model.rowCount(model.index(i, 0))
-            if n:
-                target = model.index(n - 1, 0, model.index(i, 0))
-                break
-    if target is None and before is not None:
-        target = model.index_of(before.code)
-    if target is None or not target.isValid():
-        return False
-    view.setCurrentIndex(target)
-    return True
