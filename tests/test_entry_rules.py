@@ -5,17 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from desktop.models.domain.entry_rules import (ENTRY_FIELDS, EarlierDone, FieldProblem, earlier_count, earlier_done,
-                                               empty_values,
-                                               field_batches, fold,
-                                               is_entered,
-                                               matches_search,
-                                               not_entered,
-                                               redated_warning,
-                                               report_date, same_value,
-                                               saveable, status_of,
-                                               validate_entry,
-                                               values_of)
+from desktop.models.domain.entry_rules import (ENTRY_FIELDS, EarlierDone, FieldProblem, earlier_count,
+                                               earlier_done, empty_values, field_batches, fold, is_entered,
+                                               matches_search, not_entered, redated_warning, report_date,
+                                               same_value, saveable, status_of, validate_entry, values_of)
 from desktop.models.services.progress import EntryView
 from desktop.models.domain.plan import Deadline, Measure, ReportingPeriod, Target
 from desktop.models.domain.status import Progress

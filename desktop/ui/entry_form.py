@@ -38,12 +38,8 @@ from desktop.export.vnformat import fmt_date, fmt_percent
 from desktop.models.services import plans, progress, units
 from desktop.models.domain.plan import PERIOD_TYPE_LABELS, PERIOD_TYPES, Plan, ReportingPeriod, Target
 from desktop.models.domain.entry_rules import (EarlierDone, earlier_count, earlier_done, field_batches, is_entered,
-                                               matches_search,
-                                               not_entered,
-                                               report_date, same_value,
-                                               saveable, status_of,
-                                               validate_entry,
-                                               values_of)
+                                               matches_search, not_entered, report_date, same_value, saveable,
+                                               status_of, validate_entry, values_of)
 from desktop.models.domain.errors import AppError, PermissionDenied, ValidationError
 from desktop.models.domain.i18n import nfc
 from desktop.models.domain.status import Progress
