@@ -548,7 +548,7 @@ def test_submit_warns_how_many_targets_are_still_empty(qtbot, form, entry_sessio
     assert not form.submit()
     title, text = MessageBox.shown[-1]
     assert title == "Trình duyệt"
-    assert text.startswith(f"Còn {total - 1}/{total} mục tiêu chưa nhập kết quả kỳ {form.loaded.period.label}: ")
+    assert text.startswith(f"Còn {total - 1}/{total} mục tiêu chưa nhập kết quả kỳ {form.loaded.period.label} (")
     assert "Vẫn trình duyệt?" in text and RATIO not in text.split("Vẫn")[0]
     import unicodedata
     assert unicodedata.is_normalized("NFC", text)

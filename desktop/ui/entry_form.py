@@ -1332,7 +1332,7 @@ class EntryForm(QWidget):
         missing = [c for c, t in self._targets.items() if t.evidence_required and not self._evidence.get(c)
                    and c not in empty]
         if empty:
-            text = self.tr("Còn {0}/{1} mục tiêu chưa nhập kết quả kỳ {2}: {3}. Vẫn trình duyệt?").format(
+            text = self.tr("Còn {0}/{1} mục tiêu chưa nhập kết quả kỳ {2} ({3}). Vẫn trình duyệt?").format(
                 len(empty), len(self._targets), r.period.label, _listing(empty))
         else:
             text = self.tr("Trình báo cáo {0} lên lãnh đạo đơn vị duyệt?").format(r.period.label)
