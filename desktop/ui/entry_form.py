@@ -28,37 +28,33 @@ from pathlib import Path
 from typing import Any, Callable
 
 import shiboken6
-from PySide6.QtCore import QCoreApplication, QEvent, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QUndoCommand, QUndoStack
-from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFrame, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QPlainTextEdit, QPushButton, QScrollArea, QSplitter, QStyle, QTabWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFrame, QHBoxLayout, QLabel, QPlainTextEdit,
+                               QPushButton, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from desktop.export.vnformat import fmt_date, fmt_percent
 from desktop.models.services import plans, progress, units
 from desktop.models.domain.plan import PERIOD_TYPE_LABELS, PERIOD_TYPES, Plan, ReportingPeriod, Target
 from desktop.models.domain.entry_rules import (EarlierDone, earlier_count, earlier_done, field_batches, is_entered,
-                                               matches_search, not_entered, report_date, same_value, saveable,
-                                               status_of, validate_entry, values_of)
+                                               not_entered, report_date, same_value, saveable, status_of,
+                                               validate_entry, values_of)
 from desktop.models.domain.errors import AppError, PermissionDenied, ValidationError
 from desktop.models.domain.i18n import nfc
-from desktop.models.domain.status import Progress
 from desktop.models.storage.vault import Permission
 from desktop.models.domain.workflow import ReportState
 from desktop.ui import ops, theme
 from desktop.ui.entry_dialogs import SendBackDialog
 from desktop.ui.entry_editor import (FIELD_LABELS, DateBox, EditorContext, NumberBox, TargetEditor,  # noqa: F401
                                      _num, _text_box, field_label, status_colour)
+from desktop.ui.entry_targets import EntryRow, TargetList, entry_columns  # noqa: F401
 from desktop.ui.messages import MessageBox, show_error
-from desktop.ui.targets_model import Column, GroupedTargetsModel, TargetTreeView, setup_tree_view
 
 log = logging.getLogger(__name__)
 
 NARRATIVE = "narrative"   # pseudo target code of the narrative sections in the pending/undo bookkeeping
 #: Statuses in which the province's return comments are still relevant (the correction cycle).
 COMMENT_STATUSES = {progress.RETURNED, progress.DRAFT, progress.PENDING}
-#: The target list's filters: key -> label (translated where shown).
-FILTERS = (("all", "Tất cả"), ("not_entered", "Chưa nhập"), ("behind", "Chưa đạt"), ("problems", "Có lỗi, ý kiến"))
 
 
 def _t(text: str) -> str:
@@ -87,26 +83,6 @@ def period_in_work(plan: Plan, summaries: list, today: date) -> ReportingPeriod:
     return following[0] if following else latest
 
 
-# ------------------------------------------------------------------ plain rows for the list
-@dataclass(frozen=True)
-class EntryRow:
-    """One target in the list on the left, as the form computed it."""
-
-    code: str
-    group_code: str
-    group_title: str
-    text: str
-    summary: str = ""
-    status_label: str = ""
-    status_colour: str = ""
-    status_reason: str = ""
-    comment: str = ""        # the province's comment on this target, if any
-    problem: str = ""        # a value typed but not saved (invalid), if any
-    evidence_count: int = 0
-    entered: bool = False    # a result has been entered (is_entered)
-    status: Progress | None = None
-
-
 def _drop_same(table: dict[str, dict], code: str, values: dict) -> None:
     """Forget the values of `code` in `table` (pending, or being saved) equal to `values`."""
     held = table.get(code, {})
@@ -119,42 +95,6 @@ def _drop_same(table: dict[str, dict], code: str, values: dict) -> None:
 
 def _listing(codes: list[str], at_most: int = 6) -> str:
     return ", ".join(codes[:at_most]) + ("…" if len(codes) > at_most else "")
-
-
-def entry_columns() -> list[Column]:
-    """The target list of the entry form: code, wording, what was entered, the live status."""
-    warn, info = QStyle.StandardPixmap.SP_MessageBoxWarning, QStyle.StandardPixmap.SP_MessageBoxInformation
-
-    def text_tip(r: EntryRow) -> str:
-        return r.text + ("\n\n" + _t("Ý kiến cấp trên: {0}").format(r.comment) if r.comment else "")
-
-    return [
-        Column(_t("Mã"), lambda r: r.code,
-               tooltip=lambda r: _t("Ý kiến cấp trên: {0}").format(r.comment) if r.comment else None,
-               background=lambda r: theme.COMMENT_BG if r.comment else None,
-               icon=lambda r: warn if r.problem else (info if r.comment else None)),
-        Column(_t("Mục tiêu / nhiệm vụ"), lambda r: r.text, tooltip=text_tip, height=40),
-        Column(_t("Kỳ này"), lambda r: r.summary, tooltip=lambda r: r.problem or r.summary or None,
-               foreground=lambda r: theme.ERROR_BORDER if r.problem else None),
-        Column(_t("Tiến độ"), lambda r: r.status_label, tooltip=lambda r: r.status_reason or None,
-               background=lambda r: r.status_colour or None, align=Qt.AlignmentFlag.AlignCenter),
-    ]
-
-
-def keep_row(key: str, query: str) -> Callable[[EntryRow], bool]:
-    """The filter of the target list: a search (code or wording, without diacritics) and one of
-    :data:`FILTERS`."""
-    def keep(r: EntryRow) -> bool:
-        if not matches_search(query, r.code, r.text):
-            return False
-        if key == "not_entered":
-            return not r.entered
-        if key == "behind":
-            return r.status is not None and r.status is not Progress.HOAN_THANH and r.status.evaluated
-        if key == "problems":
-            return bool(r.problem or r.comment)
-        return True
-    return keep
 
 
 # ------------------------------------------------------------------ undo
@@ -345,46 +285,14 @@ class EntryForm(QWidget):
         self.banner.setVisible(False)
 
         # --- targets -------------------------------------------------------------------------------
-        self.model = GroupedTargetsModel(entry_columns(), self)
-        self.target_view = TargetTreeView(objectName="entryTargets")
-        setup_tree_view(self.target_view, self.model)
-        hh = self.target_view.header()
-        hh.setStretchLastSection(False)
-        hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 104), (2, 104), (3, 106)):
-            hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
-            self.target_view.setColumnWidth(col, width)
+        self.targets = TargetList(self)
+        self.model, self.target_view = self.targets.model, self.targets.view          # short names
+        self.search_edit, self.filter_combo = self.targets.search_edit, self.targets.filter_combo
+        self.match_label = self.targets.match_label
         self.target_view.selectionModel().currentChanged.connect(self._on_row)
         self.target_view.installEventFilter(self)
-
-        self.search_edit = QLineEdit(objectName="entrySearch")
-        self.search_edit.setPlaceholderText(self.tr("Tìm theo mã hoặc tên mục tiêu (gõ không dấu được)"))
-        self.search_edit.setClearButtonEnabled(True)
-        self.filter_combo = QComboBox(objectName="entryFilter")
-        for key, label in FILTERS:
-            self.filter_combo.addItem(self.tr(label), key)
-        self.filter_combo.setToolTip(self.tr("Chưa nhập: mục tiêu chưa có kết quả kỳ này · Chưa đạt: chưa hoàn "
-                                             "thành · Có lỗi, ý kiến: giá trị chưa lưu được hoặc có ý kiến cấp trên"))
-        self.match_label = QLabel(objectName="entryMatches")
-        self.match_label.setStyleSheet(theme.MUTED_TEXT)
-        self._search_timer = QTimer(self)
-        self._search_timer.setSingleShot(True)
-        self._search_timer.setInterval(200)
-        self._search_timer.timeout.connect(self.apply_filter)
-        self.search_edit.textChanged.connect(lambda _t: self._search_timer.start())
-        self.filter_combo.currentIndexChanged.connect(lambda _i: self.apply_filter())
-        find = QHBoxLayout()
-        find.setContentsMargins(0, 0, 0, 0)
-        find.addWidget(self.search_edit, 1)
-        find.addWidget(self.filter_combo)
-        find.addWidget(self.match_label)
-        list_box = QWidget()
-        lb = QVBoxLayout(list_box)
-        lb.setContentsMargins(0, 0, 0, 0)
-        lb.setSpacing(4)
-        lb.addLayout(find)
-        lb.addWidget(self.target_view, 1)
-        self.find_shortcut = QShortcut(QKeySequence.StandardKey.Find, self, self._focus_search,
+        self.targets.filterChanged.connect(self._after_filter)
+        self.find_shortcut = QShortcut(QKeySequence.StandardKey.Find, self, self.targets.focus_search,
                                        context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
         self.editor_area = QScrollArea(objectName="editorArea")
@@ -397,7 +305,7 @@ class EntryForm(QWidget):
         self.editor_area.setWidget(self.empty_label)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(list_box)
+        self.splitter.addWidget(self.targets)
         self.splitter.addWidget(self.editor_area)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
@@ -717,7 +625,7 @@ class EntryForm(QWidget):
         self.saved_label.setText(self.tr("Cập nhật lần cuối: {0}").format(r.updated_at.strftime("%d/%m/%Y %H:%M"))
                                  if r.entries or any(r.narrative.values()) else "")
         self._current_code = None
-        self._update_match_label()
+        self.targets.update_match_label(len(self._targets))
         shown = self.model.rows()
         code = keep_code if keep_code and self.model.index_of(keep_code).isValid() else \
             (shown[0].code if shown else None)
@@ -899,43 +807,25 @@ class EntryForm(QWidget):
             filled, len(self._targets), self.loaded.period.label))
 
     # ================================================================== finding a target
-    def _focus_search(self) -> None:
-        self.search_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        self.search_edit.selectAll()
-
     def set_filter(self, key: str) -> None:
-        self.filter_combo.setCurrentIndex(max(0, self.filter_combo.findData(key)))
-
-    def filter_active(self) -> bool:
-        return (self.filter_combo.currentData() or "all") != "all" or bool(self.search_edit.text().strip())
-
-    def _update_match_label(self) -> int:
-        shown = self.model.target_count()
-        self.match_label.setText(self.tr("{0}/{1} mục tiêu").format(shown, len(self._targets))
-                                 if self.filter_active() and self.loaded else "")
-        return shown
+        self.targets.set_filter(key)
 
     def apply_filter(self) -> None:
-        """Show the targets matching the search box and the filter; keep the one being edited
-        selected when it still shows, else select the first one shown."""
-        self._search_timer.stop()
-        key, query = self.filter_combo.currentData() or "all", self.search_edit.text()
-        self.model.set_filter(keep_row(key, query) if self.filter_active() else None)
-        shown = self._update_match_label()
+        self.targets.apply_filter()
+
+    def _after_filter(self) -> None:
+        """Keep the target being edited selected when it still shows, else select the first one."""
+        self.targets.update_match_label(len(self._targets) if self.loaded else 0)
         if self._current_code and self.model.index_of(self._current_code).isValid():
             self.select_target(self._current_code)
-        elif shown:
+        elif self.model.target_count():
             self.select_target(self.model.rows()[0].code)
 
     # ================================================================== the editor
     def select_target(self, code: str) -> bool:
         """Select a target shown in the list and open its editor (False when it is not shown)."""
-        index = self.model.index_of(code)
-        if not index.isValid():
+        if not self.targets.select(code):
             return False
-        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
-        self.target_view.selectionModel().setCurrentIndex(index, flags)
-        self.target_view.scrollTo(index)
         if self._current_code != code:
             self._show_editor(code)
         return True
