@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
-from desktop.models.domain.entry_rules import (ENTRY_FIELDS, EarlierDone, FieldProblem, earlier_count,
+from desktop.models.domain.entry_rules import (COMMENT_STATES, default_period, period_in_work, return_comment,
+                                               ENTRY_FIELDS, EarlierDone, FieldProblem, earlier_count,
                                                earlier_done, empty_values, field_batches, fold, is_entered,
                                                matches_search, not_entered, redated_warning, report_date,
                                                same_value, saveable, status_of, validate_entry, values_of)
@@ -146,3 +147,36 @@ def test_search_ignores_case_and_diacritics():
     assert matches_search("th-1.2", "TH-1.2", COUNT.text)
     assert matches_search("", "x")
     assert not matches_search("hop quy che", "TH-1.2", COUNT.text)
+
+
+def test_which_period_a_unit_works_on():
+    assert default_period(2025, "month", date(2025, 5, 15)) == ReportingPeriod("month", 2025, 5)
+    assert default_period(2025, "quarter", date(2026, 2, 1)) == ReportingPeriod("quarter", 2025, 4)   # plan year over
+    assert default_period(2025, "month", date(2024, 12, 1)) == ReportingPeriod("month", 2025, 1)      # not begun
+
+    @dataclass
+    class Summary:
+        status: str
+        period_key: str
+        updated_at: datetime
+
+    approved = [Summary("da_duyet", "2025-03", datetime(2025, 4, 2)), Summary("da_gui", "2025-04", datetime(2025, 5, 3))]
+    assert period_in_work(2025, approved, date(2025, 5, 15)) == ReportingPeriod("month", 2025, 5)   # the next one
+    assert period_in_work(2025, approved, date(2025, 4, 30)) == ReportingPeriod("month", 2025, 4)   # May not begun
+    returned = approved + [Summary("bi_tra_lai", "2025-02", datetime(2025, 5, 10))]
+    assert period_in_work(2025, returned, date(2025, 5, 15)) == ReportingPeriod("month", 2025, 2)   # to correct
+
+
+def test_return_comments_apply_while_correcting():
+    @dataclass
+    class R:
+        status: str
+        return_comments: dict
+
+    comments = {"general": "Bo\u0302\u0309 sung minh chứng", "targets": {"TH-1.1": "Kiểm tra mẫu số"}}
+    for state in COMMENT_STATES:
+        r = R(state.value, comments)
+        assert return_comment(r) == "Bổ sung minh chứng" and return_comment(r, "TH-1.1") == "Kiểm tra mẫu số"
+        assert return_comment(r, "TH-9") == ""
+    assert return_comment(R("da_duyet", comments), "TH-1.1") == "" and return_comment(R("da_gui", comments)) == ""
+    assert return_comment(R("nhap", {}), "TH-1.1") == ""

@@ -36,13 +36,12 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFrame, QHBoxLay
 from desktop.export.vnformat import fmt_date, fmt_percent
 from desktop.models.services import plans, progress, units
 from desktop.models.domain.plan import PERIOD_TYPE_LABELS, PERIOD_TYPES, Plan, ReportingPeriod, Target
-from desktop.models.domain.entry_rules import (EarlierDone, earlier_count, earlier_done, field_batches, is_entered,
-                                               not_entered, report_date, same_value, saveable, status_of,
-                                               validate_entry, values_of)
+from desktop.models.domain.entry_rules import (EarlierDone, default_period, earlier_count, earlier_done, field_batches, is_entered,
+                                               not_entered, period_in_work, report_date, return_comment, same_value,
+                                               saveable, status_of, validate_entry, values_of)
 from desktop.models.domain.errors import AppError, PermissionDenied, ValidationError
 from desktop.models.domain.i18n import nfc
 from desktop.models.storage.vault import Permission
-from desktop.models.domain.workflow import ReportState
 from desktop.ui import ops, theme
 from desktop.ui.entry_dialogs import SendBackDialog
 from desktop.ui.entry_editor import (FIELD_LABELS, DateBox, EditorContext, NumberBox, TargetEditor,  # noqa: F401
@@ -53,34 +52,10 @@ from desktop.ui.messages import MessageBox, show_error
 log = logging.getLogger(__name__)
 
 NARRATIVE = "narrative"   # pseudo target code of the narrative sections in the pending/undo bookkeeping
-#: Statuses in which the province's return comments are still relevant (the correction cycle).
-COMMENT_STATUSES = {progress.RETURNED, progress.DRAFT, progress.PENDING}
 
 
 def _t(text: str) -> str:
     return QCoreApplication.translate("EntryForm", text)
-
-
-def default_period(plan: Plan, period_type: str, today: date) -> ReportingPeriod:
-    """The period containing today in the plan's year; the year's last period once it is past,
-    its first one before it starts."""
-    if today.year == plan.year:
-        return ReportingPeriod.containing(period_type, today)
-    periods = ReportingPeriod.periods_of_year(period_type, plan.year)
-    return periods[-1] if today.year > plan.year else periods[0]
-
-
-def period_in_work(plan: Plan, summaries: list, today: date) -> ReportingPeriod:
-    """The period a unit is working on: its most recently changed report that can still be
-    edited (a draft, a returned one); otherwise the period after its latest report, once that
-    period has begun; otherwise that latest report's period. `summaries` is not empty."""
-    editable = [s for s in summaries if ReportState(s.status).editable]
-    if editable:
-        return ReportingPeriod.parse(max(editable, key=lambda s: s.updated_at).period_key)
-    latest = max((ReportingPeriod.parse(s.period_key) for s in summaries), key=lambda p: (p.end, -p.months))
-    same_type = ReportingPeriod.periods_of_year(latest.type, plan.year)
-    following = [p for p in same_type if p.start > latest.end and p.start <= today]
-    return following[0] if following else latest
 
 
 def _drop_same(table: dict[str, dict], code: str, values: dict) -> None:
@@ -495,8 +470,8 @@ class EntryForm(QWidget):
                 return ReportingPeriod.parse(pick.period_key)
         ptype = "month" if "month" in types else types[0]
         if mine:
-            return period_in_work(plan, mine, self.today)
-        return default_period(plan, ptype, self.today)
+            return period_in_work(plan.year, mine, self.today)
+        return default_period(plan.year, ptype, self.today)
 
     def _fill_periods(self, period: ReportingPeriod) -> None:
         status_of = {s.period_key: s.status_label for s in self._summaries}
@@ -538,7 +513,7 @@ class EntryForm(QWidget):
         if not self.confirm_leave():
             self._restore_combos()
             return
-        period = default_period(self._plan, ptype, self.today)
+        period = default_period(self._plan.year, ptype, self.today)
         self._fill_periods(period)
         self._load(self._plan.id, period)
 
@@ -658,15 +633,12 @@ class EntryForm(QWidget):
         return bool(r and r.editable and self.can_edit)
 
     def comment_for(self, code: str) -> str:
-        r = self.report
-        if not r or r.status not in COMMENT_STATUSES:
-            return ""
-        return nfc((r.return_comments.get("targets") or {}).get(code, ""))
+        return return_comment(self.report, code) if self.report else ""
 
     def _banner_for(self, loaded: LoadedReport) -> tuple[str, str]:
         r = loaded.report
         when = lambda d: fmt_date(d) if d else ""  # noqa: E731
-        general = nfc(r.return_comments.get("general", "")) if r.status in COMMENT_STATUSES else ""
+        general = return_comment(r)
         n_comments = sum(1 for t in loaded.targets if self.comment_for(t.code))
         about = "\n" + self.tr("{0} mục tiêu có ý kiến riêng: xem ô mã được tô màu cam trong danh sách.").format(
             n_comments) if n_comments else ""

@@ -23,11 +23,13 @@ from typing import Any, Iterable, Mapping, Protocol, Sequence
 from .plan import ReportingPeriod, Target, fmt_date
 from .i18n import nfc, tr
 from .status import EntryValue, StatusResult, evaluate
+from .workflow import ReportState
 
 __all__ = ["ENTRY_FIELDS", "TEXT_FIELDS", "NUMBER_FIELDS", "COUNT_LIMIT_PER_MONTH", "FieldProblem",
            "validate_entry", "empty_values", "values_of", "same_value", "is_entered", "not_entered",
            "related_fields", "saveable", "field_batches", "EarlierDone", "earlier_count", "earlier_done",
-           "redated_warning", "report_date", "status_of", "fold", "matches_search"]
+           "redated_warning", "report_date", "status_of", "fold", "matches_search", "default_period",
+           "period_in_work", "COMMENT_STATES", "return_comment"]
 
 ENTRY_FIELDS = ("numerator", "denominator", "count", "done", "done_date", "result_text", "difficulties", "proposals")
 TEXT_FIELDS = frozenset({"result_text", "difficulties", "proposals"})
@@ -265,6 +267,45 @@ def status_of(target: Target, plan_year: int, period: ReportingPeriod, values: M
                for o in others if target.code in o.entries]
     entries.append(_entry_value(period, values))
     return evaluate(target, plan_year, entries, as_of, period, submission_days=submission_days)
+
+
+# ------------------------------------------------------------------ which report, and the superior's comments
+def default_period(plan_year: int, period_type: str, today: date) -> ReportingPeriod:
+    """The period containing today in the plan's year; the year's last period once it is past,
+    its first one before it starts."""
+    if today.year == plan_year:
+        return ReportingPeriod.containing(period_type, today)
+    periods = ReportingPeriod.periods_of_year(period_type, plan_year)
+    return periods[-1] if today.year > plan_year else periods[0]
+
+
+def period_in_work(plan_year: int, summaries: Sequence[Any], today: date) -> ReportingPeriod:
+    """The period a unit is working on, from its reports of the plan (objects with ``status``,
+    ``period_key``, ``updated_at``; not empty): its most recently changed report that can still
+    be edited (a draft, a returned one); otherwise the period after its latest report, once that
+    period has begun; otherwise that latest report's period."""
+    editable = [s for s in summaries if ReportState(s.status).editable]
+    if editable:
+        return ReportingPeriod.parse(max(editable, key=lambda s: s.updated_at).period_key)
+    latest = max((ReportingPeriod.parse(s.period_key) for s in summaries), key=lambda p: (p.end, -p.months))
+    same_type = ReportingPeriod.periods_of_year(latest.type, plan_year)
+    following = [p for p in same_type if p.start > latest.end and p.start <= today]
+    return following[0] if following else latest
+
+
+#: Report states in which the superior's return comments still apply (the correction cycle).
+COMMENT_STATES = frozenset({ReportState.RETURNED, ReportState.DRAFT, ReportState.PENDING})
+
+
+def return_comment(report: Any, code: str | None = None) -> str:
+    """The superior office's comment on target `code` (or the general one, code None) of a report
+    (``status``, ``return_comments``), while it is being corrected; "" otherwise."""
+    if report.status not in COMMENT_STATES:
+        return ""
+    comments = report.return_comments or {}
+    if code is None:
+        return nfc(comments.get("general", ""))
+    return nfc((comments.get("targets") or {}).get(code, ""))
 
 
 # ------------------------------------------------------------------ finding a target
