@@ -608,3 +608,51 @@ def test_autosave_runs_off_the_gui_thread_and_survives_lock(qtbot, form, entry_s
         ops.runner().wait(10_000)
         ops.runner().resume()
         ops.set_synchronous(True)
+
+
+def test_a_value_typed_just_before_lock_is_saved(qtbot, created, installed, sync_ops):
+    """Ctrl+L right after typing, while the worker is busy: lock hides the window (the form
+    saves), waits for the save, and only then wipes the key."""
+    import threading
+
+    from conftest import ENTRY_PW
+    from desktop.ui import ops
+    from desktop.ui.app import AppController
+
+    vault = created[0]
+    ops.set_synchronous(False)
+    gate = threading.Event()
+    ctl = AppController(vault)
+    try:
+        ctl.start()
+        qtbot.addWidget(ctl.login)
+        ctl.login.username.setText("nhaplieu")
+        ctl.login.password.setText(ENTRY_PW)
+        ctl.login.attempt()
+        qtbot.waitUntil(lambda: ctl.session is not None and ctl.main is not None, timeout=10_000)
+        ctl.main.show_page("entry")
+        form = ctl.main.page_widget("entry")
+        qtbot.waitUntil(lambda: form.loaded is not None, timeout=10_000)
+        form.open_report(PLAN, "2025-03")
+        qtbot.waitUntil(lambda: form.loaded is not None and form.loaded.period.key == "2025-03", timeout=10_000)
+        form.select_target(COUNT)
+        type_number(qtbot, form.editor.inputs["count"], "7")
+        assert form.has_pending_edits()                       # typed, the autosave timer not fired yet
+        ops.Op(None, lambda: gate.wait(10)).run()             # the worker is busy: the save will queue
+        live = ctl.session
+        ctl.lock("Đã khóa phiên làm việc.")
+        assert live.is_unlocked                               # waiting for the save
+        gate.set()
+        qtbot.waitUntil(lambda: not live.is_unlocked, timeout=10_000)
+    finally:
+        gate.set()
+        ops.runner().wait(10_000)
+        ops.runner().resume()
+        ops.set_synchronous(True)
+    again = vault.unlock("nhaplieu", ENTRY_PW)
+    try:
+        mine = [s for s in progress.list_reports(again, PLAN) if s.period_key == "2025-03"]
+        assert len(mine) == 1 and progress.get_report(again, mine[0].id).entries[COUNT].count == 7
+    finally:
+        again.lock()
+    ctl.login.close()
