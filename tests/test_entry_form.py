@@ -539,6 +539,15 @@ def test_filter_not_entered_and_not_yet_achieved(qtbot, form):
     assert RATIO not in [r.code for r in form.model.rows()]
     form.set_filter("all")
     assert form.model.target_count() == total
+    # a value that cannot be saved: "Có lỗi, ý kiến" finds it
+    form.select_target(RATIO)
+    type_number(qtbot, form.editor.inputs["numerator"], "9999")
+    assert not form.save_now()
+    form.set_filter("problems")
+    assert [r.code for r in form.model.rows()] == [RATIO] and form.current_code == RATIO
+    form.undo()                                                # drop the invalid value
+    form.apply_filter()
+    assert form.model.target_count() == 0 and form.editor.code == RATIO
 
 
 def test_submit_warns_how_many_targets_are_still_empty(qtbot, form, entry_session):
