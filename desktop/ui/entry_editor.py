@@ -15,11 +15,13 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QLocale, Qt, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+                               QListWidgetItem, QPlainTextEdit, QPushButton, QScrollArea, QSpinBox, QVBoxLayout,
+                               QWidget)
 
 from desktop.export.vnformat import fmt_date, fmt_int, fmt_percent
 from desktop.models.domain.plan import ReportingPeriod, Target, fmt_percent_value
 from desktop.models.domain.entry_rules import TEXT_FIELDS, EarlierDone, FieldProblem, redated_warning
+from desktop.models.services.progress import NARRATIVE_SECTIONS, NARRATIVE_TITLES
 from desktop.ui import theme
 from desktop.ui.fields import DateField
 
@@ -587,4 +589,45 @@ def _size(n: int) -> str:
         return f"{n / 1024 / 1024:.1f} MB".replace(".", ",")
     return f"{max(1, round(n / 1024))} KB"
 
+
+class NarrativeEditor(QScrollArea):
+    """The six narrative sections of the report (I–VI), one box each. Emits `edited(key, text)`;
+    never saves itself (the form saves them with the targets)."""
+
+    edited = Signal(str, str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.edits: dict[str, QPlainTextEdit] = {}
+        inner = QWidget()
+        lay = QVBoxLayout(inner)
+        lay.addWidget(QLabel(self.tr("Phần thuyết minh của báo cáo; được lưu tự động như số liệu."), wordWrap=True))
+        prev = None
+        for key in NARRATIVE_SECTIONS:
+            lab = QLabel(f"{key}. {QCoreApplication.translate('Progress', NARRATIVE_TITLES[key])}")
+            lab.setStyleSheet(theme.BOLD)
+            box = _text_box(4)
+            lab.setBuddy(box)
+            box.textChanged.connect(lambda k=key, b=box: self.edited.emit(k, b.toPlainText()))
+            lay.addWidget(lab)
+            lay.addWidget(box)
+            if prev is not None:
+                QWidget.setTabOrder(prev, box)
+            prev = box
+            self.edits[key] = box
+        lay.addStretch(1)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setWidget(inner)
+
+    def set_texts(self, texts: dict, read_only: bool | None = None) -> None:
+        """Show `texts` (key -> text) without emitting edits. With `read_only` (a report loaded)
+        every section is set, those not given emptied; without it (undo) only those given."""
+        for key, box in self.edits.items():
+            if key in texts or read_only is not None:
+                box.blockSignals(True)
+                box.setPlainText(texts.get(key, "") or "")
+                box.blockSignals(False)
+            if read_only is not None:
+                box.setReadOnly(read_only)
 

@@ -44,8 +44,8 @@ from desktop.models.domain.i18n import nfc
 from desktop.models.storage.vault import Permission
 from desktop.ui import ops, theme
 from desktop.ui.entry_dialogs import SendBackDialog
-from desktop.ui.entry_editor import (FIELD_LABELS, DateBox, EditorContext, NumberBox, TargetEditor,  # noqa: F401
-                                     _num, _text_box, field_label, status_colour)
+from desktop.ui.entry_editor import (FIELD_LABELS, DateBox, EditorContext, NarrativeEditor, NumberBox,  # noqa: F401
+                                     TargetEditor, _num, field_label, status_colour)
 from desktop.ui.entry_targets import EntryRow, TargetList, entry_columns  # noqa: F401
 from desktop.ui.messages import MessageBox, show_error
 
@@ -288,33 +288,15 @@ class EntryForm(QWidget):
         self.splitter.setChildrenCollapsible(False)
 
         # --- narrative -------------------------------------------------------------------------------
-        self.narrative_edits: dict[str, QPlainTextEdit] = {}
-        narrative = QWidget()
-        nl = QVBoxLayout(narrative)
-        nl.addWidget(QLabel(self.tr("Phần thuyết minh của báo cáo; được lưu tự động như số liệu."), wordWrap=True))
-        prev = None
-        for key in progress.NARRATIVE_SECTIONS:
-            lab = QLabel(f"{key}. {QCoreApplication.translate('Progress', progress.NARRATIVE_TITLES[key])}")
-            lab.setStyleSheet(theme.BOLD)
-            box = _text_box(4)
-            lab.setBuddy(box)
+        self.narrative = NarrativeEditor()
+        self.narrative_edits = self.narrative.edits
+        self.narrative.edited.connect(self._on_narrative_edit)
+        for box in self.narrative_edits.values():
             box.installEventFilter(self)
-            box.textChanged.connect(lambda k=key, b=box: self._on_narrative_edit(k, b.toPlainText()))
-            nl.addWidget(lab)
-            nl.addWidget(box)
-            if prev is not None:
-                QWidget.setTabOrder(prev, box)
-            prev = box
-            self.narrative_edits[key] = box
-        nl.addStretch(1)
-        narrative_scroll = QScrollArea()
-        narrative_scroll.setWidgetResizable(True)
-        narrative_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        narrative_scroll.setWidget(narrative)
 
         self.tabs = QTabWidget(objectName="entryTabs")
         self.tabs.addTab(self.splitter, self.tr("Mục tiêu, nhiệm vụ"))
-        self.tabs.addTab(narrative_scroll, self.tr("Báo cáo chung (I–VI)"))
+        self.tabs.addTab(self.narrative, self.tr("Báo cáo chung (I–VI)"))
 
         # --- actions ----------------------------------------------------------------------------------
         self.undo_button = QPushButton(self.tr("Hoàn tác"))
@@ -563,11 +545,7 @@ class EntryForm(QWidget):
         self.progress_label.setText("")
         self.saved_label.setText("")
         self._set_banner(reason, "info")
-        for box in self.narrative_edits.values():
-            box.blockSignals(True)
-            box.clear()
-            box.setReadOnly(True)
-            box.blockSignals(False)
+        self.narrative.set_texts({}, read_only=True)
         self.tabs.setTabText(0, self.tr("Mục tiêu, nhiệm vụ"))
         self._update_actions()
         self.reportLoaded.emit(None)
@@ -588,12 +566,7 @@ class EntryForm(QWidget):
         self._last_saved_at = None
 
         self._apply_header()
-        read_only = not self.editable
-        for key, box in self.narrative_edits.items():
-            box.blockSignals(True)
-            box.setPlainText(self._narrative_saved.get(key, ""))
-            box.setReadOnly(read_only)
-            box.blockSignals(False)
+        self.narrative.set_texts(self._narrative_saved, read_only=not self.editable)
         self.model.set_rows([self._row_for(t) for t in loaded.targets])
         self.tabs.setTabText(0, self.tr("Mục tiêu, nhiệm vụ ({0})").format(len(loaded.targets)))
         self._update_progress_label()
@@ -1091,11 +1064,7 @@ class EntryForm(QWidget):
         self._restoring = True
         try:
             if code == NARRATIVE:
-                for key, text in values.items():
-                    box = self.narrative_edits[key]
-                    box.blockSignals(True)
-                    box.setPlainText(text or "")
-                    box.blockSignals(False)
+                self.narrative.set_texts(values)
             else:
                 if self._current_code != code:
                     self.select_target(code)
