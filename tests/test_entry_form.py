@@ -665,3 +665,17 @@ def test_a_value_typed_just_before_lock_is_saved(qtbot, created, installed, sync
     finally:
         again.lock()
     ctl.login.close()
+
+
+def test_ctrl_f_finds_and_arrow_keys_step_over_group_headings(qtbot, form):
+    rows = form.model.rows()
+    last_of_first_group = [r for r in rows if r.group_code == rows[0].group_code][-1]
+    first_of_second_group = rows[rows.index(last_of_first_group) + 1]
+    form.select_target(last_of_first_group.code)
+    form.target_view.setFocus()
+    qtbot.keyClick(form.target_view, Qt.Key.Key_Down)        # the next group's heading is stepped over
+    assert form.current_code == first_of_second_group.code and form.editor.code == first_of_second_group.code
+    qtbot.keyClick(form.target_view, Qt.Key.Key_Up)
+    assert form.current_code == last_of_first_group.code
+    qtbot.keyClick(form.target_view, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert form.search_edit.hasFocus()
