@@ -926,7 +926,11 @@ def _measure_cell(t: dict) -> str:
 
 
 class PlanEditDialog(QDialog):
-    """Edit a plan the unit owns: plan fields, report deadlines, and each target. Saves a new version."""
+    """Edit a plan the unit owns: plan fields, report deadlines, and each target.
+
+    The form works on a copy of the plan; Save turns what the user did into a batch of edits
+    (`plans.UpdateTarget`/`AddTarget`/`RemoveTarget`/`UpdatePlanInfo`) that the plans service
+    applies in one transaction as one new version. A refused batch leaves the dialog as it was."""
 
     saved = Signal(int)
 
@@ -935,8 +939,12 @@ class PlanEditDialog(QDialog):
         self.session = session
         self.plan_id = plan_id
         self.doc = plans.get_plan_document(session, plan_id)
+        self._original = copy.deepcopy(self.doc)
+        # every target of the stored version with its code there; the form edits these dicts in
+        # place, so a renamed or moved target is still known as the one it was (kept alive here)
+        self._origins: list[tuple[dict, str]] = [(t, t["code"]) for g in self.doc["groups"] for t in g["targets"]]
         self._current: tuple[int, int] | None = None
-        self.setWindowTitle(self.tr("Sửa kế hoạch {0}").format(plan_id))
+        self.setWindowTitle(self.tr("Sửa kế hoạch: {0}").format(self.doc["title"]))
         self.resize(1100, 720)
 
         self.title_edit = QLineEdit(self.doc["title"])
@@ -1119,12 +1127,24 @@ class PlanEditDialog(QDialog):
         return self.doc["groups"][pos[0]]["targets"][pos[1]]
 
     def _on_target_changed(self, row: int) -> None:
+        item = self.target_list.item(row)
+        wanted = self._target(tuple(item.data(ROLE_ROW))) if item is not None else None
         if self._current is not None and not self._commit():
             self.target_list.blockSignals(True)
             self.target_list.setCurrentRow(self._row_of(self._current))
             self.target_list.blockSignals(False)
             return
-        item = self.target_list.item(row)
+        if wanted is not None and self._current is not None:
+            # committing moved a target to another group and rebuilt the list: rows shifted, so
+            # find the target the user clicked again (by identity, its code may be edited)
+            pos = next(((gi, ti) for gi, g in enumerate(self.doc["groups"]) for ti, t in enumerate(g["targets"])
+                        if t is wanted), None)
+            if pos is not None:
+                row = self._row_of(pos)
+                self.target_list.blockSignals(True)
+                self.target_list.setCurrentRow(row)
+                self.target_list.blockSignals(False)
+            item = self.target_list.item(row)
         if item is None:
             return
         pos = tuple(item.data(ROLE_ROW))
@@ -1284,6 +1304,10 @@ class PlanEditDialog(QDialog):
         else:
             t.pop("assignment_note", None)
         gi, ti = pos
+        edited = self._target(pos)
+        edited.clear()
+        edited.update(t)  # in place: the target stays the one it was loaded as (see _origins)
+        t = edited
         new_gi = self.group_combo.currentIndex()
         if new_gi != gi and new_gi >= 0:
             del self.doc["groups"][gi]["targets"][ti]
@@ -1293,7 +1317,6 @@ class PlanEditDialog(QDialog):
             self._current = None
             self._rebuild_list(select=self._find(t["code"]) or new_pos)
             return True
-        self.doc["groups"][gi]["targets"][ti] = t
         item = self.target_list.item(self._row_of(pos))
         if item is not None:
             item.setText(f"{t['code']} — {t['text']}")
@@ -1348,21 +1371,66 @@ class PlanEditDialog(QDialog):
             doc.pop("submission_deadlines", None)
         return doc
 
+    def edits(self) -> list[plans.PlanEdit]:
+        """What the user changed, as edits for `plans.apply_edits` (empty when nothing changed)."""
+        out: list[plans.PlanEdit] = []
+        working = self.working_document()
+        info = {}
+        for key in ("title", "year", "submission_deadlines"):
+            if working.get(key) != self._original.get(key):
+                info[key] = working.get(key)
+        if info:
+            out.append(plans.UpdatePlanInfo(info))
+        before = {t["code"]: (g["code"], t) for g in self._original["groups"] for t in g["targets"]}
+        origin = {id(t): code for t, code in self._origins}
+        present = set()
+        added = []
+        for g in self.doc["groups"]:
+            for t in g["targets"]:
+                code = origin.get(id(t))
+                if code is None:
+                    added.append(plans.AddTarget(g["code"], copy.deepcopy(t)))
+                    continue
+                present.add(code)
+                old_group, old = before[code]
+                changes = {k: copy.deepcopy(t.get(k)) for k in sorted(set(old) | set(t)) if old.get(k) != t.get(k)}
+                moved = g["code"] if g["code"] != old_group else None
+                if changes or moved:
+                    out.append(plans.UpdateTarget(code, changes, moved))
+        out += [plans.RemoveTarget(code) for code in before if code not in present]
+        return out + added
+
     def save(self) -> None:
         if not self._commit():
             return
-        try:
-            version = plans.save_new_version(self.session, self.plan_id, self.working_document(),
-                                             self.note_edit.text())
-        except plans.PlanFormatError as exc:
-            self.problems_label.setText("\n".join(str(p).split(": ", 1)[-1] if not p.target else
-                                                  f"{p.target}: {p.message}" for p in exc.problems[:12]))
+        edits = self.edits()
+        if not edits:
+            self.problems_label.setText(self.tr("Chưa có thay đổi nào để lưu."))
             return
-        except AppError as exc:
-            self.problems_label.setText(exc.user_text())
-            return
+        session, plan_id, note = self.session, self.plan_id, self.note_edit.text()
+        self.problems_label.clear()
+        self.save_button.setEnabled(False)
+        ops.Op(self, lambda: plans.apply_edits(session, plan_id, edits, note), changes=ops.Changes.PLANS) \
+            .success(self._saved).failure(self._save_failed) \
+            .finally_(lambda: self.save_button.setEnabled(True)) \
+            .with_progress(self.tr("Đang lưu kế hoạch…")).run()
+
+    def _saved(self, version: int) -> None:
         self.saved.emit(version)
         self.accept()
+
+    def _save_failed(self, exc: BaseException) -> None:
+        """A refused save keeps every edit in the form; the reason is shown under it."""
+        if isinstance(exc, plans.PlanEditError):
+            lines = [plans.PlanEditError.problem_text(p) for p in exc.problems[:8]]
+            if len(exc.problems) > 8:
+                lines.append(self.tr("… và {0} lỗi khác").format(len(exc.problems) - 8))
+            self.problems_label.setText(self.tr("Chưa lưu: có {0} lỗi.").format(len(exc.problems)) + "\n"
+                                        + "\n".join(lines))
+        elif isinstance(exc, AppError):
+            self.problems_label.setText(exc.user_text())
+        else:
+            _show_error(self, exc, self.tr("Không lưu được kế hoạch"))
 
 
 class PlanImportDialog(QDialog):
