@@ -28,7 +28,7 @@ from desktop.models.domain.errors import AppError
 from desktop.models.domain.i18n import nfc, tr
 from desktop.models.storage.vault import Permission
 from desktop.ui import ops
-from desktop.ui.table_models import ListTableModel
+from desktop.ui.table_models import SORT_ROLE, ListTableModel, sortable
 from desktop.ui import theme
 
 GROUP_BG = QColor(theme.GROUP_BG)
@@ -44,19 +44,14 @@ def _show_error(parent, exc: BaseException, title: str | None = None) -> None:
 
 
 # ------------------------------------------------------------------ table models
-class PlanTableModel(QAbstractTableModel):
-    """The plans on the left, one per row: the title, then year, target count and origin."""
+class PlanTableModel(ListTableModel):
+    """The plans on the left, one per row: the title (with its target count and origin under it)
+    and the year; sorted by clicking a header (title in Vietnamese order, year as a number)."""
 
-    COLUMNS = ("plan",)
+    COLUMNS = ("plan", "year")
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._rows: list[plans.PlanSummary] = []
-
-    def set_rows(self, rows: list[plans.PlanSummary]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
+    def headers(self):
+        return (self.tr("Kế hoạch"), self.tr("Năm"))
 
     def plan_at(self, row: int) -> plans.PlanSummary | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
@@ -64,30 +59,29 @@ class PlanTableModel(QAbstractTableModel):
     def row_of(self, plan_id: str) -> int:
         return next((i for i, p in enumerate(self._rows) if p.id == plan_id), -1)
 
-    def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.COLUMNS):
-            return self.tr("Kế hoạch")
-        return None
+    def sort_key(self, p: plans.PlanSummary, column: int):
+        return p.title if self.COLUMNS[column] == "plan" else p.year
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+        p = self.row_at(index)
+        if p is None:
             return None
-        p = self._rows[index.row()]
+        col = self.COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return self.tr("{0}\nNăm {1} · {2} mục tiêu · {3}").format(p.title, p.year, p.target_count, p.origin_label)
+            if col == "year":
+                return str(p.year)
+            return self.tr("{0}\n{1} mục tiêu · {2}").format(p.title, p.target_count, p.origin_label)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col == "year":
+            return int(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignHCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
             tip = f"{p.title}\n{p.kind_label} {self.tr('số')} {p.reference}\n{p.issuing_unit}\n" \
-                  f"{self.tr('Phiên bản')} {p.version} · {p.origin_label}"
-            if p.derived_from:
-                tip += "\n" + self.tr("Tạo từ kế hoạch {0}").format(p.derived_from)
+                  f"{self.tr('Năm')} {p.year} · {self.tr('Phiên bản')} {p.version} · {p.origin_label}"
+            source = next((x.title for x in self._rows if x.id == p.derived_from), None) if p.derived_from else None
+            if source:
+                tip += "\n" + self.tr("Tạo từ: {0}").format(source)
             return tip
+        if role == SORT_ROLE:
+            return self.sort_data(index)
         if role == ROLE_ROW:
             return p
         return None
@@ -431,7 +425,10 @@ class PlanBrowser(QWidget):
         # --- plan list ----------------------------------------------------------------------
         self.plan_model = PlanTableModel(self)
         self.plan_view = _table(self.plan_model, stretch=0, wrap=True)
-        self.plan_view.horizontalHeader().setVisible(False)
+        self.plan_view.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.plan_view.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft)
+        self.plan_view.setMinimumWidth(300)  # plan titles stay readable (issue 19: it was squeezed to ~90 px)
+        sortable(self.plan_view)
         self.plan_view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.plan_view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.plan_view.setStyleSheet(theme.PLAN_ROWS)
@@ -475,10 +472,11 @@ class PlanBrowser(QWidget):
             c.currentIndexChanged.connect(lambda _i: self.apply_filters())
             return c
 
-        self.group_combo = combo(16)
-        self.lead_combo = combo(16)
-        self.measure_combo = combo(12)
-        self.deadline_combo = combo(12)
+        # small minimums (they stretch when there is room) so the plan list keeps its width at 1366×768
+        self.group_combo = combo(9)
+        self.lead_combo = combo(9)
+        self.measure_combo = combo(8)
+        self.deadline_combo = combo(8)
         self.measure_combo.blockSignals(True)
         self.measure_combo.addItem(self.tr("Mọi cách đo"), None)
         for key in ("ratio", "count", "milestone", "recurring", "qualitative"):
@@ -551,9 +549,9 @@ class PlanBrowser(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(right)
-        self.splitter.setStretchFactor(0, 0)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([300, 980])
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setSizes([360, 1000])
         self.splitter.setChildrenCollapsible(False)
         outer = QVBoxLayout(self)
         outer.addWidget(self.splitter)
@@ -618,7 +616,9 @@ class PlanBrowser(QWidget):
         meta = [reference, p.issuing_unit, self.tr("Năm {0}").format(p.year),
                 self.tr("Phiên bản {0}").format(p.version), p.origin_label]
         if p.derived_from:
-            meta.append(self.tr("tạo từ {0}").format(p.derived_from))
+            source = next((x.title for x in self.plan_model.rows() if x.id == p.derived_from), None)
+            if source:
+                meta.append(self.tr("tạo từ “{0}”").format(source))
         self.plan_meta.setText(" · ".join(meta))
         try:
             self._all_rows = plans.list_targets(self.session, p.id)
