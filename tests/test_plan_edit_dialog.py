@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from desktop.models import plans
+from desktop.models.services import plans
 from desktop.ui import ops
 from desktop.ui.plan_browser import PlanBrowser, PlanEditDialog
 from plan_fixtures import entry_session, installed, snapshot  # noqa: F401

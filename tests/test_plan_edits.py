@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from desktop.models import plans
-from desktop.models.errors import NotFound, PermissionDenied, ValidationError
-from desktop.models.schema import AuditRecord
+from desktop.models.services import plans
+from desktop.models.domain.errors import NotFound, PermissionDenied, ValidationError
+from desktop.models.storage.schema import AuditRecord
 from plan_fixtures import entry_session, installed, snapshot  # noqa: F401
 
 PID = "kv1-cds-2025"

@@ -10,11 +10,11 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QTableView
 
-from desktop.models import accounts, plans
-from desktop.models.accounts import UserInfo
-from desktop.models.exchange import ReceivedReport
-from desktop.models.i18n import given_name_first, vi_sort_key
-from desktop.models.vault import Role
+from desktop.models.services import accounts, plans
+from desktop.models.services.accounts import UserInfo
+from desktop.models.services.exchange import ReceivedReport
+from desktop.models.domain.i18n import given_name_first, vi_sort_key
+from desktop.models.storage.vault import Role
 from desktop.ui.admin_pages import BackupTableModel, UserTableModel, UsersPage
 from desktop.ui.exchange_page import OutboxModel, ReceivedReportModel
 from desktop.ui.plan_browser import PlanBrowser

@@ -20,7 +20,7 @@ import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TypeAlias
 
-from desktop.models.domain import ReportingPeriod
+from desktop.models.domain.plan import ReportingPeriod
 
 __all__ = [
     "EMPTY",

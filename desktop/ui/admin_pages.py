@@ -16,11 +16,12 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSizePolicy, QSpinBox,
                                QTableView, QVBoxLayout, QWidget)
 
-from desktop.models import accounts, audit, settings, units
-from desktop.models.errors import AppError
+from desktop.models.services import accounts, settings, units
+from desktop.models.storage import audit
+from desktop.models.domain.errors import AppError
 from desktop.export.vnformat import fmt_datetime, fmt_int
-from desktop.models.i18n import fold, given_name_first
-from desktop.models.vault import AppSession, Permission, Role, Vault
+from desktop.models.domain.i18n import fold, given_name_first
+from desktop.models.storage.vault import AppSession, Permission, Role, Vault
 from desktop.ui.fields import upper_case_as_typed
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui.table_models import SORT_ROLE, RowTableModel, sortable

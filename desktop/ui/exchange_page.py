@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFrame, Q
                                QSizePolicy, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from desktop.export.vnformat import fmt_date, fmt_datetime, fmt_period
-from desktop.models import exchange, keystore, plans, units
-from desktop.models.domain import ReportingPeriod
-from desktop.models.vault import AppSession, Permission
+from desktop.models.services import exchange, keystore, plans, units
+from desktop.models.domain.plan import ReportingPeriod
+from desktop.models.storage.vault import AppSession, Permission
 from desktop.ui.admin_pages import _table
 from desktop.ui.table_models import RowTableModel
 from desktop.ui.messages import MessageBox, show_error

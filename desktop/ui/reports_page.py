@@ -18,10 +18,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
                                QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
 from desktop.export.vnformat import fmt_date, fmt_datetime
-from desktop.models import plans, progress, units, workflow
-from desktop.models.domain import ReportingPeriod
-from desktop.models.errors import AppError
-from desktop.models.i18n import given_name_first
+from desktop.models.services import plans, progress, units
+from desktop.models.domain import workflow
+from desktop.models.domain.plan import ReportingPeriod
+from desktop.models.domain.errors import AppError
+from desktop.models.domain.i18n import given_name_first
 from desktop.ui.entry_form import FIELD_LABELS
 from desktop.ui import ops
 from desktop.ui.messages import show_error

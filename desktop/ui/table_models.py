@@ -18,7 +18,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-from desktop.models.i18n import vi_sort_key
+from desktop.models.domain.i18n import vi_sort_key
 
 log = logging.getLogger(__name__)
 
