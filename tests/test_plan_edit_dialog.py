@@ -117,3 +117,17 @@ def test_a_clerk_cannot_save_even_with_the_dialog_open(qtbot, browser, entry_ses
     assert "không có quyền" in edit.problems_label.text().lower()
     assert edit.title_edit.text() == "Đổi tên"
     assert snapshot(browser.session) == before
+
+
+def test_no_plan_id_or_period_key_on_the_plan_screens(qtbot, browser):
+    from screen_text import raw_codes
+
+    ids = [p.id for p in plans.list_plans(browser.session)]
+    plans.apply_edits(browser.session, PID, [plans.UpdatePlanInfo({"title": "Kế hoạch CĐS 2025 của KV1"})])
+    browser.refresh()
+    assert raw_codes(browser, ids) == []
+    assert raw_codes(browser.open_edit_dialog(), ids) == []
+    history = browser.open_history_dialog()
+    assert history.version_model.rowCount() == 2 and raw_codes(history, ids) == []
+    assert "Tạo từ kế hoạch “Kế hoạch Chuyển đổi số ngành Kiểm sát Thanh Hóa năm 2025”" in \
+        [history.version_model.index(r, 4).data() for r in range(2)]

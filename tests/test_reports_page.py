@@ -134,3 +134,15 @@ def test_open_switches_the_main_window_to_the_entry_form_on_that_report(qtbot, c
     form = main.page_widget("entry")
     assert form.report.period.key == "2025-02" and form.report.status == progress.PENDING
     assert form.banner.isVisible()
+
+
+def test_no_plan_id_or_period_key_on_screen_and_periods_sort_by_time(qtbot, page):
+    from screen_text import raw_codes
+    from test_sorting import click_header, shown
+
+    assert raw_codes(page, [PLAN]) == []
+    click_header(qtbot, page.view, 1)
+    assert shown(page.view, 1) == ["Tháng 01/2025", "Tháng 02/2025", "Tháng 03/2025"]
+    click_header(qtbot, page.view, 1)
+    assert shown(page.view, 1) == ["Tháng 03/2025", "Tháng 02/2025", "Tháng 01/2025"]
+    assert page.current_report() is not None  # the selection follows its row

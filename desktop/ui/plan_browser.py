@@ -25,7 +25,8 @@ from desktop.models.domain.plan import (EVERY_LABELS, LEVEL_LABELS, LEVELS, MEAS
                                    Deadline, DeadlineParseError, Measure, Recurrence, ReportingPeriod, fmt_date,
                                    parse_deadline, parse_measure)
 from desktop.models.domain.errors import AppError
-from desktop.models.domain.i18n import nfc, tr
+from desktop.export.vnformat import fmt_datetime
+from desktop.models.domain.i18n import given_name_first, nfc, tr
 from desktop.models.storage.vault import Permission
 from desktop.ui import ops
 from desktop.ui.table_models import SORT_ROLE, ListTableModel, sortable
@@ -297,6 +298,12 @@ class ProblemTableModel(ListTableModel):
 class VersionTableModel(ListTableModel):
     COLUMNS = ("version", "created", "by", "targets", "note")
 
+    def sort_key(self, v: plans.PlanVersionInfo, column: int):
+        col = self.COLUMNS[column]
+        if col == "by":
+            return given_name_first(v.created_by)
+        return {"version": v.version, "created": v.created_at, "targets": v.target_count}.get(col, v.note)
+
     def headers(self):
         return (self.tr("Phiên bản"), self.tr("Thời điểm"), self.tr("Người thực hiện"), self.tr("Số mục tiêu"),
                 self.tr("Ghi chú"))
@@ -310,7 +317,7 @@ class VersionTableModel(ListTableModel):
             if col == "version":
                 return str(v.version) + (" " + self.tr("(hiện hành)") if v.is_current else "")
             if col == "created":
-                return v.created_at.strftime("%d/%m/%Y %H:%M")
+                return fmt_datetime(v.created_at)
             if col == "by":
                 return v.created_by
             if col == "targets":
@@ -795,7 +802,7 @@ class PlanBrowser(QWidget):
             return None
         dlg = CreateOwnPlanDialog(self.session, self._plan, self)
         dlg.created.connect(lambda pid: (self.refresh(select=pid), self._status(
-            self.tr("Đã tạo kế hoạch {0}. Bấm 'Sửa…' để điều chỉnh cho đơn vị.").format(pid))))
+            self.tr("Đã tạo kế hoạch “{0}”. Bấm 'Sửa…' để điều chỉnh cho đơn vị.").format(self._title_of(pid)))))
         return self._keep(dlg)
 
     def open_edit_dialog(self) -> "PlanEditDialog | None":
@@ -821,7 +828,7 @@ class PlanBrowser(QWidget):
             _show_error(self, exc)
             return None
         dlg.imported.connect(lambda pid: (self.refresh(select=pid), self._status(
-            self.tr("Đã nhập kế hoạch {0}.").format(pid))))
+            self.tr("Đã nhập kế hoạch “{0}”.").format(self._title_of(pid)))))
         return self._keep(dlg)
 
     def export_xlsx(self, path: str | Path | None = None) -> None:
@@ -850,6 +857,11 @@ class PlanBrowser(QWidget):
 
     def _status(self, text: str) -> None:
         self.status_label.setText(text)
+
+    def _title_of(self, plan_id: str) -> str:
+        """A plan's title for a message (users know plans by name, not by their internal id)."""
+        row = self.plan_model.row_of(plan_id)
+        return self.plan_model.plan_at(row).title if row >= 0 else plan_id
 
 
 # ------------------------------------------------------------------ dialogs
@@ -1536,18 +1548,18 @@ class VersionHistoryDialog(QDialog):
         super().__init__(parent)
         self.session = session
         self.plan_id = plan_id
-        self.setWindowTitle(self.tr("Lịch sử phiên bản — {0}").format(plan_id))
+        self.setWindowTitle(self.tr("Lịch sử phiên bản — {0}").format(plans.plan_summary(session, plan_id).title))
         self.resize(1000, 640)
         self.versions = plans.list_versions(session, plan_id)
         self.version_model = VersionTableModel(self)
         self.version_model.set_rows(self.versions)
-        self.version_view = _table(self.version_model, stretch=4)
+        self.version_view = sortable(_table(self.version_model, stretch=4))
         for col, width in ((0, 130), (1, 130), (2, 170), (3, 90)):
             self.version_view.setColumnWidth(col, width)
         self.from_combo = QComboBox()
         self.to_combo = QComboBox()
         for v in sorted(self.versions, key=lambda x: x.version):
-            label = self.tr("Phiên bản {0} ({1})").format(v.version, v.created_at.strftime("%d/%m/%Y"))
+            label = self.tr("Phiên bản {0} ({1})").format(v.version, fmt_date(v.created_at))
             self.from_combo.addItem(label, v.version)
             self.to_combo.addItem(label, v.version)
         n = self.to_combo.count()

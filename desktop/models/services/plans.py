@@ -735,7 +735,7 @@ def install_builtin_plans(session: AppSession) -> InstallReport:
                 version = existing.current_version + 1
                 existing.current_version = version
                 report.updated.append(pid)
-            _store_version(s, pid, version, doc, _t("Kế hoạch có sẵn ({0})").format(name), session.user.id or None)
+            _store_version(s, pid, version, doc, _t("Kế hoạch có sẵn của phần mềm"), session.user.id or None)
             audit.append(s, session.user.id or None, "plan.import", pid,
                          {"origin": "builtin", "file": name, "version": version})
     return report
@@ -911,11 +911,11 @@ def list_versions(session: AppSession, plan_id: str) -> list[PlanVersionInfo]:
 
 
 # ------------------------------------------------------------------ writing
-def _check_editable(row: PlanRow) -> None:
+def _check_editable(row: PlanRow, title: str | None = None) -> None:
     if row.origin not in EDITABLE_ORIGINS:
         raise PlanReadOnly(
-            _t("Kế hoạch '{0}' là kế hoạch {1}, chỉ xem, không sửa được.").format(
-                row.id, _t(ORIGIN_LABELS.get(row.origin, row.origin)).lower()),
+            _t("Kế hoạch “{0}” là kế hoạch {1}, chỉ xem, không sửa được.").format(
+                title or row.id, _t(ORIGIN_LABELS.get(row.origin, row.origin)).lower()),
             _t("Hãy dùng 'Tạo kế hoạch của đơn vị từ kế hoạch này' để có bản riêng của đơn vị rồi sửa bản đó."))
 
 
@@ -925,8 +925,9 @@ def save_new_version(session: AppSession, plan_id: str, doc: Mapping, note: str 
     session.require(Permission.MANAGE_PLANS)
     with session.db.session() as s:
         row = _plan_row(s, plan_id)
-        _check_editable(row)
-        return _store_edited(s, session, row, _version_row(s, plan_id, None), dict(doc), note,
+        current = _version_row(s, plan_id, None)
+        _check_editable(row, json.loads(current.document).get("title"))
+        return _store_edited(s, session, row, current, dict(doc), note,
                              lambda problems: PlanFormatError(problems, plan_id))
 
 
@@ -1039,7 +1040,7 @@ def create_own_plan(session: AppSession, superior_plan_id: str, new_id: str, tit
         s.add(PlanRow(id=new_id, current_version=1, origin="own", owner_unit_code=unit.code if unit else None,
                       derived_from=superior_plan_id, archived=False))
         s.flush()
-        _store_version(s, new_id, 1, doc, _t("Tạo từ kế hoạch {0}").format(superior_plan_id), session.user.id or None)
+        _store_version(s, new_id, 1, doc, _t("Tạo từ kế hoạch “{0}”").format(superior["title"]), session.user.id or None)
         audit.append(s, session.user.id or None, "plan.create", new_id,
                      {"derived_from": superior_plan_id, "targets": _target_count(doc)})
     return new_id
@@ -1175,10 +1176,10 @@ def apply_edits(session: AppSession, plan_id: str, edits: Iterable[PlanEdit], no
     edits = list(edits)
     with session.db.session() as s:
         row = _plan_row(s, plan_id)
-        _check_editable(row)
         current = _version_row(s, plan_id, None)
         doc = json.loads(current.document)
         title = doc.get("title") or plan_id
+        _check_editable(row, title)
         _apply(doc, edits, title)
         return _store_edited(s, session, row, current, doc, note or _default_note(edits),
                              lambda problems: PlanEditError(problems, title))
