@@ -134,6 +134,11 @@ def test_exchange_tables_show_plan_titles_and_periods_and_sort_by_time(qtbot, qt
     assert [model.index(r, 0).data()[-2:].strip() for r in range(3)] == ["2", "3", "10"]
     model.sort(2, Qt.SortOrder.AscendingOrder)  # periods by their end: Feb, Q1 (31/03), Apr
     assert [model.index(r, 2).data() for r in range(3)] == ["Tháng 02/2025", "Quý I/2025", "Tháng 04/2025"]
+    model.set_rows(rows + [ReceivedReport(9, "VKS-KV4-THA", "Viện kiểm sát nhân dân khu vực 4", "thanhhoa-cds-2025",
+                                          "2025-03", "da_nhan", 0, None, ())])
+    # March and the first quarter end the same day: the quarter (the longer period) first
+    assert [model.index(r, 2).data() for r in range(4)] == ["Tháng 02/2025", "Quý I/2025", "Tháng 03/2025",
+                                                            "Tháng 04/2025"]
     qtmodeltester.check(model)
     qtmodeltester.check(OutboxModel())
 

@@ -19,10 +19,9 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFrame, Q
 
 from desktop.export.vnformat import fmt_date, fmt_datetime, fmt_period
 from desktop.models.services import exchange, keystore, plans, units
-from desktop.models.domain.plan import ReportingPeriod
 from desktop.models.storage.vault import AppSession, Permission
 from desktop.ui.admin_pages import _table
-from desktop.ui.table_models import RowTableModel
+from desktop.ui.table_models import RowTableModel, period_order
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui import ops
 from desktop.ui import theme
@@ -51,14 +50,6 @@ def _fingerprint_font(size: int) -> QFont:
 
 
 # ------------------------------------------------------------------ table models (fed rows)
-def _period_key(key: str | None):
-    """A period sorts by its end, not by its label ('Quý II/2025' after 'Tháng 04/2025')."""
-    try:
-        return ReportingPeriod.parse(key).end.isoformat() if key else None
-    except ValueError:
-        return key
-
-
 class SendableReportModel(RowTableModel):
     """The unit's reports; `titles` (plan id → title, kept up to date by the page) names the plans."""
 
@@ -67,7 +58,7 @@ class SendableReportModel(RowTableModel):
         t = self.titles = titles if titles is not None else {}
         self.columns = [
             ("Kế hoạch", lambda r: t.get(r.plan_id, r.plan_id)),
-            ("Kỳ báo cáo", lambda r: r.period_label, lambda r: _period_key(r.period_key)),
+            ("Kỳ báo cáo", lambda r: r.period_label, lambda r: period_order(r.period_key)),
             ("Trạng thái", lambda r: r.status_label),
             ("Lần sửa", lambda r: r.revision),
             ("Gửi lúc", lambda r: fmt_datetime(r.sent_at), lambda r: r.sent_at),
@@ -79,7 +70,7 @@ class OutboxModel(RowTableModel):
         ("Lập lúc", lambda i: fmt_datetime(i.written_at or i.created_at), lambda i: i.written_at or i.created_at),
         ("Gửi đến", lambda i: i.recipient_unit),
         ("Loại", lambda i: i.kind_label),
-        ("Kỳ", lambda i: fmt_period(i.period), lambda i: _period_key(i.period)),
+        ("Kỳ", lambda i: fmt_period(i.period), lambda i: period_order(i.period)),
         ("Số", lambda i: i.seq),
         ("Trạng thái", lambda i: i.state_label),
         ("Lỗi gần nhất", lambda i: (i.last_error_message or "") if i.pending else ""),
@@ -149,7 +140,7 @@ class ReceivedReportModel(RowTableModel):
         self.columns = [
             ("Đơn vị", lambda r: r.unit_name or r.unit_code),
             ("Kế hoạch", lambda r: t.get(r.plan_id, r.plan_id)),
-            ("Kỳ", lambda r: fmt_period(r.period_key), lambda r: _period_key(r.period_key)),
+            ("Kỳ", lambda r: fmt_period(r.period_key), lambda r: period_order(r.period_key)),
             ("Trạng thái", lambda r: r.status_label),
             ("Lần sửa", lambda r: r.revision),
             ("Nhận lúc", lambda r: fmt_datetime(r.received_at), lambda r: r.received_at),
@@ -325,6 +316,7 @@ class ExchangePage(QWidget):
         self._titles: dict[str, str] = {}  # plan id → title, for the tables (filled by refresh)
         self.report_model = SendableReportModel(self, self._titles)
         self.report_view = _table(self.report_model)
+        _stretch(self.report_view, 0)
         self.send_button = QPushButton(self.tr("Gửi báo cáo đã duyệt lên cấp trên"), objectName="sendReport")
         send_box = QGroupBox(self.tr("Báo cáo của đơn vị"))
         lay = QVBoxLayout(send_box)
@@ -366,6 +358,11 @@ class ExchangePage(QWidget):
         lay.addWidget(self.result_summary)
         self.received_model = ReceivedReportModel(self, self._titles)
         self.received_view = _table(self.received_model)
+        # long unit names and plan titles are elided (full text in the tooltip) so the period,
+        # state and time stay on screen at 1366×768
+        _stretch(self.received_view, 1)
+        self.received_view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        self.received_view.setColumnWidth(0, 170)
         self.return_button = QPushButton(self.tr("Trả lại báo cáo đã chọn…"), objectName="returnReport")
         received = QWidget()
         lay = QVBoxLayout(received)

@@ -26,7 +26,7 @@ from desktop.models.domain.i18n import given_name_first
 from desktop.ui.entry_form import FIELD_LABELS
 from desktop.ui import ops
 from desktop.ui.messages import show_error
-from desktop.ui.table_models import SORT_ROLE, ListTableModel, sortable
+from desktop.ui.table_models import SORT_ROLE, ListTableModel, period_order, sortable
 from desktop.ui import theme
 
 ROLE_ROW = Qt.ItemDataRole.UserRole
@@ -94,7 +94,7 @@ class ReportTableModel(ListTableModel):
     def sort_key(self, r: ReportRow, column: int):
         col = self.COLUMNS[column]
         if col == "period":
-            return ReportingPeriod.parse(r.period_key).end  # by time, not by label
+            return period_order(r.period_key)  # by time, not by label
         if col == "status":  # in workflow order (draft, waiting, approved, sent …), not by label
             order = [st.value for st in workflow.UNIT_STATES]
             return order.index(r.status) if r.status in order else len(order)

@@ -19,6 +19,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from desktop.models.domain.i18n import vi_sort_key
+from desktop.models.domain.plan import ReportingPeriod
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,18 @@ def sort_value(value: Any) -> str | int | float | None:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     return vi_sort_key(str(value))
+
+
+def period_order(key: str | None) -> str | None:
+    """The sort key of a reporting period key: by its last day, the longer period first when two
+    end together (Quý I/2025 before Tháng 03/2025), never by its label."""
+    if not key:
+        return None
+    try:
+        p = ReportingPeriod.parse(key)
+    except ValueError:
+        return key
+    return f"{p.end.isoformat()}/{12 - p.months:02d}"
 
 
 _SHOWN = object()  # sort_key's "use the text shown"
