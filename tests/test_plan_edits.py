@@ -57,7 +57,10 @@ def test_a_batch_is_one_version_and_one_audit_record(own):
     assert [v.version for v in versions] == [2, 1] and versions[0].note == "Điều chỉnh theo chỉ đạo"
     records = _audit(own)
     assert len(records) == 1 and records[0].subject == PID
-    kinds = {(c.kind, c.code) for c in plans.diff_versions(own, PID, 1, 2)}
+    changes = plans.diff_versions(own, PID, 1, 2)
+    plan_fields = {f.field: f for f in next(c for c in changes if c.kind == "plan").fields}
+    assert plan_fields["submission_deadlines"].new == "Tháng: 4 ngày"  # as a user reads it, not JSON
+    kinds = {(c.kind, c.code) for c in changes}
     assert {("added", "KV1-01"), ("removed", last), ("added", "KV1-99"), ("removed", second),
             ("changed", first)} <= kinds
 

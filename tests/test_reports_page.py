@@ -81,8 +81,8 @@ def test_history_shows_transitions_and_field_revisions(page, reports):
     t = page.transition_model
     rows = [cells(t, r) for r in range(t.rowCount())]          # newest first
     assert [(r[1], r[2], r[3]) for r in rows] == [
-        ("nhaplieu", "Nháp", "Chờ duyệt"), ("lanhdao", "Chờ duyệt", "Nháp"), ("nhaplieu", "Nháp", "Chờ duyệt"),
-        ("nhaplieu", "(tạo mới)", "Nháp")]
+        ("Trần Thị Nhập", "Nháp", "Chờ duyệt"), ("Lê Văn Đạo", "Chờ duyệt", "Nháp"),
+        ("Trần Thị Nhập", "Nháp", "Chờ duyệt"), ("Trần Thị Nhập", "(tạo mới)", "Nháp")]
     assert rows[1][4] == "Bổ sung minh chứng."
     assert page.history_tabs.tabText(0) == "Quá trình xử lý (4)"
 
@@ -90,9 +90,9 @@ def test_history_shows_transitions_and_field_revisions(page, reports):
     v = page.revision_model
     revs = [cells(v, r) for r in range(v.rowCount())]
     assert page.history_tabs.tabText(1) == "Lịch sử sửa số liệu (4)"
-    assert ["nhaplieu", TARGET, "Tử số", "29", "30"] in [r[1:] for r in revs]
-    assert ["nhaplieu", TARGET, "Mẫu số", "–", "30"] in [r[1:] for r in revs]
-    assert ["nhaplieu", TARGET, "Kết quả đạt được", "–", "Đã ký số toàn bộ văn bản đi."] in [r[1:] for r in revs]
+    assert ["Trần Thị Nhập", TARGET, "Tử số", "29", "30"] in [r[1:] for r in revs]
+    assert ["Trần Thị Nhập", TARGET, "Mẫu số", "–", "30"] in [r[1:] for r in revs]
+    assert ["Trần Thị Nhập", TARGET, "Kết quả đạt được", "–", "Đã ký số toàn bộ văn bản đi."] in [r[1:] for r in revs]
     assert "Tháng 03/2025" in page.history_title.text()
 
 

@@ -36,7 +36,8 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import func, select
 
 from desktop.models.storage import audit
-from desktop.models.domain.plan import (FIELD_LABELS, FORMAT, LEVEL_LABELS, LEVELS, PLAN_KIND_LABELS, Deadline, Measure, Plan,
+from desktop.models.domain.plan import (FIELD_LABELS, FORMAT, LEVEL_LABELS, LEVELS, PERIOD_TYPE_LABELS, PERIOD_TYPES,
+                                        PLAN_KIND_LABELS, Deadline, Measure, Plan,
                      PlanProblem, Recurrence, Target, UnitRef, fmt_date, plan_from_document)
 from desktop.models.domain.errors import AppError, NotFound, ValidationError
 from desktop.fsutil import atomic_write_bytes
@@ -1217,6 +1218,11 @@ def _render(fieldname: str, value: Any, year: int) -> str:
         return label if not d.text or d.text == label else f"{label} ({d.text})"
     if fieldname == "measure":
         return Measure.from_json(value).label
+    if fieldname == "submission_deadlines" and isinstance(value, dict):  # "Tháng: 5 ngày; Quý: 10 ngày"
+        return "; ".join(_t("{0}: {1} ngày").format(tr("Domain", PERIOD_TYPE_LABELS.get(k, k)), value[k])
+                         for k in PERIOD_TYPES if k in value)
+    if fieldname == "period_types" and isinstance(value, list):
+        return ", ".join(tr("Domain", PERIOD_TYPE_LABELS.get(k, k)) for k in value)
     if fieldname == "applies_to_levels":
         return ", ".join(tr("Domain", LEVEL_LABELS.get(v, v)) for v in value)
     if fieldname == "reporting_units":
