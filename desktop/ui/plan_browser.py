@@ -437,6 +437,9 @@ class PlanBrowser(QWidget):
         self.plan_view.setMinimumWidth(300)  # plan titles stay readable (issue 19: it was squeezed to ~90 px)
         sortable(self.plan_view)
         self.plan_view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # a wrapped title needs more or fewer lines when the column width changes (splitter, window)
+        self.plan_view.horizontalHeader().sectionResized.connect(
+            lambda col, _old, _new: col == 0 and self.plan_view.resizeRowsToContents())
         self.plan_view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.plan_view.setStyleSheet(theme.PLAN_ROWS)
         self.plan_view.selectionModel().currentRowChanged.connect(self._on_plan_row)
