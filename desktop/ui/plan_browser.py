@@ -1488,7 +1488,7 @@ class PlanImportDialog(QDialog):
             self.row_view.setColumnWidth(col, width)
         self.problem_model = ProblemTableModel(self)
         self.problem_model.set_rows(self.preview.problems)
-        self.problem_view = _table(self.problem_model, stretch=3)
+        self.problem_view = sortable(_table(self.problem_model, stretch=3))
         for col, width in ((0, 50), (1, 170), (2, 110)):
             self.problem_view.setColumnWidth(col, width)
         n = len(self.preview.problems)
