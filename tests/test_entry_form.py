@@ -159,8 +159,8 @@ def test_valid_values_autosave_after_the_pause_and_become_revisions(qtbot, form,
     assert ed.inputs["numerator"].text() == "3.316"             # Vietnamese digit grouping once typed
     assert "Đã lưu lúc" in form.saved_label.text()
     history = progress.entry_history(entry_session, form.report.id, RATIO)
-    assert {(h.field, h.new, h.user) for h in history} == {("numerator", "3316", "nhaplieu"),
-                                                            ("denominator", "3429", "nhaplieu")}
+    assert {(h.field, h.new, h.user) for h in history} == {("numerator", "3316", "Trần Thị Nhập"),
+                                                            ("denominator", "3429", "Trần Thị Nhập")}
     assert form.model.index_of(RATIO, 2).data() == "3.316/3.429 (96,7%)"
     assert form.model.index_of(RATIO, 3).data() == "Đúng tiến độ"   # live status from the status rules
     assert "Đạt 96,7%" in ed.status_reason.text()

@@ -283,3 +283,25 @@ def test_resend_discard_retrust_and_quarantine_release(qtbot, qtmodeltester, two
     MessageBox.set_next_answer(None)
     prov.retrust_button.click()
     assert keystore.trust_lookup(o.province.admin)(unit_key).revoked is False
+
+
+def test_no_plan_id_or_period_key_on_the_exchange_screens(qtbot, two_offices):
+    from screen_text import raw_codes
+
+    o = two_offices
+    prov, unit = o.province, o.unit
+    code = next(c for c, m in report_targets(unit).items() if m == "ratio")
+    approved_report(unit, {code: {"numerator": 1, "denominator": 2}})
+    exchange.export_report(unit.approver, PLAN, PERIOD, include_pdf=False)
+    sender = ExchangePage(unit.approver)
+    qtbot.addWidget(sender)
+    assert sender.outbox_model.rowCount() == 1 and raw_codes(sender, [PLAN]) == []
+    page = ExchangePage(prov.admin)
+    qtbot.addWidget(page)
+    page.scan_button.click()
+    assert page.received_model.rowCount() == 1
+    assert raw_codes(page, [PLAN]) == []
+    report = page.received_model.row(0)
+    dlg = ReturnDialog(report, page, plan_title=page._titles[PLAN])
+    qtbot.addWidget(dlg)
+    assert raw_codes(dlg, [PLAN]) == []

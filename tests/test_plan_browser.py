@@ -131,7 +131,8 @@ def test_create_own_plan_edit_it_and_see_the_difference(qtbot, browser):
     dlg.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
     assert not dlg.isVisible()
     assert browser.current_plan_id() == "kv1-cds-2025" and browser.edit_button.isEnabled()
-    assert "Đã tạo kế hoạch kv1-cds-2025" in browser.status_label.text()
+    status = browser.status_label.text()
+    assert status.startswith("Đã tạo kế hoạch “Kế hoạch chuyển đổi số năm 2025 của ") and "kv1-cds-2025" not in status
 
     edit = browser.open_edit_dialog()
     items = [edit.target_list.item(i).text() for i in range(edit.target_list.count())]

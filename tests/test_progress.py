@@ -50,7 +50,7 @@ def test_record_validates_and_keeps_revisions(unit):
     assert (e.numerator, e.denominator, e.result_text) == (31, 31, "Đã ký số")
     hist = progress.entry_history(entry, report.id, ratio.code)
     assert [(h.field, h.old, h.new) for h in hist][:2] == [("result_text", None, "Đã ký số"), ("numerator", "30", "31")]
-    assert all(h.user == "nhaplieu" for h in hist)
+    assert all(h.user == "Trần Thị Nhập" for h in hist)
 
 
 def test_milestone_date_inside_plan_year(unit):
@@ -92,7 +92,7 @@ def test_workflow_and_permissions(unit):
     assert progress.get_report(entry, report.id).entries[code].numerator == 5
     trans = progress.report_transitions(entry, report.id)
     assert [x.to_status for x in trans] == ["nhap", "cho_duyet", "da_duyet"]
-    assert trans[-1].user == "lanhdao" and trans[-1].comment == "Đồng ý"
+    assert trans[-1].user == "Lê Văn Đạo" and trans[-1].comment == "Đồng ý"
     entry.lock()
 
 

@@ -81,8 +81,8 @@ def test_history_shows_transitions_and_field_revisions(page, reports):
     t = page.transition_model
     rows = [cells(t, r) for r in range(t.rowCount())]          # newest first
     assert [(r[1], r[2], r[3]) for r in rows] == [
-        ("nhaplieu", "Nháp", "Chờ duyệt"), ("lanhdao", "Chờ duyệt", "Nháp"), ("nhaplieu", "Nháp", "Chờ duyệt"),
-        ("nhaplieu", "(tạo mới)", "Nháp")]
+        ("Trần Thị Nhập", "Nháp", "Chờ duyệt"), ("Lê Văn Đạo", "Chờ duyệt", "Nháp"),
+        ("Trần Thị Nhập", "Nháp", "Chờ duyệt"), ("Trần Thị Nhập", "(tạo mới)", "Nháp")]
     assert rows[1][4] == "Bổ sung minh chứng."
     assert page.history_tabs.tabText(0) == "Quá trình xử lý (4)"
 
@@ -90,9 +90,9 @@ def test_history_shows_transitions_and_field_revisions(page, reports):
     v = page.revision_model
     revs = [cells(v, r) for r in range(v.rowCount())]
     assert page.history_tabs.tabText(1) == "Lịch sử sửa số liệu (4)"
-    assert ["nhaplieu", TARGET, "Tử số", "29", "30"] in [r[1:] for r in revs]
-    assert ["nhaplieu", TARGET, "Mẫu số", "–", "30"] in [r[1:] for r in revs]
-    assert ["nhaplieu", TARGET, "Kết quả đạt được", "–", "Đã ký số toàn bộ văn bản đi."] in [r[1:] for r in revs]
+    assert ["Trần Thị Nhập", TARGET, "Tử số", "29", "30"] in [r[1:] for r in revs]
+    assert ["Trần Thị Nhập", TARGET, "Mẫu số", "–", "30"] in [r[1:] for r in revs]
+    assert ["Trần Thị Nhập", TARGET, "Kết quả đạt được", "–", "Đã ký số toàn bộ văn bản đi."] in [r[1:] for r in revs]
     assert "Tháng 03/2025" in page.history_title.text()
 
 
@@ -134,3 +134,15 @@ def test_open_switches_the_main_window_to_the_entry_form_on_that_report(qtbot, c
     form = main.page_widget("entry")
     assert form.report.period.key == "2025-02" and form.report.status == progress.PENDING
     assert form.banner.isVisible()
+
+
+def test_no_plan_id_or_period_key_on_screen_and_periods_sort_by_time(qtbot, page):
+    from screen_text import raw_codes
+    from test_sorting import click_header, shown
+
+    assert raw_codes(page, [PLAN]) == []
+    click_header(qtbot, page.view, 1)
+    assert shown(page.view, 1) == ["Tháng 01/2025", "Tháng 02/2025", "Tháng 03/2025"]
+    click_header(qtbot, page.view, 1)
+    assert shown(page.view, 1) == ["Tháng 03/2025", "Tháng 02/2025", "Tháng 01/2025"]
+    assert page.current_report() is not None  # the selection follows its row

@@ -142,3 +142,17 @@ def test_short_hash_and_fingerprint():
     assert group_fingerprint("12345678901357924680") == "12345 67890 13579 24680"
     assert group_fingerprint("  12345  67890 13579\t24680 ") == "12345 67890 13579 24680"
     assert group_fingerprint("") == ""
+
+
+def test_screen_formats_periods_and_times():
+    from datetime import datetime, timezone
+
+    from desktop.export.vnformat import fmt_datetime, fmt_period
+
+    assert [fmt_period(k) for k in ("2025-04", "2025-Q2", "2025-H2", "2025", "", None, "khac")] == [
+        "Tháng 04/2025", "Quý II/2025", "6 tháng cuối năm 2025", "Năm 2025", "", "", "khac"]
+    assert fmt_datetime(datetime(2026, 1, 5, 9, 7, 3)) == "05/01/2026 09:07"
+    assert fmt_datetime(datetime(2026, 1, 5, 9, 7, 3), seconds=True) == "05/01/2026 09:07:03"
+    utc = datetime(2026, 1, 5, 2, 0, tzinfo=timezone.utc)
+    assert fmt_datetime(utc) == fmt_datetime(utc.astimezone().replace(tzinfo=None))  # shown in local time
+    assert fmt_datetime(None) == ""

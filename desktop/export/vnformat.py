@@ -9,7 +9,8 @@ Conventions (TCVN / Nghị định 30/2020/NĐ-CP):
   leading zero below 10 and the month with a leading zero for January and
   February only (``ngày 05 tháng 02 năm 2026``, ``ngày 15 tháng 3 năm 2026``).
 
-Every function returns Unicode NFC text. Pure Python, no Qt, no ReportLab.
+Every function returns Unicode NFC text. Pure Python, no Qt, no ReportLab; the one formatter of
+the screens too (``desktop/ui``), so a number, date or period reads the same everywhere.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import datetime as _dt
 import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TypeAlias
+
+from desktop.models.domain.plan import ReportingPeriod
 
 __all__ = [
     "EMPTY",
@@ -28,6 +31,8 @@ __all__ = [
     "fmt_percent",
     "fmt_ratio",
     "fmt_date",
+    "fmt_datetime",
+    "fmt_period",
     "date_words",
     "place_date_line",
     "short_hash",
@@ -151,6 +156,29 @@ def fmt_date(value: _dt.date | _dt.datetime | None) -> str:
         return ""
     d = _as_date(value)
     return f"{d.day:02d}/{d.month:02d}/{d.year:04d}"
+
+
+def fmt_datetime(value: _dt.datetime | None, seconds: bool = False) -> str:
+    """``datetime(2026, 1, 5, 9, 7) -> "05/01/2026 09:07"`` in the computer's local time: an aware
+    time (UTC from the audit log, the share) is converted, a naive one is already local.
+    ``None -> ""``."""
+    if value is None:
+        return ""
+    if value.tzinfo is not None:
+        value = value.astimezone()
+    return fmt_date(value) + value.strftime(" %H:%M:%S" if seconds else " %H:%M")
+
+
+def fmt_period(key: str | None) -> str:
+    """A reporting period key as users read it: ``"2025-04" -> "Tháng 04/2025"``,
+    ``"2025-Q2" -> "Quý II/2025"``, ``"2025-H1" -> "6 tháng đầu năm 2025"``, ``"2025" -> "Năm 2025"``;
+    ``None``/``""`` -> ``""``; a key that is not a period is returned as it is."""
+    if not key:
+        return ""
+    try:
+        return ReportingPeriod.parse(str(key)).label
+    except (ValueError, KeyError):
+        return str(key)
 
 
 def date_words(value: _dt.date | _dt.datetime) -> str:

@@ -19,26 +19,23 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
 from desktop.models.services import accounts, settings, units
 from desktop.models.storage import audit
 from desktop.models.domain.errors import AppError
-from desktop.models.domain.i18n import fold
+from desktop.export.vnformat import fmt_datetime, fmt_int
+from desktop.models.domain.i18n import fold, given_name_first
 from desktop.models.storage.vault import AppSession, Permission, Role, Vault
 from desktop.ui.fields import upper_case_as_typed
 from desktop.ui.messages import MessageBox, show_error
-from desktop.ui.table_models import RowTableModel
+from desktop.ui.table_models import SORT_ROLE, RowTableModel, sortable
 from desktop.ui import ops
 from desktop.ui import theme
-
-
-def _fmt_dt(dt) -> str:
-    return dt.strftime("%d/%m/%Y %H:%M") if dt else ""
 
 
 class UserTableModel(RowTableModel):
     columns = [
         ("Tên đăng nhập", lambda u: u.username),
-        ("Họ và tên", lambda u: u.full_name),
+        ("Họ và tên", lambda u: u.full_name, lambda u: given_name_first(u.full_name)),
         ("Vai trò", lambda u: u.role.label),
         ("Trạng thái", lambda u: "Hoạt động" if u.active else "Vô hiệu"),
-        ("Đăng nhập gần nhất", lambda u: _fmt_dt(u.last_login_at)),
+        ("Đăng nhập gần nhất", lambda u: fmt_datetime(u.last_login_at), lambda u: u.last_login_at),
     ]
 
 
@@ -72,25 +69,19 @@ def audit_rows(entries, names: dict[int, str]) -> list[AuditRow]:
 class AuditTableModel(RowTableModel):
     columns = [
         ("STT", lambda e: e.id),
-        ("Thời điểm", lambda e: e.when.strftime("%d/%m/%Y %H:%M:%S")),
-        ("Người dùng", lambda e: e.user),
+        ("Thời điểm", lambda e: fmt_datetime(e.when, seconds=True), lambda e: e.when),
+        ("Người dùng", lambda e: e.user, lambda e: given_name_first(e.user)),
         ("Hành động", lambda e: e.action_label),
         ("Đối tượng", lambda e: e.subject),
     ]
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        r = self.row_at(index)
-        if r is not None and role == Qt.ItemDataRole.UserRole:  # sort key: numbers and times, not their text
-            return (r.id, r.when, r.user, r.action_label, r.subject)[index.column()]
-        return super().data(index, role)
-
 
 class BackupTableModel(RowTableModel):
     columns = [
-        ("Thời điểm", lambda b: _fmt_dt(b.created)),
+        ("Thời điểm", lambda b: fmt_datetime(b.created), lambda b: b.created),
         ("Loại", lambda b: {"auto": "Tự động", "manual": "Thủ công"}.get(b.reason, "Trước nâng cấp")),
         ("Nội dung", lambda b: "Dữ liệu và minh chứng" if b.complete else "Chỉ cơ sở dữ liệu"),
-        ("Dung lượng CSDL", lambda b: f"{b.size / 1024:,.0f} KB".replace(",", ".")),
+        ("Dung lượng CSDL", lambda b: fmt_int(round(b.size / 1024)) + " KB", lambda b: b.size),
         ("Tệp", lambda b: b.path.name),
     ]
 
@@ -104,7 +95,7 @@ def _table(model) -> QTableView:
     view.horizontalHeader().setStretchLastSection(True)
     view.verticalHeader().setVisible(False)
     view.setAlternatingRowColors(True)
-    return view
+    return sortable(view)
 
 
 class PasswordDialog(QDialog):
@@ -342,7 +333,7 @@ class BackupPage(QWidget):
         if info is None:
             MessageBox.info(self, self.tr("Khôi phục"), self.tr("Hãy chọn một bản sao lưu trong danh sách."))
             return
-        self.restore_path(info.path, self.tr("lúc {0}").format(_fmt_dt(info.created)))
+        self.restore_path(info.path, self.tr("lúc {0}").format(fmt_datetime(info.created)))
 
     def restore_file(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, self.tr("Chọn bản sao lưu"), "",
@@ -390,7 +381,7 @@ class AuditPage(QWidget):
         self.model = AuditTableModel(self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(Qt.ItemDataRole.UserRole)
+        self.proxy.setSortRole(SORT_ROLE)
         self.view = _table(self.proxy)
         self.view.setSortingEnabled(True)
         self.view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
@@ -450,7 +441,7 @@ class AuditPage(QWidget):
         rows = [r for r in self._all if (action is None or r.action == action)
                 and all(w in r.search_key for w in words)]
         self.model.set_rows(rows)
-        self.count.setText(self.tr("{0} bản ghi").format(f"{len(rows):,}".replace(",", ".")))
+        self.count.setText(self.tr("{0} bản ghi").format(fmt_int(len(rows))))
 
     def _ask_save_path(self) -> str:
         path, _ = QFileDialog.getSaveFileName(self, self.tr("Xuất nhật ký"), "nhat-ky.xlsx",
@@ -467,7 +458,7 @@ class AuditPage(QWidget):
             from desktop.fsutil import atomic_write_bytes
 
             buf = io.BytesIO()
-            write_table_xlsx(self.tr("Nhật ký"), [h for h, _ in self.model.columns],
+            write_table_xlsx(self.tr("Nhật ký"), list(self.model.COLUMNS),
                              [[r.id, r.when, r.user, r.action_label, r.subject] for r in self.visible_rows()], buf)
             atomic_write_bytes(Path(path), buf.getvalue())
         except Exception as exc:

@@ -19,6 +19,7 @@ from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QWidget
 
 from desktop import APP_ID, APP_NAME, ORG_NAME
+from desktop.export.vnformat import fmt_datetime
 from desktop.models.storage.datafolder import DataFolder
 from desktop.fsutil import InstanceLock, InstanceLockedError
 from desktop.ui import theme
@@ -394,7 +395,7 @@ class AppController(QObject):
             MessageBox.error(parent, self.tr("Dữ liệu bị hỏng"), self.tr(
                 "{0}\n\nCó bản sao lưu tốt lúc {1}, nhưng chỉ Quản trị mới được khôi phục. "
                 "Hãy báo Quản trị đăng nhập để khôi phục; không xóa tệp hỏng.").format(
-                    exc.message, newest.created.strftime("%d/%m/%Y %H:%M")))
+                    exc.message, fmt_datetime(newest.created)))
             handle.discard()
             return
 
@@ -405,7 +406,7 @@ class AppController(QObject):
 
         restore_flow(parent, lambda progress, cancel: handle.prepare(newest, progress, cancel),
                      lambda plan, progress: handle.restore_full(newest, allow_missing=True, progress=progress, plan=plan),
-                     self.tr("lúc {0} (bản tốt gần nhất)").format(newest.created.strftime("%d/%m/%Y %H:%M")),
+                     self.tr("lúc {0} (bản tốt gần nhất)").format(fmt_datetime(newest.created)),
                      finished, intro=exc.message)
 
     def shutdown(self) -> None:

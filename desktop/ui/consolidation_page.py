@@ -14,6 +14,7 @@ from desktop.export.vnformat import fmt_percent
 from desktop.models.services import consolidation as cons
 from desktop.models.services import pdfsign, plans, progress
 from desktop.models.domain import workflow
+from desktop.models.domain.i18n import vi_sort_key
 from desktop.models.domain.plan import ReportingPeriod
 from desktop.models.domain.status import EVALUATED, Progress
 from desktop.ui import ops
@@ -64,8 +65,8 @@ class MatrixTableModel(QAbstractTableModel):
     def _sort_units(self, column: int, order) -> None:
         m = self.matrix
         if column == 0:
-            def key(u):
-                return u.name
+            def key(u):  # Vietnamese order, "khu vực 2" before "khu vực 10"
+                return vi_sort_key(u.name)
         elif column < FIXED_COLUMNS:
             def key(u):
                 return u.report_status or ""

@@ -17,17 +17,14 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFrame, Q
                                QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
                                QSizePolicy, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
-from desktop.models.services import exchange, keystore, units
+from desktop.export.vnformat import fmt_date, fmt_datetime, fmt_period
+from desktop.models.services import exchange, keystore, plans, units
 from desktop.models.storage.vault import AppSession, Permission
 from desktop.ui.admin_pages import _table
-from desktop.ui.table_models import RowTableModel
+from desktop.ui.table_models import RowTableModel, period_order
 from desktop.ui.messages import MessageBox, show_error
 from desktop.ui import ops
 from desktop.ui import theme
-
-
-def _dt(d) -> str:
-    return d.strftime("%d/%m/%Y %H:%M") if d else ""
 
 
 def _stretch(view, column: int, last_width: int | None = None) -> None:
@@ -54,21 +51,26 @@ def _fingerprint_font(size: int) -> QFont:
 
 # ------------------------------------------------------------------ table models (fed rows)
 class SendableReportModel(RowTableModel):
-    columns = [
-        ("Kế hoạch", lambda r: r.plan_id),
-        ("Kỳ báo cáo", lambda r: r.period_label),
-        ("Trạng thái", lambda r: r.status_label),
-        ("Lần sửa", lambda r: r.revision),
-        ("Gửi lúc", lambda r: _dt(r.sent_at)),
-    ]
+    """The unit's reports; `titles` (plan id → title, kept up to date by the page) names the plans."""
+
+    def __init__(self, parent=None, titles: dict[str, str] | None = None):
+        super().__init__(parent)
+        t = self.titles = titles if titles is not None else {}
+        self.columns = [
+            ("Kế hoạch", lambda r: t.get(r.plan_id, r.plan_id)),
+            ("Kỳ báo cáo", lambda r: r.period_label, lambda r: period_order(r.period_key)),
+            ("Trạng thái", lambda r: r.status_label),
+            ("Lần sửa", lambda r: r.revision),
+            ("Gửi lúc", lambda r: fmt_datetime(r.sent_at), lambda r: r.sent_at),
+        ]
 
 
 class OutboxModel(RowTableModel):
     columns = [
-        ("Lập lúc", lambda i: _dt(i.written_at or i.created_at)),
+        ("Lập lúc", lambda i: fmt_datetime(i.written_at or i.created_at), lambda i: i.written_at or i.created_at),
         ("Gửi đến", lambda i: i.recipient_unit),
         ("Loại", lambda i: i.kind_label),
-        ("Kỳ", lambda i: i.period),
+        ("Kỳ", lambda i: fmt_period(i.period), lambda i: period_order(i.period)),
         ("Số", lambda i: i.seq),
         ("Trạng thái", lambda i: i.state_label),
         ("Lỗi gần nhất", lambda i: (i.last_error_message or "") if i.pending else ""),
@@ -106,7 +108,8 @@ class TrustedKeyModel(RowTableModel):
         ("Đơn vị", lambda t: t.unit_code),
         ("Vân tay", lambda t: t.fingerprint),
         ("Trạng thái", lambda t: t.state_label),
-        ("Xác nhận", lambda t: f"{t.confirmed_by}, {_dt(t.confirmed_at)}" if t.confirmed_at else ""),
+        ("Xác nhận", lambda t: f"{t.confirmed_by}, {fmt_datetime(t.confirmed_at)}" if t.confirmed_at else "",
+         lambda t: t.confirmed_at),
         ("Mã khóa", lambda t: t.key_id),
         ("Tên đơn vị", lambda t: t.unit_name),
     ]
@@ -129,15 +132,20 @@ class QuarantineModel(RowTableModel):
 
 
 class ReceivedReportModel(RowTableModel):
-    columns = [
-        ("Đơn vị", lambda r: r.unit_code),
-        ("Kế hoạch", lambda r: r.plan_id),
-        ("Kỳ", lambda r: r.period_key),
-        ("Trạng thái", lambda r: r.status_label),
-        ("Lần sửa", lambda r: r.revision),
-        ("Nhận lúc", lambda r: _dt(r.received_at)),
-        ("Chữ ký số", lambda r: r.signature_label),
-    ]
+    """Reports received from the units below; `titles` as in SendableReportModel."""
+
+    def __init__(self, parent=None, titles: dict[str, str] | None = None):
+        super().__init__(parent)
+        t = self.titles = titles if titles is not None else {}
+        self.columns = [
+            ("Đơn vị", lambda r: r.unit_name or r.unit_code),
+            ("Kế hoạch", lambda r: t.get(r.plan_id, r.plan_id)),
+            ("Kỳ", lambda r: fmt_period(r.period_key), lambda r: period_order(r.period_key)),
+            ("Trạng thái", lambda r: r.status_label),
+            ("Lần sửa", lambda r: r.revision),
+            ("Nhận lúc", lambda r: fmt_datetime(r.received_at), lambda r: r.received_at),
+            ("Chữ ký số", lambda r: r.signature_label),
+        ]
 
 
 # ------------------------------------------------------------------ dialogs
@@ -207,12 +215,15 @@ class FingerprintConfirmDialog(QDialog):
 class ReturnDialog(QDialog):
     """General comment plus one comment per target for returning a unit's report."""
 
-    def __init__(self, report: exchange.ReceivedReport, parent=None):
+    def __init__(self, report: exchange.ReceivedReport, parent=None, plan_title: str = ""):
         super().__init__(parent)
-        self.setWindowTitle(self.tr("Trả lại báo cáo của {0}").format(report.unit_code))
+        self.setWindowTitle(self.tr("Trả lại báo cáo của {0}").format(report.unit_name or report.unit_code))
         self.resize(640, 480)
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel(self.tr("{0} — {1}, kỳ {2}").format(report.unit_name, report.plan_id, report.period_key)))
+        heading = QLabel(self.tr("{0} — {1}, {2}").format(report.unit_name or report.unit_code,
+                                                           plan_title or report.plan_id, fmt_period(report.period_key)))
+        heading.setWordWrap(True)
+        lay.addWidget(heading)
         lay.addWidget(QLabel(self.tr("Ý kiến chung:")))
         self.general = QPlainTextEdit(objectName="returnGeneral")
         self.general.setMaximumHeight(90)
@@ -302,8 +313,10 @@ class ExchangePage(QWidget):
         header.addWidget(fp_box)
 
         # sending
-        self.report_model = SendableReportModel(self)
+        self._titles: dict[str, str] = {}  # plan id → title, for the tables (filled by refresh)
+        self.report_model = SendableReportModel(self, self._titles)
         self.report_view = _table(self.report_model)
+        _stretch(self.report_view, 0)
         self.send_button = QPushButton(self.tr("Gửi báo cáo đã duyệt lên cấp trên"), objectName="sendReport")
         send_box = QGroupBox(self.tr("Báo cáo của đơn vị"))
         lay = QVBoxLayout(send_box)
@@ -343,8 +356,13 @@ class ExchangePage(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.result_view)
         lay.addWidget(self.result_summary)
-        self.received_model = ReceivedReportModel(self)
+        self.received_model = ReceivedReportModel(self, self._titles)
         self.received_view = _table(self.received_model)
+        # long unit names and plan titles are elided (full text in the tooltip) so the period,
+        # state and time stay on screen at 1366×768
+        _stretch(self.received_view, 1)
+        self.received_view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        self.received_view.setColumnWidth(0, 170)
         self.return_button = QPushButton(self.tr("Trả lại báo cáo đã chọn…"), objectName="returnReport")
         received = QWidget()
         lay = QVBoxLayout(received)
@@ -452,6 +470,8 @@ class ExchangePage(QWidget):
         try:
             status = exchange.share_status(self.session)
             info = keystore.own_key_info(self.session)
+            self._titles.clear()
+            self._titles.update({p.id: p.title for p in plans.list_plans(self.session, include_archived=True)})
             sendable = exchange.sendable_reports(self.session)
             self.report_model.set_rows(sendable)
             outbox = exchange.list_outbox(self.session)
@@ -468,7 +488,7 @@ class ExchangePage(QWidget):
                                                    if status.path else ""))
         self.share_label.setStyleSheet(theme.OK_TEXT if status.reachable else theme.ERROR_TEXT)
         self.fingerprint_label.setText(info.fingerprint)
-        self.key_id_label.setText(self.tr("Mã khóa {0} · tạo ngày {1}").format(info.key_id, info.created_at.strftime("%d/%m/%Y")))
+        self.key_id_label.setText(self.tr("Mã khóa {0} · tạo ngày {1}").format(info.key_id, fmt_date(info.created_at)))
         pending = [i for i in outbox if i.pending]
         waiting_ack = [i for i in outbox if i.state == exchange.DELIVERED and i.kind == "report"]
         self.outbox_note.setText(self.tr("Chờ chuyển: {0} · Chờ cấp trên xác nhận: {1}").format(
@@ -562,7 +582,7 @@ class ExchangePage(QWidget):
         if report is None:
             MessageBox.info(self, self.tr("Trả lại báo cáo"), self.tr("Hãy chọn một báo cáo của đơn vị trực thuộc."))
             return
-        dlg = self.return_dialog_factory(report, self)
+        dlg = self.return_dialog_factory(report, self, plan_title=self._titles.get(report.plan_id, ""))
         if dlg.exec() != QDialog.DialogCode.Accepted:
             return
         general, per = dlg.comments()
@@ -571,7 +591,7 @@ class ExchangePage(QWidget):
             self.refresh()
             if res.delivered:
                 MessageBox.info(self, self.tr("Đã trả lại"),
-                                self.tr("Đã gửi ý kiến trả lại tới {0}.").format(report.unit_code))
+                                self.tr("Đã gửi ý kiến trả lại tới {0}.").format(report.unit_name or report.unit_code))
             else:
                 MessageBox.error(self, self.tr("Chưa chuyển được"), res.message)
 

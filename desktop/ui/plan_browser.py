@@ -25,10 +25,11 @@ from desktop.models.domain.plan import (EVERY_LABELS, LEVEL_LABELS, LEVELS, MEAS
                                    Deadline, DeadlineParseError, Measure, Recurrence, ReportingPeriod, fmt_date,
                                    parse_deadline, parse_measure)
 from desktop.models.domain.errors import AppError
-from desktop.models.domain.i18n import nfc, tr
+from desktop.export.vnformat import fmt_datetime
+from desktop.models.domain.i18n import given_name_first, nfc, tr
 from desktop.models.storage.vault import Permission
 from desktop.ui import ops
-from desktop.ui.table_models import ListTableModel
+from desktop.ui.table_models import SORT_ROLE, ListTableModel, sortable
 from desktop.ui.targets_model import Column, GroupedTargetsModel, TargetTreeView, setup_tree_view
 from desktop.ui import theme
 
@@ -45,19 +46,14 @@ def _show_error(parent, exc: BaseException, title: str | None = None) -> None:
 
 
 # ------------------------------------------------------------------ table models
-class PlanTableModel(QAbstractTableModel):
-    """The plans on the left, one per row: the title, then year, target count and origin."""
+class PlanTableModel(ListTableModel):
+    """The plans on the left, one per row: the title (with its target count and origin under it)
+    and the year; sorted by clicking a header (title in Vietnamese order, year as a number)."""
 
-    COLUMNS = ("plan",)
+    COLUMNS = ("plan", "year")
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._rows: list[plans.PlanSummary] = []
-
-    def set_rows(self, rows: list[plans.PlanSummary]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
+    def headers(self):
+        return (self.tr("Kế hoạch"), self.tr("Năm"))
 
     def plan_at(self, row: int) -> plans.PlanSummary | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
@@ -65,30 +61,29 @@ class PlanTableModel(QAbstractTableModel):
     def row_of(self, plan_id: str) -> int:
         return next((i for i, p in enumerate(self._rows) if p.id == plan_id), -1)
 
-    def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.COLUMNS):
-            return self.tr("Kế hoạch")
-        return None
+    def sort_key(self, p: plans.PlanSummary, column: int):
+        return p.title if self.COLUMNS[column] == "plan" else p.year
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+        p = self.row_at(index)
+        if p is None:
             return None
-        p = self._rows[index.row()]
+        col = self.COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return self.tr("{0}\nNăm {1} · {2} mục tiêu · {3}").format(p.title, p.year, p.target_count, p.origin_label)
+            if col == "year":
+                return str(p.year)
+            return self.tr("{0}\n{1} mục tiêu · {2}").format(p.title, p.target_count, p.origin_label)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col == "year":
+            return int(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignHCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
             tip = f"{p.title}\n{p.kind_label} {self.tr('số')} {p.reference}\n{p.issuing_unit}\n" \
-                  f"{self.tr('Phiên bản')} {p.version} · {p.origin_label}"
-            if p.derived_from:
-                tip += "\n" + self.tr("Tạo từ kế hoạch {0}").format(p.derived_from)
+                  f"{self.tr('Năm')} {p.year} · {self.tr('Phiên bản')} {p.version} · {p.origin_label}"
+            source = next((x.title for x in self._rows if x.id == p.derived_from), None) if p.derived_from else None
+            if source:
+                tip += "\n" + self.tr("Tạo từ: {0}").format(source)
             return tip
+        if role == SORT_ROLE:
+            return self.sort_data(index)
         if role == ROLE_ROW:
             return p
         return None
@@ -225,6 +220,12 @@ class ProblemTableModel(ListTableModel):
 class VersionTableModel(ListTableModel):
     COLUMNS = ("version", "created", "by", "targets", "note")
 
+    def sort_key(self, v: plans.PlanVersionInfo, column: int):
+        col = self.COLUMNS[column]
+        if col == "by":
+            return given_name_first(v.created_by)
+        return {"version": v.version, "created": v.created_at, "targets": v.target_count}.get(col, v.note)
+
     def headers(self):
         return (self.tr("Phiên bản"), self.tr("Thời điểm"), self.tr("Người thực hiện"), self.tr("Số mục tiêu"),
                 self.tr("Ghi chú"))
@@ -238,7 +239,7 @@ class VersionTableModel(ListTableModel):
             if col == "version":
                 return str(v.version) + (" " + self.tr("(hiện hành)") if v.is_current else "")
             if col == "created":
-                return v.created_at.strftime("%d/%m/%Y %H:%M")
+                return fmt_datetime(v.created_at)
             if col == "by":
                 return v.created_by
             if col == "targets":
@@ -353,8 +354,14 @@ class PlanBrowser(QWidget):
         # --- plan list ----------------------------------------------------------------------
         self.plan_model = PlanTableModel(self)
         self.plan_view = _table(self.plan_model, stretch=0, wrap=True)
-        self.plan_view.horizontalHeader().setVisible(False)
+        self.plan_view.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.plan_view.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft)
+        self.plan_view.setMinimumWidth(300)  # plan titles stay readable (issue 19: it was squeezed to ~90 px)
+        sortable(self.plan_view)
         self.plan_view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # a wrapped title needs more or fewer lines when the column width changes (splitter, window)
+        self.plan_view.horizontalHeader().sectionResized.connect(
+            lambda col, _old, _new: col == 0 and self.plan_view.resizeRowsToContents())
         self.plan_view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.plan_view.setStyleSheet(theme.PLAN_ROWS)
         self.plan_view.selectionModel().currentRowChanged.connect(self._on_plan_row)
@@ -397,10 +404,11 @@ class PlanBrowser(QWidget):
             c.currentIndexChanged.connect(lambda _i: self.apply_filters())
             return c
 
-        self.group_combo = combo(16)
-        self.lead_combo = combo(16)
-        self.measure_combo = combo(12)
-        self.deadline_combo = combo(12)
+        # small minimums (they stretch when there is room) so the plan list keeps its width at 1366×768
+        self.group_combo = combo(9)
+        self.lead_combo = combo(9)
+        self.measure_combo = combo(8)
+        self.deadline_combo = combo(8)
         self.measure_combo.blockSignals(True)
         self.measure_combo.addItem(self.tr("Mọi cách đo"), None)
         for key in ("ratio", "count", "milestone", "recurring", "qualitative"):
@@ -476,9 +484,9 @@ class PlanBrowser(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(right)
-        self.splitter.setStretchFactor(0, 0)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([300, 980])
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setSizes([360, 1000])
         self.splitter.setChildrenCollapsible(False)
         outer = QVBoxLayout(self)
         outer.addWidget(self.splitter)
@@ -543,7 +551,9 @@ class PlanBrowser(QWidget):
         meta = [reference, p.issuing_unit, self.tr("Năm {0}").format(p.year),
                 self.tr("Phiên bản {0}").format(p.version), p.origin_label]
         if p.derived_from:
-            meta.append(self.tr("tạo từ {0}").format(p.derived_from))
+            source = next((x.title for x in self.plan_model.rows() if x.id == p.derived_from), None)
+            if source:
+                meta.append(self.tr("tạo từ “{0}”").format(source))
         self.plan_meta.setText(" · ".join(meta))
         try:
             self._all_rows = plans.list_targets(self.session, p.id)
@@ -717,7 +727,7 @@ class PlanBrowser(QWidget):
             return None
         dlg = CreateOwnPlanDialog(self.session, self._plan, self)
         dlg.created.connect(lambda pid: (self.refresh(select=pid), self._status(
-            self.tr("Đã tạo kế hoạch {0}. Bấm 'Sửa…' để điều chỉnh cho đơn vị.").format(pid))))
+            self.tr("Đã tạo kế hoạch “{0}”. Bấm 'Sửa…' để điều chỉnh cho đơn vị.").format(self._title_of(pid)))))
         return self._keep(dlg)
 
     def open_edit_dialog(self) -> "PlanEditDialog | None":
@@ -743,7 +753,7 @@ class PlanBrowser(QWidget):
             _show_error(self, exc)
             return None
         dlg.imported.connect(lambda pid: (self.refresh(select=pid), self._status(
-            self.tr("Đã nhập kế hoạch {0}.").format(pid))))
+            self.tr("Đã nhập kế hoạch “{0}”.").format(self._title_of(pid)))))
         return self._keep(dlg)
 
     def export_xlsx(self, path: str | Path | None = None) -> None:
@@ -772,6 +782,11 @@ class PlanBrowser(QWidget):
 
     def _status(self, text: str) -> None:
         self.status_label.setText(text)
+
+    def _title_of(self, plan_id: str) -> str:
+        """A plan's title for a message (users know plans by name, not by their internal id)."""
+        row = self.plan_model.row_of(plan_id)
+        return self.plan_model.plan_at(row).title if row >= 0 else plan_id
 
 
 # ------------------------------------------------------------------ dialogs
@@ -848,7 +863,11 @@ def _measure_cell(t: dict) -> str:
 
 
 class PlanEditDialog(QDialog):
-    """Edit a plan the unit owns: plan fields, report deadlines, and each target. Saves a new version."""
+    """Edit a plan the unit owns: plan fields, report deadlines, and each target.
+
+    The form works on a copy of the plan; Save turns what the user did into a batch of edits
+    (`plans.UpdateTarget`/`AddTarget`/`RemoveTarget`/`UpdatePlanInfo`) that the plans service
+    applies in one transaction as one new version. A refused batch leaves the dialog as it was."""
 
     saved = Signal(int)
 
@@ -857,8 +876,12 @@ class PlanEditDialog(QDialog):
         self.session = session
         self.plan_id = plan_id
         self.doc = plans.get_plan_document(session, plan_id)
+        self._original = copy.deepcopy(self.doc)
+        # every target of the stored version with its code there; the form edits these dicts in
+        # place, so a renamed or moved target is still known as the one it was (kept alive here)
+        self._origins: list[tuple[dict, str]] = [(t, t["code"]) for g in self.doc["groups"] for t in g["targets"]]
         self._current: tuple[int, int] | None = None
-        self.setWindowTitle(self.tr("Sửa kế hoạch {0}").format(plan_id))
+        self.setWindowTitle(self.tr("Sửa kế hoạch: {0}").format(self.doc["title"]))
         self.resize(1100, 720)
 
         self.title_edit = QLineEdit(self.doc["title"])
@@ -1041,12 +1064,24 @@ class PlanEditDialog(QDialog):
         return self.doc["groups"][pos[0]]["targets"][pos[1]]
 
     def _on_target_changed(self, row: int) -> None:
+        item = self.target_list.item(row)
+        wanted = self._target(tuple(item.data(ROLE_ROW))) if item is not None else None
         if self._current is not None and not self._commit():
             self.target_list.blockSignals(True)
             self.target_list.setCurrentRow(self._row_of(self._current))
             self.target_list.blockSignals(False)
             return
-        item = self.target_list.item(row)
+        if wanted is not None and self._current is not None:
+            # committing moved a target to another group and rebuilt the list: rows shifted, so
+            # find the target the user clicked again (by identity, its code may be edited)
+            pos = next(((gi, ti) for gi, g in enumerate(self.doc["groups"]) for ti, t in enumerate(g["targets"])
+                        if t is wanted), None)
+            if pos is not None:
+                row = self._row_of(pos)
+                self.target_list.blockSignals(True)
+                self.target_list.setCurrentRow(row)
+                self.target_list.blockSignals(False)
+            item = self.target_list.item(row)
         if item is None:
             return
         pos = tuple(item.data(ROLE_ROW))
@@ -1206,6 +1241,10 @@ class PlanEditDialog(QDialog):
         else:
             t.pop("assignment_note", None)
         gi, ti = pos
+        edited = self._target(pos)
+        edited.clear()
+        edited.update(t)  # in place: the target stays the one it was loaded as (see _origins)
+        t = edited
         new_gi = self.group_combo.currentIndex()
         if new_gi != gi and new_gi >= 0:
             del self.doc["groups"][gi]["targets"][ti]
@@ -1215,7 +1254,6 @@ class PlanEditDialog(QDialog):
             self._current = None
             self._rebuild_list(select=self._find(t["code"]) or new_pos)
             return True
-        self.doc["groups"][gi]["targets"][ti] = t
         item = self.target_list.item(self._row_of(pos))
         if item is not None:
             item.setText(f"{t['code']} — {t['text']}")
@@ -1270,21 +1308,66 @@ class PlanEditDialog(QDialog):
             doc.pop("submission_deadlines", None)
         return doc
 
+    def edits(self) -> list[plans.PlanEdit]:
+        """What the user changed, as edits for `plans.apply_edits` (empty when nothing changed)."""
+        out: list[plans.PlanEdit] = []
+        working = self.working_document()
+        info = {}
+        for key in ("title", "year", "submission_deadlines"):
+            if working.get(key) != self._original.get(key):
+                info[key] = working.get(key)
+        if info:
+            out.append(plans.UpdatePlanInfo(info))
+        before = {t["code"]: (g["code"], t) for g in self._original["groups"] for t in g["targets"]}
+        origin = {id(t): code for t, code in self._origins}
+        present = set()
+        added = []
+        for g in self.doc["groups"]:
+            for t in g["targets"]:
+                code = origin.get(id(t))
+                if code is None:
+                    added.append(plans.AddTarget(g["code"], copy.deepcopy(t)))
+                    continue
+                present.add(code)
+                old_group, old = before[code]
+                changes = {k: copy.deepcopy(t.get(k)) for k in sorted(set(old) | set(t)) if old.get(k) != t.get(k)}
+                moved = g["code"] if g["code"] != old_group else None
+                if changes or moved:
+                    out.append(plans.UpdateTarget(code, changes, moved))
+        out += [plans.RemoveTarget(code) for code in before if code not in present]
+        return out + added
+
     def save(self) -> None:
         if not self._commit():
             return
-        try:
-            version = plans.save_new_version(self.session, self.plan_id, self.working_document(),
-                                             self.note_edit.text())
-        except plans.PlanFormatError as exc:
-            self.problems_label.setText("\n".join(str(p).split(": ", 1)[-1] if not p.target else
-                                                  f"{p.target}: {p.message}" for p in exc.problems[:12]))
+        edits = self.edits()
+        if not edits:
+            self.problems_label.setText(self.tr("Chưa có thay đổi nào để lưu."))
             return
-        except AppError as exc:
-            self.problems_label.setText(exc.user_text())
-            return
+        session, plan_id, note = self.session, self.plan_id, self.note_edit.text()
+        self.problems_label.clear()
+        self.save_button.setEnabled(False)
+        ops.Op(self, lambda: plans.apply_edits(session, plan_id, edits, note), changes=ops.Changes.PLANS) \
+            .success(self._saved).failure(self._save_failed) \
+            .finally_(lambda: self.save_button.setEnabled(True)) \
+            .with_progress(self.tr("Đang lưu kế hoạch…")).run()
+
+    def _saved(self, version: int) -> None:
         self.saved.emit(version)
         self.accept()
+
+    def _save_failed(self, exc: BaseException) -> None:
+        """A refused save keeps every edit in the form; the reason is shown under it."""
+        if isinstance(exc, plans.PlanEditError):
+            lines = [plans.PlanEditError.problem_text(p) for p in exc.problems[:8]]
+            if len(exc.problems) > 8:
+                lines.append(self.tr("… và {0} lỗi khác").format(len(exc.problems) - 8))
+            self.problems_label.setText(self.tr("Chưa lưu: có {0} lỗi.").format(len(exc.problems)) + "\n"
+                                        + "\n".join(lines))
+        elif isinstance(exc, AppError):
+            self.problems_label.setText(exc.user_text())
+        else:
+            _show_error(self, exc, self.tr("Không lưu được kế hoạch"))
 
 
 class PlanImportDialog(QDialog):
@@ -1327,7 +1410,7 @@ class PlanImportDialog(QDialog):
             self.row_view.setColumnWidth(col, width)
         self.problem_model = ProblemTableModel(self)
         self.problem_model.set_rows(self.preview.problems)
-        self.problem_view = _table(self.problem_model, stretch=3)
+        self.problem_view = sortable(_table(self.problem_model, stretch=3))
         for col, width in ((0, 50), (1, 170), (2, 110)):
             self.problem_view.setColumnWidth(col, width)
         n = len(self.preview.problems)
@@ -1390,18 +1473,18 @@ class VersionHistoryDialog(QDialog):
         super().__init__(parent)
         self.session = session
         self.plan_id = plan_id
-        self.setWindowTitle(self.tr("Lịch sử phiên bản — {0}").format(plan_id))
+        self.setWindowTitle(self.tr("Lịch sử phiên bản — {0}").format(plans.plan_summary(session, plan_id).title))
         self.resize(1000, 640)
         self.versions = plans.list_versions(session, plan_id)
         self.version_model = VersionTableModel(self)
         self.version_model.set_rows(self.versions)
-        self.version_view = _table(self.version_model, stretch=4)
+        self.version_view = sortable(_table(self.version_model, stretch=4))
         for col, width in ((0, 130), (1, 130), (2, 170), (3, 90)):
             self.version_view.setColumnWidth(col, width)
         self.from_combo = QComboBox()
         self.to_combo = QComboBox()
         for v in sorted(self.versions, key=lambda x: x.version):
-            label = self.tr("Phiên bản {0} ({1})").format(v.version, v.created_at.strftime("%d/%m/%Y"))
+            label = self.tr("Phiên bản {0} ({1})").format(v.version, fmt_date(v.created_at))
             self.from_combo.addItem(label, v.version)
             self.to_combo.addItem(label, v.version)
         n = self.to_combo.count()

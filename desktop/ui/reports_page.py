@@ -12,20 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
-from desktop.export.vnformat import fmt_date
+from desktop.export.vnformat import fmt_date, fmt_datetime
 from desktop.models.services import plans, progress, units
 from desktop.models.domain import workflow
 from desktop.models.domain.plan import ReportingPeriod
 from desktop.models.domain.errors import AppError
+from desktop.models.domain.i18n import given_name_first
 from desktop.ui.entry_form import FIELD_LABELS
 from desktop.ui import ops
 from desktop.ui.messages import show_error
-from desktop.ui.table_models import ListTableModel
+from desktop.ui.table_models import SORT_ROLE, ListTableModel, period_order, sortable
 from desktop.ui import theme
 
 ROLE_ROW = Qt.ItemDataRole.UserRole
@@ -36,7 +37,7 @@ def _t(text: str) -> str:
 
 
 def _when(ts) -> str:
-    return ts.strftime("%d/%m/%Y %H:%M") if ts else ""
+    return fmt_datetime(ts)
 
 
 def revision_value(field: str, raw: str | None) -> str:
@@ -77,42 +78,35 @@ class ReportRow:
     revision: int
 
 
-class ReportTableModel(QAbstractTableModel):
+class ReportTableModel(ListTableModel):
     COLUMNS = ("plan", "period", "status", "updated", "revision")
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._rows: list[ReportRow] = []
+    def headers(self):
+        return (self.tr("Kế hoạch"), self.tr("Kỳ báo cáo"), self.tr("Trạng thái"), self.tr("Cập nhật lúc"),
+                self.tr("Lần sửa"))
 
-    def set_rows(self, rows: list[ReportRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row_at(self, row: int) -> ReportRow | None:
+    def report_at(self, row: int) -> ReportRow | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None
 
     def row_of(self, report_id: int) -> int:
         return next((i for i, r in enumerate(self._rows) if r.id == report_id), -1)
 
-    def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(self.COLUMNS):
-            return (self.tr("Kế hoạch"), self.tr("Kỳ báo cáo"), self.tr("Trạng thái"), self.tr("Cập nhật lúc"),
-                    self.tr("Lần sửa"))[section]
-        return None
+    def sort_key(self, r: ReportRow, column: int):
+        col = self.COLUMNS[column]
+        if col == "period":
+            return period_order(r.period_key)  # by time, not by label
+        if col == "status":  # in workflow order (draft, waiting, approved, sent …), not by label
+            order = [st.value for st in workflow.UNIT_STATES]
+            return order.index(r.status) if r.status in order else len(order)
+        return {"plan": r.plan_title, "updated": r.updated_at, "revision": r.revision}[col]
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not (0 <= index.row() < len(self._rows)):
             return None
         r = self._rows[index.row()]
         col = self.COLUMNS[index.column()]
+        if role == SORT_ROLE:
+            return self.sort_data(index)
         if role == Qt.ItemDataRole.DisplayRole:
             if col == "plan":
                 return r.plan_title
@@ -124,7 +118,7 @@ class ReportTableModel(QAbstractTableModel):
                 return _when(r.updated_at)
             return str(r.revision)
         if role == Qt.ItemDataRole.ToolTipRole and col == "plan":
-            return f"{r.plan_title}\n{r.plan_id}"
+            return r.plan_title
         if role == Qt.ItemDataRole.ToolTipRole and col == "revision":
             return self.tr("Số lần cấp trên trả lại báo cáo để sửa")
         if role == Qt.ItemDataRole.BackgroundRole and col == "status":
@@ -142,6 +136,12 @@ class TransitionTableModel(ListTableModel):
     def headers(self):
         return (self.tr("Thời gian"), self.tr("Người thực hiện"), self.tr("Từ"), self.tr("Sang"),
                 self.tr("Ý kiến"))
+
+    def sort_key(self, t, column: int):
+        col = self.COLUMNS[column]
+        if col == "ts":
+            return t.ts
+        return given_name_first(t.user) if col == "user" else super().sort_key(t, column)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         t = self.row_at(index)
@@ -171,6 +171,12 @@ class RevisionTableModel(ListTableModel):
     def headers(self):
         return (self.tr("Thời gian"), self.tr("Người sửa"), self.tr("Mục tiêu"), self.tr("Nội dung"),
                 self.tr("Giá trị cũ"), self.tr("Giá trị mới"))
+
+    def sort_key(self, r, column: int):
+        col = self.COLUMNS[column]
+        if col == "ts":
+            return r.ts
+        return given_name_first(r.user) if col == "user" else super().sort_key(r, column)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         r = self.row_at(index)
@@ -206,7 +212,7 @@ def _table(model, stretch: int) -> QTableView:
     view.setAlternatingRowColors(True)
     view.horizontalHeader().setHighlightSections(False)
     view.horizontalHeader().setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
-    return view
+    return sortable(view)
 
 
 class ReportsPage(QWidget):
@@ -333,7 +339,7 @@ class ReportsPage(QWidget):
 
     def current_report(self) -> ReportRow | None:
         idx = self.view.currentIndex() if hasattr(self, "view") else QModelIndex()
-        return self.model.row_at(idx.row()) if idx.isValid() else None
+        return self.model.report_at(idx.row()) if idx.isValid() else None
 
     def open_selected(self) -> None:
         r = self.current_report()
@@ -341,7 +347,7 @@ class ReportsPage(QWidget):
             self.openReport.emit(r.plan_id, r.period_key)
 
     def _show_history(self, row: int) -> None:
-        r = self.model.row_at(row)
+        r = self.model.report_at(row)
         if r is None:
             self.history_title.setText(self.tr("Lịch sử"))
             self.transition_model.set_rows([])

@@ -61,7 +61,7 @@ SMALL_MUTED = f"color: {MUTED}; font-size: 9pt;"
 NAVIGATION = "QListWidget { font-size: 11pt; } QListWidget::item { padding: 8px; }"
 RECOVERY_CODE = "border: 2px dashed #8d6e63; padding: 16px; background: #fffde7;"
 FINGERPRINT_BOX = "#fingerprintBox { background: #eef3fb; border: 1px solid #90a4c8; border-radius: 6px; }"
-PLAN_ROWS = "QTableView::item { padding: 6px 4px; border-bottom: 1px solid #e3e3e3; }"
+PLAN_ROWS = "QTableView::item { padding: 6px 0px; border-bottom: 1px solid #e3e3e3; }"  # no side padding: Qt wraps titles to the full width when sizing rows
 INVALID_FIELD = f"*[invalid=\"true\"] {{ border: 2px solid {ERROR_BORDER}; border-radius: 3px; }}"
 PAGE_IMAGE = "background: white; margin: 8px;"
 TARGET_COMMENT = ("QLabel#targetComment { background: #fff1d6; border: 1px solid #e0a040;"

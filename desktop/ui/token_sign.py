@@ -12,11 +12,12 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
                                QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QPushButton,
                                QTableView, QVBoxLayout)
 
+from desktop.export.vnformat import fmt_date
 from desktop.models.services import pdfsign, settings
 from desktop.models.storage.vault import Permission
 from desktop.ui import theme
 from desktop.ui.messages import MessageBox, show_error
-from desktop.ui.table_models import RowTableModel
+from desktop.ui.table_models import RowTableModel, sortable
 
 
 def _t(text: str) -> str:
@@ -114,7 +115,7 @@ class TrustModel(RowTableModel):
     columns = [
         ("Loại", lambda x: x.kind_label),
         ("Chủ thể / Nơi cấp", lambda x: x.subject),
-        ("Hạn đến", lambda x: x.not_after.strftime("%d/%m/%Y") if x.not_after else ""),
+        ("Hạn đến", lambda x: fmt_date(x.not_after), lambda x: x.not_after),
         ("Tệp", lambda x: x.filename),
     ]
 
@@ -157,6 +158,7 @@ class SignatureSettingsBox(QGroupBox):
         self.trust_view.verticalHeader().setVisible(False)
         self.trust_view.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.trust_view.setMinimumHeight(110)
+        sortable(self.trust_view)
         lay.addWidget(self.trust_view)
         buttons = QHBoxLayout()
         self.add_button = QPushButton(_t("Cài chứng thư / CRL từ tệp…"), objectName="addTrust")

@@ -36,7 +36,8 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import func, select
 
 from desktop.models.storage import audit
-from desktop.models.domain.plan import (FIELD_LABELS, FORMAT, LEVEL_LABELS, LEVELS, PLAN_KIND_LABELS, Deadline, Measure, Plan,
+from desktop.models.domain.plan import (FIELD_LABELS, FORMAT, LEVEL_LABELS, LEVELS, PERIOD_TYPE_LABELS, PERIOD_TYPES,
+                                        PLAN_KIND_LABELS, Deadline, Measure, Plan,
                      PlanProblem, Recurrence, Target, UnitRef, fmt_date, plan_from_document)
 from desktop.models.domain.errors import AppError, NotFound, ValidationError
 from desktop.fsutil import atomic_write_bytes
@@ -65,6 +66,7 @@ __all__ = [
     "load_plan_file", "install_builtin_plans", "list_plans", "get_plan_document", "get_plan", "describe",
     "list_targets", "lead_units", "list_groups", "list_versions", "save_new_version", "create_own_plan",
     "update_target", "add_target", "remove_target", "update_plan_info", "diff_versions", "diff_documents",
+    "apply_edits", "AddTarget", "UpdateTarget", "RemoveTarget", "UpdatePlanInfo", "PlanEdit", "PlanEditError",
     "import_file", "import_previewed", "preview_xlsx", "preview_import", "export_file", "plan_summary", "content_hash",
 ]
 
@@ -92,6 +94,47 @@ class PlanFormatError(AppError):
 
 class PlanReadOnly(AppError):
     code = "plan_read_only"
+
+
+def _field_label(path: str) -> str:
+    """The user's name of the field a JSON path points at ('groups[0].targets[2].deadline.month' →
+    'Thời gian hoàn thành'); '' for the plan or a target as a whole."""
+    keys = [k for k in re.split(r"[.\[\]]+", path) if k and not k.isdigit()]
+    if keys[:2] == ["groups", "targets"]:
+        keys = keys[2:]
+    elif keys[:1] == ["groups"]:
+        return tr("Domain", FIELD_LABELS["group"])
+    return tr("Domain", FIELD_LABELS.get(keys[0], keys[0])) if keys else ""
+
+
+class PlanEditError(PlanFormatError):
+    """An edit (from the edit dialog or a batch of edits) would leave the plan invalid: nothing is
+    saved; `problems` lists every one, and the message names targets and fields, not JSON paths."""
+
+    code = "plan_edit"
+
+    def __init__(self, problems: list[PlanProblem], plan_title: str):
+        self.problems = list(problems)
+        lines = [f"  • {self.problem_text(p)}" for p in self.problems[:40]]
+        if len(self.problems) > 40:
+            lines.append(_t("  … và {0} lỗi khác").format(len(self.problems) - 40))
+        AppError.__init__(self, _t("Chưa lưu kế hoạch “{0}”: có {1} lỗi:").format(plan_title, len(self.problems))
+                          + "\n" + "\n".join(lines),
+                          _t("Hãy sửa các mục trên rồi lưu lại; những gì đã sửa vẫn còn nguyên."),
+                          problems=self.problems)
+
+    @staticmethod
+    def problem_text(p: PlanProblem) -> str:
+        """'Mục tiêu TH-2.1-01, Thời gian hoàn thành: …' (no file name, no JSON path)."""
+        where = []
+        if p.target:
+            where.append(_t("Mục tiêu {0}").format(p.target))
+        elif p.group:
+            where.append(_t("Nhóm {0}").format(p.group))
+        label = _field_label(p.field)
+        if label:
+            where.append(label)
+        return f"{', '.join(where)}: {p.message}" if where else p.message
 
 
 # ------------------------------------------------------------------ plain results
@@ -212,6 +255,43 @@ class PlanChange:
     @property
     def kind_label(self) -> str:
         return _t({"added": "Thêm", "removed": "Bỏ", "changed": "Sửa", "plan": "Thông tin kế hoạch"}[self.kind])
+
+
+@dataclass(frozen=True)
+class AddTarget:
+    """Append `target` (keys as in the plan file) to group `group_code`; a new group when the code
+    is new and `group_title` is given."""
+
+    group_code: str
+    target: Mapping
+    group_title: str | None = None
+
+
+@dataclass(frozen=True)
+class UpdateTarget:
+    """Change fields of the target whose code was `code` before the batch (None or "" drops an
+    optional field); `group_code` moves it to the end of another group."""
+
+    code: str
+    changes: Mapping = field(default_factory=dict)
+    group_code: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoveTarget:
+    """Remove the target whose code was `code` before the batch; a group left empty goes too."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class UpdatePlanInfo:
+    """Change plan-level fields (PLAN_FIELDS): title, year, report submission deadlines …"""
+
+    changes: Mapping
+
+
+PlanEdit = AddTarget | UpdateTarget | RemoveTarget | UpdatePlanInfo
 
 
 @dataclass(frozen=True)
@@ -656,7 +736,7 @@ def install_builtin_plans(session: AppSession) -> InstallReport:
                 version = existing.current_version + 1
                 existing.current_version = version
                 report.updated.append(pid)
-            _store_version(s, pid, version, doc, _t("Kế hoạch có sẵn ({0})").format(name), session.user.id or None)
+            _store_version(s, pid, version, doc, _t("Kế hoạch có sẵn của phần mềm"), session.user.id or None)
             audit.append(s, session.user.id or None, "plan.import", pid,
                          {"origin": "builtin", "file": name, "version": version})
     return report
@@ -832,11 +912,11 @@ def list_versions(session: AppSession, plan_id: str) -> list[PlanVersionInfo]:
 
 
 # ------------------------------------------------------------------ writing
-def _check_editable(row: PlanRow) -> None:
+def _check_editable(row: PlanRow, title: str | None = None) -> None:
     if row.origin not in EDITABLE_ORIGINS:
         raise PlanReadOnly(
-            _t("Kế hoạch '{0}' là kế hoạch {1}, chỉ xem, không sửa được.").format(
-                row.id, _t(ORIGIN_LABELS.get(row.origin, row.origin)).lower()),
+            _t("Kế hoạch “{0}” là kế hoạch {1}, chỉ xem, không sửa được.").format(
+                title or row.id, _t(ORIGIN_LABELS.get(row.origin, row.origin)).lower()),
             _t("Hãy dùng 'Tạo kế hoạch của đơn vị từ kế hoạch này' để có bản riêng của đơn vị rồi sửa bản đó."))
 
 
@@ -844,26 +924,35 @@ def save_new_version(session: AppSession, plan_id: str, doc: Mapping, note: str 
     """Store `doc` as the next version of a plan the unit owns. Returns the current version number
     (unchanged when the document is the same as the current one)."""
     session.require(Permission.MANAGE_PLANS)
-    doc = _upgrade_format(_nfc_doc(copy.deepcopy(dict(doc))))
     with session.db.session() as s:
         row = _plan_row(s, plan_id)
-        _check_editable(row)
-        doc["id"] = plan_id
-        doc["version"] = row.current_version + 1
-        problems = validate_document(doc, plan_id)
-        if problems:
-            raise PlanFormatError(problems, plan_id)
         current = _version_row(s, plan_id, None)
-        if current.content_hash == content_hash(doc):
-            return row.current_version
-        changes = diff_documents(json.loads(current.document), doc)
-        row.current_version = doc["version"]
-        _store_version(s, plan_id, doc["version"], doc, note, session.user.id or None)
-        audit.append(s, session.user.id or None, "plan.edit", plan_id, {
-            "version": doc["version"], "note": nfc(note)[:200],
-            "added": sum(c.kind == "added" for c in changes), "removed": sum(c.kind == "removed" for c in changes),
-            "changed": sum(c.kind in ("changed", "plan") for c in changes)})
-        return doc["version"]
+        _check_editable(row, json.loads(current.document).get("title"))
+        return _store_edited(s, session, row, current, dict(doc), note,
+                             lambda problems: PlanFormatError(problems, plan_id))
+
+
+def _store_edited(s, session: AppSession, row: PlanRow, current: PlanVersion, doc: dict, note: str,
+                  refuse) -> int:
+    """Validate `doc` and store it as the plan's next version inside transaction `s`, with the
+    audit record; `refuse(problems)` builds the error raised for an invalid document (the caller's
+    transaction then rolls back: nothing is saved). The current version when nothing changed."""
+    doc = _upgrade_format(_nfc_doc(copy.deepcopy(doc)))
+    doc["id"] = row.id
+    doc["version"] = row.current_version + 1
+    problems = validate_document(doc, row.id)
+    if problems:
+        raise refuse(problems)
+    if current.content_hash == content_hash(doc):
+        return row.current_version
+    changes = diff_documents(json.loads(current.document), doc)
+    row.current_version = doc["version"]
+    _store_version(s, row.id, doc["version"], doc, note, session.user.id or None)
+    audit.append(s, session.user.id or None, "plan.edit", row.id, {
+        "version": doc["version"], "note": nfc(note)[:200],
+        "added": sum(c.kind == "added" for c in changes), "removed": sum(c.kind == "removed" for c in changes),
+        "changed": sum(c.kind in ("changed", "plan") for c in changes)})
+    return doc["version"]
 
 
 def _shift_deadline(dl: dict, years: int) -> dict:
@@ -952,18 +1041,10 @@ def create_own_plan(session: AppSession, superior_plan_id: str, new_id: str, tit
         s.add(PlanRow(id=new_id, current_version=1, origin="own", owner_unit_code=unit.code if unit else None,
                       derived_from=superior_plan_id, archived=False))
         s.flush()
-        _store_version(s, new_id, 1, doc, _t("Tạo từ kế hoạch {0}").format(superior_plan_id), session.user.id or None)
+        _store_version(s, new_id, 1, doc, _t("Tạo từ kế hoạch “{0}”").format(superior["title"]), session.user.id or None)
         audit.append(s, session.user.id or None, "plan.create", new_id,
                      {"derived_from": superior_plan_id, "targets": _target_count(doc)})
     return new_id
-
-
-def _editable_doc(session: AppSession, plan_id: str) -> dict:
-    session.require(Permission.MANAGE_PLANS)
-    with session.db.session() as s:
-        row = _plan_row(s, plan_id)
-        _check_editable(row)
-        return json.loads(_version_row(s, plan_id, None).document)
 
 
 def _clean_target_value(key: str, value: Any) -> Any:
@@ -999,53 +1080,7 @@ def _apply_target_changes(t: dict, changes: Mapping) -> dict:
     return t
 
 
-def update_target(session: AppSession, plan_id: str, code: str, changes: Mapping, note: str = "") -> int:
-    """Change fields of one target (keys as in the plan file; Deadline/Measure objects accepted)."""
-    doc = _editable_doc(session, plan_id)
-    for g in doc["groups"]:
-        for i, t in enumerate(g["targets"]):
-            if t["code"] == code:
-                g["targets"][i] = _apply_target_changes(t, changes)
-                return save_new_version(session, plan_id, doc, note or _t("Sửa mục tiêu {0}").format(code))
-    raise NotFound(_t("Kế hoạch '{0}' không có mục tiêu {1}.").format(plan_id, code))
-
-
-def add_target(session: AppSession, plan_id: str, group_code: str, target: Mapping, note: str = "",
-               group_title: str | None = None) -> int:
-    """Append a target to a group (a new group when `group_title` is given and the code is new)."""
-    doc = _editable_doc(session, plan_id)
-    t = _apply_target_changes({}, target)
-    t.setdefault("kind", "nhiem_vu")
-    t.setdefault("deadline", {"type": "none"})
-    t.setdefault("measure", {"type": "qualitative"})
-    group = next((g for g in doc["groups"] if g["code"] == group_code), None)
-    if group is None:
-        if not group_title:
-            raise NotFound(_t("Kế hoạch '{0}' không có nhóm {1}.").format(plan_id, group_code))
-        group = {"code": nfc(group_code).strip(), "title": nfc(group_title).strip(), "targets": []}
-        doc["groups"].append(group)
-    group["targets"].append(t)
-    return save_new_version(session, plan_id, doc, note or _t("Thêm mục tiêu {0}").format(t.get("code", "")))
-
-
-def remove_target(session: AppSession, plan_id: str, code: str, note: str = "") -> int:
-    """Remove a target; a group left empty goes with it (a plan keeps at least one target)."""
-    doc = _editable_doc(session, plan_id)
-    for g in doc["groups"]:
-        before = len(g["targets"])
-        g["targets"] = [t for t in g["targets"] if t["code"] != code]
-        if len(g["targets"]) != before:
-            doc["groups"] = [gg for gg in doc["groups"] if gg["targets"]]
-            if not doc["groups"]:
-                raise ValidationError(_t("Kế hoạch phải còn ít nhất một mục tiêu."))
-            return save_new_version(session, plan_id, doc, note or _t("Bỏ mục tiêu {0}").format(code))
-    raise NotFound(_t("Kế hoạch '{0}' không có mục tiêu {1}.").format(plan_id, code))
-
-
-def update_plan_info(session: AppSession, plan_id: str, changes: Mapping, note: str = "") -> int:
-    """Change plan-level fields: title, number, symbol, year, issue date, reporting periods and the
-    report submission deadlines (days after each period type) set by the plan's owner."""
-    doc = _editable_doc(session, plan_id)
+def _apply_plan_changes(doc: dict, changes: Mapping) -> None:
     for key, value in changes.items():
         if key not in PLAN_FIELDS:
             raise ValidationError(_t("Không sửa được trường '{0}' của kế hoạch.").format(key))
@@ -1055,7 +1090,122 @@ def update_plan_info(session: AppSession, plan_id: str, changes: Mapping, note: 
             doc.pop(key, None)
         else:
             doc[key] = _nfc_doc(value)
-    return save_new_version(session, plan_id, doc, note or _t("Sửa thông tin kế hoạch"))
+
+
+def _apply(doc: dict, edits: list[PlanEdit], title: str) -> None:
+    """Apply `edits` to `doc` in order. Update and remove name targets by their code before the
+    batch (so renaming A→B and B→A in one batch is fine); a target added in the batch is new."""
+    before = {t["code"]: t for g in doc["groups"] for t in g["targets"]}
+    removed: set[str] = set()
+
+    def find(code: str) -> dict:
+        t = before.get(code)
+        if t is None or code in removed:
+            raise NotFound(_t("Kế hoạch “{0}” không có mục tiêu {1} (có thể đã bị xóa).").format(title, code))
+        return t
+
+    def group(code: str, title_if_new: str | None = None) -> dict:
+        g = next((g for g in doc["groups"] if g["code"] == code), None)
+        if g is None:
+            if not title_if_new or not nfc(code).strip():
+                raise NotFound(_t("Kế hoạch “{0}” không có nhóm {1}.").format(title, code))
+            g = {"code": nfc(code).strip(), "title": nfc(title_if_new).strip(), "targets": []}
+            doc["groups"].append(g)
+        return g
+
+    def detach(t: dict) -> None:
+        for g in doc["groups"]:
+            g["targets"] = [x for x in g["targets"] if x is not t]
+
+    for e in edits:
+        if isinstance(e, UpdatePlanInfo):
+            _apply_plan_changes(doc, e.changes)
+        elif isinstance(e, UpdateTarget):
+            t = find(e.code)
+            new = _apply_target_changes(t, e.changes)
+            t.clear()
+            t.update(new)  # in place: the target keeps its identity for later edits of the batch
+            if e.group_code is not None:
+                dest = group(e.group_code)
+                if not any(t is x for x in dest["targets"]):
+                    detach(t)
+                    dest["targets"].append(t)
+        elif isinstance(e, RemoveTarget):
+            detach(find(e.code))
+            removed.add(e.code)
+        elif isinstance(e, AddTarget):
+            t = _apply_target_changes({}, e.target)
+            t.setdefault("kind", "nhiem_vu")
+            t.setdefault("deadline", {"type": "none"})
+            t.setdefault("measure", {"type": "qualitative"})
+            group(e.group_code, e.group_title)["targets"].append(t)
+        else:
+            raise TypeError(f"not a plan edit: {e!r}")
+    doc["groups"] = [g for g in doc["groups"] if g["targets"]]
+    if not doc["groups"]:
+        raise ValidationError(_t("Kế hoạch phải còn ít nhất một mục tiêu."),
+                              _t("Hãy thêm mục tiêu mới trước khi xóa mục tiêu cuối cùng."))
+
+
+def _default_note(edits: list[PlanEdit]) -> str:
+    if len(edits) == 1:
+        e = edits[0]
+        if isinstance(e, UpdateTarget):
+            return _t("Sửa mục tiêu {0}").format(e.code)
+        if isinstance(e, RemoveTarget):
+            return _t("Bỏ mục tiêu {0}").format(e.code)
+        if isinstance(e, AddTarget):
+            return _t("Thêm mục tiêu {0}").format(nfc(str(e.target.get("code", ""))).strip())
+        return _t("Sửa thông tin kế hoạch")
+    parts = []
+    for kind, label in ((UpdatePlanInfo, "sửa thông tin kế hoạch"), (UpdateTarget, "sửa {0} mục tiêu"),
+                        (AddTarget, "thêm {0} mục tiêu"), (RemoveTarget, "bỏ {0} mục tiêu")):
+        n = sum(isinstance(e, kind) for e in edits)
+        if n:
+            parts.append(_t(label).format(n))
+    text = ", ".join(parts)
+    return text[:1].upper() + text[1:]
+
+
+def apply_edits(session: AppSession, plan_id: str, edits: Iterable[PlanEdit], note: str = "") -> int:
+    """Apply a batch of edits (AddTarget, UpdateTarget, RemoveTarget, UpdatePlanInfo) to a plan the
+    unit owns, in ONE transaction: the permission is checked, the result validated as a whole and
+    stored as one new version with one audit record (plan.edit). Any problem refuses the whole
+    batch (PlanEditError lists every problem, NotFound/ValidationError name the target) and
+    nothing is saved. Returns the new version (the current one when the batch changes nothing)."""
+    session.require(Permission.MANAGE_PLANS)
+    edits = list(edits)
+    with session.db.session() as s:
+        row = _plan_row(s, plan_id)
+        current = _version_row(s, plan_id, None)
+        doc = json.loads(current.document)
+        title = doc.get("title") or plan_id
+        _check_editable(row, title)
+        _apply(doc, edits, title)
+        return _store_edited(s, session, row, current, doc, note or _default_note(edits),
+                             lambda problems: PlanEditError(problems, title))
+
+
+def update_target(session: AppSession, plan_id: str, code: str, changes: Mapping, note: str = "") -> int:
+    """Change fields of one target (keys as in the plan file; Deadline/Measure objects accepted)."""
+    return apply_edits(session, plan_id, [UpdateTarget(code, changes)], note)
+
+
+def add_target(session: AppSession, plan_id: str, group_code: str, target: Mapping, note: str = "",
+               group_title: str | None = None) -> int:
+    """Append a target to a group (a new group when `group_title` is given and the code is new)."""
+    return apply_edits(session, plan_id, [AddTarget(group_code, target, group_title)], note)
+
+
+def remove_target(session: AppSession, plan_id: str, code: str, note: str = "") -> int:
+    """Remove a target; a group left empty goes with it (a plan keeps at least one target)."""
+    return apply_edits(session, plan_id, [RemoveTarget(code)], note)
+
+
+def update_plan_info(session: AppSession, plan_id: str, changes: Mapping, note: str = "") -> int:
+    """Change plan-level fields: title, number, symbol, year, issue date, reporting periods and the
+    report submission deadlines (days after each period type) set by the plan's owner."""
+    return apply_edits(session, plan_id, [UpdatePlanInfo(changes)], note)
 
 
 # ------------------------------------------------------------------ versions and differences
@@ -1068,6 +1218,11 @@ def _render(fieldname: str, value: Any, year: int) -> str:
         return label if not d.text or d.text == label else f"{label} ({d.text})"
     if fieldname == "measure":
         return Measure.from_json(value).label
+    if fieldname == "submission_deadlines" and isinstance(value, dict):  # "Tháng: 5 ngày; Quý: 10 ngày"
+        return "; ".join(_t("{0}: {1} ngày").format(tr("Domain", PERIOD_TYPE_LABELS.get(k, k)), value[k])
+                         for k in PERIOD_TYPES if k in value)
+    if fieldname == "period_types" and isinstance(value, list):
+        return ", ".join(tr("Domain", PERIOD_TYPE_LABELS.get(k, k)) for k in value)
     if fieldname == "applies_to_levels":
         return ", ".join(tr("Domain", LEVEL_LABELS.get(v, v)) for v in value)
     if fieldname == "reporting_units":

@@ -448,10 +448,15 @@ def approved_values(session: AppSession, report_id: int) -> dict:
 
 
 # ------------------------------------------------------------------ history
+def _user_names(s) -> dict[int, str]:
+    """Who did it, as people read it: the full name (the login name when none was given)."""
+    return {uid: full or username for uid, full, username in s.execute(select(User.id, User.full_name, User.username))}
+
+
 def entry_history(session: AppSession, report_id: int, target_code: str | None = None) -> list[RevisionView]:
     session.require(Permission.VIEW)
     with session.db.session() as s:
-        names = dict(s.execute(select(User.id, User.username)).all())
+        names = _user_names(s)
         q = (select(EntryRevision, ProgressEntry.target_code).join(ProgressEntry)
              .where(ProgressEntry.report_id == report_id))
         if target_code:
@@ -463,7 +468,7 @@ def entry_history(session: AppSession, report_id: int, target_code: str | None =
 def report_transitions(session: AppSession, report_id: int) -> list[TransitionView]:
     session.require(Permission.VIEW)
     with session.db.session() as s:
-        names = dict(s.execute(select(User.id, User.username)).all())
+        names = _user_names(s)
         return [TransitionView(t.ts, names.get(t.user_id, ""), t.from_status, t.to_status, t.comment)
                 for t in s.scalars(select(ReportTransition).where(ReportTransition.report_id == report_id)
                                    .order_by(ReportTransition.id))]
