@@ -475,7 +475,7 @@ def _office_entry_count(f: BinaryIO) -> int | None:
     return _EOCD.unpack_from(tail, at)[4]
 
 
-def _check_office(src: bytes | bytearray | memoryview | Path, media_type: str, limits: Limits,
+def _check_office(src: bytes | bytearray | memoryview | Path | Callable[[], BinaryIO], media_type: str, limits: Limits,
                   budget: list[int] | None = None) -> None:  # fmt: skip
     """Raise ``_Reject("office_invalid", …)`` unless ``src`` is a well-formed Office document of
     ``media_type`` (see ``OFFICE_MEDIA_TYPES``). Nothing is extracted: every member is decompressed
@@ -488,7 +488,7 @@ def _check_office(src: bytes | bytearray | memoryview | Path, media_type: str, l
     family, main_type = OFFICE_MEDIA_TYPES[media_type]
     bad = "office_invalid"
     try:
-        f: BinaryIO = open(src, "rb") if isinstance(src, Path) else io.BytesIO(src)
+        f: BinaryIO = open(src, "rb") if isinstance(src, Path) else src() if callable(src) else io.BytesIO(src)
     except OSError as exc:
         raise _Reject(bad, f"unreadable: {exc}") from None
     with f:
@@ -587,7 +587,9 @@ class _OutMember:
     crc: int
     method: int = _STORED
     payload: bytes | None = None  # stored or deflated bytes for in-memory members
-    source: Path | None = None  # file streamed at write time (stored)
+    source: Callable[[], BinaryIO] | None = None  # opens the content, streamed at write time (stored)
+    label: str = ""  # for error details
+    check_sha: bool = False  # SHA-256 was given, not computed: checked while writing
 
     @property
     def csize(self) -> int:
@@ -637,28 +639,31 @@ def _zip_chunks(
             continue
         assert m.source is not None
         crc = n = 0
+        sha = hashlib.sha256() if m.check_sha else None
         try:
-            f = open(m.source, "rb")
+            f = m.source()
         except OSError as exc:
-            raise BundleWriteError("attachment_unreadable", detail=f"{m.source}: {exc}") from exc
+            raise BundleWriteError("attachment_unreadable", detail=f"{m.label}: {exc}") from exc
         with f:
             view = memoryview(buf)
             while True:
                 try:
                     got = f.readinto(buf)
                 except OSError as exc:
-                    raise BundleWriteError("attachment_unreadable", detail=f"{m.source}: {exc}") from exc
+                    raise BundleWriteError("attachment_unreadable", detail=f"{m.label}: {exc}") from exc
                 if not got:
                     break
                 n += got
                 if n > m.usize:
-                    raise BundleWriteError("source_changed", detail=f"{m.source} grew while exporting")
+                    raise BundleWriteError("source_changed", detail=f"{m.label} grew while exporting")
                 chunk = view[:got]
                 crc = zlib.crc32(chunk, crc)
+                if sha is not None:
+                    sha.update(chunk)
                 yield chunk  # consumed before the generator resumes, so the buffer can be reused
                 on_bytes(got)
-        if n != m.usize or crc != m.crc:
-            raise BundleWriteError("source_changed", detail=f"{m.source} changed while exporting")
+        if n != m.usize or crc != m.crc or (sha is not None and sha.hexdigest() != m.sha256):
+            raise BundleWriteError("source_changed", detail=f"{m.label} changed while exporting")
     cd = b"".join(central)
     yield cd + _EOCD.pack(_SIG_EOCD, 0, 0, len(members), len(members), len(cd), offset, 0)
 
@@ -742,9 +747,10 @@ class Attachment:
     given it must match the content. ``media_type`` is declared in the manifest; it is needed
     (and allowed) only for Office documents (``OFFICE_MEDIA_TYPES``), which are ZIP files."""
 
-    source: Union[bytes, Path]
+    source: Union[bytes, Path, Callable[[], BinaryIO]]
     sha256: str | None = None
     media_type: str | None = None
+    size: int | None = None  # known size of an opened source (``from_stream``)
 
     @classmethod
     def from_path(cls, path: str | os.PathLike[str], sha256: str | None = None,
@@ -754,6 +760,18 @@ class Attachment:
     @classmethod
     def from_bytes(cls, data: bytes, sha256: str | None = None, media_type: str | None = None) -> "Attachment":
         return cls(bytes(data), sha256, media_type)
+
+    @classmethod
+    def from_stream(cls, opener: Callable[[], BinaryIO], sha256: str, size: int,
+                    media_type: str | None = None) -> "Attachment":
+        """Content that ``opener()`` opens afresh for each read (a decrypting reader of the
+        evidence store). Its SHA-256 and size are known, so the writer reads it twice, not three
+        times: once for the CRC-32 the ZIP header needs first, once while writing, when the
+        SHA-256 is checked; a mismatch is ``source_changed`` and nothing is published. Office
+        documents (``media_type``) need a seekable reader."""
+        if not callable(opener) or not isinstance(sha256, str) or not isinstance(size, int) or size < 0:
+            raise BundleWriteError("invalid_input", detail="from_stream needs an opener, a SHA-256 and a size")
+        return cls(opener, sha256, media_type, size)
 
 
 @dataclass(frozen=True)
@@ -781,13 +799,19 @@ def _as_attachment(a: Any) -> Attachment:
     raise BundleWriteError("invalid_input", detail=f"attachment of type {type(a).__name__}")
 
 
-def _hash_file(path: Path, limits: Limits, what: str) -> tuple[int, str, int, bytes]:
-    """(size, sha256, crc32, first 512 bytes) in one read of the file."""
-    sha, crc, n, head = hashlib.sha256(), 0, 0, b""
+def _path_opener(path: Path) -> Callable[[], BinaryIO]:
+    return lambda: open(path, "rb")
+
+
+def _scan(opener: Callable[[], BinaryIO], limits: Limits, what: str,
+          want_sha: bool) -> tuple[int, str | None, int, bytes]:  # fmt: skip
+    """(size, sha256 or None, crc32, first 512 bytes) in one read of the content; the SHA-256
+    only when ``want_sha`` (a known one is checked while writing instead)."""
+    sha, crc, n, head = (hashlib.sha256() if want_sha else None), 0, 0, b""
     buf = bytearray(_CHUNK)
     view = memoryview(buf)
     try:
-        with open(path, "rb") as f:
+        with opener() as f:
             while True:
                 got = f.readinto(buf)
                 if not got:
@@ -795,14 +819,15 @@ def _hash_file(path: Path, limits: Limits, what: str) -> tuple[int, str, int, by
                 chunk = view[:got]
                 if len(head) < 512:
                     head += bytes(chunk[: 512 - len(head)])
-                sha.update(chunk)
+                if sha is not None:
+                    sha.update(chunk)
                 crc = zlib.crc32(chunk, crc)
                 n += got
                 if n > limits.max_member_bytes:
                     raise BundleWriteError("too_large", detail=f"{what} is larger than {limits.max_member_bytes} bytes")
     except OSError as exc:
-        raise BundleWriteError("attachment_unreadable", detail=f"{path}: {exc}") from exc
-    return n, sha.hexdigest(), crc, head
+        raise BundleWriteError("attachment_unreadable", detail=f"{what}: {exc}") from exc
+    return n, (sha.hexdigest() if sha is not None else None), crc, head
 
 
 def _prepare(
@@ -845,18 +870,25 @@ def _prepare(
         members[f"data/{name}.json"] = _memory_member(f"data/{name}.json", blob, compress=True)
 
     def file_member(path_name: str | None, src: Any, want_sha: str | None, what: str,
-                    media_type: str | None = None) -> _OutMember:
+                    media_type: str | None = None, known_size: int | None = None) -> _OutMember:
+        opener: Callable[[], BinaryIO] | None = None
         if isinstance(src, (bytes, bytearray, memoryview)):
             blob = bytes(src)
             if len(blob) > limits.max_member_bytes:
                 raise BundleWriteError("too_large", detail=f"{what} is too large")
-            size, sha, crc, head, source, payload = len(blob), hashlib.sha256(blob).hexdigest(), zlib.crc32(blob), blob[:512], None, blob
+            size, sha, crc, head, payload = len(blob), hashlib.sha256(blob).hexdigest(), zlib.crc32(blob), blob[:512], blob
         else:
-            source = Path(src)
-            size, sha, crc, head = _hash_file(source, limits, what)
+            opener = src if callable(src) else _path_opener(Path(src))
+            trusted = callable(src) and want_sha is not None
+            size, sha, crc, head = _scan(opener, limits, what, want_sha=not trusted)
+            if trusted:
+                if size != known_size:
+                    raise BundleWriteError("source_changed", detail=f"{what} is {size} bytes, {known_size} expected")
+                sha = want_sha
             payload = None
         if want_sha is not None and want_sha != sha:
             raise BundleWriteError("invalid_input", detail=f"{what}: SHA-256 differs from the one given")
+        assert sha is not None
         kind_ = _archive_kind(head)
         if media_type is not None:
             if media_type not in OFFICE_MEDIA_TYPES:
@@ -864,24 +896,25 @@ def _prepare(
             if not bytes(head[:4]) == b"PK\x03\x04":
                 raise BundleWriteError("office_invalid", detail=f"{what} is declared {media_type} but is not a ZIP file")
             try:
-                _check_office(payload if payload is not None else source, media_type, limits)
+                _check_office(payload if payload is not None else opener, media_type, limits)
             except _Reject as r:
                 raise BundleWriteError("office_invalid", detail=f"{what}: {r.detail}") from None
         elif kind_:
             raise BundleWriteError("attachment_is_archive", detail=f"{what} is a {kind_} file")
-        return _OutMember(path_name or f"attachments/{sha}", size, sha, crc, _STORED, payload, source)
+        return _OutMember(path_name or f"attachments/{sha}", size, sha, crc, _STORED, payload, opener, what,
+                          check_sha=opener is not None and callable(src) and want_sha is not None)
 
     if report_pdf is not None:
         m = file_member(REPORT, report_pdf, None, REPORT)
-        head = m.payload[:5] if m.payload is not None else _read_head(m.source, 5)
+        head = m.payload[:5] if m.payload is not None else _read_head(m.source, 5, REPORT)
         if head != b"%PDF-":
             raise BundleWriteError("invalid_input", detail="report.pdf does not start with %PDF-")
         members[REPORT] = m
     media_types: dict[str, str] = {}
     for a in attachments:
         att = _as_attachment(a)
-        m = file_member(None, att.source, att.sha256,
-                        f"attachment {att.source if isinstance(att.source, Path) else '<bytes>'}", att.media_type)
+        label = att.source if isinstance(att.source, Path) else "<stream>" if callable(att.source) else "<bytes>"
+        m = file_member(None, att.source, att.sha256, f"attachment {label}", att.media_type, att.size)
         members.setdefault(m.path, m)  # content-addressed: the same file twice is stored once
         if att.media_type is not None:
             media_types.setdefault(m.path, att.media_type)
@@ -940,13 +973,13 @@ def _prepare(
     return manifest, ordered, created
 
 
-def _read_head(path: Path | None, n: int) -> bytes:
-    assert path is not None
+def _read_head(opener: Callable[[], BinaryIO] | None, n: int, what: str) -> bytes:
+    assert opener is not None
     try:
-        with open(path, "rb") as f:
+        with opener() as f:
             return f.read(n)
     except OSError as exc:
-        raise BundleWriteError("attachment_unreadable", detail=f"{path}: {exc}") from exc
+        raise BundleWriteError("attachment_unreadable", detail=f"{what}: {exc}") from exc
 
 
 def _encrypt_members(
@@ -1060,6 +1093,20 @@ def _open_part(path: Path) -> BinaryIO:
     return os.fdopen(fd, "wb", buffering=0)
 
 
+def _written_size(f: BinaryIO) -> int:
+    return os.fstat(f.fileno()).st_size
+
+
+def _check_written(f: BinaryIO, size: int, name: str) -> None:
+    """After fsync, the file must hold exactly what was written. The bytes are not read back:
+    a read right after writing comes from the page cache (or the SMB client's cache), so it
+    re-hashed our own buffers and cost a full pass; the content is authenticated end to end by
+    the recipient (age MAC, signed hashes), and a bundle that never gets its receipt is resent."""
+    got = _written_size(f)
+    if got != size:
+        raise BundleWriteError("verify_failed", detail=f"{name}: wrote {size} bytes, the file holds {got}")
+
+
 # One implementation of each, shared with the services (desktop/fsutil.py, the base layer).
 _rename_noreplace = rename_noreplace
 _fsync_dir = fsync_dir
@@ -1123,17 +1170,12 @@ def write_bundle(
                 sink = _encrypt_members(f, members, created, recipient, progress, cancel)
                 f.flush()
                 os.fsync(f.fileno())
+                _check_written(f, sink.size, part.name)
             except BundleError:
                 raise
             except OSError as exc:
                 raise _map_os_error(exc, f"write {part.name}") from exc
         digest = sink.sha.hexdigest()
-        try:
-            back, back_size = _sha256_file(part)
-        except OSError as exc:
-            raise _map_os_error(exc, f"read back {part.name}") from exc
-        if back != digest or back_size != sink.size:
-            raise BundleWriteError("verify_failed", detail=f"wrote {digest}, read back {back}")
         final = folder / bundle_filename(manifest, digest)
         try:
             _rename_noreplace(part, final)
@@ -1212,17 +1254,12 @@ def publish_copy(
                         n += got
                     out.flush()
                     os.fsync(out.fileno())
+                    _check_written(out, n, part.name)
                 except OSError as exc:
                     raise _map_os_error(exc, f"write {part.name}") from exc
         digest = sha.hexdigest()
         if expected_sha256 is not None and digest != expected_sha256:
             raise BundleWriteError("verify_failed", detail=f"source {src.name} is {digest}, expected {expected_sha256}")
-        try:
-            back, back_size = _sha256_file(part)
-        except OSError as exc:
-            raise _map_os_error(exc, f"read back {part.name}") from exc
-        if back != digest or back_size != n:
-            raise BundleWriteError("verify_failed", detail=f"wrote {digest}, read back {back}")
         try:
             _rename_noreplace(part, final)
         except FileExistsError:

@@ -29,6 +29,7 @@ outbox, the share's folders and the evidence store, overwrite a file, or import 
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -448,14 +449,14 @@ def _materialize(session: AppSession, row_id: int) -> None:
                                 .format(row.recipient_unit))
         keys = keystore.active_keys_in(s, session)
         payload = json.loads(row.payload)
-        evidence: list[tuple[str, str, str]] = []
+        evidence: list[tuple[str, str, str, int]] = []
         if row.kind == "report":
             for e in payload["data"]["report"]["report"]["entries"].values():
                 for ev in e["evidence"]:
                     blob = s.get(EvidenceBlob, ev["sha256"])
                     if blob is None:
                         raise ExchangeError("attachment_unreadable", _t("Thiếu tệp minh chứng {0}.").format(ev["filename"]))
-                    evidence.append((ev["sha256"], blob.store_name, ev["mime"]))
+                    evidence.append((ev["sha256"], blob.store_name, ev["mime"], blob.size))
         kind, period, seq, bundle_id = row.kind, row.period, row.seq, row.bundle_id
         plan_id, plan_version, recipient_code, report_id = row.plan_id, row.plan_version, row.recipient_unit, row.report_id
     folder = outbox_dir(session, recipient_code)
@@ -467,12 +468,13 @@ def _materialize(session: AppSession, row_id: int) -> None:
     else:
         store = evidence_store(session) if evidence else None
         attachments, seen = [], set()
-        for sha, store_name, mime in evidence:
+        for sha, store_name, mime, size in evidence:
             if sha in seen:
                 continue
             seen.add(sha)
-            attachments.append(Attachment.from_bytes(store.read_bytes(store_name), sha256=sha,
-                                                     media_type=mime if mime in OFFICE_MEDIA_TYPES else None))
+            # streamed from the store, one decrypted chunk at a time (never the whole file)
+            attachments.append(Attachment.from_stream(functools.partial(store.open_plaintext, store_name), sha, size,
+                                                      media_type=mime if mime in OFFICE_MEDIA_TYPES else None))
         pdf = _report_pdf(session, report_id) if kind == "report" and payload.get("pdf") else None
         try:
             written = write_bundle(folder, sender=keys, recipient=recipient, kind=kind, period=period, seq=seq,
