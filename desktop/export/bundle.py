@@ -63,6 +63,7 @@ __all__ = [
     "FORMAT_VERSION",
     "KINDS",
     "Limits",
+    "MemberSpool",
     "OFFICE_MEDIA_TYPES",
     "REJECT_REASONS",
     "WRITE_REASONS",
@@ -1466,21 +1467,127 @@ _MAX_EXTRA_BYTES = 4096
 
 @dataclass
 class _Content:
-    data: bytes | bytearray | memoryview
+    data: bytes | bytearray | memoryview | None  # None when spooled
     sha256: str
     archive: str | None = None  # "zip" for an attachment that may be an Office document
+    head: bytes = b""  # the first 512 bytes, for sniffing
+    spooled: Any = None  # a finished SpooledMember holding the bytes instead of ``data``
+
+    def open(self) -> BinaryIO:
+        return self.spooled.open() if self.spooled is not None else io.BytesIO(self.data)  # type: ignore[arg-type]
+
+    def read(self) -> bytes:
+        if self.spooled is None:
+            return bytes(self.data)  # type: ignore[arg-type]
+        with self.spooled.open() as f:
+            return f.read()
+
+
+#: Members larger than this go to the spool (attachments and report.pdf; never the manifest,
+#: its signature, SHA256SUMS or data/*.json, which are parsed whole and have their own caps).
+SPOOL_OVER = 1 * MiB
+
+
+class MemberSpool:
+    """Where verified large members are written while they stream, so a bundle's size never
+    becomes the reader's memory. ``create(path, size)`` returns a writer with ``write(bytes)``,
+    ``finish()`` (the content is complete; its hash was checked by the reader), ``open()`` (a
+    seekable reader of the plaintext) and ``discard()``. The default keeps each member in an
+    anonymous temporary file encrypted under a key that lives only in memory; the application
+    passes one that writes straight into its evidence store (``exchange``)."""
+
+    def __init__(self, folder: str | os.PathLike[str] | None = None):
+        self.folder = folder
+
+    def create(self, path: str, size: int) -> "_TempMember":
+        return _TempMember(self.folder)
+
+
+class _TempMember:
+    """An anonymous temporary file (no name on disk; removed when closed) holding one member
+    under AES-256-CTR with a random per-file key: no plaintext on disk. Integrity was checked on
+    the way in (signed size and SHA-256); the file is private to this process while it lives."""
+
+    def __init__(self, folder: str | os.PathLike[str] | None):
+        import tempfile
+
+        self._f: BinaryIO | None = tempfile.TemporaryFile(dir=folder)
+        self._key = secrets.token_bytes(32)
+        self._enc = self._cipher(0).encryptor()
+        self.size = 0
+
+    def _cipher(self, block: int) -> Any:
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+        return Cipher(algorithms.AES(self._key), modes.CTR(block.to_bytes(16, "big")))
+
+    def write(self, data: bytes | memoryview) -> None:
+        assert self._f is not None
+        self._f.write(self._enc.update(data))
+        self.size += len(data)
+
+    def finish(self) -> None:
+        assert self._f is not None
+        self._f.flush()
+
+    def open(self) -> BinaryIO:
+        assert self._f is not None
+        return io.BufferedReader(_TempReader(self), _CHUNK)
+
+    def discard(self) -> None:
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+
+
+class _TempReader(io.RawIOBase):
+    def __init__(self, member: _TempMember):
+        super().__init__()
+        self._m = member
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: self._m.size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, b: Any) -> int:
+        f = self._m._f
+        assert f is not None
+        n = min(len(b), max(0, self._m.size - self._pos))
+        if not n:
+            return 0
+        start = self._pos - self._pos % 16
+        f.seek(start)
+        raw = f.read(self._pos + n - start)
+        plain = self._m._cipher(start // 16).decryptor().update(raw)[self._pos - start :]
+        memoryview(b).cast("B")[: len(plain)] = plain
+        self._pos += len(plain)
+        return len(plain)
 
 
 class _Member:
     """One member being read: decompressed piece by piece into a buffer of its known size,
     with SHA-256, CRC, ratio and the first 512 bytes for sniffing as it goes."""
 
-    def __init__(self, e: _Entry, usize_cap: int, ratio_cap: int):
+    def __init__(self, e: _Entry, usize_cap: int, ratio_cap: int, spool: Any = None):
         self.e = e
         self.left = e.csize  # compressed bytes still to come
         self.cap = usize_cap
         self.ratio_cap = ratio_cap
-        self.buf = bytearray(min(e.usize, usize_cap))
+        self.spool = spool  # a MemberSpool writer, or None to keep the member in memory
+        self.buf = bytearray(0 if spool is not None else min(e.usize, usize_cap))
+        self.limit = min(e.usize, usize_cap)
+        self.head = b""
         self.n = 0
         self.sha = hashlib.sha256()
         self.crc = 0
@@ -1492,9 +1599,14 @@ class _Member:
             raise _Reject("member_too_large", f"{self.e.name} exceeds its limit")
         if end > self.ratio_cap:
             raise _Reject("compression_ratio", f"{self.e.name} expands more than the allowed ratio")
-        if end > len(self.buf):
+        if end > self.limit:
             raise _Reject("zip_header_mismatch", f"{self.e.name} holds more than the {self.e.usize} bytes its header says")
-        self.buf[self.n : end] = out
+        if self.spool is not None:
+            if len(self.head) < 512:
+                self.head += bytes(out[: 512 - len(self.head)])
+            self.spool.write(out)
+        else:
+            self.buf[self.n : end] = out
         self.n = end
         self.sha.update(out)
         self.crc = zlib.crc32(out, self.crc)
@@ -1526,7 +1638,10 @@ class _Member:
             raise _Reject("zip_header_mismatch", f"{self.e.name} holds {self.n} bytes, header says {self.e.usize}")
         if self.crc != self.e.crc:
             raise _Reject("crc_mismatch", self.e.name)
-        return _Content(self.buf, self.sha.hexdigest())
+        if self.spool is not None:
+            self.spool.finish()
+            return _Content(None, self.sha.hexdigest(), head=self.head, spooled=self.spool)
+        return _Content(self.buf, self.sha.hexdigest(), head=bytes(self.buf[:512]))
 
 
 class _ZipStream(io.RawIOBase):
@@ -1536,9 +1651,12 @@ class _ZipStream(io.RawIOBase):
     checks the central directory against what was read. Errors are kept in ``error`` (pyrage
     may drop an exception raised in ``write``)."""
 
-    def __init__(self, limits: Limits, verify: Callable[[bytes, bytes], dict[str, dict]]):
+    def __init__(self, limits: Limits, verify: Callable[[bytes, bytes], dict[str, dict]],
+                 spool: MemberSpool | None = None, spooled: list[Any] | None = None):  # fmt: skip
         self.limits = limits
         self.verify = verify
+        self.spool = spool
+        self.spooled = spooled if spooled is not None else []  # every writer made, for discarding
         self.error: BaseException | None = None
         self.pos = 0  # plaintext offset of the first byte not yet consumed
         self.hdr = bytearray()
@@ -1678,7 +1796,12 @@ class _ZipStream(io.RawIOBase):
                 raise _Reject("compression_ratio", f"{name} expands more than {lim.max_ratio}:1")
             if usize != cap:
                 raise _Reject("size_mismatch", f"{name}: {usize} bytes in the archive, manifest says {cap}")
-        self.member = _Member(e, cap, ratio_cap)
+        writer = None
+        if (self.spool is not None and index >= 2 and cap > SPOOL_OVER and name != SUMS
+                and not name.startswith("data/")):  # fmt: skip
+            writer = self.spool.create(name, cap)  # only after the signature: its size is the signed one
+            self.spooled.append(writer)
+        self.member = _Member(e, cap, ratio_cap, writer)
         if csize == 0:
             self._end_member()
 
@@ -1697,10 +1820,10 @@ class _ZipStream(io.RawIOBase):
         want = self.signed[name]  # type: ignore[index]
         if c.sha256 != want["sha256"]:
             raise _Reject("hash_mismatch", name)
-        kind = _archive_kind(c.data[:512])
+        kind = _archive_kind(c.head)
         mt = want.get("media_type")
         office = isinstance(mt, str) and mt in OFFICE_MEDIA_TYPES
-        if kind == "zip" and _ATTACH_PATH_RE.fullmatch(name) and bytes(c.data[:4]) == b"PK\x03\x04":
+        if kind == "zip" and _ATTACH_PATH_RE.fullmatch(name) and c.head[:4] == b"PK\x03\x04":
             if not office:
                 raise _Reject("nested_archive", f"{name} is a zip file not declared as an Office document")
             c.archive = "zip"  # checked as an Office document once the whole archive is read
@@ -1884,6 +2007,7 @@ class _State:
     signer: Any = None
     signature: Any = None
     done: list[tuple[str, str]] = field(default_factory=list)  # checks passed inside a stage
+    spooled: list[Any] = field(default_factory=list)  # every spool writer made, discarded on refusal
 
 
 class Bundle:
@@ -1925,14 +2049,37 @@ class Bundle:
         return path in self._contents
 
     def view(self, path: str) -> memoryview:
-        """Zero-copy read-only view of a member."""
-        return memoryview(self._contents[path].data).toreadonly()
+        """Read-only view of a member (zero-copy unless it was spooled: then it is read whole)."""
+        c = self._contents[path]
+        return memoryview(c.data if c.spooled is None else c.read()).toreadonly()  # type: ignore[arg-type]
 
     def read(self, path: str) -> bytes:
-        return bytes(self._contents[path].data)
+        return self._contents[path].read()
 
     def open(self, path: str) -> BinaryIO:
-        return io.BytesIO(self._contents[path].data)
+        """A seekable reader of a member; a spooled one is read from its spool piece by piece."""
+        return self._contents[path].open()
+
+    def head(self, path: str, n: int = 512) -> bytes:
+        """The first ``n`` (≤ 512) bytes of a member, without reading it."""
+        return self._contents[path].head[:n]
+
+    def spooled(self, path: str) -> Any:
+        """The spool writer holding a member (``MemberSpool.create``'s object), or None if the
+        member is in memory. The application commits its evidence-store blobs through this."""
+        return self._contents[path].spooled
+
+    def close(self) -> None:
+        """Discard every spooled member not taken over by the caller (committed). Safe twice."""
+        for c in self._contents.values():
+            if c.spooled is not None:
+                c.spooled.discard()
+
+    def __enter__(self) -> "Bundle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     def data_names(self) -> list[str]:
         return [p[5:-5] for p in self.member_names() if p.startswith("data/")]
@@ -1988,8 +2135,9 @@ class Bundle:
                     raise BundleWriteError("staging_error", detail=f"{target} escapes the staging folder")
                 flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
                 fd = os.open(target, flags, 0o600)
-                with os.fdopen(fd, "wb") as f:
-                    f.write(self._contents[path].data)
+                with os.fdopen(fd, "wb") as f, self.open(path) as src:
+                    while block := src.read(_CHUNK):
+                        f.write(block)
                 written.append(target)
             return written
         except _Reject as r:
@@ -2088,14 +2236,14 @@ def _verify_signed(st: _State, manifest_raw: bytes, sig_raw: bytes, lookup: Trus
 
 
 def _stage_decrypt(st: _State, src: Any, identities: list[Any], lookup: TrustedLookup, limits: Limits,
-                   **_: Any) -> str:  # fmt: skip
+                   spool: MemberSpool | None = None, **_: Any) -> str:  # fmt: skip
     try:
         f: BinaryIO = io.BytesIO(src) if isinstance(src, (bytes, bytearray, memoryview)) else open(src, "rb")
     except OSError as exc:
         raise _Reject("unreadable", str(exc)) from None
     with f:
         reader = _CappedReader(f, st.file_size)
-        sink = _ZipStream(limits, lambda mr, sr: _verify_signed(st, mr, sr, lookup, limits))
+        sink = _ZipStream(limits, lambda mr, sr: _verify_signed(st, mr, sr, lookup, limits), spool, st.spooled)
         try:
             pyrage.decrypt_io(reader, sink, identities)
             # pyrage may drop an exception raised inside our adapters: check their records
@@ -2130,7 +2278,7 @@ def _stage_decrypt(st: _State, src: Any, identities: list[Any], lookup: TrustedL
 
 def _stage_hashes(st: _State, **_: Any) -> str:
     # sizes and SHA-256 were checked against the signed manifest while reading
-    if SUMS in st.contents and bytes(st.contents[SUMS].data) != sha256sums_text(st.manifest["members"]):
+    if SUMS in st.contents and st.contents[SUMS].read() != sha256sums_text(st.manifest["members"]):
         raise _Reject("sha256sums_mismatch", "SHA256SUMS is not the listing of the manifest")
     return f"{len(st.manifest['members'])} tệp khớp"
 
@@ -2144,10 +2292,10 @@ def _stage_schema(st: _State, expected_recipient: str | None, limits: Limits, **
         if p.startswith("data/"):
             if e["size"] > limits.max_json_bytes:
                 raise _Reject("data_invalid", f"{p} too large")
-            _strict_json(c.data, p, "data_invalid", limits)
+            _strict_json(c.data, p, "data_invalid", limits)  # type: ignore[arg-type]
         elif c.archive == "zip":
-            _check_office(c.data, e["media_type"], limits, budget)
-    if REPORT in st.contents and bytes(st.contents[REPORT].data[:5]) != b"%PDF-":
+            _check_office(c.data if c.spooled is None else c.open, e["media_type"], limits, budget)
+    if REPORT in st.contents and st.contents[REPORT].head[:5] != b"%PDF-":
         raise _Reject("report_invalid", "report.pdf does not start with %PDF-")
     if expected_recipient is not None and st.manifest["recipient_unit"] != expected_recipient:
         raise _Reject("wrong_recipient", f"made for {st.manifest['recipient_unit']}")
@@ -2177,13 +2325,24 @@ _DECRYPT_REASONS = {"unreadable", "too_large", "not_for_us", "decrypt_failed"}
 
 
 def _run(src: Any, identities: Any, trusted: Any, expected_recipient: str | None, limits: Limits | None,
-         record: Callable[[str, bool, str], None] | None = None) -> _State:  # fmt: skip
+         record: Callable[[str, bool, str], None] | None = None, spool: MemberSpool | None = None) -> _State:  # fmt: skip
+    st = _State()
+    try:
+        return _run_stages(st, src, identities, trusted, expected_recipient, limits, record, spool)
+    except BaseException:
+        for w in st.spooled:  # a refused (or failed) bundle leaves nothing behind
+            w.discard()
+        raise
+
+
+def _run_stages(st: _State, src: Any, identities: Any, trusted: Any, expected_recipient: str | None,
+                limits: Limits | None, record: Callable[[str, bool, str], None] | None,
+                spool: MemberSpool | None) -> _State:  # fmt: skip
     if isinstance(src, (bytearray, memoryview)):
         src = bytes(src)
-    st = _State()
     ctx = dict(
         src=src, identities=_as_identities(identities), lookup=_as_lookup(trusted),
-        expected_recipient=expected_recipient, limits=limits or DEFAULT_LIMITS,
+        expected_recipient=expected_recipient, limits=limits or DEFAULT_LIMITS, spool=spool,
     )  # fmt: skip
     for name, fn in _STAGES:
         try:
@@ -2217,6 +2376,7 @@ def open_bundle(
     expected_recipient: str | None = None,
     staging_dir: str | os.PathLike[str] | None = None,
     limits: Limits | None = None,
+    spool: MemberSpool | None = None,
 ) -> Bundle:
     """Verify a bundle and return it, or raise ``BundleRejected(reason, message_vi)``.
 
@@ -2225,11 +2385,19 @@ def open_bundle(
     keys); an exception it raises is not a verdict on the bundle and propagates.
     ``expected_recipient``: our unit code; a bundle made for another unit is rejected.
     ``staging_dir``: if given, members are extracted there after every check passed.
+    ``spool``: where members over ``SPOOL_OVER`` go while they stream (default: encrypted
+    anonymous temporary files, ``MemberSpool()``), so memory does not grow with the bundle. A
+    refused bundle discards what it spooled; ``Bundle.close()`` discards the rest.
     """
-    st = _run(source, my_identities, trusted_keys_lookup, expected_recipient, limits)
+    st = _run(source, my_identities, trusted_keys_lookup, expected_recipient, limits,
+              spool=spool if spool is not None else MemberSpool())  # fmt: skip
     bundle = Bundle(st)
     if staging_dir is not None:
-        bundle.extract_to(staging_dir)
+        try:
+            bundle.extract_to(staging_dir)
+        except BaseException:
+            bundle.close()
+            raise
     return bundle
 
 
@@ -2247,9 +2415,11 @@ def verify_report(
     CLI ``verify`` command. With stream state given, the stream rule is reported too."""
     rows: list[tuple[str, bool, str]] = []
     try:
-        st = _run(path, identity, trusted, expected_recipient, limits, lambda *r: rows.append(r))
+        st = _run(path, identity, trusted, expected_recipient, limits, lambda *r: rows.append(r), MemberSpool())
     except BundleRejected:
         return rows
+    for w in st.spooled:
+        w.discard()
     if not isinstance(path, (bytes, bytearray, memoryview)):
         want = bundle_filename(st.manifest, st.file_sha256)
         name = os.path.basename(os.fspath(path))

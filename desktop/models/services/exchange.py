@@ -30,7 +30,6 @@ outbox, the share's folders and the evidence store, overwrite a file, or import 
 from __future__ import annotations
 
 import functools
-import io
 import json
 import logging
 import math
@@ -55,6 +54,7 @@ from desktop.export.bundle import (
     Bundle,
     BundleRejected,
     BundleWriteError,
+    MemberSpool,
     check_stream,
     open_bundle,
     parse_bundle_filename,
@@ -65,6 +65,7 @@ from desktop.export.bundle import (
 )
 
 from desktop.models.storage import audit, evidence_policy
+from desktop.models.storage.evidence import PendingBlob
 from desktop.models.services import keystore
 from desktop.models.domain.plan import ReportingPeriod, plan_from_document
 from desktop.models.domain.errors import AppError, NotFound, ValidationError
@@ -884,7 +885,7 @@ def _check_report_doc(doc: Any, b: Bundle) -> dict:
             _need(ev["size"] == attachments[ev["sha256"]], f"{code}: evidence size")
             # the same allow-list as for files attached here, on the content too (a "report.pdf"
             # that is an executable, or a name made to look like one with bidi characters)
-            if not evidence_policy.content_matches(ev["filename"], b.view(f"attachments/{ev['sha256']}")[:64],
+            if not evidence_policy.content_matches(ev["filename"], b.head(f"attachments/{ev['sha256']}", 64),
                                                    b.attachment_media_type(ev["sha256"])):
                 raise _Refuse("evidence_not_allowed", f"{code}: {evidence_policy.clean_name(ev['filename'])!r}")
             referenced.add(ev["sha256"])
@@ -1004,7 +1005,11 @@ def _apply(session: AppSession, b: Bundle, prep: _Prepared, gap: bool, me_code: 
     if b.kind == "report" and b.attachments():
         store = evidence_store(session)
         for sha in b.attachments():
-            blob = store.put_stream(io.BytesIO(b.view(f"attachments/{sha}")), DEFAULT_LIMITS.max_member_bytes)
+            pending = b.spooled(f"attachments/{sha}")
+            if isinstance(pending, PendingBlob):  # streamed into the store while verified: move it into place
+                blob = pending.commit()
+            else:
+                blob = store.put_stream(b.open(f"attachments/{sha}"), DEFAULT_LIMITS.max_member_bytes)
             if blob.sha256 != sha:  # cannot happen for a verified bundle; never link the wrong file
                 raise AppError(_t("Lưu minh chứng thất bại (mã băm khác)."))
             blobs[sha] = blob
@@ -1187,7 +1192,7 @@ def _import_one(session: AppSession, path: Path, in_inbox: bool, identities: lis
         me = _self_unit(s)
         lookup = keystore.trust_lookup_in(s)
     try:
-        b = open_bundle(path, identities, lookup, expected_recipient=me.code)
+        b = open_bundle(path, identities, lookup, expected_recipient=me.code, spool=_EvidenceSpool(session))
     except BundleRejected as exc:
         reason = exc.reason
         if reason == "key_unknown" and lookup.pending_hits:
@@ -1195,6 +1200,33 @@ def _import_one(session: AppSession, path: Path, in_inbox: bool, identities: lis
         sha = _file_sha(path)
         where = _quarantine(session, path, in_inbox, reason, exc.detail, sha, None, budget)
         return ImportOutcome(name, REJECTED, reason, reason_message(reason), moved_to=where, file_sha256=sha)
+    with b:  # evidence streamed into the store and not applied is discarded on the way out
+        return _import_verified(session, b, path, in_inbox, me, budget, override)
+
+
+class _EvidenceSpool(MemberSpool):
+    """Attachments of a bundle stream, after its signature was verified, straight into the
+    evidence store (encrypted temporary blobs, fsynced); ``_apply`` moves them into place only
+    when the whole bundle passed, and anything else discards them. Other large members
+    (report.pdf) go to the default encrypted temporary files."""
+
+    def __init__(self, session: AppSession):
+        super().__init__(session.folder.root / "tmp")
+        self.session = session
+        self._store: Any = None
+
+    def create(self, path: str, size: int) -> Any:
+        if not path.startswith("attachments/"):
+            Path(self.folder).mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
+            return super().create(path, size)
+        if self._store is None:
+            self._store = evidence_store(self.session)
+        return self._store.begin_put(size)
+
+
+def _import_verified(session: AppSession, b: Bundle, path: Path, in_inbox: bool, me: Any, budget: list[int] | None,
+                     override: bool) -> ImportOutcome:
+    name = path.name
     common = dict(sender_unit=b.sender_unit, kind=b.kind, period=b.period, seq=b.seq, file_sha256=b.file_sha256)
     with session.db.session() as s:
         last_seq, last_sha = _stream_state(s, b.sender_unit, me.code)
@@ -1559,8 +1591,7 @@ def verify_file(session: AppSession, path: Path | str) -> list[tuple[str, bool, 
             rows.append(("Trạng thái khóa ký", False,
                          f"{reason_message('key_unconfirmed')} [key_unconfirmed] khóa {kid} của {unit}"))
         return rows
-    b = open_bundle(path, identities, lookup, expected_recipient=me.code)
-    with session.db.session() as s:
+    with open_bundle(path, identities, lookup, expected_recipient=me.code) as b, session.db.session() as s:
         last_seq, last_sha = _stream_state(s, b.sender_unit, me.code)
         verdict = check_stream(b.manifest, last_seq, last_sha, bundle_sha256=b.file_sha256)
         if verdict == "replay" and s.scalars(select(ReceivedBundle.id).where(
