@@ -42,7 +42,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, Sequenc
 import pyrage
 
 from desktop import __version__ as _APP_VERSION
-from desktop.fsutil import fsync_dir, rename_noreplace, sha256_file
+from desktop.fsutil import SeekableReader, fsync_dir, rename_noreplace, sha256_file
 from desktop.export.keys import (
     UNIT_CODE_RE,
     MinisignError,
@@ -1540,25 +1540,11 @@ class _TempMember:
             self._f = None
 
 
-class _TempReader(io.RawIOBase):
+class _TempReader(SeekableReader):
     def __init__(self, member: _TempMember):
         super().__init__()
         self._m = member
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: self._m.size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
+        self.size = member.size
 
     def readinto(self, b: Any) -> int:
         f = self._m._f

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import io
 import logging
 import mimetypes
 import os
@@ -39,7 +38,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from desktop.models.domain.errors import AppError, StorageError, ValidationError
-from desktop.fsutil import fsync_dir, is_disk_full, makedirs_durable
+from desktop.fsutil import SeekableReader, fsync_dir, is_disk_full, makedirs_durable
 from desktop.models.domain.i18n import nfc, tr
 
 log = logging.getLogger(__name__)
@@ -314,7 +313,7 @@ class PendingBlob:
             self.tmp = None
 
 
-class BlobReader(io.RawIOBase):
+class BlobReader(SeekableReader):
     """Seekable plaintext of one blob file; each chunk is authenticated (index, final flag,
     header) as it is decrypted, so a truncated or altered file fails with EvidenceError."""
 
@@ -331,24 +330,7 @@ class BlobReader(io.RawIOBase):
         self.size = body - self._chunks * TAG
         if self.size < 0:
             raise EvidenceError(tr("Evidence", "Tệp minh chứng bị hỏng."))
-        self._pos = 0
         self._cached: tuple[int, bytes] | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: self.size}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._pos = base + offset
-        return self._pos
 
     def _chunk(self, index: int) -> bytes:
         if self._cached is not None and self._cached[0] == index:
