@@ -102,8 +102,10 @@ class Limits:
     """Caps enforced by the reader (and respected by the writer so it never makes a bundle the
     reader would refuse). Sizes are counted on bytes actually read, never taken from headers."""
 
-    max_bundle_bytes: int = 768 * MiB  # the encrypted .cdsb file
-    max_total_bytes: int = 768 * MiB  # all members, uncompressed
+    # Members stream to an encrypted spool (never memory), so these caps bound disk use only; 2 GiB
+    # keeps every ZIP offset far below the 4 GiB a non-Zip64 archive can address.
+    max_bundle_bytes: int = 2048 * MiB  # the encrypted .cdsb file
+    max_total_bytes: int = 2048 * MiB  # all members, uncompressed
     max_member_bytes: int = 512 * MiB  # one member, uncompressed
     max_members: int = 10_000
     max_manifest_bytes: int = 8 * MiB
