@@ -661,16 +661,23 @@ def sendable_reports(session: AppSession) -> list[SendableReport]:
 def _report_payload(s, r: Report) -> dict:
     snap = json.loads(r.approved_snapshot)
     entries = {}
+    # one query each for the report's entries, their evidence links and the blobs (not per target)
+    entry_ids = {code: eid for eid, code in s.execute(
+        select(ProgressEntry.id, ProgressEntry.target_code).where(ProgressEntry.report_id == r.id)
+        .order_by(ProgressEntry.id.desc()))}  # fmt: skip
+    links_by_entry: dict[int, dict[str, EvidenceLink]] = {}
+    if entry_ids:
+        for link in s.scalars(select(EvidenceLink).where(EvidenceLink.entry_id.in_(set(entry_ids.values())))
+                              .order_by(EvidenceLink.id)):  # fmt: skip
+            links_by_entry.setdefault(link.entry_id, {}).setdefault(link.sha256, link)
+    wanted = {sha for fields in snap.get("entries", {}).values() for sha in fields.get("evidence", [])}
+    blobs = {b.sha256: b for b in s.scalars(select(EvidenceBlob).where(EvidenceBlob.sha256.in_(wanted)))} if wanted else {}
     for code, fields in sorted(snap.get("entries", {}).items()):
-        entry = s.scalars(select(ProgressEntry).where(ProgressEntry.report_id == r.id,
-                                                      ProgressEntry.target_code == code)).first()
-        links = {}
-        if entry is not None:
-            for link in s.scalars(select(EvidenceLink).where(EvidenceLink.entry_id == entry.id).order_by(EvidenceLink.id)):
-                links.setdefault(link.sha256, link)
+        eid = entry_ids.get(code)
+        links = links_by_entry.get(eid, {}) if eid is not None else {}
         ev = []
         for sha in fields.get("evidence", []):
-            blob = s.get(EvidenceBlob, sha)
+            blob = blobs.get(sha)
             link = links.get(sha)
             ev.append({"sha256": sha, "filename": link.filename if link else sha[:16],
                        "mime": link.mime if link else "application/octet-stream", "size": blob.size if blob else 0})
