@@ -91,7 +91,7 @@ def _keys(work: Path):
 
 
 def _vault_session(folder: Path, user: str):
-    from desktop.models.vault import Vault
+    from desktop.models.storage.vault import Vault
 
     return Vault(folder).unlock(user, PASSWORD)
 
@@ -146,7 +146,7 @@ def child(step: str, work: Path, arg: str) -> dict:
         (cli / "x.zip").unlink(missing_ok=True)
         return r
     if step == "app-export":
-        from desktop.models import exchange
+        from desktop.models.services import exchange
 
         period, pdf = arg.split(",")
         head = _vault_session(work / "app" / UNIT, "lanhdao")
@@ -163,7 +163,7 @@ def child(step: str, work: Path, arg: str) -> dict:
         finally:
             head.lock()
     if step == "app-import":
-        from desktop.models import exchange
+        from desktop.models.services import exchange
 
         head = _vault_session(work / "app" / PROVINCE, "lanhdao")
         try:
@@ -207,9 +207,9 @@ def _make_files(src: Path, total: int, n: int) -> list[Path]:
 def _setup_app(app: Path) -> None:
     """Province and one unit, enrolled, the province's plan published to the unit."""
     from desktop import demo
-    from desktop.models import exchange, plans, settings
-    from desktop.models.keyslots import KdfParams
-    from desktop.models.vault import UnitIdentity
+    from desktop.models.services import exchange, plans, settings
+    from desktop.models.storage.keyslots import KdfParams
+    from desktop.models.storage.vault import UnitIdentity
 
     demo.DEMO_PASSWORD = PASSWORD  # noqa: the demo helpers use it for every account
     kdf = KdfParams(1, 8192, 1, b"\0" * 16)  # logins are not what is measured
@@ -233,7 +233,7 @@ def _setup_app(app: Path) -> None:
 
 
 def _approve_with_evidence(app: Path, period: str, files: list[Path]) -> None:
-    from desktop.models import progress
+    from desktop.models.services import progress
 
     e = _vault_session(app / UNIT, "nhaplieu")
     try:

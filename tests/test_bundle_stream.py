@@ -21,9 +21,9 @@ from test_exchange_trust import assert_only_rejected
 
 from desktop.export import bundle as bm
 from desktop.export.bundle import Attachment, BundleRejected, BundleWriteError, MemberSpool, open_bundle, write_bundle
-from desktop.models import exchange, keystore
-from desktop.models.evidence import EvidenceStore
-from desktop.models.progress import evidence_store
+from desktop.models.services import exchange, keystore
+from desktop.models.storage.evidence import EvidenceStore
+from desktop.models.services.progress import evidence_store
 
 MiB = 1024 * 1024
 
