@@ -191,6 +191,12 @@ def test_pending_blob_matches_put_stream_and_discard_leaves_nothing(tmp_path: Pa
     p.write(b"x" * 100)
     p.discard()
     assert not [q for q in (tmp_path / "evidence").rglob(".put-*")]
+    # a pending blob a killed import left behind goes at the next sweep (on lock); blobs stay
+    store.begin_put(10 * MiB).write(b"y" * 100)
+    assert len(list((tmp_path / "evidence").glob(".put-*"))) == 1
+    store.sweep_temp()
+    assert not list((tmp_path / "evidence").glob(".put-*"))
+    assert store.read_bytes(blob.store_name) == data
 
 
 # ------------------------------------------------------------------ the application

@@ -176,7 +176,7 @@ WRITE_REASONS: dict[str, str] = {
     "disk_full": "Ổ đĩa chứa thư mục dùng chung đã đầy, không ghi được gói tin.",
     "name_exists": "Trong thư mục đích đã có tệp cùng tên; ứng dụng không ghi đè.",
     "io_error": "Lỗi đọc/ghi tệp khi xuất gói tin.",
-    "verify_failed": "Đọc lại tệp vừa ghi thấy không khớp; đã hủy tệp, hãy xuất lại.",
+    "verify_failed": "Tệp vừa ghi không đầy đủ hoặc không khớp bản gốc; đã hủy tệp, hãy xuất lại.",
     "source_changed": "Tệp đính kèm bị thay đổi trong lúc đóng gói; hãy xuất lại.",
     "attachment_unreadable": "Không đọc được tệp đính kèm.",
     "attachment_is_archive": "Tệp đính kèm là tệp nén hoặc tệp mã hóa; không được phép đính kèm.",

@@ -196,7 +196,20 @@ class EvidenceStore:
             shutil.rmtree(folder, ignore_errors=True)
 
     def sweep_temp(self) -> int:
-        return sweep_temp(self.temp_root)
+        """Delete the viewer copies, and pending blobs a killed import left (``.put-*``: encrypted,
+        never linked; on lock no import is running)."""
+        n = sweep_temp(self.temp_root)
+        try:
+            leftovers = list(self.root.glob(".put-*"))
+        except OSError:
+            return n
+        for p in leftovers:
+            try:
+                p.unlink()
+                n += 1
+            except OSError:
+                pass
+        return n
 
     def delete_blob(self, store_name: str) -> None:
         try:
