@@ -130,6 +130,30 @@ def bm_encrypt(plain: bytes) -> bytes:
     return encrypt_to(plain)
 
 
+def test_many_small_members_do_not_add_up_in_memory() -> None:
+    """Small members are kept in memory only up to MEMORY_BUDGET in all; the rest (data/*.json
+    included) is spooled, and still read and checked the same way."""
+    small = {f"attachments/{sha(d)}": d for d in (_pdf_like(512 * 1024) for _ in range(48))}  # 24 MiB
+    files = {"data/report.json": b'{"x": 1}', **small}
+    raw = craft_bundle(files=files)
+    spool = RecordingSpool()
+    tracemalloc.start()
+    try:
+        b = open_bundle(raw, keys("recipient"), lookup(), spool=spool)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    in_memory = [p for p in b.member_names() if b.spooled(p) is None and p.startswith("attachments/")]
+    assert len(in_memory) * 512 * 1024 <= bm.MEMORY_BUDGET < len(small) * 512 * 1024
+    made = [p for p, _ in spool.made]
+    assert len([p for p in made if p.startswith("attachments/")]) == len(small) - len(in_memory)
+    assert "data/report.json" in made  # written after the budget was used up: parsed from the spool
+    assert peak < bm.MEMORY_BUDGET + 8 * MiB, peak  # the 24 MiB of members are not all held
+    assert all(b.read(p) == d for p, d in small.items())
+    assert b.data("report") == {"x": 1}
+    b.close()
+
+
 def test_member_longer_than_signed_is_refused_before_spooling() -> None:
     big = _pdf_like(3 * MiB)
 

@@ -1493,9 +1493,13 @@ class _Content:
             return f.read()
 
 
-#: Members larger than this go to the spool (attachments and report.pdf; never the manifest,
-#: its signature, SHA256SUMS or data/*.json, which are parsed whole and have their own caps).
+#: Members larger than this go to the spool (never the manifest, its signature or SHA256SUMS,
+#: which are bounded by the manifest's cap and needed first)...
 SPOOL_OVER = 1 * MiB
+#: ...and so does every later member once the members held in memory reach this much, so that
+#: thousands of small members (or many data/*.json up to their 16 MiB cap) cannot add up to the
+#: 2 GiB bundle cap in memory either. JSON is parsed one member at a time, from the spool.
+MEMORY_BUDGET = 16 * MiB
 
 
 class MemberSpool:
@@ -1653,6 +1657,7 @@ class _ZipStream(io.RawIOBase):
         self.verify = verify
         self.spool = spool
         self.spooled = spooled if spooled is not None else []  # every writer made, for discarding
+        self.in_memory = 0  # signed bytes of later members kept in memory (MEMORY_BUDGET)
         self.error: BaseException | None = None
         self.pos = 0  # plaintext offset of the first byte not yet consumed
         self.hdr = bytearray()
@@ -1793,10 +1798,12 @@ class _ZipStream(io.RawIOBase):
             if usize != cap:
                 raise _Reject("size_mismatch", f"{name}: {usize} bytes in the archive, manifest says {cap}")
         writer = None
-        if (self.spool is not None and index >= 2 and cap > SPOOL_OVER and name != SUMS
-                and not name.startswith("data/")):  # fmt: skip
-            writer = self.spool.create(name, cap)  # only after the signature: its size is the signed one
-            self.spooled.append(writer)
+        if self.spool is not None and index >= 2 and name != SUMS:
+            if cap > SPOOL_OVER or self.in_memory + cap > MEMORY_BUDGET:
+                writer = self.spool.create(name, cap)  # only after the signature: its size is the signed one
+                self.spooled.append(writer)
+            else:
+                self.in_memory += cap
         self.member = _Member(e, cap, ratio_cap, writer)
         if csize == 0:
             self._end_member()
@@ -2082,7 +2089,7 @@ class Bundle:
 
     def data(self, name: str) -> Any:
         """Parsed ``data/<name>.json`` (already validated as strict JSON)."""
-        return json.loads(bytes(self._contents[f"data/{name}.json"].data).decode("utf-8"))
+        return json.loads(self._contents[f"data/{name}.json"].read().decode("utf-8"))
 
     def attachments(self) -> dict[str, int]:
         """sha256 → size of every attachment."""
@@ -2295,7 +2302,7 @@ def _stage_schema(st: _State, expected_recipient: str | None, limits: Limits, **
         if p.startswith("data/"):
             if e["size"] > limits.max_json_bytes:
                 raise _Reject("data_invalid", f"{p} too large")
-            _strict_json(c.data, p, "data_invalid", limits)  # type: ignore[arg-type]
+            _strict_json(c.data if c.spooled is None else c.read(), p, "data_invalid", limits)  # type: ignore[arg-type]
         elif c.archive == "zip":
             _check_office(c.data if c.spooled is None else c.open, e["media_type"], limits, budget)
     if REPORT in st.contents and st.contents[REPORT].head[:5] != b"%PDF-":
