@@ -270,3 +270,45 @@ def test_evidence_hash_mismatch_is_refused_and_nothing_is_kept(two_offices) -> N
     (o.inbox(o.province) / name).write_bytes(raw)
     assert_only_rejected(o, o.province, name, "hash_mismatch")
     assert not [p for p in (o.province.data_dir / "evidence").rglob("*") if p.is_file()]
+
+
+class StoreSpool(MemberSpool):
+    """The application's arrangement: attachments straight into the evidence store."""
+
+    def __init__(self, store: EvidenceStore) -> None:
+        super().__init__()
+        self.store = store
+
+    def create(self, path: str, size: int):
+        return self.store.begin_put(size) if path.startswith("attachments/") else super().create(path, size)
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["valid", "no-main-part"])
+def test_big_office_document_is_checked_from_the_store_spool(tmp_path: Path, broken: bool) -> None:
+    """A declared .docx over 1 MiB is spooled as a pending blob and its Office checks read it
+    back through the seekable decrypting reader; a broken one is refused and leaves no file."""
+    from bundle_helpers import DOCX, make_docx, office_zip
+
+    image = ("word/media/image1.bin", os.urandom(2 * MiB))
+    docx = office_zip([("[Content_Types].xml", b"<Types/>"), image]) if broken else make_docx(extra=[image])
+    path = f"attachments/{sha(docx)}"
+
+    def declare(m) -> None:
+        for e in m["members"]:
+            if e["path"] == path:
+                e["media_type"] = DOCX
+
+    raw = craft_bundle(files={"data/report.json": b'{"x": 1}', path: docx}, manifest_edit=declare)
+    store = EvidenceStore(tmp_path / "evidence", b"k" * 32)
+    if broken:
+        with pytest.raises(BundleRejected) as ei:
+            open_bundle(raw, keys("recipient"), lookup(), spool=StoreSpool(store))
+        assert ei.value.reason == "office_invalid"
+        assert not [p for p in (tmp_path / "evidence").rglob("*") if p.is_file()]
+        return
+    with open_bundle(raw, keys("recipient"), lookup(), spool=StoreSpool(store)) as b:
+        pending = b.spooled(path)
+        assert pending is not None and pending.tmp is not None
+        blob = pending.commit()
+    assert store.read_bytes(blob.store_name) == docx
+    assert not list((tmp_path / "evidence").glob(".put-*"))
