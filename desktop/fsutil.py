@@ -11,12 +11,41 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import os
 import sys
 from pathlib import Path
 from typing import Any, BinaryIO
 
 _CHUNK = 1024 * 1024
+
+
+class SeekableReader(io.RawIOBase):
+    """Base of the app's random-access readers of encrypted files (evidence blobs, spooled bundle
+    members): position bookkeeping over a plaintext of ``size`` bytes; subclasses implement
+    ``readinto`` from ``self._pos``."""
+
+    size = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: self.size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._pos = base + offset
+        return self._pos
 
 
 class InstanceLockedError(Exception):

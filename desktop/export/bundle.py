@@ -42,7 +42,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, Sequenc
 import pyrage
 
 from desktop import __version__ as _APP_VERSION
-from desktop.fsutil import fsync_dir, rename_noreplace, sha256_file
+from desktop.fsutil import SeekableReader, fsync_dir, rename_noreplace, sha256_file
 from desktop.export.keys import (
     UNIT_CODE_RE,
     MinisignError,
@@ -63,6 +63,7 @@ __all__ = [
     "FORMAT_VERSION",
     "KINDS",
     "Limits",
+    "MemberSpool",
     "OFFICE_MEDIA_TYPES",
     "REJECT_REASONS",
     "WRITE_REASONS",
@@ -101,8 +102,10 @@ class Limits:
     """Caps enforced by the reader (and respected by the writer so it never makes a bundle the
     reader would refuse). Sizes are counted on bytes actually read, never taken from headers."""
 
-    max_bundle_bytes: int = 768 * MiB  # the encrypted .cdsb file
-    max_total_bytes: int = 768 * MiB  # all members, uncompressed
+    # Members stream to an encrypted spool (never memory), so these caps bound disk use only; 2 GiB
+    # keeps every ZIP offset far below the 4 GiB a non-Zip64 archive can address.
+    max_bundle_bytes: int = 2048 * MiB  # the encrypted .cdsb file
+    max_total_bytes: int = 2048 * MiB  # all members, uncompressed
     max_member_bytes: int = 512 * MiB  # one member, uncompressed
     max_members: int = 10_000
     max_manifest_bytes: int = 8 * MiB
@@ -173,7 +176,7 @@ WRITE_REASONS: dict[str, str] = {
     "disk_full": "Ổ đĩa chứa thư mục dùng chung đã đầy, không ghi được gói tin.",
     "name_exists": "Trong thư mục đích đã có tệp cùng tên; ứng dụng không ghi đè.",
     "io_error": "Lỗi đọc/ghi tệp khi xuất gói tin.",
-    "verify_failed": "Đọc lại tệp vừa ghi thấy không khớp; đã hủy tệp, hãy xuất lại.",
+    "verify_failed": "Tệp vừa ghi không đầy đủ hoặc không khớp bản gốc; đã hủy tệp, hãy xuất lại.",
     "source_changed": "Tệp đính kèm bị thay đổi trong lúc đóng gói; hãy xuất lại.",
     "attachment_unreadable": "Không đọc được tệp đính kèm.",
     "attachment_is_archive": "Tệp đính kèm là tệp nén hoặc tệp mã hóa; không được phép đính kèm.",
@@ -475,7 +478,7 @@ def _office_entry_count(f: BinaryIO) -> int | None:
     return _EOCD.unpack_from(tail, at)[4]
 
 
-def _check_office(src: bytes | bytearray | memoryview | Path, media_type: str, limits: Limits,
+def _check_office(src: bytes | bytearray | memoryview | Path | Callable[[], BinaryIO], media_type: str, limits: Limits,
                   budget: list[int] | None = None) -> None:  # fmt: skip
     """Raise ``_Reject("office_invalid", …)`` unless ``src`` is a well-formed Office document of
     ``media_type`` (see ``OFFICE_MEDIA_TYPES``). Nothing is extracted: every member is decompressed
@@ -488,7 +491,7 @@ def _check_office(src: bytes | bytearray | memoryview | Path, media_type: str, l
     family, main_type = OFFICE_MEDIA_TYPES[media_type]
     bad = "office_invalid"
     try:
-        f: BinaryIO = open(src, "rb") if isinstance(src, Path) else io.BytesIO(src)
+        f: BinaryIO = open(src, "rb") if isinstance(src, Path) else src() if callable(src) else io.BytesIO(src)
     except OSError as exc:
         raise _Reject(bad, f"unreadable: {exc}") from None
     with f:
@@ -587,7 +590,9 @@ class _OutMember:
     crc: int
     method: int = _STORED
     payload: bytes | None = None  # stored or deflated bytes for in-memory members
-    source: Path | None = None  # file streamed at write time (stored)
+    source: Callable[[], BinaryIO] | None = None  # opens the content, streamed at write time (stored)
+    label: str = ""  # for error details
+    check_sha: bool = False  # SHA-256 was given, not computed: checked while writing
 
     @property
     def csize(self) -> int:
@@ -637,28 +642,31 @@ def _zip_chunks(
             continue
         assert m.source is not None
         crc = n = 0
+        sha = hashlib.sha256() if m.check_sha else None
         try:
-            f = open(m.source, "rb")
+            f = m.source()
         except OSError as exc:
-            raise BundleWriteError("attachment_unreadable", detail=f"{m.source}: {exc}") from exc
+            raise BundleWriteError("attachment_unreadable", detail=f"{m.label}: {exc}") from exc
         with f:
             view = memoryview(buf)
             while True:
                 try:
                     got = f.readinto(buf)
                 except OSError as exc:
-                    raise BundleWriteError("attachment_unreadable", detail=f"{m.source}: {exc}") from exc
+                    raise BundleWriteError("attachment_unreadable", detail=f"{m.label}: {exc}") from exc
                 if not got:
                     break
                 n += got
                 if n > m.usize:
-                    raise BundleWriteError("source_changed", detail=f"{m.source} grew while exporting")
+                    raise BundleWriteError("source_changed", detail=f"{m.label} grew while exporting")
                 chunk = view[:got]
                 crc = zlib.crc32(chunk, crc)
+                if sha is not None:
+                    sha.update(chunk)
                 yield chunk  # consumed before the generator resumes, so the buffer can be reused
                 on_bytes(got)
-        if n != m.usize or crc != m.crc:
-            raise BundleWriteError("source_changed", detail=f"{m.source} changed while exporting")
+        if n != m.usize or crc != m.crc or (sha is not None and sha.hexdigest() != m.sha256):
+            raise BundleWriteError("source_changed", detail=f"{m.label} changed while exporting")
     cd = b"".join(central)
     yield cd + _EOCD.pack(_SIG_EOCD, 0, 0, len(members), len(members), len(cd), offset, 0)
 
@@ -698,9 +706,13 @@ class _ChunkReader(io.RawIOBase):
         return bytes(out)
 
     def readinto(self, b: Any) -> int:
-        data = self.read(len(b))
-        b[: len(data)] = data
-        return len(data)
+        if not self._fill():
+            return 0
+        view = memoryview(b).cast("B")
+        n = min(len(view), len(self._cur) - self._pos)
+        view[:n] = self._cur[self._pos : self._pos + n]
+        self._pos += n
+        return n
 
 
 class _HashingSink(io.RawIOBase):
@@ -742,9 +754,10 @@ class Attachment:
     given it must match the content. ``media_type`` is declared in the manifest; it is needed
     (and allowed) only for Office documents (``OFFICE_MEDIA_TYPES``), which are ZIP files."""
 
-    source: Union[bytes, Path]
+    source: Union[bytes, Path, Callable[[], BinaryIO]]
     sha256: str | None = None
     media_type: str | None = None
+    size: int | None = None  # known size of an opened source (``from_stream``)
 
     @classmethod
     def from_path(cls, path: str | os.PathLike[str], sha256: str | None = None,
@@ -754,6 +767,18 @@ class Attachment:
     @classmethod
     def from_bytes(cls, data: bytes, sha256: str | None = None, media_type: str | None = None) -> "Attachment":
         return cls(bytes(data), sha256, media_type)
+
+    @classmethod
+    def from_stream(cls, opener: Callable[[], BinaryIO], sha256: str, size: int,
+                    media_type: str | None = None) -> "Attachment":
+        """Content that ``opener()`` opens afresh for each read (a decrypting reader of the
+        evidence store). Its SHA-256 and size are known, so the writer reads it twice, not three
+        times: once for the CRC-32 the ZIP header needs first, once while writing, when the
+        SHA-256 is checked; a mismatch is ``source_changed`` and nothing is published. Office
+        documents (``media_type``) need a seekable reader."""
+        if not callable(opener) or not isinstance(sha256, str) or not isinstance(size, int) or size < 0:
+            raise BundleWriteError("invalid_input", detail="from_stream needs an opener, a SHA-256 and a size")
+        return cls(opener, sha256, media_type, size)
 
 
 @dataclass(frozen=True)
@@ -781,13 +806,19 @@ def _as_attachment(a: Any) -> Attachment:
     raise BundleWriteError("invalid_input", detail=f"attachment of type {type(a).__name__}")
 
 
-def _hash_file(path: Path, limits: Limits, what: str) -> tuple[int, str, int, bytes]:
-    """(size, sha256, crc32, first 512 bytes) in one read of the file."""
-    sha, crc, n, head = hashlib.sha256(), 0, 0, b""
+def _path_opener(path: Path) -> Callable[[], BinaryIO]:
+    return lambda: open(path, "rb")
+
+
+def _scan(opener: Callable[[], BinaryIO], limits: Limits, what: str,
+          want_sha: bool) -> tuple[int, str | None, int, bytes]:  # fmt: skip
+    """(size, sha256 or None, crc32, first 512 bytes) in one read of the content; the SHA-256
+    only when ``want_sha`` (a known one is checked while writing instead)."""
+    sha, crc, n, head = (hashlib.sha256() if want_sha else None), 0, 0, b""
     buf = bytearray(_CHUNK)
     view = memoryview(buf)
     try:
-        with open(path, "rb") as f:
+        with opener() as f:
             while True:
                 got = f.readinto(buf)
                 if not got:
@@ -795,14 +826,15 @@ def _hash_file(path: Path, limits: Limits, what: str) -> tuple[int, str, int, by
                 chunk = view[:got]
                 if len(head) < 512:
                     head += bytes(chunk[: 512 - len(head)])
-                sha.update(chunk)
+                if sha is not None:
+                    sha.update(chunk)
                 crc = zlib.crc32(chunk, crc)
                 n += got
                 if n > limits.max_member_bytes:
                     raise BundleWriteError("too_large", detail=f"{what} is larger than {limits.max_member_bytes} bytes")
     except OSError as exc:
-        raise BundleWriteError("attachment_unreadable", detail=f"{path}: {exc}") from exc
-    return n, sha.hexdigest(), crc, head
+        raise BundleWriteError("attachment_unreadable", detail=f"{what}: {exc}") from exc
+    return n, (sha.hexdigest() if sha is not None else None), crc, head
 
 
 def _prepare(
@@ -845,18 +877,25 @@ def _prepare(
         members[f"data/{name}.json"] = _memory_member(f"data/{name}.json", blob, compress=True)
 
     def file_member(path_name: str | None, src: Any, want_sha: str | None, what: str,
-                    media_type: str | None = None) -> _OutMember:
+                    media_type: str | None = None, known_size: int | None = None) -> _OutMember:
+        opener: Callable[[], BinaryIO] | None = None
         if isinstance(src, (bytes, bytearray, memoryview)):
             blob = bytes(src)
             if len(blob) > limits.max_member_bytes:
                 raise BundleWriteError("too_large", detail=f"{what} is too large")
-            size, sha, crc, head, source, payload = len(blob), hashlib.sha256(blob).hexdigest(), zlib.crc32(blob), blob[:512], None, blob
+            size, sha, crc, head, payload = len(blob), hashlib.sha256(blob).hexdigest(), zlib.crc32(blob), blob[:512], blob
         else:
-            source = Path(src)
-            size, sha, crc, head = _hash_file(source, limits, what)
+            opener = src if callable(src) else _path_opener(Path(src))
+            trusted = callable(src) and want_sha is not None
+            size, sha, crc, head = _scan(opener, limits, what, want_sha=not trusted)
+            if trusted:
+                if size != known_size:
+                    raise BundleWriteError("source_changed", detail=f"{what} is {size} bytes, {known_size} expected")
+                sha = want_sha
             payload = None
         if want_sha is not None and want_sha != sha:
             raise BundleWriteError("invalid_input", detail=f"{what}: SHA-256 differs from the one given")
+        assert sha is not None
         kind_ = _archive_kind(head)
         if media_type is not None:
             if media_type not in OFFICE_MEDIA_TYPES:
@@ -864,24 +903,25 @@ def _prepare(
             if not bytes(head[:4]) == b"PK\x03\x04":
                 raise BundleWriteError("office_invalid", detail=f"{what} is declared {media_type} but is not a ZIP file")
             try:
-                _check_office(payload if payload is not None else source, media_type, limits)
+                _check_office(payload if payload is not None else opener, media_type, limits)
             except _Reject as r:
                 raise BundleWriteError("office_invalid", detail=f"{what}: {r.detail}") from None
         elif kind_:
             raise BundleWriteError("attachment_is_archive", detail=f"{what} is a {kind_} file")
-        return _OutMember(path_name or f"attachments/{sha}", size, sha, crc, _STORED, payload, source)
+        return _OutMember(path_name or f"attachments/{sha}", size, sha, crc, _STORED, payload, opener, what,
+                          check_sha=opener is not None and callable(src) and want_sha is not None)
 
     if report_pdf is not None:
         m = file_member(REPORT, report_pdf, None, REPORT)
-        head = m.payload[:5] if m.payload is not None else _read_head(m.source, 5)
+        head = m.payload[:5] if m.payload is not None else _read_head(m.source, 5, REPORT)
         if head != b"%PDF-":
             raise BundleWriteError("invalid_input", detail="report.pdf does not start with %PDF-")
         members[REPORT] = m
     media_types: dict[str, str] = {}
     for a in attachments:
         att = _as_attachment(a)
-        m = file_member(None, att.source, att.sha256,
-                        f"attachment {att.source if isinstance(att.source, Path) else '<bytes>'}", att.media_type)
+        label = att.source if isinstance(att.source, Path) else "<stream>" if callable(att.source) else "<bytes>"
+        m = file_member(None, att.source, att.sha256, f"attachment {label}", att.media_type, att.size)
         members.setdefault(m.path, m)  # content-addressed: the same file twice is stored once
         if att.media_type is not None:
             media_types.setdefault(m.path, att.media_type)
@@ -940,13 +980,13 @@ def _prepare(
     return manifest, ordered, created
 
 
-def _read_head(path: Path | None, n: int) -> bytes:
-    assert path is not None
+def _read_head(opener: Callable[[], BinaryIO] | None, n: int, what: str) -> bytes:
+    assert opener is not None
     try:
-        with open(path, "rb") as f:
+        with opener() as f:
             return f.read(n)
     except OSError as exc:
-        raise BundleWriteError("attachment_unreadable", detail=f"{path}: {exc}") from exc
+        raise BundleWriteError("attachment_unreadable", detail=f"{what}: {exc}") from exc
 
 
 def _encrypt_members(
@@ -971,7 +1011,11 @@ def _encrypt_members(
     reader = _ChunkReader(_zip_chunks(members, _dos_datetime(created), on_bytes))
     sink = _HashingSink(out)
     try:
-        pyrage.encrypt_io(reader, sink, [recipient.recipient()])
+        # pyrage pulls 8 KiB and pushes 64 KiB at a time: C-level buffers save most Python calls
+        bsink = io.BufferedWriter(sink, _CHUNK)
+        pyrage.encrypt_io(io.BufferedReader(reader, _CHUNK), bsink, [recipient.recipient()])
+        if reader.error is None and sink.error is None:
+            bsink.flush()
     except Exception as exc:
         if reader.error is not None:
             raise reader.error from None
@@ -1060,6 +1104,20 @@ def _open_part(path: Path) -> BinaryIO:
     return os.fdopen(fd, "wb", buffering=0)
 
 
+def _written_size(f: BinaryIO) -> int:
+    return os.fstat(f.fileno()).st_size
+
+
+def _check_written(f: BinaryIO, size: int, name: str) -> None:
+    """After fsync, the file must hold exactly what was written. The bytes are not read back:
+    a read right after writing comes from the page cache (or the SMB client's cache), so it
+    re-hashed our own buffers and cost a full pass; the content is authenticated end to end by
+    the recipient (age MAC, signed hashes), and a bundle that never gets its receipt is resent."""
+    got = _written_size(f)
+    if got != size:
+        raise BundleWriteError("verify_failed", detail=f"{name}: wrote {size} bytes, the file holds {got}")
+
+
 # One implementation of each, shared with the services (desktop/fsutil.py, the base layer).
 _rename_noreplace = rename_noreplace
 _fsync_dir = fsync_dir
@@ -1123,17 +1181,12 @@ def write_bundle(
                 sink = _encrypt_members(f, members, created, recipient, progress, cancel)
                 f.flush()
                 os.fsync(f.fileno())
+                _check_written(f, sink.size, part.name)
             except BundleError:
                 raise
             except OSError as exc:
                 raise _map_os_error(exc, f"write {part.name}") from exc
         digest = sink.sha.hexdigest()
-        try:
-            back, back_size = _sha256_file(part)
-        except OSError as exc:
-            raise _map_os_error(exc, f"read back {part.name}") from exc
-        if back != digest or back_size != sink.size:
-            raise BundleWriteError("verify_failed", detail=f"wrote {digest}, read back {back}")
         final = folder / bundle_filename(manifest, digest)
         try:
             _rename_noreplace(part, final)
@@ -1212,17 +1265,12 @@ def publish_copy(
                         n += got
                     out.flush()
                     os.fsync(out.fileno())
+                    _check_written(out, n, part.name)
                 except OSError as exc:
                     raise _map_os_error(exc, f"write {part.name}") from exc
         digest = sha.hexdigest()
         if expected_sha256 is not None and digest != expected_sha256:
             raise BundleWriteError("verify_failed", detail=f"source {src.name} is {digest}, expected {expected_sha256}")
-        try:
-            back, back_size = _sha256_file(part)
-        except OSError as exc:
-            raise _map_os_error(exc, f"read back {part.name}") from exc
-        if back != digest or back_size != n:
-            raise BundleWriteError("verify_failed", detail=f"wrote {digest}, read back {back}")
         try:
             _rename_noreplace(part, final)
         except FileExistsError:
@@ -1429,21 +1477,117 @@ _MAX_EXTRA_BYTES = 4096
 
 @dataclass
 class _Content:
-    data: bytes | bytearray | memoryview
+    data: bytes | bytearray | memoryview | None  # None when spooled
     sha256: str
     archive: str | None = None  # "zip" for an attachment that may be an Office document
+    head: bytes = b""  # the first 512 bytes, for sniffing
+    spooled: Any = None  # a finished SpooledMember holding the bytes instead of ``data``
+
+    def open(self) -> BinaryIO:
+        return self.spooled.open() if self.spooled is not None else io.BytesIO(self.data)  # type: ignore[arg-type]
+
+    def read(self) -> bytes:
+        if self.spooled is None:
+            return bytes(self.data)  # type: ignore[arg-type]
+        with self.spooled.open() as f:
+            return f.read()
+
+
+#: Members larger than this go to the spool (never the manifest, its signature or SHA256SUMS,
+#: which are bounded by the manifest's cap and needed first)...
+SPOOL_OVER = 1 * MiB
+#: ...and so does every later member once the members held in memory reach this much, so that
+#: thousands of small members (or many data/*.json up to their 16 MiB cap) cannot add up to the
+#: 2 GiB bundle cap in memory either. JSON is parsed one member at a time, from the spool.
+MEMORY_BUDGET = 16 * MiB
+
+
+class MemberSpool:
+    """Where verified large members are written while they stream, so a bundle's size never
+    becomes the reader's memory. ``create(path, size)`` returns a writer with ``write(bytes)``,
+    ``finish()`` (the content is complete; its hash was checked by the reader), ``open()`` (a
+    seekable reader of the plaintext) and ``discard()``. The default keeps each member in an
+    anonymous temporary file encrypted under a key that lives only in memory; the application
+    passes one that writes straight into its evidence store (``exchange``)."""
+
+    def __init__(self, folder: str | os.PathLike[str] | None = None):
+        self.folder = folder
+
+    def create(self, path: str, size: int) -> "_TempMember":
+        return _TempMember(self.folder)
+
+
+class _TempMember:
+    """An anonymous temporary file (no name on disk; removed when closed) holding one member
+    under AES-256-CTR with a random per-file key: no plaintext on disk. Integrity was checked on
+    the way in (signed size and SHA-256); the file is private to this process while it lives."""
+
+    def __init__(self, folder: str | os.PathLike[str] | None):
+        import tempfile
+
+        self._f: BinaryIO | None = tempfile.TemporaryFile(dir=folder)
+        self._key = secrets.token_bytes(32)
+        self._enc = self._cipher(0).encryptor()
+        self.size = 0
+
+    def _cipher(self, block: int) -> Any:
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+        return Cipher(algorithms.AES(self._key), modes.CTR(block.to_bytes(16, "big")))
+
+    def write(self, data: bytes | memoryview) -> None:
+        assert self._f is not None
+        self._f.write(self._enc.update(data))
+        self.size += len(data)
+
+    def finish(self) -> None:
+        assert self._f is not None
+        self._f.flush()
+
+    def open(self) -> BinaryIO:
+        assert self._f is not None
+        return io.BufferedReader(_TempReader(self), _CHUNK)
+
+    def discard(self) -> None:
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+
+
+class _TempReader(SeekableReader):
+    def __init__(self, member: _TempMember):
+        super().__init__()
+        self._m = member
+        self.size = member.size
+
+    def readinto(self, b: Any) -> int:
+        f = self._m._f
+        assert f is not None
+        n = min(len(b), max(0, self._m.size - self._pos))
+        if not n:
+            return 0
+        start = self._pos - self._pos % 16
+        f.seek(start)
+        raw = f.read(self._pos + n - start)
+        plain = self._m._cipher(start // 16).decryptor().update(raw)[self._pos - start :]
+        memoryview(b).cast("B")[: len(plain)] = plain
+        self._pos += len(plain)
+        return len(plain)
 
 
 class _Member:
     """One member being read: decompressed piece by piece into a buffer of its known size,
     with SHA-256, CRC, ratio and the first 512 bytes for sniffing as it goes."""
 
-    def __init__(self, e: _Entry, usize_cap: int, ratio_cap: int):
+    def __init__(self, e: _Entry, usize_cap: int, ratio_cap: int, spool: Any = None):
         self.e = e
         self.left = e.csize  # compressed bytes still to come
         self.cap = usize_cap
         self.ratio_cap = ratio_cap
-        self.buf = bytearray(min(e.usize, usize_cap))
+        self.spool = spool  # a MemberSpool writer, or None to keep the member in memory
+        self.buf = bytearray(0 if spool is not None else min(e.usize, usize_cap))
+        self.limit = min(e.usize, usize_cap)
+        self.head = b""
         self.n = 0
         self.sha = hashlib.sha256()
         self.crc = 0
@@ -1455,9 +1599,14 @@ class _Member:
             raise _Reject("member_too_large", f"{self.e.name} exceeds its limit")
         if end > self.ratio_cap:
             raise _Reject("compression_ratio", f"{self.e.name} expands more than the allowed ratio")
-        if end > len(self.buf):
+        if end > self.limit:
             raise _Reject("zip_header_mismatch", f"{self.e.name} holds more than the {self.e.usize} bytes its header says")
-        self.buf[self.n : end] = out
+        if self.spool is not None:
+            if len(self.head) < 512:
+                self.head += bytes(out[: 512 - len(self.head)])
+            self.spool.write(out)
+        else:
+            self.buf[self.n : end] = out
         self.n = end
         self.sha.update(out)
         self.crc = zlib.crc32(out, self.crc)
@@ -1489,7 +1638,10 @@ class _Member:
             raise _Reject("zip_header_mismatch", f"{self.e.name} holds {self.n} bytes, header says {self.e.usize}")
         if self.crc != self.e.crc:
             raise _Reject("crc_mismatch", self.e.name)
-        return _Content(self.buf, self.sha.hexdigest())
+        if self.spool is not None:
+            self.spool.finish()
+            return _Content(None, self.sha.hexdigest(), head=self.head, spooled=self.spool)
+        return _Content(self.buf, self.sha.hexdigest(), head=bytes(self.buf[:512]))
 
 
 class _ZipStream(io.RawIOBase):
@@ -1499,9 +1651,13 @@ class _ZipStream(io.RawIOBase):
     checks the central directory against what was read. Errors are kept in ``error`` (pyrage
     may drop an exception raised in ``write``)."""
 
-    def __init__(self, limits: Limits, verify: Callable[[bytes, bytes], dict[str, dict]]):
+    def __init__(self, limits: Limits, verify: Callable[[bytes, bytes], dict[str, dict]],
+                 spool: MemberSpool | None = None, spooled: list[Any] | None = None):  # fmt: skip
         self.limits = limits
         self.verify = verify
+        self.spool = spool
+        self.spooled = spooled if spooled is not None else []  # every writer made, for discarding
+        self.in_memory = 0  # signed bytes of later members kept in memory (MEMORY_BUDGET)
         self.error: BaseException | None = None
         self.pos = 0  # plaintext offset of the first byte not yet consumed
         self.hdr = bytearray()
@@ -1641,7 +1797,14 @@ class _ZipStream(io.RawIOBase):
                 raise _Reject("compression_ratio", f"{name} expands more than {lim.max_ratio}:1")
             if usize != cap:
                 raise _Reject("size_mismatch", f"{name}: {usize} bytes in the archive, manifest says {cap}")
-        self.member = _Member(e, cap, ratio_cap)
+        writer = None
+        if self.spool is not None and index >= 2 and name != SUMS:
+            if cap > SPOOL_OVER or self.in_memory + cap > MEMORY_BUDGET:
+                writer = self.spool.create(name, cap)  # only after the signature: its size is the signed one
+                self.spooled.append(writer)
+            else:
+                self.in_memory += cap
+        self.member = _Member(e, cap, ratio_cap, writer)
         if csize == 0:
             self._end_member()
 
@@ -1660,10 +1823,10 @@ class _ZipStream(io.RawIOBase):
         want = self.signed[name]  # type: ignore[index]
         if c.sha256 != want["sha256"]:
             raise _Reject("hash_mismatch", name)
-        kind = _archive_kind(c.data[:512])
+        kind = _archive_kind(c.head)
         mt = want.get("media_type")
         office = isinstance(mt, str) and mt in OFFICE_MEDIA_TYPES
-        if kind == "zip" and _ATTACH_PATH_RE.fullmatch(name) and bytes(c.data[:4]) == b"PK\x03\x04":
+        if kind == "zip" and _ATTACH_PATH_RE.fullmatch(name) and c.head[:4] == b"PK\x03\x04":
             if not office:
                 raise _Reject("nested_archive", f"{name} is a zip file not declared as an Office document")
             c.archive = "zip"  # checked as an Office document once the whole archive is read
@@ -1847,6 +2010,7 @@ class _State:
     signer: Any = None
     signature: Any = None
     done: list[tuple[str, str]] = field(default_factory=list)  # checks passed inside a stage
+    spooled: list[Any] = field(default_factory=list)  # every spool writer made, discarded on refusal
 
 
 class Bundle:
@@ -1888,21 +2052,44 @@ class Bundle:
         return path in self._contents
 
     def view(self, path: str) -> memoryview:
-        """Zero-copy read-only view of a member."""
-        return memoryview(self._contents[path].data).toreadonly()
+        """Read-only view of a member (zero-copy unless it was spooled: then it is read whole)."""
+        c = self._contents[path]
+        return memoryview(c.data if c.spooled is None else c.read()).toreadonly()  # type: ignore[arg-type]
 
     def read(self, path: str) -> bytes:
-        return bytes(self._contents[path].data)
+        return self._contents[path].read()
 
     def open(self, path: str) -> BinaryIO:
-        return io.BytesIO(self._contents[path].data)
+        """A seekable reader of a member; a spooled one is read from its spool piece by piece."""
+        return self._contents[path].open()
+
+    def head(self, path: str, n: int = 512) -> bytes:
+        """The first ``n`` (≤ 512) bytes of a member, without reading it."""
+        return self._contents[path].head[:n]
+
+    def spooled(self, path: str) -> Any:
+        """The spool writer holding a member (``MemberSpool.create``'s object), or None if the
+        member is in memory. The application commits its evidence-store blobs through this."""
+        return self._contents[path].spooled
+
+    def close(self) -> None:
+        """Discard every spooled member not taken over by the caller (committed). Safe twice."""
+        for c in self._contents.values():
+            if c.spooled is not None:
+                c.spooled.discard()
+
+    def __enter__(self) -> "Bundle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     def data_names(self) -> list[str]:
         return [p[5:-5] for p in self.member_names() if p.startswith("data/")]
 
     def data(self, name: str) -> Any:
         """Parsed ``data/<name>.json`` (already validated as strict JSON)."""
-        return json.loads(bytes(self._contents[f"data/{name}.json"].data).decode("utf-8"))
+        return json.loads(self._contents[f"data/{name}.json"].read().decode("utf-8"))
 
     def attachments(self) -> dict[str, int]:
         """sha256 → size of every attachment."""
@@ -1951,8 +2138,9 @@ class Bundle:
                     raise BundleWriteError("staging_error", detail=f"{target} escapes the staging folder")
                 flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
                 fd = os.open(target, flags, 0o600)
-                with os.fdopen(fd, "wb") as f:
-                    f.write(self._contents[path].data)
+                with os.fdopen(fd, "wb") as f, self.open(path) as src:
+                    while block := src.read(_CHUNK):
+                        f.write(block)
                 written.append(target)
             return written
         except _Reject as r:
@@ -2051,22 +2239,29 @@ def _verify_signed(st: _State, manifest_raw: bytes, sig_raw: bytes, lookup: Trus
 
 
 def _stage_decrypt(st: _State, src: Any, identities: list[Any], lookup: TrustedLookup, limits: Limits,
-                   **_: Any) -> str:  # fmt: skip
+                   spool: MemberSpool | None = None, **_: Any) -> str:  # fmt: skip
     try:
         f: BinaryIO = io.BytesIO(src) if isinstance(src, (bytes, bytearray, memoryview)) else open(src, "rb")
     except OSError as exc:
         raise _Reject("unreadable", str(exc)) from None
     with f:
         reader = _CappedReader(f, st.file_size)
-        sink = _ZipStream(limits, lambda mr, sr: _verify_signed(st, mr, sr, lookup, limits))
+        sink = _ZipStream(limits, lambda mr, sr: _verify_signed(st, mr, sr, lookup, limits), spool, st.spooled)
+        # pyrage reads and writes 8 KiB at a time: C-level buffers in between turn 2 × 32,768
+        # Python calls per 256 MiB into 2 × 256. The ZIP stream still sees the bytes in order and
+        # verifies the signature before it handles a byte of any later member.
+        breader = io.BufferedReader(reader, _CHUNK)
+        bsink = io.BufferedWriter(sink, _CHUNK)
         try:
-            pyrage.decrypt_io(reader, sink, identities)
+            pyrage.decrypt_io(breader, bsink, identities)
+            if sink.error is None and reader.error is None:
+                bsink.flush()
             # pyrage may drop an exception raised inside our adapters: check their records
             if reader.error is not None:
                 raise reader.error if isinstance(reader.error, _Reject) else _Reject("unreadable", str(reader.error))
             if sink.error is not None:
                 raise sink.error
-            if f.read(1):
+            if breader.read(1):
                 raise _Reject("decrypt_failed", "data after the end of the age stream")
         except _Reject:
             raise
@@ -2093,7 +2288,7 @@ def _stage_decrypt(st: _State, src: Any, identities: list[Any], lookup: TrustedL
 
 def _stage_hashes(st: _State, **_: Any) -> str:
     # sizes and SHA-256 were checked against the signed manifest while reading
-    if SUMS in st.contents and bytes(st.contents[SUMS].data) != sha256sums_text(st.manifest["members"]):
+    if SUMS in st.contents and st.contents[SUMS].read() != sha256sums_text(st.manifest["members"]):
         raise _Reject("sha256sums_mismatch", "SHA256SUMS is not the listing of the manifest")
     return f"{len(st.manifest['members'])} tệp khớp"
 
@@ -2107,10 +2302,10 @@ def _stage_schema(st: _State, expected_recipient: str | None, limits: Limits, **
         if p.startswith("data/"):
             if e["size"] > limits.max_json_bytes:
                 raise _Reject("data_invalid", f"{p} too large")
-            _strict_json(c.data, p, "data_invalid", limits)
+            _strict_json(c.data if c.spooled is None else c.read(), p, "data_invalid", limits)  # type: ignore[arg-type]
         elif c.archive == "zip":
-            _check_office(c.data, e["media_type"], limits, budget)
-    if REPORT in st.contents and bytes(st.contents[REPORT].data[:5]) != b"%PDF-":
+            _check_office(c.data if c.spooled is None else c.open, e["media_type"], limits, budget)
+    if REPORT in st.contents and st.contents[REPORT].head[:5] != b"%PDF-":
         raise _Reject("report_invalid", "report.pdf does not start with %PDF-")
     if expected_recipient is not None and st.manifest["recipient_unit"] != expected_recipient:
         raise _Reject("wrong_recipient", f"made for {st.manifest['recipient_unit']}")
@@ -2140,13 +2335,24 @@ _DECRYPT_REASONS = {"unreadable", "too_large", "not_for_us", "decrypt_failed"}
 
 
 def _run(src: Any, identities: Any, trusted: Any, expected_recipient: str | None, limits: Limits | None,
-         record: Callable[[str, bool, str], None] | None = None) -> _State:  # fmt: skip
+         record: Callable[[str, bool, str], None] | None = None, spool: MemberSpool | None = None) -> _State:  # fmt: skip
+    st = _State()
+    try:
+        return _run_stages(st, src, identities, trusted, expected_recipient, limits, record, spool)
+    except BaseException:
+        for w in st.spooled:  # a refused (or failed) bundle leaves nothing behind
+            w.discard()
+        raise
+
+
+def _run_stages(st: _State, src: Any, identities: Any, trusted: Any, expected_recipient: str | None,
+                limits: Limits | None, record: Callable[[str, bool, str], None] | None,
+                spool: MemberSpool | None) -> _State:  # fmt: skip
     if isinstance(src, (bytearray, memoryview)):
         src = bytes(src)
-    st = _State()
     ctx = dict(
         src=src, identities=_as_identities(identities), lookup=_as_lookup(trusted),
-        expected_recipient=expected_recipient, limits=limits or DEFAULT_LIMITS,
+        expected_recipient=expected_recipient, limits=limits or DEFAULT_LIMITS, spool=spool,
     )  # fmt: skip
     for name, fn in _STAGES:
         try:
@@ -2180,6 +2386,7 @@ def open_bundle(
     expected_recipient: str | None = None,
     staging_dir: str | os.PathLike[str] | None = None,
     limits: Limits | None = None,
+    spool: MemberSpool | None = None,
 ) -> Bundle:
     """Verify a bundle and return it, or raise ``BundleRejected(reason, message_vi)``.
 
@@ -2188,11 +2395,19 @@ def open_bundle(
     keys); an exception it raises is not a verdict on the bundle and propagates.
     ``expected_recipient``: our unit code; a bundle made for another unit is rejected.
     ``staging_dir``: if given, members are extracted there after every check passed.
+    ``spool``: where members over ``SPOOL_OVER`` go while they stream (default: encrypted
+    anonymous temporary files, ``MemberSpool()``), so memory does not grow with the bundle. A
+    refused bundle discards what it spooled; ``Bundle.close()`` discards the rest.
     """
-    st = _run(source, my_identities, trusted_keys_lookup, expected_recipient, limits)
+    st = _run(source, my_identities, trusted_keys_lookup, expected_recipient, limits,
+              spool=spool if spool is not None else MemberSpool())  # fmt: skip
     bundle = Bundle(st)
     if staging_dir is not None:
-        bundle.extract_to(staging_dir)
+        try:
+            bundle.extract_to(staging_dir)
+        except BaseException:
+            bundle.close()
+            raise
     return bundle
 
 
@@ -2210,9 +2425,11 @@ def verify_report(
     CLI ``verify`` command. With stream state given, the stream rule is reported too."""
     rows: list[tuple[str, bool, str]] = []
     try:
-        st = _run(path, identity, trusted, expected_recipient, limits, lambda *r: rows.append(r))
+        st = _run(path, identity, trusted, expected_recipient, limits, lambda *r: rows.append(r), MemberSpool())
     except BundleRejected:
         return rows
+    for w in st.spooled:
+        w.discard()
     if not isinstance(path, (bytes, bytearray, memoryview)):
         want = bundle_filename(st.manifest, st.file_sha256)
         name = os.path.basename(os.fspath(path))

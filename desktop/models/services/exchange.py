@@ -29,7 +29,7 @@ outbox, the share's folders and the evidence store, overwrite a file, or import 
 
 from __future__ import annotations
 
-import io
+import functools
 import json
 import logging
 import math
@@ -54,6 +54,7 @@ from desktop.export.bundle import (
     Bundle,
     BundleRejected,
     BundleWriteError,
+    MemberSpool,
     check_stream,
     open_bundle,
     parse_bundle_filename,
@@ -64,6 +65,7 @@ from desktop.export.bundle import (
 )
 
 from desktop.models.storage import audit, evidence_policy
+from desktop.models.storage.evidence import PendingBlob
 from desktop.models.services import keystore
 from desktop.models.domain.plan import ReportingPeriod, plan_from_document
 from desktop.models.domain.errors import AppError, NotFound, ValidationError
@@ -448,14 +450,14 @@ def _materialize(session: AppSession, row_id: int) -> None:
                                 .format(row.recipient_unit))
         keys = keystore.active_keys_in(s, session)
         payload = json.loads(row.payload)
-        evidence: list[tuple[str, str, str]] = []
+        evidence: list[tuple[str, str, str, int]] = []
         if row.kind == "report":
             for e in payload["data"]["report"]["report"]["entries"].values():
                 for ev in e["evidence"]:
                     blob = s.get(EvidenceBlob, ev["sha256"])
                     if blob is None:
                         raise ExchangeError("attachment_unreadable", _t("Thiếu tệp minh chứng {0}.").format(ev["filename"]))
-                    evidence.append((ev["sha256"], blob.store_name, ev["mime"]))
+                    evidence.append((ev["sha256"], blob.store_name, ev["mime"], blob.size))
         kind, period, seq, bundle_id = row.kind, row.period, row.seq, row.bundle_id
         plan_id, plan_version, recipient_code, report_id = row.plan_id, row.plan_version, row.recipient_unit, row.report_id
     folder = outbox_dir(session, recipient_code)
@@ -467,12 +469,13 @@ def _materialize(session: AppSession, row_id: int) -> None:
     else:
         store = evidence_store(session) if evidence else None
         attachments, seen = [], set()
-        for sha, store_name, mime in evidence:
+        for sha, store_name, mime, size in evidence:
             if sha in seen:
                 continue
             seen.add(sha)
-            attachments.append(Attachment.from_bytes(store.read_bytes(store_name), sha256=sha,
-                                                     media_type=mime if mime in OFFICE_MEDIA_TYPES else None))
+            # streamed from the store, one decrypted chunk at a time (never the whole file)
+            attachments.append(Attachment.from_stream(functools.partial(store.open_plaintext, store_name), sha, size,
+                                                      media_type=mime if mime in OFFICE_MEDIA_TYPES else None))
         pdf = _report_pdf(session, report_id) if kind == "report" and payload.get("pdf") else None
         try:
             written = write_bundle(folder, sender=keys, recipient=recipient, kind=kind, period=period, seq=seq,
@@ -658,16 +661,23 @@ def sendable_reports(session: AppSession) -> list[SendableReport]:
 def _report_payload(s, r: Report) -> dict:
     snap = json.loads(r.approved_snapshot)
     entries = {}
+    # one query each for the report's entries, their evidence links and the blobs (not per target)
+    entry_ids = {code: eid for eid, code in s.execute(
+        select(ProgressEntry.id, ProgressEntry.target_code).where(ProgressEntry.report_id == r.id)
+        .order_by(ProgressEntry.id.desc()))}  # fmt: skip
+    links_by_entry: dict[int, dict[str, EvidenceLink]] = {}
+    if entry_ids:
+        for link in s.scalars(select(EvidenceLink).where(EvidenceLink.entry_id.in_(set(entry_ids.values())))
+                              .order_by(EvidenceLink.id)):  # fmt: skip
+            links_by_entry.setdefault(link.entry_id, {}).setdefault(link.sha256, link)
+    wanted = {sha for fields in snap.get("entries", {}).values() for sha in fields.get("evidence", [])}
+    blobs = {b.sha256: b for b in s.scalars(select(EvidenceBlob).where(EvidenceBlob.sha256.in_(wanted)))} if wanted else {}
     for code, fields in sorted(snap.get("entries", {}).items()):
-        entry = s.scalars(select(ProgressEntry).where(ProgressEntry.report_id == r.id,
-                                                      ProgressEntry.target_code == code)).first()
-        links = {}
-        if entry is not None:
-            for link in s.scalars(select(EvidenceLink).where(EvidenceLink.entry_id == entry.id).order_by(EvidenceLink.id)):
-                links.setdefault(link.sha256, link)
+        eid = entry_ids.get(code)
+        links = links_by_entry.get(eid, {}) if eid is not None else {}
         ev = []
         for sha in fields.get("evidence", []):
-            blob = s.get(EvidenceBlob, sha)
+            blob = blobs.get(sha)
             link = links.get(sha)
             ev.append({"sha256": sha, "filename": link.filename if link else sha[:16],
                        "mime": link.mime if link else "application/octet-stream", "size": blob.size if blob else 0})
@@ -882,7 +892,7 @@ def _check_report_doc(doc: Any, b: Bundle) -> dict:
             _need(ev["size"] == attachments[ev["sha256"]], f"{code}: evidence size")
             # the same allow-list as for files attached here, on the content too (a "report.pdf"
             # that is an executable, or a name made to look like one with bidi characters)
-            if not evidence_policy.content_matches(ev["filename"], b.view(f"attachments/{ev['sha256']}")[:64],
+            if not evidence_policy.content_matches(ev["filename"], b.head(f"attachments/{ev['sha256']}", 64),
                                                    b.attachment_media_type(ev["sha256"])):
                 raise _Refuse("evidence_not_allowed", f"{code}: {evidence_policy.clean_name(ev['filename'])!r}")
             referenced.add(ev["sha256"])
@@ -1002,7 +1012,11 @@ def _apply(session: AppSession, b: Bundle, prep: _Prepared, gap: bool, me_code: 
     if b.kind == "report" and b.attachments():
         store = evidence_store(session)
         for sha in b.attachments():
-            blob = store.put_stream(io.BytesIO(b.view(f"attachments/{sha}")), DEFAULT_LIMITS.max_member_bytes)
+            pending = b.spooled(f"attachments/{sha}")
+            if isinstance(pending, PendingBlob):  # streamed into the store while verified: move it into place
+                blob = pending.commit()
+            else:
+                blob = store.put_stream(b.open(f"attachments/{sha}"), DEFAULT_LIMITS.max_member_bytes)
             if blob.sha256 != sha:  # cannot happen for a verified bundle; never link the wrong file
                 raise AppError(_t("Lưu minh chứng thất bại (mã băm khác)."))
             blobs[sha] = blob
@@ -1185,7 +1199,7 @@ def _import_one(session: AppSession, path: Path, in_inbox: bool, identities: lis
         me = _self_unit(s)
         lookup = keystore.trust_lookup_in(s)
     try:
-        b = open_bundle(path, identities, lookup, expected_recipient=me.code)
+        b = open_bundle(path, identities, lookup, expected_recipient=me.code, spool=_EvidenceSpool(session))
     except BundleRejected as exc:
         reason = exc.reason
         if reason == "key_unknown" and lookup.pending_hits:
@@ -1193,6 +1207,33 @@ def _import_one(session: AppSession, path: Path, in_inbox: bool, identities: lis
         sha = _file_sha(path)
         where = _quarantine(session, path, in_inbox, reason, exc.detail, sha, None, budget)
         return ImportOutcome(name, REJECTED, reason, reason_message(reason), moved_to=where, file_sha256=sha)
+    with b:  # evidence streamed into the store and not applied is discarded on the way out
+        return _import_verified(session, b, path, in_inbox, me, budget, override)
+
+
+class _EvidenceSpool(MemberSpool):
+    """Attachments of a bundle stream, after its signature was verified, straight into the
+    evidence store (encrypted temporary blobs, fsynced); ``_apply`` moves them into place only
+    when the whole bundle passed, and anything else discards them. Other large members
+    (report.pdf) go to the default encrypted temporary files."""
+
+    def __init__(self, session: AppSession):
+        super().__init__(session.folder.root / "tmp")
+        self.session = session
+        self._store: Any = None
+
+    def create(self, path: str, size: int) -> Any:
+        if not path.startswith("attachments/"):
+            Path(self.folder).mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
+            return super().create(path, size)
+        if self._store is None:
+            self._store = evidence_store(self.session)
+        return self._store.begin_put(size)
+
+
+def _import_verified(session: AppSession, b: Bundle, path: Path, in_inbox: bool, me: Any, budget: list[int] | None,
+                     override: bool) -> ImportOutcome:
+    name = path.name
     common = dict(sender_unit=b.sender_unit, kind=b.kind, period=b.period, seq=b.seq, file_sha256=b.file_sha256)
     with session.db.session() as s:
         last_seq, last_sha = _stream_state(s, b.sender_unit, me.code)
@@ -1557,8 +1598,7 @@ def verify_file(session: AppSession, path: Path | str) -> list[tuple[str, bool, 
             rows.append(("Trạng thái khóa ký", False,
                          f"{reason_message('key_unconfirmed')} [key_unconfirmed] khóa {kid} của {unit}"))
         return rows
-    b = open_bundle(path, identities, lookup, expected_recipient=me.code)
-    with session.db.session() as s:
+    with open_bundle(path, identities, lookup, expected_recipient=me.code) as b, session.db.session() as s:
         last_seq, last_sha = _stream_state(s, b.sender_unit, me.code)
         verdict = check_stream(b.manifest, last_seq, last_sha, bundle_sha256=b.file_sha256)
         if verdict == "replay" and s.scalars(select(ReceivedBundle.id).where(

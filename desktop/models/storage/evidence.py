@@ -30,7 +30,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterator
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from desktop.models.domain.errors import AppError, StorageError, ValidationError
-from desktop.fsutil import fsync_dir, is_disk_full, makedirs_durable
+from desktop.fsutil import SeekableReader, fsync_dir, is_disk_full, makedirs_durable
 from desktop.models.domain.i18n import nfc, tr
 
 log = logging.getLogger(__name__)
@@ -115,81 +115,53 @@ class EvidenceStore:
                                 .format(source.name)) from exc
 
     def put_stream(self, stream: BinaryIO, max_bytes: int) -> StoredBlob:
-        makedirs_durable(self.root)
-        salt = secrets.token_bytes(16)
-        header = MAGIC + salt
-        aead = AESGCM(_hkdf(self._key, salt, b"blob"))
-        digest = hashlib.sha256()
-        fd, tmp_name = tempfile.mkstemp(prefix=".put-", dir=self.root)
-        tmp = Path(tmp_name)
-        total = 0
+        pending = self.begin_put(max_bytes)
         try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(header)
-                index = 0
+            while True:
                 chunk = stream.read(CHUNK)
-                while True:
-                    nxt = stream.read(CHUNK) if chunk else b""
-                    total += len(chunk)
-                    if total > max_bytes:
-                        raise EvidenceError(tr("Evidence", "Tệp vượt giới hạn {0} MB.").format(_mb(max_bytes)))
-                    digest.update(chunk)
-                    final = not nxt
-                    out.write(aead.encrypt(_nonce(index, final), chunk, header))
-                    if final:
-                        break
-                    chunk, index = nxt, index + 1
-                out.flush()
-                os.fsync(out.fileno())
-            sha = digest.hexdigest()
-            name = self.store_name(sha)
-            final_path = self.path_for(name)
-            if final_path.exists():
-                tmp.unlink()  # already stored: duplicates are kept once
-            else:
-                makedirs_durable(final_path.parent)
-                os.replace(tmp, final_path)
-                # The rename crosses folders (the content decides where the blob lives): both
-                # entries are made durable, not only the new one (power-cut finding P2).
-                fsync_dir(final_path.parent)
-                fsync_dir(self.root)
-            return StoredBlob(sha, name, total)
-        except BaseException as exc:
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
-            if is_disk_full(exc):
-                raise StorageError(tr("Evidence", "Ổ đĩa đã đầy, chưa lưu được minh chứng."),
-                                   tr("Evidence", "Hãy giải phóng dung lượng rồi đính kèm lại.")) from exc
-            raise
+                if not chunk:
+                    break
+                pending.write(chunk)
+            pending.finish()
+            return pending.commit()
+        finally:
+            pending.discard()  # no-op once committed
+
+    def begin_put(self, max_bytes: int) -> "PendingBlob":
+        """A blob written piece by piece into a temporary file of the store (encrypted like
+        every blob), fsynced by ``finish``, moved into place by ``commit`` or removed by
+        ``discard``. The bundle import streams verified members into these and commits them only
+        when the whole bundle passed every check."""
+        return PendingBlob(self, max_bytes)
+
+    def _disk_error(self, exc: BaseException) -> None:
+        if is_disk_full(exc):
+            raise StorageError(tr("Evidence", "Ổ đĩa đã đầy, chưa lưu được minh chứng."),
+                               tr("Evidence", "Hãy giải phóng dung lượng rồi đính kèm lại.")) from exc
 
     # --- reading ----------------------------------------------------------------------------
     def iter_plaintext(self, store_name: str) -> Iterator[bytes]:
+        with self.open_plaintext(store_name) as reader:
+            while True:
+                block = reader.read(CHUNK)
+                if not block:
+                    return
+                yield block
+
+    def open_plaintext(self, store_name: str) -> "BlobReader":
+        """A seekable reader of a blob's plaintext that decrypts one chunk at a time (export
+        streams evidence into bundles through it; memory stays at one chunk)."""
         path = self.path_for(store_name)
         try:
             fh = open(path, "rb")
         except FileNotFoundError as exc:
             raise EvidenceError(tr("Evidence", "Tệp minh chứng không còn trong kho (evidence/)."),
                                 tr("Evidence", "Hãy khôi phục thư mục dữ liệu từ bản sao lưu hoặc đính kèm lại.")) from exc
-        with fh:
-            header = fh.read(len(MAGIC) + 16)
-            if len(header) != len(MAGIC) + 16 or not header.startswith(MAGIC):
-                raise EvidenceError(tr("Evidence", "Tệp minh chứng bị hỏng."))
-            aead = AESGCM(_hkdf(self._key, header[len(MAGIC):], b"blob"))
-            index = 0
-            sealed = fh.read(CHUNK + TAG)
-            while True:
-                nxt = fh.read(CHUNK + TAG)
-                final = not nxt
-                try:
-                    yield aead.decrypt(_nonce(index, final), sealed, header)
-                except InvalidTag as exc:
-                    raise EvidenceError(tr("Evidence", "Tệp minh chứng bị hỏng hoặc đã bị sửa."),
-                                        tr("Evidence", "Không mở được; hãy đính kèm lại bản gốc.")) from exc
-                if final:
-                    return
-                sealed, index = nxt, index + 1
+        try:
+            return BlobReader(fh, self._key)
+        except BaseException:
+            fh.close()
+            raise
 
     def read_bytes(self, store_name: str) -> bytes:
         return b"".join(self.iter_plaintext(store_name))
@@ -224,13 +196,184 @@ class EvidenceStore:
             shutil.rmtree(folder, ignore_errors=True)
 
     def sweep_temp(self) -> int:
-        return sweep_temp(self.temp_root)
+        """Delete the viewer copies, and pending blobs a killed import left (``.put-*``: encrypted,
+        never linked; on lock no import is running)."""
+        n = sweep_temp(self.temp_root)
+        try:
+            leftovers = list(self.root.glob(".put-*"))
+        except OSError:
+            return n
+        for p in leftovers:
+            try:
+                p.unlink()
+                n += 1
+            except OSError:
+                pass
+        return n
 
     def delete_blob(self, store_name: str) -> None:
         try:
             self.path_for(store_name).unlink()
         except FileNotFoundError:
             pass
+
+
+class PendingBlob:
+    """See ``EvidenceStore.begin_put``. ``write`` takes pieces of any size; chunks of exactly
+    ``CHUNK`` bytes are sealed as they fill, the last one (possibly empty) by ``finish``, so
+    the file is byte-for-byte what ``put_stream`` made before."""
+
+    def __init__(self, store: EvidenceStore, max_bytes: int):
+        makedirs_durable(store.root)
+        self.store = store
+        self.max_bytes = max_bytes
+        salt = secrets.token_bytes(16)
+        self._header = MAGIC + salt
+        self._aead = AESGCM(_hkdf(store._key, salt, b"blob"))
+        self._digest = hashlib.sha256()
+        self._buf = bytearray()
+        self._index = 0
+        self.size = 0
+        self.sha256: str | None = None
+        fd, tmp_name = tempfile.mkstemp(prefix=".put-", dir=store.root)
+        self.tmp: Path | None = Path(tmp_name)
+        self._out: BinaryIO | None = os.fdopen(fd, "wb")
+        try:
+            self._out.write(self._header)
+        except BaseException as exc:
+            self.discard()
+            self.store._disk_error(exc)
+            raise
+
+    def _seal(self, data: bytes | bytearray | memoryview, final: bool) -> None:
+        assert self._out is not None
+        self._out.write(self._aead.encrypt(_nonce(self._index, final), bytes(data), self._header))
+        self._index += 1
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._out is None or self.sha256 is not None:
+            raise ValueError("blob already finished or discarded")
+        self.size += len(data)
+        if self.size > self.max_bytes:
+            self.discard()
+            raise EvidenceError(tr("Evidence", "Tệp vượt giới hạn {0} MB.").format(_mb(self.max_bytes)))
+        self._digest.update(data)
+        self._buf += data
+        try:
+            while len(self._buf) > CHUNK:  # a full chunk is final only if nothing follows it
+                self._seal(memoryview(self._buf)[:CHUNK], False)
+                del self._buf[:CHUNK]
+        except BaseException as exc:
+            self.discard()
+            self.store._disk_error(exc)
+            raise
+
+    def finish(self) -> None:
+        """Seal the last chunk, flush and fsync. The content is then readable with ``open``."""
+        assert self._out is not None
+        try:
+            self._seal(self._buf, True)
+            self._buf = bytearray()
+            self._out.flush()
+            os.fsync(self._out.fileno())
+            self._out.close()
+        except BaseException as exc:
+            self.discard()
+            self.store._disk_error(exc)
+            raise
+        self._out = None
+        self.sha256 = self._digest.hexdigest()
+
+    def open(self) -> "BlobReader":
+        assert self.tmp is not None and self.sha256 is not None
+        return BlobReader(open(self.tmp, "rb"), self.store._key)
+
+    def commit(self) -> StoredBlob:
+        """Move the finished blob into place (kept once per content) and make it durable."""
+        assert self.tmp is not None and self.sha256 is not None, "finish() first"
+        name = self.store.store_name(self.sha256)
+        final_path = self.store.path_for(name)
+        try:
+            if final_path.exists():
+                self.tmp.unlink()  # already stored: duplicates are kept once
+            else:
+                makedirs_durable(final_path.parent)
+                os.replace(self.tmp, final_path)
+                # The rename crosses folders (the content decides where the blob lives): both
+                # entries are made durable, not only the new one (power-cut finding P2).
+                fsync_dir(final_path.parent)
+                fsync_dir(self.store.root)
+        except BaseException as exc:
+            self.discard()
+            self.store._disk_error(exc)
+            raise
+        self.tmp = None
+        return StoredBlob(self.sha256, name, self.size)
+
+    def discard(self) -> None:
+        """Remove the temporary file (nothing happens after ``commit``)."""
+        if self._out is not None:
+            try:
+                self._out.close()
+            except OSError:
+                pass
+            self._out = None
+        if self.tmp is not None:
+            try:
+                self.tmp.unlink()
+            except OSError:
+                pass
+            self.tmp = None
+
+
+class BlobReader(SeekableReader):
+    """Seekable plaintext of one blob file; each chunk is authenticated (index, final flag,
+    header) as it is decrypted, so a truncated or altered file fails with EvidenceError."""
+
+    def __init__(self, fh: BinaryIO, key: bytes | bytearray):
+        super().__init__()
+        self._fh = fh
+        header = fh.read(len(MAGIC) + 16)
+        if len(header) != len(MAGIC) + 16 or not header.startswith(MAGIC):
+            raise EvidenceError(tr("Evidence", "Tệp minh chứng bị hỏng."))
+        self._header = header
+        self._aead = AESGCM(_hkdf(key, header[len(MAGIC):], b"blob"))
+        body = os.fstat(fh.fileno()).st_size - len(header)
+        self._chunks = max(1, -(-body // (CHUNK + TAG)))
+        self.size = body - self._chunks * TAG
+        if self.size < 0:
+            raise EvidenceError(tr("Evidence", "Tệp minh chứng bị hỏng."))
+        self._cached: tuple[int, bytes] | None = None
+
+    def _chunk(self, index: int) -> bytes:
+        if self._cached is not None and self._cached[0] == index:
+            return self._cached[1]
+        self._fh.seek(len(self._header) + index * (CHUNK + TAG))
+        sealed = self._fh.read(CHUNK + TAG)
+        try:
+            plain = self._aead.decrypt(_nonce(index, index == self._chunks - 1), sealed, self._header)
+        except InvalidTag as exc:
+            raise EvidenceError(tr("Evidence", "Tệp minh chứng bị hỏng hoặc đã bị sửa."),
+                                tr("Evidence", "Không mở được; hãy đính kèm lại bản gốc.")) from exc
+        self._cached = (index, plain)
+        return plain
+
+    def readinto(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        done = 0
+        while done < len(view) and self._pos < self.size:
+            index, off = divmod(self._pos, CHUNK)
+            plain = self._chunk(index)
+            n = min(len(view) - done, len(plain) - off)
+            view[done : done + n] = plain[off : off + n]
+            done += n
+            self._pos += n
+        return done
+
+    def close(self) -> None:
+        self._cached = None
+        self._fh.close()
+        super().close()
 
 
 def sweep_temp(temp_root: Path) -> int:
