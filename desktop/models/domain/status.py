@@ -212,8 +212,11 @@ def _fmt_number(x: float) -> str:
 
 
 def _fmt_pct(value: float, target: float | None = None) -> str:
-    """A percentage (already ×100) with one decimal at most, Vietnamese style ('96,7%').
+    """A percentage (already ×100), Vietnamese style ('96,7%').
 
+    A measured value (``target`` given) is written like every other figure on screen and paper
+    (`export.vnformat.fmt_percent`): one decimal, except exactly 0% and 100% ("Đạt 80,0%" next to
+    the cell's "80,0%"). A goal or an expected level keeps at most one decimal ("chỉ tiêu 80%").
     Never rounds onto the target from either side: 99.96 against 100 prints '99,9%'."""
     r = math.floor(value * 10 + 0.5) / 10
     if target is not None:
@@ -224,7 +227,9 @@ def _fmt_pct(value: float, target: float | None = None) -> str:
         elif value > target + _EPS and r <= target:
             r = target + 0.1
     r = round(r, 1)
-    return (str(int(r)) if r.is_integer() else f"{r:.1f}".replace(".", ",")) + "%"
+    if r.is_integer() and (target is None or r in (0, 100)):
+        return f"{int(r)}%"
+    return f"{r:.1f}".replace(".", ",") + "%"
 
 
 def _subset(inner: ReportingPeriod, outer: ReportingPeriod) -> bool:
