@@ -3,6 +3,7 @@ return dialog; models checked with qtmodeltester; an offscreen screenshot for do
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,14 @@ from desktop.ui.exchange_page import (ExchangePage, FingerprintConfirmDialog, Re
                                       start_background_retry)
 from desktop.ui.messages import MessageBox
 
-SHOT = Path(__file__).resolve().parents[1] / "docs" / "screenshots" / "exchange.png"
+
+
+def _shot_path(tmp_path: Path, name: str) -> Path:
+    """Where a test saves what it shows: tmp_path, or docs/screenshots when VKS_UPDATE_SCREENSHOTS=1
+    (a test run never rewrites files in the checkout by itself)."""
+    if os.environ.get("VKS_UPDATE_SCREENSHOTS") == "1":
+        return Path(__file__).resolve().parents[1] / "docs" / "screenshots" / name
+    return tmp_path / name
 
 
 @pytest.fixture(autouse=True)
@@ -192,7 +200,8 @@ def test_province_returns_a_report_with_comments(qtbot, two_offices):
 
 
 def test_page_in_the_main_window_and_screenshot(qtbot, two_offices, tmp_path):
-    """The page as a user sees it (1280×800, offscreen), saved to docs/screenshots/exchange.png."""
+    """The page as a user sees it (1280×800, offscreen); VKS_UPDATE_SCREENSHOTS=1 saves it to
+    docs/screenshots/exchange.png."""
     from desktop.ui.main_window import MainWindow
 
     o = two_offices
@@ -213,8 +222,8 @@ def test_page_in_the_main_window_and_screenshot(qtbot, two_offices, tmp_path):
     assert verdicts == ["applied", "rejected"]
     win.show()
     qtbot.waitExposed(win)
-    SHOT.parent.mkdir(parents=True, exist_ok=True)
-    assert win.grab().save(str(SHOT))
+    shot = _shot_path(tmp_path, "exchange.png")
+    assert win.grab().save(str(shot))
 
 
 def test_data_entry_officer_sees_the_fingerprint_but_cannot_act(qtbot, two_offices):
@@ -255,7 +264,7 @@ def test_resend_discard_retrust_and_quarantine_release(qtbot, qtmodeltester, two
     qtmodeltester.check(prov.quarantine_model)
     prov.show()
     qtbot.waitExposed(prov)
-    shot = Path(__file__).resolve().parents[1] / "docs" / "screenshots" / "exchange-quarantine.png"
+    shot = _shot_path(tmp_path, "exchange-quarantine.png")
     assert prov.grab().save(str(shot))
     _select(prov.quarantine_view, 0)
     MessageBox.set_next_answer(QMessageBox.StandardButton.Yes)
