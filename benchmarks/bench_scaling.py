@@ -77,13 +77,13 @@ def build(tmp: Path, n_units: int):
     plans.import_file(s, f)
     plan = plans.get_plan(s, PLAN)
     kinds = {t.code: t.measure.type for t in plan.targets}
-    targets = consolidation.consolidated_targets(s, plan)
     t0 = time.perf_counter()
     now = datetime(2026, 1, 10)
     with s.db.session() as db:
         db.execute(Unit.__table__.insert(), [dict(code=f"VKS-KV{i:04d}", name=f"Viện kiểm sát nhân dân khu vực {i}",
                                        short_name=f"KV{i}", level="khu_vuc", parent_code="VKS-BENCH", place_name="",
                                        doc_symbol="", active=True, is_self=False) for i in range(1, n_units + 1)])
+    targets_of = consolidation.unit_targets(s, plan)  # the cells a unit has: the targets it reports on
     report_id = 0
     for first in range(1, n_units + 1, 250):  # in slices: 3,000 units are 2.2 million entries
         reports, entries, cells = [], [], []
@@ -101,7 +101,7 @@ def build(tmp: Path, n_units: int):
                 for c, mt in kinds.items():
                     entries.append({**EMPTY_ENTRY, "report_id": report_id, "target_code": c, "updated_at": now,
                                     **_entry(mt, i, m)})
-                for j, t in enumerate(targets):
+                for j, t in enumerate(targets_of.get(code, ())):
                     cells.append(dict(plan_id=PLAN, period_key=f"2025-{m:02d}", unit_code=code, target_code=t.code,
                                       status=STATUSES[(i + j + m) % len(STATUSES)], percent=0.8, reason="",
                                       report_id=report_id))

@@ -154,6 +154,7 @@ def test_changed_numerator_of_an_accepted_report_is_detected_everywhere(two_offi
          f"UPDATE progress_entries SET numerator=39 WHERE report_id={rid} AND target_code='{codes[0]}'")
     assert "khác với bản đã duyệt" in progress.get_report(prov.admin, rid).integrity_problem  # report page
     assert o.unit.code in consolidation.matrix(prov.admin, PLAN, PERIOD).integrity  # matrix
+    assert o.unit.code in consolidation.matrix(prov.admin, PLAN, PERIOD).integrity  # opened again: still flagged
     with pytest.raises(ValidationError):
         reporting.unit_report_pdf(prov.admin, rid)  # print
     assert insider.verify_history(prov.admin).problems  # audit verify
@@ -168,6 +169,8 @@ def test_changed_numerator_of_an_accepted_report_is_detected_everywhere(two_offi
     _raw(prov.vault, prov.admin.master_key(),
          "UPDATE reports SET approved_snapshot='" + json.dumps(snap, ensure_ascii=False, sort_keys=True) + f"' WHERE id={rid}")
     assert "bị sửa" in progress.get_report(prov.admin, rid).integrity_problem
+    # the matrix keeps its verdicts while a report stays the same: the changed snapshot is checked again
+    assert "bị sửa" in consolidation.matrix(prov.admin, PLAN, PERIOD).integrity[o.unit.code]
     assert _identity(prov.admin) == before
 
 

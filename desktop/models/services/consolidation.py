@@ -16,7 +16,9 @@ This module must never import Qt.
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
@@ -46,7 +48,9 @@ class MatrixCellRow(Base):
     """Materialised status of one unit × target × period (revision 0005)."""
 
     __tablename__ = "matrix_cells"
-    __table_args__ = (Index("ix_matrix_cells_lookup", "plan_id", "period_key"),
+    # the matrix reads a period's cells from the covering index alone (revision 0008_perf_cover)
+    __table_args__ = (Index("ix_matrix_cells_period", "plan_id", "period_key", "unit_code", "target_code", "status",
+                            "percent", "reason"),
                       Index("ix_matrix_cells_unit", "plan_id", "unit_code", "period_key"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     plan_id: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -108,12 +112,12 @@ class Matrix:
     units: list[UnitRow]
     targets: list[TargetCol]
     cells: dict[tuple[str, str], CellView] = field(default_factory=dict)
-    #: (unit code, target code) pairs the unit must report on; other cells are not applicable
-    applies: set[tuple[str, str]] = field(default_factory=set)
+    #: unit code -> the codes of the targets it must report on; other cells are not applicable
+    applies: dict[str, frozenset[str]] = field(default_factory=dict)
     integrity: dict[str, str] = field(default_factory=dict)  # unit code -> why its report is not as signed
 
     def applicable(self, unit_code: str, target_code: str) -> bool:
-        return (unit_code, target_code) in self.applies
+        return target_code in self.applies.get(unit_code, ())
 
     @property
     def expected(self) -> int:
@@ -226,14 +230,19 @@ def matrix(session: AppSession, plan_id: str, period: ReportingPeriod | str) -> 
     plan = _plan(session, plan_id)
     deadline = submission_deadline(plan, period)
     groups = {g.code: g.display_title for g in plan.groups}
-    per_unit = unit_targets(session, plan)
-    wanted = {t.code for ts in per_unit.values() for t in ts}
+    subs = subordinate_units(session)
+    per_unit = unit_targets(session, plan, subs)
+    # units of one level share one list of targets (assignment.applicability): one set per list
+    sets: dict[int, frozenset[str]] = {}
+    applies = {code: sets.get(id(ts)) or sets.setdefault(id(ts), frozenset(t.code for t in ts))
+               for code, ts in per_unit.items()}
+    wanted = frozenset().union(*sets.values())
     targets = [TargetCol(t.code, t.text, t.group_code, groups.get(t.group_code, ""))
                for t in plan.targets if t.code in wanted]
-    subs = [u for u in subordinate_units(session) if u.code in per_unit]
-    applies = {(code, t.code) for code, ts in per_unit.items() for t in ts}
-    with session.db.session() as s:
-        reports = {r.unit_code: r for r in s.scalars(select(Report).where(
+    subs = [u for u in subs if u.code in per_unit]
+    with session.db.session() as s, _bulk():
+        # the columns the matrix and the integrity check read (no ORM objects for 1,000 reports)
+        reports = {r.unit_code: r for r in s.execute(select(*_REPORT_COLUMNS).where(
             Report.plan_id == plan_id, Report.period_key == period.key))}
         returned = {code for code, r in reports.items() if r.status == RETURNED}
         # 60,000 cells at 1,000 units: read through the driver's cursor (plain tuples: SQLAlchemy's
@@ -246,9 +255,11 @@ def matrix(session: AppSession, plan_id: str, period: ReportingPeriod | str) -> 
         finally:
             cursor.close()
         by_value, new, done = _PROGRESS_BY_VALUE, tuple.__new__, Progress.HOAN_THANH.value
+        counted = {code: ts for code, ts in applies.items() if code not in returned}
+        none: frozenset[str] = frozenset()
         cells: dict[tuple[str, str], CellView] = {
             (u, t): new(CellView, (by_value[st], pct, why)) for u, t, st, pct, why in rows
-            if u not in returned and (u, t) in applies}
+            if t in counted.get(u, none)}
         done_count = Counter(u for u, _t, st, _p, _w in rows if st == done and u not in returned)
         from . import insider
 
@@ -258,11 +269,28 @@ def matrix(session: AppSession, plan_id: str, period: ReportingPeriod | str) -> 
         for u in subs:
             r = reports.get(u.code)
             when = (r.received_at or r.sent_at) if r else None
-            counted = r is not None and u.code not in returned
+            counts = r is not None and u.code not in returned
             units.append(UnitRow(u.code, u.name, u.short_name, r.id if r else None, r.status if r else None, when,
-                                 (when.date() <= deadline) if when and counted else None,
-                                 (done_count.get(u.code, 0) / len(per_unit[u.code])) if counted else None))
+                                 (when.date() <= deadline) if when and counts else None,
+                                 (done_count.get(u.code, 0) / len(per_unit[u.code])) if counts else None))
     return Matrix(plan_id, plan.title, period, deadline, units, targets, cells, applies, integrity)
+
+
+_REPORT_COLUMNS = (Report.id, Report.unit_code, Report.plan_id, Report.period_key, Report.status, Report.revision,
+                   Report.approved_snapshot, Report.approved_at, Report.sent_at, Report.received_at)
+
+
+@contextmanager
+def _bulk():
+    """Build tens of thousands of small objects without the cyclic GC walking the heap after
+    every 700 allocations (tuples of strings and floats hold no cycles); it runs again after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _date_bound(t, plan: Plan, period: ReportingPeriod, as_of: date) -> bool:

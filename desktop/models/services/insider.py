@@ -569,6 +569,7 @@ class _Context:
         self.entries: dict[int, dict[str, tuple]] | None = None
         self.certs: dict[tuple[str, str | None, date | None], str] = {}
         self.rows: dict[str, UserCert] = {}
+        self._legacy_since: str | None | bool = False  # False: not read yet; None: the chain is not keyed
         if reports:
             subjects = sorted({_report_subject(r.unit_code, r.plan_id, r.period_key) for r in reports})
             self.acts = {}
@@ -579,6 +580,13 @@ class _Context:
             serials = sorted({a.cert_serial for a in self.acts.values()})
             self.rows = {c.serial: c for c in s.scalars(select(UserCert).where(UserCert.serial.in_(serials)))}
             self.entries = _entry_rows(s, [r.id for r in reports])
+
+    def legacy_since(self, s) -> str | None:
+        """When the audit chain was keyed (revision 0006), or None when it is not yet."""
+        if self._legacy_since is False:
+            row = s.get(Setting, "audit_keyed")
+            self._legacy_since = None if row is None else json.loads(row.value).get("since", "")[:19]
+        return self._legacy_since
 
     def act(self, s, kind: str, r: Report) -> SignedAct | None:
         if self.acts is None:
@@ -616,7 +624,7 @@ def report_problem(s, r: Report, ctx: _Context | None = None) -> str:
     if manual is not None and (act is None or manual.id > act.id):
         act = manual
     if act is None:
-        if _legacy_report(s, r):
+        if _legacy_report(s, r, ctx):
             return ""
         return _t("Không có chữ ký duyệt của lãnh đạo đơn vị.")
     payload = json.loads(act.payload)["payload"]
@@ -641,20 +649,23 @@ def report_problem(s, r: Report, ctx: _Context | None = None) -> str:
 
 
 def report_problems_in(s, reports: list[Report], session_cache: bool = False) -> dict[int, str]:
-    """`report_problem` for many reports with a few queries (`verify_history`, the matrix).
+    """`report_problem` for many reports with a few queries (`verify_history`, the matrix). A
+    report may be a `Report` or a row of the columns `report_problem` reads (id, unit_code,
+    plan_id, period_key, status, revision, approved_snapshot, approved_at).
 
-    With `session_cache` (the matrix, opened again and again), a report found intact is not
-    checked again during this unlock while its snapshot, status, revision and signed acts stay
-    the same; the first opening after every unlock checks everything, entries included."""
+    With `session_cache` (the matrix, opened again and again), a report's verdict (intact, or the
+    problem found) is not worked out again during this unlock while its snapshot, status,
+    revision and signed acts stay the same; the first opening after every unlock checks
+    everything, entries included."""
     if not session_cache:
         ctx = _Context(s, reports)
         return {r.id: p for r in reports if (p := report_problem(s, r, ctx))}
     db = s.info.get("db")
-    cache = getattr(db, "_insider_intact", None)
+    cache: dict[int, tuple[tuple, str]] | None = getattr(db, "_insider_verdicts", None)
     if cache is None:
         cache = {}
         if db is not None:
-            db._insider_intact = cache
+            db._insider_verdicts = cache
     subjects = sorted({_report_subject(r.unit_code, r.plan_id, r.period_key) for r in reports})
     acts: dict[str, list] = {}
     for i in range(0, len(subjects), 500):
@@ -663,32 +674,36 @@ def report_problems_in(s, reports: list[Report], session_cache: bool = False) ->
             acts.setdefault(subject, []).append((a_id, sig))
 
     def key(r: Report):
-        return (r.status, r.revision, hashlib.sha256((r.approved_snapshot or "").encode("utf-8")).hexdigest(),
-                tuple(sorted(acts.get(_report_subject(r.unit_code, r.plan_id, r.period_key), []))))
+        return (r.status, r.revision, hashlib.sha256((r.approved_snapshot or "").encode("utf-8")).digest(),
+                tuple(sorted(acts.get(_report_subject(r.unit_code, r.plan_id, r.period_key), ()))))
 
-    keys = {r.id: key(r) for r in reports}
-    todo = [r for r in reports if cache.get(r.id) != keys[r.id]]
-    found = {}
+    found, todo = {}, []
+    for r in reports:
+        k = key(r)
+        hit = cache.get(r.id)
+        if hit is not None and hit[0] == k:
+            if hit[1]:
+                found[r.id] = hit[1]
+        else:
+            todo.append((r, k))
     if todo:
-        ctx = _Context(s, todo)
-        for r in todo:
+        ctx = _Context(s, [r for r, _k in todo])
+        for r, k in todo:
             p = report_problem(s, r, ctx)
+            cache[r.id] = (k, p)
             if p:
                 found[r.id] = p
-                cache.pop(r.id, None)
-            else:
-                cache[r.id] = keys[r.id]
     return found
 
 
-def _legacy_report(s, r: Report) -> bool:
+def _legacy_report(s, r: Report, ctx: _Context | None = None) -> bool:
     """Reports approved before revision 0006 carry no signature: accepted as they are, once."""
-    row = s.get(Setting, "audit_keyed")
-    if row is None:
+    ctx = ctx or _Context(s)
+    since = ctx.legacy_since(s)
+    if since is None:
         return True
-    since = json.loads(row.value).get("since", "")[:19]
     when = r.approved_at.isoformat()[:19] if r.approved_at else ""
-    return bool(when) and when < since and r.unit_code == _self_unit(s).code
+    return bool(when) and when < since and r.unit_code == ctx.self_code
 
 
 def check_report(session, report_id: int) -> str:
