@@ -40,6 +40,11 @@ class Office:
     code: str
     vault: object
     folder: Path
+    # the key enrolment hand-off (files and the fingerprints printed on the paper forms)
+    request: Path | None = None
+    paper_fp: str = ""
+    package: Path | None = None
+    parent_fp: str = ""
 
     def login(self, user: str):
         return self.vault.unlock(user, DEMO_PASSWORD)
@@ -49,7 +54,9 @@ def _say(msg: str) -> None:
     print(msg, flush=True)
 
 
-def _create_office(root: Path, ident, kdf) -> Office:
+def _create_office(root: Path, ident, kdf, tokens: "DemoTokens | None" = None) -> Office:
+    """The administrator's first sitting: the data folder, the accounts, the plans, the share, the
+    head's USB token and (for an office with a superior) the key enrolment request."""
     from desktop.logsetup import setup_logging
     from desktop.models.services import accounts, plans, settings
     from desktop.models.storage.vault import Role, Vault
@@ -58,6 +65,7 @@ def _create_office(root: Path, ident, kdf) -> Office:
     setup_logging(folder)
     vault = Vault(folder)
     s, code = vault.create(ident, "quantri", DEMO_PASSWORD, "Quản trị " + ident.code, kdf=kdf)
+    office = Office(ident.code, vault, folder)
     try:
         accounts.add_user(s, "nhaplieu", "Cán bộ nhập liệu " + ident.code, Role.DATA_ENTRY, DEMO_PASSWORD)
         accounts.add_user(s, "lanhdao", LEADERS.get(ident.code, "Lãnh đạo " + ident.code), Role.APPROVER,
@@ -77,38 +85,48 @@ def _create_office(root: Path, ident, kdf) -> Office:
             from desktop.models.services.recovery import write_recovery_sheet
 
             write_recovery_sheet(s, code, root / "phieu-ma-khoi-phuc-KV1.pdf")
+        if tokens is not None:
+            tokens.enrol(office, s, LEADERS.get(ident.code, "Lãnh đạo " + ident.code))
+        if ident.parent_code:
+            _request_enrolment(office, s, root / "share")
     finally:
         s.lock()
-    return Office(ident.code, vault, folder)
+    return office
 
 
-def _enrol(parent: Office, child: Office, share: Path) -> None:
-    """Request → paper check at the parent → package → paper check at the child."""
-    from desktop.models.services import keystore
-
+def _handoff(share: Path) -> Path:
     handoff = share / "_ban-giao-truc-tiep"
     handoff.mkdir(parents=True, exist_ok=True)
-    c = child.login("quantri")
-    try:
-        request = keystore.make_enrolment_request(c, handoff)
-        paper_fp = keystore.own_fingerprint(c)  # what the printed request form shows
-    finally:
-        c.lock()
-    p = parent.login("quantri")
-    try:
-        preview = keystore.receive_enrolment(p, request)
-        keystore.confirm_enrolment(p, preview.key_id, paper_fp)
-        package = keystore.make_enrolment_package(p, handoff, plan_ids=[])
-        parent_fp = keystore.own_fingerprint(p)
-    finally:
-        p.lock()
-    c = child.login("quantri")
-    try:
-        preview = keystore.receive_enrolment(c, package)
-        if preview.needs_confirmation:
-            keystore.confirm_enrolment(c, preview.key_id, parent_fp)
-    finally:
-        c.lock()
+    return handoff
+
+
+def _request_enrolment(child: Office, c, share: Path) -> None:
+    """The child's administrator writes the key request and prints its fingerprint (paper)."""
+    from desktop.models import keystore
+
+    child.request = keystore.make_enrolment_request(c, _handoff(share))
+    child.paper_fp = keystore.own_fingerprint(c)  # what the printed request form shows
+
+
+def _enrol_children(p, children: list[Office], share: Path) -> None:
+    """At the parent, in its administrator's sitting: each request checked against its paper
+    form, a package back for each child (and the parent's fingerprint for the children's paper check)."""
+    from desktop.models import keystore
+
+    for child in children:
+        preview = keystore.receive_enrolment(p, child.request)
+        keystore.confirm_enrolment(p, preview.key_id, child.paper_fp)
+        child.package = keystore.make_enrolment_package(p, _handoff(share), plan_ids=[])
+        child.parent_fp = keystore.own_fingerprint(p)
+
+
+def _receive_package(c, child: Office) -> None:
+    """At the child, in its administrator's sitting: the parent's package, checked on paper."""
+    from desktop.models import keystore
+
+    preview = keystore.receive_enrolment(c, child.package)
+    if preview.needs_confirmation:
+        keystore.confirm_enrolment(c, preview.key_id, child.parent_fp)
 
 
 class DemoTokens:
@@ -133,27 +151,24 @@ class DemoTokens:
         (self.anchors / "ca-goc.cer").write_bytes(self.pki.root.der)
         (self.anchors / "ca-trung-gian.cer").write_bytes(self.pki.intermediate.der)
 
-    def enrol(self, office: Office, head_name: str) -> None:
-        """Give the office's head a token and point the office at the module and the anchors."""
+    def enrol(self, office: Office, s, head_name: str) -> None:
+        """Give the office's head a token and point the office at the module and the anchors
+        (in the administrator's session `s`)."""
         if not self.enabled:
             return
         from desktop.devtoken import SoftToken
         from desktop.models.services import pdfsign, settings, units
 
-        s = office.login("quantri")
-        try:
-            unit_name = units.own_unit(s).name
-            tok = SoftToken(self.folder / office.code)
-            self._use(tok)
-            tok.init_token("LANHDAO", self.PIN)
-            tok.store("LANHDAO", self.PIN, self.pki.issue(head_name, unit_name, "Viện trưởng"), "ky-so", b"\x01",
-                      chain=(self.pki.intermediate,))
-            self.tokens[office.code] = tok
-            settings.set_value(s, "pkcs11_module", tok.module)
-            for f in sorted(self.anchors.iterdir()):
-                pdfsign.add_trust_file(s, f)
-        finally:
-            s.lock()
+        unit_name = units.own_unit(s).name
+        tok = SoftToken(self.folder / office.code)
+        self._use(tok)
+        tok.init_token("LANHDAO", self.PIN)
+        tok.store("LANHDAO", self.PIN, self.pki.issue(head_name, unit_name, "Viện trưởng"), "ky-so", b"\x01",
+                  chain=(self.pki.intermediate,))
+        self.tokens[office.code] = tok
+        settings.set_value(s, "pkcs11_module", tok.module)
+        for f in sorted(self.anchors.iterdir()):
+            pdfsign.add_trust_file(s, f)
 
     def _use(self, tok) -> None:
         os.environ["SOFTHSM2_CONF"] = str(tok.conf)  # this office's token is the one plugged in
@@ -268,36 +283,32 @@ def run_demo(out: Path, kdf=None) -> int:
         progress.datetime = _DemoDatetime
 
     try:
+        # One login per person and sitting, as people work (issue 20): each administrator's first
+        # sitting sets the office up (accounts, plans, token, key request); the enrolment and the
+        # plans then take one sitting per administrator and leader, in the order the files travel.
         _say("1. Tạo dữ liệu mã hóa cho 5 đơn vị…")
-        national = _create_office(out, UnitIdentity("VKSTC", "Viện kiểm sát nhân dân tối cao", place_name="Hà Nội",
-                                                    doc_symbol="VKSTC", level="toi_cao"), kdf)
-        province = _create_office(out, UnitIdentity(
-            "VKS-THA", "Viện kiểm sát nhân dân tỉnh Thanh Hóa", parent_code="VKSTC",
-            parent_name="Viện kiểm sát nhân dân tối cao", place_name="Thanh Hóa", doc_symbol="VKS-VP",
-            short_name="VKSND tỉnh Thanh Hóa", level="tinh"), kdf)
-        units = [_create_office(out, UnitIdentity(
-            f"VKS-KV{i}-THA", f"Viện kiểm sát nhân dân khu vực {i} - Thanh Hóa", parent_code="VKS-THA",
-            parent_name="Viện kiểm sát nhân dân tỉnh Thanh Hóa", place_name="Thanh Hóa", doc_symbol=f"VKSKV{i}",
-            short_name=f"VKSND KV{i}", level="khu_vuc"), kdf) for i in (1, 2, 3)]
-
         global TOKENS
         TOKENS = DemoTokens(out)
         if TOKENS.enabled:
             _say("   Chữ ký số: lãnh đạo mỗi đơn vị có USB token (SoftHSM2, CA thử nghiệm); các đơn vị cài chứng thư CA")
-            for o in (national, province, *units):
-                TOKENS.enrol(o, LEADERS.get(o.code, "Lãnh đạo " + o.code))
         else:
             _say("   Chữ ký số: máy chưa cài SoftHSM2 (apt-get install softhsm2) nên báo cáo gửi không có chữ ký số "
                  "chuyên dùng, như khi lãnh đạo không có USB token")
+        national = _create_office(out, UnitIdentity("VKSTC", "Viện kiểm sát nhân dân tối cao", place_name="Hà Nội",
+                                                    doc_symbol="VKSTC", level="toi_cao"), kdf, TOKENS)
+        province = _create_office(out, UnitIdentity(
+            "VKS-THA", "Viện kiểm sát nhân dân tỉnh Thanh Hóa", parent_code="VKSTC",
+            parent_name="Viện kiểm sát nhân dân tối cao", place_name="Thanh Hóa", doc_symbol="VKS-VP",
+            short_name="VKSND tỉnh Thanh Hóa", level="tinh"), kdf, TOKENS)
+        units = [_create_office(out, UnitIdentity(
+            f"VKS-KV{i}-THA", f"Viện kiểm sát nhân dân khu vực {i} - Thanh Hóa", parent_code="VKS-THA",
+            parent_name="Viện kiểm sát nhân dân tỉnh Thanh Hóa", place_name="Thanh Hóa", doc_symbol=f"VKSKV{i}",
+            short_name=f"VKSND KV{i}", level="khu_vuc"), kdf, TOKENS) for i in (1, 2, 3)]
 
-        _say("2. Đăng ký khóa, đối chiếu vân tay như trên phiếu giấy…")
-        _enrol(national, province, share)
-        for u in units:
-            _enrol(province, u, share)
-
-        _say("3. Cấp trên giao kế hoạch xuống (kế hoạch tỉnh từ kế hoạch có sẵn, hạn nộp báo cáo tháng: 5 ngày)…")
+        _say("2. Đăng ký khóa, đối chiếu vân tay như trên phiếu giấy; cấp trên giao kế hoạch xuống…")
         n = national.login("quantri")
         try:
+            _enrol_children(n, [province], share)
             plans.create_own_plan(n, "vkstc-cds-2024", NATIONAL_PLAN, title="Kế hoạch chuyển đổi số ngành Kiểm sát nhân dân năm 2025",
                                   year=2025)
         finally:
@@ -307,8 +318,11 @@ def run_demo(out: Path, kdf=None) -> int:
             exchange.publish_plans(n, [NATIONAL_PLAN])
         finally:
             n.lock()
+        _say("3. Tỉnh lập kế hoạch riêng (từ kế hoạch có sẵn, hạn nộp báo cáo tháng: 5 ngày) và giao cho các đơn vị…")
         p = province.login("quantri")
         try:
+            _receive_package(p, province)
+            _enrol_children(p, units, share)
             plans.create_own_plan(p, PLAN_BASE, PLAN,
                                   title="Kế hoạch chuyển đổi số ngành Kiểm sát Thanh Hóa năm 2025 (giao VKSND khu vực)")
             plans.update_plan_info(p, PLAN, {"submission_deadlines": {"month": 5, "quarter": 10, "half_year": 15, "year": 20}},
@@ -322,9 +336,10 @@ def run_demo(out: Path, kdf=None) -> int:
         finally:
             p.lock()
         for u in units:
-            s = u.login("lanhdao")
+            s = u.login("quantri")
             try:
-                exchange.scan_inbox(s)
+                _receive_package(s, u)
+                exchange.scan_inbox(s)  # the plan arrives
             finally:
                 s.lock()
         _say(f"   kế hoạch {PLAN} đã gửi tới {len(published)} đơn vị; tỉnh nhận {NATIONAL_PLAN}: "
@@ -359,12 +374,11 @@ def run_demo(out: Path, kdf=None) -> int:
 
         _say("5. Đơn vị nhận xác nhận/trả lại; KV2 sửa, duyệt lại, gửi lại; KV3 gửi muộn…")
         at(datetime(2025, 4, 5, 8, 0))
-        for u in units[:2]:
-            s = u.login("lanhdao")
-            try:
-                exchange.scan_inbox(s)
-            finally:
-                s.lock()
+        s = units[1].login("lanhdao")  # KV2's head finds the report returned (KV1 reads its receipt later)
+        try:
+            exchange.scan_inbox(s)
+        finally:
+            s.lock()
         e = units[1].login("nhaplieu")
         try:
             r = progress.get_report(e, kv2_report)
