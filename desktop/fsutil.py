@@ -10,7 +10,6 @@ This module must never import Qt.
 from __future__ import annotations
 
 import errno
-import hashlib
 import io
 import os
 import sys
@@ -71,6 +70,8 @@ def fsync_dir(folder: Path) -> None:
 
 def sha256_file(path: Path) -> tuple[str, int]:
     """SHA-256 (hex) and size of a file, read in 1 MiB chunks into one reused buffer."""
+    import hashlib  # not at import: the login window needs this module, not OpenSSL (4 ms)
+
     sha, n = hashlib.sha256(), 0
     buf = bytearray(_CHUNK)
     view = memoryview(buf)
