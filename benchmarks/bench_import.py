@@ -40,11 +40,14 @@ def main() -> int:
         units = [demo._create_office(tmp, UnitIdentity(f"VKS-KV{i}-THA", f"Viện kiểm sát nhân dân khu vực {i}",
                                                        parent_code="VKS-THA", level="khu_vuc"), kdf)
                  for i in range(1, args.units + 1)]
-        for u in units:
-            demo._enrol(province, u, tmp / "share")
-        p = province.login("quantri")
+        p = province.login("quantri")  # the units wrote their key requests when they were set up
+        demo._enrol_children(p, units, tmp / "share")
         plans.create_own_plan(p, demo.PLAN_BASE, demo.PLAN)
         p.lock()
+        for u in units:
+            s = u.login("quantri")
+            demo._receive_package(s, u)
+            s.lock()
         p = province.login("lanhdao")
         exchange.publish_plans(p, [demo.PLAN])
         p.lock()
