@@ -17,10 +17,13 @@ This module must never import Qt.
 from __future__ import annotations
 
 import gc
+from bisect import bisect_left, bisect_right
 from collections import Counter
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import itemgetter
 from typing import NamedTuple
 
 from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, delete, select
@@ -74,6 +77,54 @@ class CellView(NamedTuple):
 _PROGRESS_BY_VALUE = {p.value: p for p in Progress}
 
 
+class MatrixCells(Mapping):
+    """(unit code, target code) -> CellView of one matrix, built a unit at a time on first use.
+
+    A 1,000-unit matrix has 60,000 cells; the page shows about 40 units and sorts by unit, so
+    building every CellView when the matrix opens cost more than reading the cells. `rows` are
+    the cells sorted by unit (from the covering index); `spans` the slice of each counted unit,
+    `applies` the targets each must report on (other cells are not applicable)."""
+
+    __slots__ = ("_rows", "_spans", "_applies", "_built")
+
+    def __init__(self, rows: list[tuple], spans: dict[str, tuple[int, int]], applies: dict[str, frozenset[str]]):
+        self._rows, self._spans, self._applies = rows, spans, applies
+        self._built: dict[str, dict[str, CellView]] = {}
+
+    def _unit(self, unit_code: str) -> dict[str, CellView] | None:
+        built = self._built.get(unit_code)
+        if built is None:
+            span = self._spans.get(unit_code)
+            if span is None:
+                return None
+            by_value, new, ts = _PROGRESS_BY_VALUE, tuple.__new__, self._applies[unit_code]
+            built = self._built[unit_code] = {t: new(CellView, (by_value[st], pct, why))
+                                              for _u, t, st, pct, why in self._rows[span[0]:span[1]] if t in ts}
+        return built
+
+    def get(self, key, default=None):
+        cells = self._unit(key[0])
+        return default if cells is None else cells.get(key[1], default)
+
+    def __getitem__(self, key) -> CellView:
+        cells = self._unit(key[0])
+        if cells is None or key[1] not in cells:
+            raise KeyError(key)
+        return cells[key[1]]
+
+    def __contains__(self, key) -> bool:
+        cells = self._unit(key[0])
+        return cells is not None and key[1] in cells
+
+    def __iter__(self):
+        for unit_code in self._spans:
+            for target_code in self._unit(unit_code):
+                yield unit_code, target_code
+
+    def __len__(self) -> int:
+        return sum(len(self._unit(unit_code)) for unit_code in self._spans)
+
+
 @dataclass(frozen=True)
 class UnitRow:
     code: str
@@ -111,7 +162,7 @@ class Matrix:
     deadline: date
     units: list[UnitRow]
     targets: list[TargetCol]
-    cells: dict[tuple[str, str], CellView] = field(default_factory=dict)
+    cells: Mapping[tuple[str, str], CellView] = field(default_factory=dict)  # a MatrixCells
     #: unit code -> the codes of the targets it must report on; other cells are not applicable
     applies: dict[str, frozenset[str]] = field(default_factory=dict)
     integrity: dict[str, str] = field(default_factory=dict)  # unit code -> why its report is not as signed
@@ -251,15 +302,20 @@ def matrix(session: AppSession, plan_id: str, period: ReportingPeriod | str) -> 
         cursor = s.connection().connection.cursor()
         try:
             rows = cursor.execute("SELECT unit_code, target_code, status, percent, reason FROM matrix_cells "
-                                  "WHERE plan_id = ? AND period_key = ?", (plan_id, period.key)).fetchall()
+                                  "WHERE plan_id = ? AND period_key = ? ORDER BY unit_code",
+                                  (plan_id, period.key)).fetchall()
         finally:
             cursor.close()
-        by_value, new, done = _PROGRESS_BY_VALUE, tuple.__new__, Progress.HOAN_THANH.value
-        counted = {code: ts for code, ts in applies.items() if code not in returned}
-        none: frozenset[str] = frozenset()
-        cells: dict[tuple[str, str], CellView] = {
-            (u, t): new(CellView, (by_value[st], pct, why)) for u, t, st, pct, why in rows
-            if t in counted.get(u, none)}
+        unit_of = itemgetter(0)
+        spans = {}
+        for code in applies:
+            if code not in returned:
+                lo = bisect_left(rows, code, key=unit_of)
+                hi = bisect_right(rows, code, lo=lo, key=unit_of)
+                if hi > lo:
+                    spans[code] = (lo, hi)
+        cells = MatrixCells(rows, spans, applies)
+        done = Progress.HOAN_THANH.value
         done_count = Counter(u for u, _t, st, _p, _w in rows if st == done and u not in returned)
         from . import insider
 
