@@ -102,7 +102,7 @@ def _handoff(share: Path) -> Path:
 
 def _request_enrolment(child: Office, c, share: Path) -> None:
     """The child's administrator writes the key request and prints its fingerprint (paper)."""
-    from desktop.models import keystore
+    from desktop.models.services import keystore
 
     child.request = keystore.make_enrolment_request(c, _handoff(share))
     child.paper_fp = keystore.own_fingerprint(c)  # what the printed request form shows
@@ -111,7 +111,7 @@ def _request_enrolment(child: Office, c, share: Path) -> None:
 def _enrol_children(p, children: list[Office], share: Path) -> None:
     """At the parent, in its administrator's sitting: each request checked against its paper
     form, a package back for each child (and the parent's fingerprint for the children's paper check)."""
-    from desktop.models import keystore
+    from desktop.models.services import keystore
 
     for child in children:
         preview = keystore.receive_enrolment(p, child.request)
@@ -122,7 +122,7 @@ def _enrol_children(p, children: list[Office], share: Path) -> None:
 
 def _receive_package(c, child: Office) -> None:
     """At the child, in its administrator's sitting: the parent's package, checked on paper."""
-    from desktop.models import keystore
+    from desktop.models.services import keystore
 
     preview = keystore.receive_enrolment(c, child.package)
     if preview.needs_confirmation:
