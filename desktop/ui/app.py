@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QLibraryInfo, QLocale, QObject, Qt, QTimer, QTranslator, Signal
+from PySide6.QtCore import QEvent, QLibraryInfo, QLocale, QObject, QTimer, QTranslator, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QWidget
 
@@ -110,6 +110,8 @@ class IdleWarning(QLabel):
     it shows over dialogs and other programs and any key or mouse movement dismisses it."""
 
     def __init__(self):
+        from PySide6.QtCore import Qt  # not at import: the first Qt.* enum costs 20-30 ms (see ui/login.py)
+
         super().__init__(None, Qt.WindowType.Tool | Qt.WindowType.FramelessWindowHint
                          | Qt.WindowType.WindowStaysOnTopHint | Qt.WindowType.WindowDoesNotAcceptFocus)
         self.setObjectName("idleWarning")
