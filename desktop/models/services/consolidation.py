@@ -17,13 +17,10 @@ This module must never import Qt.
 from __future__ import annotations
 
 import gc
-from bisect import bisect_left, bisect_right
-from collections import Counter
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from operator import itemgetter
 from typing import NamedTuple
 
 from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, delete, select
@@ -299,24 +296,25 @@ def matrix(session: AppSession, plan_id: str, period: ReportingPeriod | str) -> 
         # 60,000 cells at 1,000 units: read through the driver's cursor (plain tuples: SQLAlchemy's
         # rows cost more than the read), built by comprehensions and tuple.__new__ (CellView is a
         # NamedTuple); a returned report's figures count only once re-sent.
+        # both reads in this session's one transaction (db.py: BEGIN on the first statement), so the
+        # per-unit counts match the rows; both walk the covering index in unit order
         cursor = s.connection().connection.cursor()
         try:
+            counts = cursor.execute("SELECT unit_code, count(*), sum(status = ?) FROM matrix_cells "
+                                    "WHERE plan_id = ? AND period_key = ? GROUP BY unit_code ORDER BY unit_code",
+                                    (Progress.HOAN_THANH.value, plan_id, period.key)).fetchall()
             rows = cursor.execute("SELECT unit_code, target_code, status, percent, reason FROM matrix_cells "
                                   "WHERE plan_id = ? AND period_key = ? ORDER BY unit_code",
                                   (plan_id, period.key)).fetchall()
         finally:
             cursor.close()
-        unit_of = itemgetter(0)
-        spans = {}
-        for code in applies:
-            if code not in returned:
-                lo = bisect_left(rows, code, key=unit_of)
-                hi = bisect_right(rows, code, lo=lo, key=unit_of)
-                if hi > lo:
-                    spans[code] = (lo, hi)
+        spans, done_count, at = {}, {}, 0
+        for code, n, done in counts:
+            if code in applies and code not in returned:
+                spans[code] = (at, at + n)
+                done_count[code] = done
+            at += n
         cells = MatrixCells(rows, spans, applies)
-        done = Progress.HOAN_THANH.value
-        done_count = Counter(u for u, _t, st, _p, _w in rows if st == done and u not in returned)
         from . import insider
 
         found = insider.report_problems_in(s, list(reports.values()), session_cache=True)

@@ -128,8 +128,11 @@ class Database:
             apply_durable_pragmas(conn)
             return conn
 
+        # LIFO: the connection used last is used next, so its page cache (decrypted pages) is
+        # still warm; FIFO alternated two connections and each read decrypted its pages again
+        # (a 1,000-unit matrix read: 195 ms instead of 80 ms).
         engine = create_engine("sqlite://", creator=creator, poolclass=QueuePool,
-                               pool_size=2, max_overflow=4, pool_pre_ping=False)
+                               pool_size=2, max_overflow=4, pool_pre_ping=False, pool_use_lifo=True)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn, _record):
