@@ -569,7 +569,8 @@ class _Context:
         self.entries: dict[int, dict[str, tuple]] | None = None
         self.certs: dict[tuple[str, str | None, date | None], str] = {}
         self.rows: dict[str, UserCert] = {}
-        self._legacy_since: str | None | bool = False  # False: not read yet; None: the chain is not keyed
+        self._legacy_read = False
+        self._legacy_since: str | None = None  # None: the chain is not keyed
         if reports:
             subjects = sorted({_report_subject(r.unit_code, r.plan_id, r.period_key) for r in reports})
             self.acts = {}
@@ -583,9 +584,10 @@ class _Context:
 
     def legacy_since(self, s) -> str | None:
         """When the audit chain was keyed (revision 0006), or None when it is not yet."""
-        if self._legacy_since is False:
+        if not self._legacy_read:
             row = s.get(Setting, "audit_keyed")
-            self._legacy_since = None if row is None else json.loads(row.value).get("since", "")[:19]
+            self._legacy_since = None if row is None else str(json.loads(row.value).get("since", ""))[:19]
+            self._legacy_read = True
         return self._legacy_since
 
     def act(self, s, kind: str, r: Report) -> SignedAct | None:
