@@ -19,7 +19,6 @@ from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QWidget
 
 from desktop import APP_ID, APP_NAME, ORG_NAME
-from desktop.export.vnformat import fmt_datetime
 from desktop.models.storage.datafolder import DataFolder
 from desktop.fsutil import InstanceLock, InstanceLockedError
 from desktop.ui import theme
@@ -383,6 +382,7 @@ class AppController(QObject):
 
     def _on_damaged(self, exc) -> None:
         """The recovery dialog: newest good backup, damaged file kept aside; admin only."""
+        from desktop.export.vnformat import fmt_datetime  # not at import: it loads the plan domain
         from desktop.ui.backup_ui import restore_flow
 
         handle = getattr(exc, "restore_handle", None)
