@@ -79,8 +79,9 @@ class MatrixCells(Mapping):
 
     A 1,000-unit matrix has 60,000 cells; the page shows about 40 units and sorts by unit, so
     building every CellView when the matrix opens cost more than reading the cells. `rows` are
-    the cells sorted by unit (from the covering index); `spans` the slice of each counted unit,
-    `applies` the targets each must report on (other cells are not applicable)."""
+    (target, status, percent, reason) sorted by unit (from the covering index); `spans` the slice
+    of each counted unit, `applies` the targets each must report on (other cells are not
+    applicable)."""
 
     __slots__ = ("_rows", "_spans", "_applies", "_built")
 
@@ -96,7 +97,7 @@ class MatrixCells(Mapping):
                 return None
             by_value, new, ts = _PROGRESS_BY_VALUE, tuple.__new__, self._applies[unit_code]
             built = self._built[unit_code] = {t: new(CellView, (by_value[st], pct, why))
-                                              for _u, t, st, pct, why in self._rows[span[0]:span[1]] if t in ts}
+                                              for t, st, pct, why in self._rows[span[0]:span[1]] if t in ts}
         return built
 
     def get(self, key, default=None):
@@ -303,7 +304,8 @@ def matrix(session: AppSession, plan_id: str, period: ReportingPeriod | str) -> 
             counts = cursor.execute("SELECT unit_code, count(*), sum(status = ?) FROM matrix_cells "
                                     "WHERE plan_id = ? AND period_key = ? GROUP BY unit_code ORDER BY unit_code",
                                     (Progress.HOAN_THANH.value, plan_id, period.key)).fetchall()
-            rows = cursor.execute("SELECT unit_code, target_code, status, percent, reason FROM matrix_cells "
+            # the unit of each row is known from the counts: 60,000 strings fewer to make
+            rows = cursor.execute("SELECT target_code, status, percent, reason FROM matrix_cells "
                                   "WHERE plan_id = ? AND period_key = ? ORDER BY unit_code",
                                   (plan_id, period.key)).fetchall()
         finally:
