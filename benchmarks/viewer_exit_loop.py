@@ -97,9 +97,14 @@ app = QApplication(sys.argv[:1])
 session = Vault(sys.argv[2]).unlock(sys.argv[3], sys.argv[4])
 sessions, plan, target = int(sys.argv[5]), sys.argv[6], sys.argv[8]
 
+def pump():
+    # one turn of the event loop, deferred deletes included (processEvents alone skips them)
+    app.processEvents()
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
 def settle(done, rounds=400):
     for _ in range(rounds):
-        app.processEvents()
+        pump()
         if done():
             return
         ops.runner().pool.waitForDone(20)
@@ -118,7 +123,7 @@ before = (sys.getrefcount(True), sys.getrefcount(False), sys.getrefcount(None))
 for n in range(sessions):
     if n % 7 == 6:                       # the page goes away while a viewer is open (lock, exit)
         form.deleteLater()
-        app.processEvents()
+        pump()
         form = new_form()
     box = form.editor.inputs["numerator"]      # the officer types a value (autosaved) ...
     box.setFocus()
@@ -131,7 +136,7 @@ for n in range(sessions):
     v = form.viewer
     settle(lambda: v.stack.currentIndex() != 0)
     v.resize(700 + 40 * (n % 5), 600)
-    app.processEvents()
+    pump()
     if v.page_count > 1:
         v.next_button.click()
         v.zoom_in_button.click()
@@ -142,14 +147,14 @@ for n in range(sessions):
         v.close()                         # the window's close box
     elif how == 2:
         QApplication.sendEvent(v, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Escape, Qt.KeyboardModifier.NoModifier))
-    app.processEvents()                   # how == 3: left open, replaced or destroyed with the form
+    pump()                                # how == 3: left open, replaced or destroyed with the form
     del v
     if n % 100 == 99:
         gc.collect()
 after = (sys.getrefcount(True), sys.getrefcount(False), sys.getrefcount(None))
 print("refdelta", *(a - b for a, b in zip(after, before)), flush=True)
 form.deleteLater()
-app.processEvents()
+pump()
 ops.runner().pool.waitForDone(2000)
 session.lock()
 gc.collect()
