@@ -128,7 +128,7 @@ for n in range(sessions):
     box = form.editor.inputs["numerator"]      # the officer types a value (autosaved) ...
     box.setFocus()
     box.lineEdit().selectAll()
-    QTest.keyClicks(box, str(n % 97 + 1))
+    QTest.keyClicks(box, str(100000 + n * 7919 % 900000))
     form.flush()
     ed = form.editor                            # ... and checks an evidence file ("Xem")
     ed.evidence_list.setCurrentRow(n % ed.evidence_list.count())
@@ -161,7 +161,7 @@ gc.collect()
 """
 
 
-def run_child(root: Path, sessions: int, fix: bool = True, timeout: float = 240) -> tuple[int, str, str]:
+def run_child(root: Path, sessions: int, fix: bool = True, timeout: float = 1200) -> tuple[int, str, str]:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONFAULTHANDLER="1")
     p = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(root), ENTRY_USER, ENTRY_PW, str(sessions), PLAN,
                         "with-fix" if fix else "without-fix", TARGET],
