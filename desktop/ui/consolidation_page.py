@@ -301,7 +301,11 @@ class UnitReportDialog(QDialog):
         self.plan = plan
         self.plan_title = plan.title
         self.setWindowTitle(self.tr("Báo cáo của {0} — {1}").format(self.unit_name, self.period_label))
-        self.resize(1100, 760)
+        screen = (parent.screen() if parent is not None else None) or self.screen()
+        avail = screen.availableGeometry() if screen is not None else None
+        # 1100×760 where it fits; on a 1366×768 office screen, within the screen (title bar included)
+        self.resize(min(1100, int(avail.width() * 0.95)) if avail else 1100,
+                    min(760, int(avail.height() * 0.88)) if avail else 760)
         lay = QVBoxLayout(self)
         self.header = QLabel(objectName="unitReportHeader")
         self.header.setTextFormat(Qt.TextFormat.RichText)
