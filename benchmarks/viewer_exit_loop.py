@@ -169,6 +169,11 @@ def run_child(root: Path, sessions: int, fix: bool = True, timeout: float = 1200
     return p.returncode, p.stdout, p.stderr
 
 
+def _error_line(err: str, rc: int) -> str:
+    lines = err.strip().splitlines()
+    return next((x for x in lines if "Fatal Python error" in x), lines[-1] if lines else f"exit code {rc}")
+
+
 def campaign(root: Path, runs: int, sessions: int, fix: bool = True, verbose: bool = False) -> dict:
     stats = {"runs": 0, "crashes": 0, "fatal": 0, "refdeltas": [], "first_error": ""}
     for i in range(runs):
@@ -179,13 +184,13 @@ def campaign(root: Path, runs: int, sessions: int, fix: bool = True, verbose: bo
             stats["crashes"] += 1
             stats["fatal"] += "Fatal Python error" in err
             if not stats["first_error"]:
-                stats["first_error"] = (err.strip().splitlines() or [f"exit code {rc}"])[0]
+                stats["first_error"] = _error_line(err, rc)
         for line in out.splitlines():
             if line.startswith("refdelta"):
                 stats["refdeltas"].append(tuple(int(x) for x in line.split()[1:]))
         if verbose:
             print(f"run {i + 1}: rc={rc} {'CRASH' if bad else 'ok'} {out.strip()}"
-                  + (f" | {err.strip().splitlines()[0]}" if bad and err.strip() else ""), flush=True)
+                  + (f" | {_error_line(err, rc)}" if bad else ""), flush=True)
     return stats
 
 
