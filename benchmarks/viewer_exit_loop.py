@@ -40,9 +40,9 @@ def make_folder(root: Path) -> None:
     from PIL import Image
     from reportlab.pdfgen import canvas
 
-    from desktop.models import accounts, plans, progress
-    from desktop.models.keyslots import KdfParams
-    from desktop.models.vault import Role, UnitIdentity, Vault
+    from desktop.models.services import accounts, plans, progress
+    from desktop.models.storage.keyslots import KdfParams
+    from desktop.models.storage.vault import Role, UnitIdentity, Vault
 
     kdf = KdfParams(time_cost=1, memory_kib=8192, parallelism=1, salt=b"\0" * 16)
     unit = UnitIdentity(code="VKS-KV1-THA", name="Viện kiểm sát nhân dân khu vực 1 - Thanh Hóa",
@@ -83,7 +83,7 @@ from PySide6.QtCore import Qt, QEvent
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
-from desktop.models.vault import Vault
+from desktop.models.storage.vault import Vault
 from desktop.ui import ops
 from desktop.ui.entry_form import EntryForm
 
