@@ -500,7 +500,7 @@ class ConsolidationPage(QWidget):
         self.summary.setWordWrap(True)
         self.legend = QLabel(" ".join(
             f"<span style='background:{p.colour}'>&nbsp;{p.abbrev}&nbsp;</span> {p.label}&nbsp;&nbsp;" for p in EVALUATED)
-            + self.tr("&nbsp;– chưa báo cáo · bấm đúp một dòng để xem báo cáo của đơn vị"), objectName="consLegend")
+            + self.tr("&nbsp;– chưa báo cáo · bấm đúp một dòng để xem, chấp nhận hoặc trả lại báo cáo của đơn vị"), objectName="consLegend")
         self.refresh_button = QPushButton(self.tr("Tính lại"), objectName="consRefresh")
         self.print_button = QPushButton(self.tr("In báo cáo tổng hợp…"), objectName="consPrint")
         self.chase_button = QPushButton(self.tr("Danh sách chưa gửi…"), objectName="consChase")
