@@ -1,43 +1,44 @@
-"""Reference-count defects of the Qt binding, probed and compensated at import of `desktop.ui`.
+"""Reference counts of None, True and False under the Qt binding, made safe at import of `desktop.ui`.
 
-PySide6 6.12.0's hand-written binding functions return a *borrowed* reference to a singleton
-where they must return a new one: ``SignalInstance.emit()`` and ``SignalInstance.disconnect()``
-return ``True``, ``QObject.sender()`` outside a slot returns ``None``, without counting the
-reference they hand out. The caller drops that reference when it discards the result, so every
-``signal.emit(...)`` written in Python takes one reference away from ``True``. CPython up to 3.11
-frees ``True`` when its count reaches zero, which is always a fatal error ("Fatal Python error:
-bool_dealloc: deallocating True or False: bug likely caused by a refcount error in a C
-extension"); it happens at exit, when the interpreter releases the modules' references, once a
-session has emitted more signals than ``True`` has references left over after shutdown (the
-evidence viewer's operations, the entry form's autosave announcements, every page refresh
-emit). CPython 3.12 made the singletons immortal, so the same binding is harmless there.
+The PySide6 6.12.0 wheels (``QtCore.abi3.so``) hand out *borrowed* references to the singletons:
+every void method returns ``None`` without counting it (``widget.resize()``, ``label.setText()``,
+``timer.start()``, ``button.click()`` …), ``SignalInstance.emit()``/``disconnect()`` return
+``True`` the same way, ``QModelIndex.data()`` an invalid value as ``None``. The caller drops that
+reference when it discards the result, so each such call takes one reference away from ``None``
+or ``True``. CPython 3.12+ made these objects immortal (PEP 683), where this costs nothing; the
+code depends on it. CPython 3.11 frees a singleton whose count reaches zero, which is always a
+fatal error: "Fatal Python error: bool_dealloc: deallocating True or False" or "none_dealloc:
+deallocating None … refcount error in a C extension", usually at exit, when the interpreter
+releases the modules' references, once a session has made more such calls than the singleton
+has references left over after shutdown (issue 19: after using the evidence viewer and the
+entry form; `benchmarks/viewer_exit_loop.py` crashes every run without this module).
 
-Each function is probed once (called 64 times, the singleton's count compared); only a function
-that loses references is wrapped, and the wrapper gives back the reference the binding failed to
-take. A binding release that fixes the defect is left alone (the probe finds nothing).
-``benchmarks/viewer_exit_loop.py`` reproduces the exit crash without this module.
+The calls are everywhere (every page, every widget), so they cannot be wrapped one by one. On
+CPython < 3.12, when a probe shows that the binding loses references, `install()` does what
+3.12 does natively: it gives None, True and False a reference count so large (2**60) that no
+session can bring it to zero. They are never deallocated in a correct program anyway, so nothing
+else changes; only ``sys.getrefcount`` shows the larger number. A binding that passes the probes
+(a fixed PySide6 release) or a newer interpreter is left alone.
 """
 
 from __future__ import annotations
 
 import ctypes
-import functools
 import logging
 import sys
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, Signal, SignalInstance
+from PySide6.QtCore import QObject, Signal
 
 log = logging.getLogger(__name__)
 
 _PROBES = 64
-_SINGLETONS = (True, False, None)
-_incref = ctypes.pythonapi.Py_IncRef
-_incref.argtypes = [ctypes.py_object]
-_incref.restype = None
+_SINGLETONS: tuple[Any, ...] = (None, True, False)
+IMMORTAL = 1 << 60
 
-#: "Class.method" of every function wrapped by `install()` (empty when the binding is sound).
-compensated: list[str] = []
+#: What the probes found losing references ("QObject.setObjectName → None", …); empty when sound.
+found: list[str] = []
+_added = 0  # how much every singleton's count was raised by install() (0: not applied)
 
 
 class _Probe(QObject):
@@ -49,53 +50,52 @@ def _counts() -> tuple[int, ...]:
 
 
 def loses_references(call: Callable[[], Any], n: int = _PROBES) -> bool:
-    """Whether calling ``call`` (result discarded) takes references away from True, False or
-    None: at least half of one per call, so other threads' work during the probe cannot fake it."""
+    """Whether calling ``call`` (result discarded) takes references away from None, True or
+    False: at least half of one per call, so other threads' work during the probe cannot fake it."""
     before = _counts()
     for _ in range(n):
         call()
     return any(b - a >= n // 2 for b, a in zip(before, _counts()))
 
 
-def _restoring(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        result = fn(*args, **kwargs)
-        if result is True or result is False or result is None:
-            _incref(result)  # the reference the binding handed out without taking it
-        return result
-
-    wrapper.__wrapped_binding__ = fn  # type: ignore[attr-defined]
-    return wrapper
+def _refcount_field(obj: object) -> ctypes.c_ssize_t:
+    """The object's ``ob_refcnt`` (the first field of every object in a release build)."""
+    return ctypes.c_ssize_t.from_address(id(obj))
 
 
-def _install_one(owner: type, name: str, probe: Callable[[], Any]) -> None:
-    fn = getattr(owner, name)
-    if hasattr(fn, "__wrapped_binding__"):
-        return
-    if loses_references(probe):
-        setattr(owner, name, _restoring(fn))
-        compensated.append(f"{owner.__name__}.{name}")
+def _applicable() -> bool:
+    # 3.12+: immortal already. A debug build (sys.gettotalrefcount) lays objects out differently.
+    return sys.version_info < (3, 12) and not hasattr(sys, "gettotalrefcount") \
+        and sys.implementation.name == "cpython"
 
 
 def install() -> list[str]:
-    """Probe and compensate (idempotent). Returns what is compensated."""
-    if sys.version_info >= (3, 12):  # immortal singletons: nothing can be freed
-        return compensated
+    """Probe the binding and, if it loses references, make the singletons immortal (idempotent).
+    Returns what the probes found."""
+    global _added
+    if _added or not _applicable():
+        return found
     probe = _Probe()
-    noop = _noop
-    _install_one(SignalInstance, "emit", lambda: probe.ping.emit())
-
-    def connect_disconnect() -> None:
-        probe.ping.connect(noop)
-        probe.ping.disconnect(noop)
-
-    _install_one(SignalInstance, "disconnect", connect_disconnect)
-    _install_one(QObject, "sender", lambda: probe.sender())
-    if compensated:
-        log.info("PySide6 reference-count defects compensated: %s", ", ".join(compensated))
-    return compensated
+    checks = {"QObject.setObjectName → None": lambda: probe.setObjectName("probe"),
+              "SignalInstance.emit → True": lambda: probe.ping.emit()}
+    found[:] = [name for name, call in checks.items() if loses_references(call)]
+    if found:
+        for obj in _SINGLETONS:
+            _refcount_field(obj).value += IMMORTAL
+        _added = IMMORTAL
+        log.info("PySide6 hands out borrowed references (%s): None, True, False made immortal",
+                 ", ".join(found))
+    return found
 
 
-def _noop() -> None:
-    pass
+def uninstall() -> None:
+    """Undo `install()` (benchmarks/viewer_exit_loop.py measures the binding without it)."""
+    global _added
+    if _added:
+        for obj in _SINGLETONS:
+            _refcount_field(obj).value -= _added
+        _added = 0
+
+
+def is_installed() -> bool:
+    return bool(_added)
