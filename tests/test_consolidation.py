@@ -170,15 +170,23 @@ def test_matrix_page(qtbot, qtmodeltester, province):
     qtbot.addWidget(dlg)
     assert dlg.entries.rowCount() > 0
     qtmodeltester.check(dlg.entries)
-    assert dlg.accept_button.isEnabled()
-    # accepting runs as an operation; the matrix page hears of it (ops.Changes) and re-reads
+    # the administrator may not accept: the button says why; the service refuses anyway
     from desktop.ui.messages import MessageBox
+    from PySide6.QtWidgets import QMessageBox
 
+    assert not dlg.accept_button.isEnabled() and "lãnh đạo" in dlg.accept_button.toolTip()
+    MessageBox.set_next_answer(QMessageBox.StandardButton.Yes)
     MessageBox.set_next_answer(None)
-    dlg.accept_button.click()  # the administrator may not: a Vietnamese refusal, nothing changed
+    dlg.accept_report()
     assert "quyền" in MessageBox.shown[-1][1] and not cons.is_locked_at_province(s, dlg.report_id)
+    # accepting runs as an operation; the matrix page hears of it (ops.Changes) and re-reads
     head = v.unlock("lanhdao", PW + "x")
-    dlg.session = head
+    from desktop.ui.consolidation_page import UnitReportDialog
+
+    dlg = UnitReportDialog(head, dlg.report_id, plan)
+    qtbot.addWidget(dlg)
+    assert dlg.accept_button.isEnabled()
+    MessageBox.set_next_answer(QMessageBox.StandardButton.Yes)
     MessageBox.set_next_answer(None)
     dlg.accept_button.click()
     assert MessageBox.shown[-1][0] == "Đã chấp nhận"

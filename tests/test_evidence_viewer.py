@@ -154,3 +154,77 @@ def test_remove_unlinks_after_asking(qtbot, form, entry_session, png):
     form.editor.remove_button.click()
     assert stored_evidence(entry_session, form) == () and form.editor.evidence_list.count() == 0
     assert not form.editor.view_button.isEnabled()
+
+
+# --- lifetimes (issue 19: the exit crash after using the viewer) ------------------------------------------
+def test_the_viewer_overrides_no_qt_virtual(qtbot):
+    """Resizing and closing are handled through an event filter and the finished signal."""
+    overridden = [name for name, value in vars(EvidenceViewer).items()
+                  if callable(value) and (name.endswith("Event") or name in ("done", "event", "accept", "reject"))]
+    assert overridden == []
+
+
+@pytest.mark.parametrize("how", ["button", "escape", "close_box"])
+def test_every_way_of_closing_releases_the_pdf(qtbot, entry_session, pdf, how):
+    from PySide6.QtCore import QEvent, Qt
+    from PySide6.QtGui import QKeyEvent
+    from PySide6.QtWidgets import QApplication
+
+    report = progress.open_report(entry_session, PLAN, "2025-03")
+    info = progress.attach_evidence(entry_session, report.id, TARGET, pdf)
+    viewer = EvidenceViewer(entry_session, info)
+    qtbot.addWidget(viewer)
+    viewer.show()
+    document = viewer._pdf
+    assert document is not None and viewer.page_count == 2
+    if how == "button":
+        next(b for b in viewer.findChildren(type(viewer.open_button)) if b.text() == "Đóng").click()
+    elif how == "escape":
+        QApplication.sendEvent(viewer, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Escape, Qt.KeyboardModifier.NoModifier))
+    else:
+        viewer.close()
+    assert not viewer.isVisible() and viewer._pdf is None and document.raw is None
+
+
+def test_a_viewer_destroyed_with_its_page_frees_the_pdf_and_quit_releases_open_ones(qtbot, entry_session, pdf):
+    import gc
+    import weakref
+
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from desktop.ui import evidence_viewer
+
+    report = progress.open_report(entry_session, PLAN, "2025-03")
+    info = progress.attach_evidence(entry_session, report.id, TARGET, pdf)
+    page = QWidget()
+    page.show()
+    viewer = EvidenceViewer(entry_session, info, page)
+    viewer.open()
+    document = weakref.ref(viewer._pdf)
+    page.deleteLater()                            # e.g. lock: the page goes, the viewer was never closed
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    del viewer, page
+    gc.collect()
+    assert document() is None                    # freed (and so closed) now, not at interpreter exit
+
+    other = EvidenceViewer(entry_session, info)
+    qtbot.addWidget(other)
+    other.show()
+    assert other._pdf is not None
+    assert evidence_viewer.release_all() >= 1     # what QApplication.aboutToQuit runs
+    assert other._pdf is None
+
+
+def test_resizing_the_window_renders_the_page_again(qtbot, entry_session, pdf):
+    report = progress.open_report(entry_session, PLAN, "2025-03")
+    info = progress.attach_evidence(entry_session, report.id, TARGET, pdf)
+    viewer = EvidenceViewer(entry_session, info)
+    qtbot.addWidget(viewer)
+    viewer.resize(900, 720)
+    viewer.show()
+    qtbot.waitExposed(viewer)
+    wide = viewer.rendered_size().width()
+    viewer.resize(600, 720)
+    qtbot.waitUntil(lambda: viewer.rendered_size().width() < wide, timeout=2000)
+    viewer.reject()

@@ -12,9 +12,10 @@ from exchange_fixtures import (PERIOD, PLAN, approved_report, office_templates, 
 from PySide6.QtWidgets import QDialog, QMessageBox
 
 from desktop.models.services import exchange, keystore, progress, settings
-from desktop.ui.exchange_page import (ExchangePage, FingerprintConfirmDialog, ReturnDialog,
-                                      start_background_retry)
+from desktop.ui.consolidation_page import UnitReportDialog
+from desktop.ui.exchange_page import ExchangePage, FingerprintConfirmDialog, start_background_retry
 from desktop.ui.messages import MessageBox
+from desktop.ui.return_dialog import ReturnDialog
 
 
 
@@ -178,21 +179,32 @@ def test_province_returns_a_report_with_comments(qtbot, two_offices):
     exchange.export_report(unit.approver, PLAN, PERIOD, include_pdf=False)
     page = ExchangePage(prov.admin)
     qtbot.addWidget(page)
+    page.show()
     page.scan_button.click()
     assert page.received_model.rowCount() == 1
     _select(page.received_view, 0)
 
     class Fill(ReturnDialog):
         def exec(self):
+            assert not self.ok_button.isEnabled()          # no reason yet: cannot be sent
             self.general.setPlainText("Bổ sung minh chứng")
             self.table.item(0, 1).setText("Thiếu biên bản")
+            assert self.ok_button.isEnabled()
             return QDialog.DialogCode.Accepted
 
-    page.return_dialog_factory = Fill
+    # the page opens the one unit report dialog (view, accept, return), as Tổng hợp đơn vị does
+    page.open_report_button.click()
+    dlg = page.last_dialog
+    qtbot.addWidget(dlg)
+    assert isinstance(dlg, UnitReportDialog) and dlg.return_button.isEnabled()
+    dlg.return_dialog_factory = Fill
     MessageBox.set_next_answer(None)
-    page.return_button.click()
+    dlg.return_button.click()
     assert MessageBox.shown[-1][0] == "Đã trả lại"
-    assert page.received_model.row(0).status == progress.RETURNED
+    assert "Đã trả lại" in dlg.header.text() and not dlg.return_button.isEnabled()
+    assert page.received_model.row(0).status == progress.RETURNED      # refreshed through Changes
+    state_column = page.received_model.COLUMNS.index("Trạng thái")
+    assert page.received_model.index(0, state_column).data() == "Đã trả lại"
     out = exchange.scan_inbox(unit.admin)
     assert [x.kind for x in out] == ["receipt", "return"]
     view = progress.get_report(unit.admin, progress.list_reports(unit.admin)[0].id)

@@ -147,6 +147,7 @@ def test_province_dialog_and_matrix_show_a_signature_to_confirm(qtbot, qtmodelte
     assert "chưa được tin cậy" in box.text.text() and "Lê Văn Đạo" in box.text.text()
     assert box.confirm_button.isEnabled() and box.view_button.isEnabled()
     _shot(dlg, "bao-cao-nhan-chu-ky-so.png")
+    MessageBox.set_next_answer(QMessageBox.StandardButton.Yes)   # "Chấp nhận báo cáo …?"
     MessageBox.set_next_answer(None)
     dlg.accept_report()  # refused: the signature needs confirming
     assert "Chưa chấp nhận được" in MessageBox.shown[-1][1]
@@ -157,6 +158,7 @@ def test_province_dialog_and_matrix_show_a_signature_to_confirm(qtbot, qtmodelte
     box.note_provider = lambda: "Đã gọi điện xác minh với Viện trưởng KV1"
     box.confirm()
     assert "Đã xác nhận" in box.text.text() and not box.confirm_button.isEnabled()
+    MessageBox.set_next_answer(QMessageBox.StandardButton.Yes)
     MessageBox.set_next_answer(None)
     dlg.accept_report()
     assert MessageBox.shown[-1][0] == "Đã chấp nhận"

@@ -3,22 +3,28 @@ down into a unit's report, accept or return it, chase the units that are late.""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+
+import shiboken6
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QComboBox, QDialog, QHBoxLayout, QHeaderView,
                                QLabel, QLineEdit, QPushButton, QTableView, QVBoxLayout, QWidget)
 
-from desktop.export.vnformat import fmt_percent
+from desktop.export.vnformat import fmt_number, fmt_percent
 from desktop.models.services import consolidation as cons
-from desktop.models.services import pdfsign, plans, progress
+from desktop.models.services import pdfsign, plans, progress, units
 from desktop.models.domain import workflow
 from desktop.models.domain.i18n import vi_sort_key
 from desktop.models.domain.plan import ReportingPeriod
 from desktop.models.domain.status import EVALUATED, Progress
+from desktop.models.storage.vault import Permission
 from desktop.ui import ops
 from desktop.ui.messages import MessageBox, show_error
+from desktop.ui.return_dialog import ReturnDialog
+from desktop.ui.table_models import RowTableModel
 from desktop.ui import theme
 from desktop.ui.token_sign import SignatureInfoBox, matrix_signature_suffix
 
@@ -209,53 +215,121 @@ class MatrixFilter(QSortFilterProxyModel):
         return True
 
 
-class UnitReportDialog(QDialog):
-    """Drill-down: a unit's report as received, its history; accept or return it."""
+def _result_text(e) -> str:
+    if e.numerator is not None and e.denominator:
+        return f"{fmt_number(e.numerator)}/{fmt_number(e.denominator)}"
+    if e.count is not None:
+        return fmt_number(e.count)
+    if e.done:
+        return "Đã hoàn thành" + (f" ({e.done_date.strftime('%d/%m/%Y')})" if e.done_date else "")
+    return ""
 
-    def __init__(self, session, report_id: int, plan, parent=None):
+
+def _size_text(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / 1024 / 1024:.1f} MB".replace(".", ",")
+    return f"{max(1, round(n / 1024))} KB"
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    target_code: str
+    info: progress.EvidenceInfo
+
+
+class EntryModel(RowTableModel):
+    """The unit's entries as received (targets named from the plan)."""
+
+    def __init__(self, targets: dict, parent=None):
+        super().__init__(parent)
+        self.columns = [
+            ("Mã", lambda e: e.target_code),
+            ("Mục tiêu", lambda e: targets[e.target_code].text if e.target_code in targets else ""),
+            ("Kết quả", _result_text),
+            ("Nội dung", lambda e: e.result_text),
+            ("Minh chứng", lambda e: len(e.evidence) or ""),
+        ]
+
+
+class EvidenceModel(RowTableModel):
+    columns = [
+        ("Mục tiêu", lambda r: r.target_code),
+        ("Tệp minh chứng", lambda r: r.info.filename),
+        ("Dung lượng", lambda r: _size_text(r.info.size)),
+        ("Ngày nhận", lambda r: r.info.added_at.strftime("%d/%m/%Y")),
+    ]
+
+
+class TransitionModel(RowTableModel):
+    columns = [
+        ("Thời điểm", lambda t: t.ts.strftime("%d/%m/%Y %H:%M")),
+        ("Người", lambda t: t.user),
+        ("Từ", lambda t: _state(t.from_status) if t.from_status else ""),
+        ("Sang", lambda t: _state(t.to_status)),
+        ("Ghi chú", lambda t: t.comment),
+    ]
+
+
+def _row_table(model, name: str) -> QTableView:
+    """A table choosing one whole row, its second column stretched."""
+    view = QTableView(objectName=name)
+    view.setModel(model)
+    view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+    view.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+    view.verticalHeader().setVisible(False)
+    return view
+
+
+class UnitReportDialog(QDialog):
+    """A unit's report as received, in one place: its entries, its evidence (opened in the
+    evidence viewer), its history and signature; accept it (after a confirmation) or return it
+    with the reasons (the one ReturnDialog). The Trao đổi page opens this same dialog."""
+
+    def __init__(self, session, report_id: int, plan=None, parent=None):
         super().__init__(parent)
         self.session = session
         self.report_id = report_id
+        self.viewer = None                                   # the evidence viewer opened last
+        self.return_dialog_factory = ReturnDialog            # tests answer it without a modal loop
         report = progress.get_report(session, report_id)
-        self.setWindowTitle(self.tr("Báo cáo của {0} — {1}").format(report.unit_code, report.period.label))
-        self.resize(1000, 700)
+        if plan is None or plan.id != report.plan_id:
+            plan = plans.get_plan(session, report.plan_id, report.plan_version)
+        unit = units.get_unit(session, report.unit_code)
+        self.unit_name = unit.name if unit else report.unit_code
+        self.period_label = report.period.label
+        self.plan = plan
+        self.plan_title = plan.title
+        self.setWindowTitle(self.tr("Báo cáo của {0} — {1}").format(self.unit_name, self.period_label))
+        screen = (parent.screen() if parent is not None else None) or self.screen()
+        avail = screen.availableGeometry() if screen is not None else None
+        # 1100×760 where it fits; on a 1366×768 office screen, within the screen (title bar included)
+        self.resize(min(1100, int(avail.width() * 0.95)) if avail else 1100,
+                    min(760, int(avail.height() * 0.88)) if avail else 760)
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel(self.tr("<b>{0}</b> · {1} · lần sửa {2} · trạng thái: {3}").format(
-            report.unit_code, report.period.label, report.revision, _state(report.status))))
-        table = QTableView()
-        from desktop.ui.table_models import RowTableModel
+        self.header = QLabel(objectName="unitReportHeader")
+        self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.header.setWordWrap(True)
+        lay.addWidget(self.header)
 
         targets = {t.code: t for t in plan.targets}
+        self.entries = EntryModel(targets, self)
+        self.entry_view = _row_table(self.entries, "unitEntries")
+        self.entry_view.setWordWrap(False)
+        lay.addWidget(self.entry_view, 3)
 
-        class EntryModel(RowTableModel):
-            columns = [
-                ("Mã", lambda e: e.target_code),
-                ("Mục tiêu", lambda e: targets[e.target_code].text if e.target_code in targets else ""),
-                ("Kết quả", lambda e: (f"{e.numerator:g}/{e.denominator:g}" if e.numerator is not None and e.denominator
-                                        else (e.count if e.count is not None else ("Đã hoàn thành" if e.done else "")))),
-                ("Nội dung", lambda e: e.result_text),
-                ("Minh chứng", lambda e: len(e.evidence) or ""),
-            ]
-
-        self.entries = EntryModel(self)
-        self.entries.set_rows(list(report.entries.values()))
-        table.setModel(self.entries)
-        table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        table.verticalHeader().setVisible(False)
-        lay.addWidget(table, 3)
-
-        class TransitionModel(RowTableModel):
-            columns = [
-                ("Thời điểm", lambda t: t.ts.strftime("%d/%m/%Y %H:%M")),
-                ("Người", lambda t: t.user),
-                ("Từ", lambda t: _state(t.from_status) if t.from_status else ""),
-                ("Sang", lambda t: _state(t.to_status)),
-                ("Ghi chú", lambda t: t.comment),
-            ]
+        self.evidence = EvidenceModel(self)
+        self.evidence_view = _row_table(self.evidence, "unitEvidence")
+        self.evidence_title = QLabel(objectName="unitEvidenceTitle")
+        self.view_evidence_button = QPushButton(self.tr("Xem minh chứng…"), objectName="viewEvidence")
+        ev_head = QHBoxLayout()
+        ev_head.addWidget(self.evidence_title, 1)
+        ev_head.addWidget(self.view_evidence_button)
+        lay.addLayout(ev_head)
+        lay.addWidget(self.evidence_view, 2)
 
         self.history = TransitionModel(self)
-        self.history.set_rows(progress.report_transitions(session, report_id))
-        hist = QTableView()
+        hist = QTableView(objectName="unitHistory")
         hist.setModel(self.history)
         hist.horizontalHeader().setStretchLastSection(True)
         hist.verticalHeader().setVisible(False)
@@ -264,57 +338,134 @@ class UnitReportDialog(QDialog):
         self.signature = SignatureInfoBox(session, report_id, self)
         lay.addWidget(self.signature)
         buttons = QHBoxLayout()
-        self.accept_button = QPushButton(self.tr("Chấp nhận báo cáo"), objectName="acceptReport")
+        self.accept_button = QPushButton(self.tr("Chấp nhận báo cáo…"), objectName="acceptReport")
         self.return_button = QPushButton(self.tr("Trả lại kèm ý kiến…"), objectName="returnReport")
+        self.state_note = QLabel(objectName="unitReportNote")
+        self.state_note.setStyleSheet(theme.MUTED_TEXT)
+        self.state_note.setWordWrap(True)
         close = QPushButton(self.tr("Đóng"))
         buttons.addWidget(self.accept_button)
         buttons.addWidget(self.return_button)
-        buttons.addStretch(1)
+        buttons.addWidget(self.state_note, 1)
         buttons.addWidget(close)
         lay.addLayout(buttons)
-        locked = report.status != cons.RECEIVED
-        self.accept_button.setEnabled(not locked)
-        self.return_button.setEnabled(not locked)
+
         self.accept_button.clicked.connect(self.accept_report)
         self.return_button.clicked.connect(self.return_report)
+        self.view_evidence_button.clicked.connect(lambda: self.view_evidence(self.current_evidence()))
+        self.evidence_view.doubleClicked.connect(lambda i: self.view_evidence(self.evidence.row(i.row()).info))
+        self.evidence_view.selectionModel().currentRowChanged.connect(lambda *_a: self._update_evidence_button())
+        self.entry_view.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._entry_chosen(cur.row()))
+        self.entry_view.doubleClicked.connect(lambda i: self._entry_opened(i.row()))
         close.clicked.connect(self.reject)
-        self.comments_provider = self._ask_comments
+        self._show(report)
 
-    def _locked(self) -> None:
-        self.accept_button.setEnabled(False)
-        self.return_button.setEnabled(False)
+    # --- reading -----------------------------------------------------------------------------------------------------
+    def _show(self, report: progress.ReportView) -> None:
+        self.report = report
+        self.header.setText(self.tr("<b>{0}</b> · {1} · {2} · lần sửa {3} · trạng thái: <b>{4}</b>").format(
+            self.unit_name, self.plan_title, self.period_label, report.revision, _state(report.status)))
+        entries = sorted(report.entries.values(), key=lambda e: e.target_code)
+        self.entries.set_rows(entries)
+        rows = [EvidenceRow(e.target_code, info) for e in entries for info in e.evidence]
+        self.evidence.set_rows(rows)
+        self.evidence_title.setText(self.tr("Minh chứng của đơn vị ({0} tệp) · bấm đúp để xem").format(len(rows))
+                                    if rows else self.tr("Đơn vị không gửi kèm minh chứng."))
+        if rows:
+            self.evidence_view.selectRow(0)
+        self.history.set_rows(progress.report_transitions(self.session, self.report_id))
+        user = self.session.user
+        received = report.status == workflow.ReportState.RECEIVED
+        can_accept, can_return = user.can(Permission.APPROVE_REPORT), user.can(Permission.EXCHANGE)
+        self.accept_button.setEnabled(received and can_accept)
+        self.return_button.setEnabled(received and can_return)
+        self.accept_button.setToolTip("" if can_accept else self.tr("Chỉ lãnh đạo đơn vị được chấp nhận báo cáo."))
+        self.return_button.setToolTip("" if can_return else self.tr("Tài khoản này không được gửi nhận dữ liệu."))
+        if not received:
+            self.state_note.setText(self.tr("Báo cáo đang ở trạng thái “{0}”: không chấp nhận hay trả lại được nữa; "
+                                            "đơn vị gửi lại thì báo cáo mới hiện ở đây.").format(_state(report.status)))
+        elif not (can_accept or can_return):
+            self.state_note.setText(self.tr("Tài khoản này chỉ được xem báo cáo."))
+        else:
+            self.state_note.setText("")
+        self._update_evidence_button()
 
+    def reload(self) -> None:
+        self._show(progress.get_report(self.session, self.report_id))
+
+    # --- evidence -------------------------------------------------------------------------------------------------
+    def current_evidence(self) -> progress.EvidenceInfo | None:
+        idx = self.evidence_view.currentIndex()
+        return self.evidence.row(idx.row()).info if idx.isValid() else None
+
+    def _update_evidence_button(self) -> None:
+        self.view_evidence_button.setEnabled(self.current_evidence() is not None)
+
+    def _entry_chosen(self, row: int) -> None:
+        """Choosing a target selects its first evidence file below."""
+        if row < 0:
+            return
+        code = self.entries.row(row).target_code
+        for i in range(self.evidence.rowCount()):
+            if self.evidence.row(i).target_code == code:
+                self.evidence_view.selectRow(i)
+                return
+
+    def _entry_opened(self, row: int) -> None:
+        entry = self.entries.row(row)
+        if entry.evidence:
+            self.view_evidence(entry.evidence[0])
+
+    def view_evidence(self, info: progress.EvidenceInfo | None):
+        """Open one evidence file in the evidence viewer (images and PDFs inside the window; other
+        allow-listed types only through another program, after the content check)."""
+        if info is None:
+            return None
+        from desktop.ui.evidence_viewer import EvidenceViewer
+
+        if self.viewer is not None and shiboken6.isValid(self.viewer) and not self.viewer.isVisible():
+            self.viewer.deleteLater()
+        self.viewer = EvidenceViewer(self.session, info, self)
+        self.viewer.open()
+        return self.viewer
+
+    # --- accept / return --------------------------------------------------------------------------------------------
     def accept_report(self) -> None:
+        if not MessageBox.question(self, self.tr("Chấp nhận báo cáo"), self.tr(
+                "Chấp nhận báo cáo của {0}, {1}?\n\nSau khi chấp nhận, báo cáo được khóa và dùng để tổng hợp; "
+                "không trả lại được nữa.").format(self.unit_name, self.period_label)):
+            return
+
         def done(_none) -> None:
-            self._locked()
+            self.reload()
             MessageBox.info(self, self.tr("Đã chấp nhận"),
-                            self.tr("Báo cáo đã được chấp nhận và khóa tại đơn vị cấp tỉnh."))
+                            self.tr("Báo cáo của {0} đã được chấp nhận và khóa tại đơn vị cấp tỉnh.").format(self.unit_name))
 
         ops.run(self, lambda: cons.accept_report(self.session, self.report_id), done, changes=ops.Changes.REPORTS)
 
-    def _ask_comments(self):
-        """The one return dialog (general comment + one row per target), shared with Trao đổi."""
+    def return_report(self) -> None:
         from desktop.models.services import exchange
-        from desktop.ui.exchange_page import ReturnDialog
 
         report = next((r for r in exchange.received_reports(self.session) if r.id == self.report_id), None)
         if report is None:
-            return None
-        dlg = ReturnDialog(report, self)
-        if dlg.exec() != QDialog.DialogCode.Accepted:
-            return None
-        return dlg.comments()
-
-    def return_report(self) -> None:
-        answer = self.comments_provider()
-        if not answer:
             return
-        general, per_target = answer
-        from desktop.models.services import exchange
+        targets = {t.code: t.text for t in self.plan.targets}
+        dlg = self.return_dialog_factory(report, self, plan_title=self.plan_title, target_names=targets)
+        if dlg.exec() != QDialog.DialogCode.Accepted:
+            return
+        general, per_target = dlg.comments()
 
-        ops.run(self, lambda: exchange.return_report(self.session, self.report_id, general, per_target),
-                lambda _res: self._locked(), changes=ops.Changes.REPORTS | ops.Changes.EXCHANGE,
-                progress=self.tr("Đang ký và gửi ý kiến trả lại…"))
+        def done(res) -> None:
+            self.reload()
+            if res.delivered:
+                MessageBox.info(self, self.tr("Đã trả lại"),
+                                self.tr("Đã gửi ý kiến trả lại tới {0}.").format(self.unit_name))
+            else:
+                MessageBox.error(self, self.tr("Chưa chuyển được"), res.message)
+
+        ops.run(self, lambda: exchange.return_report(self.session, self.report_id, general, per_target), done,
+                changes=ops.Changes.REPORTS | ops.Changes.EXCHANGE, progress=self.tr("Đang ký và gửi ý kiến trả lại…"),
+                on_failure=lambda exc: (self.reload(), show_error(self, exc)))
 
 
 class ConsolidationPage(QWidget):
@@ -349,7 +500,7 @@ class ConsolidationPage(QWidget):
         self.summary.setWordWrap(True)
         self.legend = QLabel(" ".join(
             f"<span style='background:{p.colour}'>&nbsp;{p.abbrev}&nbsp;</span> {p.label}&nbsp;&nbsp;" for p in EVALUATED)
-            + self.tr("&nbsp;– chưa báo cáo · bấm đúp một dòng để xem báo cáo của đơn vị"), objectName="consLegend")
+            + self.tr("&nbsp;– chưa báo cáo · bấm đúp một dòng để xem, chấp nhận hoặc trả lại báo cáo của đơn vị"), objectName="consLegend")
         self.refresh_button = QPushButton(self.tr("Tính lại"), objectName="consRefresh")
         self.print_button = QPushButton(self.tr("In báo cáo tổng hợp…"), objectName="consPrint")
         self.chase_button = QPushButton(self.tr("Danh sách chưa gửi…"), objectName="consChase")

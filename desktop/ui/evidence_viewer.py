@@ -7,14 +7,23 @@ another program: "Mở bằng ứng dụng khác" asks the progress service for 
 this dialog closes (the session also deletes every copy on lock and at start-up).
 
 This widget calls services only; it never touches SQLAlchemy or the evidence store's files.
+
+Lifetimes: the PDF document and the decrypted copies are held by `_Held`, which knows nothing of
+the widget. It is released when the dialog finishes (button, Escape, the window's close box);
+a dialog destroyed without finishing (its page deleted on lock) frees it with its Python wrapper;
+and whatever is still open when the application is about to quit is released then, while Qt
+and the interpreter are whole: pypdfium2 never has to close a document at interpreter shutdown.
+There are no Python overrides of Qt virtuals here (the `finished` signal and an event filter on
+the viewport do that work; see desktop/ui/qtfix.py and docs/architecture.md §5).
 """
 
 from __future__ import annotations
 
 import logging
+import weakref
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QUrl
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QStackedWidget,
                                QVBoxLayout, QWidget)
@@ -49,6 +58,68 @@ def _size(n: int) -> str:
     return f"{max(1, round(n / 1024))} KB"
 
 
+class _Held:
+    """What a viewer must release however it ends: the PDF document and the decrypted copies.
+    Holds no reference to the widget, so it can run from the dialog's ``destroyed`` signal."""
+
+    def __init__(self, session):
+        self.session = session
+        self.pdf = None
+        self.temp_copies: list[Path] = []
+
+    def release(self, *_args) -> None:
+        """Close the PDF and delete the decrypted copies (idempotent)."""
+        pdf, self.pdf = self.pdf, None
+        if pdf is not None:
+            try:
+                pdf.close()
+            except Exception:  # noqa: BLE001 - closing must not fail the dialog's end
+                log.info("PDF evidence already released")
+        copies, self.temp_copies = self.temp_copies, []
+        if copies:
+            try:
+                store = progress.evidence_store(self.session)
+                for path in copies:
+                    store.remove_temp_copy(path)
+            except Exception:  # noqa: BLE001 - a locked session already swept them
+                log.info("temporary evidence copies left to the lock/start-up sweep")
+
+
+_LIVE: "weakref.WeakSet[_Held]" = weakref.WeakSet()
+_quit_hooked = False
+
+
+def release_all() -> int:
+    """Release every viewer's PDF and copies (the application is quitting). Returns how many."""
+    held = list(_LIVE)
+    for h in held:
+        h.release()
+    return len(held)
+
+
+def _track(held: _Held) -> None:
+    global _quit_hooked
+    _LIVE.add(held)
+    app = QCoreApplication.instance()
+    if not _quit_hooked and app is not None:
+        app.aboutToQuit.connect(release_all)
+        _quit_hooked = True
+
+
+class _ResizeWatch(QObject):
+    """Calls ``callback`` when ``target`` changes size (instead of a resizeEvent override)."""
+
+    def __init__(self, target: QWidget, callback):
+        super().__init__(target)
+        self._callback = callback
+        target.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self._callback()
+        return False
+
+
 class EvidenceViewer(QDialog):
     """One evidence file: image or PDF in the window, anything else through another program."""
 
@@ -59,10 +130,9 @@ class EvidenceViewer(QDialog):
         self.session = session
         self.info = info
         self.kind = evidence_kind(info)
-        self.temp_copies: list[Path] = []
+        self._held = _Held(session)
         self.open_url = QDesktopServices.openUrl    # replaceable in tests
         self.pixmap: QPixmap | None = None
-        self._pdf = None
         self.page_index = 0
         self.page_count = 0
         self.zoom = 1.0
@@ -150,6 +220,10 @@ class EvidenceViewer(QDialog):
         lay.addWidget(self.stack, 1)
         lay.addLayout(bottom)
 
+        self.finished.connect(self.cleanup)
+        _track(self._held)
+        _ResizeWatch(self.scroll.viewport(), self._viewport_resized)
+
         QShortcut(QKeySequence(Qt.Key.Key_PageDown), self, lambda: self.show_page(self.page_index + 1))
         QShortcut(QKeySequence(Qt.Key.Key_PageUp), self, lambda: self.show_page(self.page_index - 1))
         QShortcut(QKeySequence.StandardKey.ZoomIn, self, lambda: self._zoom(+1))
@@ -193,8 +267,8 @@ class EvidenceViewer(QDialog):
         try:
             import pypdfium2 as pdfium
 
-            self._pdf = pdfium.PdfDocument(data)
-            self.page_count = len(self._pdf)
+            self._held.pdf = pdfium.PdfDocument(data)
+            self.page_count = len(self._held.pdf)
         except Exception as exc:  # noqa: BLE001 - a damaged PDF is shown as such, not as a crash
             log.info("cannot render PDF evidence: %s", type(exc).__name__)
             self._show_other(self.tr("Không hiển thị được tệp PDF này (tệp hỏng hoặc có mật khẩu)."))
@@ -234,10 +308,18 @@ class EvidenceViewer(QDialog):
         if self._pdf is None:
             return
         page = self._pdf[self.page_index]
-        width_pt, _height_pt = page.get_size()
-        scale = avail.width() / width_pt * self.zoom
-        bitmap = page.render(scale=scale * dpr, prefer_bgrx=True)
-        image = QImage(bitmap.buffer, bitmap.width, bitmap.height, bitmap.stride, QImage.Format.Format_RGB32).copy()
+        try:
+            width_pt, _height_pt = page.get_size()
+            scale = avail.width() / width_pt * self.zoom
+            bitmap = page.render(scale=scale * dpr, prefer_bgrx=True)
+            try:
+                # the QImage over PDFium's buffer is copied at once and dropped before the bitmap
+                image = QImage(bitmap.buffer, bitmap.width, bitmap.height, bitmap.stride,
+                               QImage.Format.Format_RGB32).copy()
+            finally:
+                bitmap.close()
+        finally:
+            page.close()
         image.setDevicePixelRatio(dpr)
         self.canvas.setPixmap(QPixmap.fromImage(image))
 
@@ -254,9 +336,8 @@ class EvidenceViewer(QDialog):
         i = min(range(len(steps)), key=lambda k: abs(steps[k] - self.zoom))
         self._set_zoom(steps[max(0, min(len(steps) - 1, i + step))])
 
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        if self.stack.currentIndex() == 1:
+    def _viewport_resized(self) -> None:
+        if not self._closed and self.stack.currentIndex() == 1:
             self._render()
 
     # --- another program -----------------------------------------------------------------------------------
@@ -269,7 +350,7 @@ class EvidenceViewer(QDialog):
         except Exception as exc:  # noqa: BLE001
             show_error(self, exc)
             return None
-        self.temp_copies.append(path)
+        self._held.temp_copies.append(path)
         try:
             with open(path, "rb") as fh:
                 head = fh.read(64)
@@ -285,28 +366,16 @@ class EvidenceViewer(QDialog):
             show_error(self, OSError(0, self.tr("Không có ứng dụng nào mở được tệp {0}").format(self.info.filename)))
         return path
 
-    def cleanup(self) -> None:
-        """Delete the decrypted copies and release the PDF (idempotent)."""
+    @property
+    def _pdf(self):
+        return self._held.pdf
+
+    @property
+    def temp_copies(self) -> list[Path]:
+        return self._held.temp_copies
+
+    def cleanup(self, *_args) -> None:
+        """Delete the decrypted copies and release the PDF (idempotent); runs when the dialog
+        finishes."""
         self._closed = True
-        if self._pdf is not None:
-            try:
-                self._pdf.close()
-            except Exception:  # noqa: BLE001
-                pass
-            self._pdf = None
-        if self.temp_copies:
-            try:
-                store = progress.evidence_store(self.session)
-                for path in self.temp_copies:
-                    store.remove_temp_copy(path)
-            except Exception:  # noqa: BLE001 - a locked session already swept them
-                log.info("temporary evidence copies left to the lock/start-up sweep")
-            self.temp_copies = []
-
-    def done(self, result: int) -> None:
-        self.cleanup()
-        super().done(result)
-
-    def closeEvent(self, event) -> None:
-        self.cleanup()
-        super().closeEvent(event)
+        self._held.release()

@@ -3,7 +3,7 @@ this office's key fingerprint, the keys of other offices and enrolment.
 
 Widgets call services in desktop.models.services.exchange / keystore and show their plain dataclasses;
 exports, scans, returns and key actions run as operations (desktop.ui.ops). Dialogs and file
-pickers are attributes (``confirm_dialog_factory``, ``return_dialog_factory``, ``open_file_provider``,
+pickers are attributes (``confirm_dialog_factory``, ``report_dialog_factory``, ``open_file_provider``,
 ``folder_provider``) so tests answer them without a modal loop.
 """
 
@@ -14,11 +14,12 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFrame, QGridLayout,
-                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
-                               QSizePolicy, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
+                               QSizePolicy, QTabWidget, QVBoxLayout, QWidget)
 
 from desktop.export.vnformat import fmt_date, fmt_datetime, fmt_period
 from desktop.models.services import exchange, keystore, plans, units
+from desktop.models.domain import workflow
 from desktop.models.storage.vault import AppSession, Permission
 from desktop.ui.admin_pages import _table
 from desktop.ui.table_models import RowTableModel, period_order
@@ -126,9 +127,13 @@ class TrustedKeyModel(RowTableModel):
 class QuarantineModel(RowTableModel):
     columns = [
         ("Lý do", lambda q: q.message or q.reason),
-        ("Mã lý do", lambda q: q.reason),
         ("Tệp", lambda q: q.path.name),
     ]
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.ToolTipRole and index.isValid() and 0 <= index.row() < len(self._rows):
+            return self.tr("Mã lý do (cho bộ phận hỗ trợ): {0}").format(self._rows[index.row()].reason)
+        return super().data(index, role)
 
 
 class ReceivedReportModel(RowTableModel):
@@ -141,7 +146,7 @@ class ReceivedReportModel(RowTableModel):
             ("Đơn vị", lambda r: r.unit_name or r.unit_code),
             ("Kế hoạch", lambda r: t.get(r.plan_id, r.plan_id)),
             ("Kỳ", lambda r: fmt_period(r.period_key), lambda r: period_order(r.period_key)),
-            ("Trạng thái", lambda r: r.status_label),
+            ("Trạng thái", lambda r: workflow.label(r.status, at_superior=True)),
             ("Lần sửa", lambda r: r.revision),
             ("Nhận lúc", lambda r: fmt_datetime(r.received_at), lambda r: r.received_at),
             ("Chữ ký số", lambda r: r.signature_label),
@@ -212,49 +217,6 @@ class FingerprintConfirmDialog(QDialog):
         return self.typed.text()
 
 
-class ReturnDialog(QDialog):
-    """General comment plus one comment per target for returning a unit's report."""
-
-    def __init__(self, report: exchange.ReceivedReport, parent=None, plan_title: str = ""):
-        super().__init__(parent)
-        self.setWindowTitle(self.tr("Trả lại báo cáo của {0}").format(report.unit_name or report.unit_code))
-        self.resize(640, 480)
-        lay = QVBoxLayout(self)
-        heading = QLabel(self.tr("{0} — {1}, {2}").format(report.unit_name or report.unit_code,
-                                                           plan_title or report.plan_id, fmt_period(report.period_key)))
-        heading.setWordWrap(True)
-        lay.addWidget(heading)
-        lay.addWidget(QLabel(self.tr("Ý kiến chung:")))
-        self.general = QPlainTextEdit(objectName="returnGeneral")
-        self.general.setMaximumHeight(90)
-        lay.addWidget(self.general)
-        lay.addWidget(QLabel(self.tr("Ý kiến theo từng mục tiêu (để trống nếu không có):")))
-        self.table = QTableWidget(len(report.target_codes), 2, objectName="returnTargets")
-        self.table.setHorizontalHeaderLabels([self.tr("Mục tiêu"), self.tr("Ý kiến")])
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.table.verticalHeader().setVisible(False)
-        for i, code in enumerate(report.target_codes):
-            item = QTableWidgetItem(code)
-            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-            self.table.setItem(i, 0, item)
-            self.table.setItem(i, 1, QTableWidgetItem(""))
-        lay.addWidget(self.table)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("Gửi ý kiến trả lại"))
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("Hủy"))
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        lay.addWidget(buttons)
-
-    def comments(self) -> tuple[str, dict[str, str]]:
-        per = {}
-        for i in range(self.table.rowCount()):
-            text = (self.table.item(i, 1).text() if self.table.item(i, 1) else "").strip()
-            if text:
-                per[self.table.item(i, 0).text()] = text
-        return self.general.toPlainText().strip(), per
-
-
 # ------------------------------------------------------------------ the page
 class ExchangePage(QWidget):
     changed = Signal()
@@ -263,7 +225,8 @@ class ExchangePage(QWidget):
         super().__init__(parent)
         self.session = session
         self.confirm_dialog_factory = FingerprintConfirmDialog
-        self.return_dialog_factory = ReturnDialog
+        self.report_dialog_factory = None   # None: the consolidation page's UnitReportDialog (tests replace it)
+        self.last_dialog = None
         self.open_file_provider = self._ask_open_files
         self.folder_provider = self._ask_folder
         can_exchange = session.user.can(Permission.EXCHANGE)
@@ -363,13 +326,15 @@ class ExchangePage(QWidget):
         _stretch(self.received_view, 1)
         self.received_view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         self.received_view.setColumnWidth(0, 170)
-        self.return_button = QPushButton(self.tr("Trả lại báo cáo đã chọn…"), objectName="returnReport")
+        self.open_report_button = QPushButton(self.tr("Xem, chấp nhận hoặc trả lại…"), objectName="openUnitReport")
+        self.open_report_button.setToolTip(self.tr("Mở báo cáo của đơn vị: số liệu, minh chứng, lịch sử, chữ ký số; "
+                                                   "chấp nhận hoặc trả lại kèm ý kiến (cũng ở trang Tổng hợp đơn vị)."))
         received = QWidget()
         lay = QVBoxLayout(received)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.received_view)
         r = QHBoxLayout()
-        r.addWidget(self.return_button)
+        r.addWidget(self.open_report_button)
         r.addStretch(1)
         lay.addLayout(r)
         self.quarantine_model = QuarantineModel(self)
@@ -427,7 +392,7 @@ class ExchangePage(QWidget):
         main.addLayout(header)
         main.addLayout(grid, 1)
 
-        for b in (self.scan_button, self.open_button, self.send_button, self.retry_button, self.return_button,
+        for b in (self.scan_button, self.open_button, self.send_button, self.retry_button,
                   self.resend_button):
             b.setEnabled(can_exchange)
         for b in (self.enrol_import_button, self.confirm_button, self.revoke_button, self.request_button,
@@ -437,7 +402,8 @@ class ExchangePage(QWidget):
         self.open_button.clicked.connect(self.open_files)
         self.send_button.clicked.connect(self.send_selected)
         self.retry_button.clicked.connect(self.retry)
-        self.return_button.clicked.connect(self.return_selected)
+        self.open_report_button.clicked.connect(self.open_selected_report)
+        self.received_view.doubleClicked.connect(lambda _i: self.open_selected_report())
         self.enrol_import_button.clicked.connect(self.import_enrolment)
         self.confirm_button.clicked.connect(self.confirm_selected)
         self.revoke_button.clicked.connect(self.revoke_selected)
@@ -577,27 +543,19 @@ class ExchangePage(QWidget):
         self._run(self.tr("Đang kiểm tra gói tin…"), lambda: exchange.import_files(self.session, [Path(p) for p in paths]),
                   self._show_results, lambda e: show_error(self, e))
 
-    def return_selected(self) -> None:
+    def open_selected_report(self):
+        """The unit's report in the one place where it is viewed, accepted or returned."""
         report = self._selected(self.received_view, self.received_model)
         if report is None:
-            MessageBox.info(self, self.tr("Trả lại báo cáo"), self.tr("Hãy chọn một báo cáo của đơn vị trực thuộc."))
-            return
-        dlg = self.return_dialog_factory(report, self, plan_title=self._titles.get(report.plan_id, ""))
-        if dlg.exec() != QDialog.DialogCode.Accepted:
-            return
-        general, per = dlg.comments()
-
-        def done(res) -> None:
-            self.refresh()
-            if res.delivered:
-                MessageBox.info(self, self.tr("Đã trả lại"),
-                                self.tr("Đã gửi ý kiến trả lại tới {0}.").format(report.unit_name or report.unit_code))
-            else:
-                MessageBox.error(self, self.tr("Chưa chuyển được"), res.message)
-
-        self._run(self.tr("Đang ký và gửi ý kiến trả lại…"),
-                  lambda: exchange.return_report(self.session, report.id, general, per), done,
-                  lambda e: (self.refresh(), show_error(self, e)))
+            MessageBox.info(self, self.tr("Báo cáo của đơn vị"), self.tr("Hãy chọn một báo cáo của đơn vị trực thuộc."))
+            return None
+        factory = self.report_dialog_factory
+        if factory is None:
+            from desktop.ui.consolidation_page import UnitReportDialog as factory
+        dlg = factory(self.session, report.id, None, self)
+        self.last_dialog = dlg
+        dlg.open()
+        return dlg
 
     # --- keys and enrolment
     def _confirm(self, title: str, unit_text: str, fingerprint: str, key_id: str, details: list[str]) -> bool:

@@ -239,6 +239,9 @@ class Runner(QObject):
             elif failed and not isinstance(payload, Cancelled):
                 log.info("operation ended during lock: %s", type(payload).__name__)
         finally:
+            # The connections made in submit() hold the op (and through its callbacks the owner
+            # widget); Python cannot see that cycle through Qt, so it goes with the signals object.
+            op.signals.deleteLater()
             if not self.active:
                 self.idle.emit()
 
