@@ -146,9 +146,11 @@ class ReceivedReportModel(RowTableModel):
             ("Đơn vị", lambda r: r.unit_name or r.unit_code),
             ("Kế hoạch", lambda r: t.get(r.plan_id, r.plan_id)),
             ("Kỳ", lambda r: fmt_period(r.period_key), lambda r: period_order(r.period_key)),
-            ("Trạng thái", lambda r: workflow.label(r.status, at_superior=True)),
-            ("Lần sửa", lambda r: r.revision),
-            ("Nhận lúc", lambda r: fmt_datetime(r.received_at), lambda r: r.received_at),
+            # the revision joins the state and the day stands for the time, so the unit's name
+            # keeps room in half of a 1366×768 screen (the full history is in the report dialog)
+            ("Trạng thái", lambda r: workflow.label(r.status, at_superior=True) + (
+                f" (sửa lần {r.revision})" if r.revision else ""), lambda r: (r.status, r.revision)),
+            ("Nhận ngày", lambda r: fmt_date(r.received_at) if r.received_at else "", lambda r: r.received_at),
             ("Chữ ký số", lambda r: r.signature_label),
         ]
 
@@ -306,7 +308,6 @@ class ExchangePage(QWidget):
         r.addWidget(self.resend_button)
         r.addWidget(self.outbox_note, 1)
         lay.addLayout(r)
-        self.outbox_note.setWordWrap(False)
 
         # receiving
         self.result_model = ImportResultModel(self)
@@ -323,9 +324,11 @@ class ExchangePage(QWidget):
         self.received_view = _table(self.received_model)
         # long unit names and plan titles are elided (full text in the tooltip) so the period,
         # state and time stay on screen at 1366×768
-        _stretch(self.received_view, 1)
-        self.received_view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        self.received_view.setColumnWidth(0, 170)
+        # (the unit takes the free width; plan and signature get a set, user-resizable width)
+        _stretch(self.received_view, 0, last_width=100)
+        self.received_view.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
+        self.received_view.setColumnWidth(1, 100)
+        self.received_view.setWordWrap(False)
         self.open_report_button = QPushButton(self.tr("Xem, chấp nhận hoặc trả lại…"), objectName="openUnitReport")
         self.open_report_button.setToolTip(self.tr("Mở báo cáo của đơn vị: số liệu, minh chứng, lịch sử, chữ ký số; "
                                                    "chấp nhận hoặc trả lại kèm ý kiến (cũng ở trang Tổng hợp đơn vị)."))
@@ -380,7 +383,7 @@ class ExchangePage(QWidget):
 
         for box in (send_box, out_box, in_box, keys_box):
             box.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        grid = QGridLayout()
+        grid = self._grid = QGridLayout()
         grid.addWidget(send_box, 0, 0)
         grid.addWidget(in_box, 0, 1)
         grid.addWidget(out_box, 1, 0)
@@ -459,7 +462,11 @@ class ExchangePage(QWidget):
         waiting_ack = [i for i in outbox if i.state == exchange.DELIVERED and i.kind == "report"]
         self.outbox_note.setText(self.tr("Chờ chuyển: {0} · Chờ cấp trên xác nhận: {1}").format(
             len(pending), len(waiting_ack)))
-        self.in_tabs.setTabVisible(1, bool(received) or self.me.level != "khu_vuc")
+        superior = bool(received) or self.me.level != "khu_vuc"
+        self.in_tabs.setTabVisible(1, superior)
+        # an office with units below works mostly in its inbox: give it the wider column
+        self._grid.setColumnStretch(0, 2 if superior else 1)
+        self._grid.setColumnStretch(1, 3 if superior else 1)
         self.in_tabs.setTabText(2, self.tr("Bị cách ly ({0})").format(len(quarantined)))
         ready = next((i for i, r in enumerate(sendable) if r.can_send), None)
         if ready is not None:  # the approved report waiting to go is the one to send
