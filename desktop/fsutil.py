@@ -14,9 +14,13 @@ import io
 import os
 import sys
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeAlias
 
 _CHUNK = 1024 * 1024
+
+#: A binary stream the app reads from: an opened file or a BytesIO (buffered), or one of the
+#: SeekableReader subclasses below (raw). Both kinds read, readinto, seek, tell and close.
+ReadStream: TypeAlias = io.BufferedIOBase | io.RawIOBase
 
 
 class SeekableReader(io.RawIOBase):

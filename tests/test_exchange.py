@@ -251,6 +251,31 @@ def test_permissions_and_preconditions(two_offices):
         keystore.rotate_own_keys(unit.approver)
 
 
+def test_approved_report_without_its_snapshot_is_refused_cleanly(two_offices):
+    """A report marked approved whose approved copy is gone (an insider cleared the column; the
+    integrity check has nothing to compare) is refused with a message, not a TypeError, and
+    nothing is reserved, written or recorded."""
+    from desktop.models.storage.schema import Report
+    from exchange_fixtures import tree
+
+    o = two_offices
+    unit = o.unit
+    rid = approved_report(unit, {_ratio_codes(unit, 1)[0]: {"numerator": 1, "denominator": 2}})
+    with unit.admin.db.session() as s:
+        s.get_one(Report, rid).approved_snapshot = None
+    db_before = db_dump(unit.admin)
+    def skip(p: Path) -> bool:  # the database (compared row by row) and the logs
+        return p.name.startswith("vks-cds.db") or "logs" in p.parts
+
+    files_before = tree(o.root, skip)
+    with pytest.raises(ValidationError) as ei:
+        exchange.export_report(unit.approver, PLAN, PERIOD, include_pdf=False)
+    assert "bản đã duyệt" in ei.value.message
+    assert db_dump(unit.admin) == db_before
+    assert tree(o.root, skip) == files_before
+    assert exchange.list_outbox(unit.admin) == []
+
+
 # ------------------------------------------------------------------ crashes
 def test_crash_after_writing_adopts_the_file_instead_of_rewriting(two_offices, monkeypatch):
     """The app dies after the bundle was renamed into the outbox but before the database knew:

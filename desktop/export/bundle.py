@@ -37,12 +37,12 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, Sequence, Union
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping, NotRequired, Sequence, TypedDict, Union
 
 import pyrage
 
 from desktop import __version__ as _APP_VERSION
-from desktop.fsutil import SeekableReader, fsync_dir, rename_noreplace, sha256_file
+from desktop.fsutil import ReadStream, SeekableReader, fsync_dir, rename_noreplace, sha256_file
 from desktop.export.keys import (
     UNIT_CODE_RE,
     MinisignError,
@@ -465,7 +465,7 @@ _OFFICE_MARKER_MAX = 1 * MiB  # [Content_Types].xml / mimetype are read into mem
 _OFFICE_RATIO_FLOOR = 1 * MiB  # small parts may expand a lot harmlessly; bombs cannot stay small
 
 
-def _office_entry_count(f: BinaryIO) -> int | None:
+def _office_entry_count(f: ReadStream) -> int | None:
     """The member count an Office ZIP's end record announces (None if there is no plain end
     record), read before ``zipfile`` builds its table of the central directory."""
     f.seek(0, os.SEEK_END)
@@ -478,7 +478,7 @@ def _office_entry_count(f: BinaryIO) -> int | None:
     return _EOCD.unpack_from(tail, at)[4]
 
 
-def _check_office(src: bytes | bytearray | memoryview | Path | Callable[[], BinaryIO], media_type: str, limits: Limits,
+def _check_office(src: bytes | bytearray | memoryview | Path | Callable[[], ReadStream], media_type: str, limits: Limits,
                   budget: list[int] | None = None) -> None:  # fmt: skip
     """Raise ``_Reject("office_invalid", …)`` unless ``src`` is a well-formed Office document of
     ``media_type`` (see ``OFFICE_MEDIA_TYPES``). Nothing is extracted: every member is decompressed
@@ -491,7 +491,7 @@ def _check_office(src: bytes | bytearray | memoryview | Path | Callable[[], Bina
     family, main_type = OFFICE_MEDIA_TYPES[media_type]
     bad = "office_invalid"
     try:
-        f: BinaryIO = open(src, "rb") if isinstance(src, Path) else src() if callable(src) else io.BytesIO(src)
+        f: ReadStream = open(src, "rb") if isinstance(src, Path) else src() if callable(src) else io.BytesIO(src)
     except OSError as exc:
         raise _Reject(bad, f"unreadable: {exc}") from None
     with f:
@@ -515,7 +515,8 @@ def _check_office(src: bytes | bytearray | memoryview | Path | Callable[[], Bina
             if len(set(names)) != len(names):
                 raise _Reject(bad, "duplicate part names")
             first = min(infos, key=lambda i: i.header_offset)
-            if first.header_offset != 0 or getattr(zf, "_start_disk", 0):
+            start_disk: int = getattr(zf, "_start_disk", 0)
+            if first.header_offset != 0 or start_disk:
                 raise _Reject(bad, "data before the first ZIP record")
             if any(i.flag_bits & _FLAG_ENCRYPTED for i in infos):
                 raise _Reject(bad, "encrypted part")
@@ -590,7 +591,7 @@ class _OutMember:
     crc: int
     method: int = _STORED
     payload: bytes | None = None  # stored or deflated bytes for in-memory members
-    source: Callable[[], BinaryIO] | None = None  # opens the content, streamed at write time (stored)
+    source: Callable[[], ReadStream] | None = None  # opens the content, streamed at write time (stored)
     label: str = ""  # for error details
     check_sha: bool = False  # SHA-256 was given, not computed: checked while writing
 
@@ -754,7 +755,7 @@ class Attachment:
     given it must match the content. ``media_type`` is declared in the manifest; it is needed
     (and allowed) only for Office documents (``OFFICE_MEDIA_TYPES``), which are ZIP files."""
 
-    source: Union[bytes, Path, Callable[[], BinaryIO]]
+    source: Union[bytes, Path, Callable[[], ReadStream]]
     sha256: str | None = None
     media_type: str | None = None
     size: int | None = None  # known size of an opened source (``from_stream``)
@@ -769,7 +770,7 @@ class Attachment:
         return cls(bytes(data), sha256, media_type)
 
     @classmethod
-    def from_stream(cls, opener: Callable[[], BinaryIO], sha256: str, size: int,
+    def from_stream(cls, opener: Callable[[], ReadStream], sha256: str, size: int,
                     media_type: str | None = None) -> "Attachment":
         """Content that ``opener()`` opens afresh for each read (a decrypting reader of the
         evidence store). Its SHA-256 and size are known, so the writer reads it twice, not three
@@ -806,11 +807,11 @@ def _as_attachment(a: Any) -> Attachment:
     raise BundleWriteError("invalid_input", detail=f"attachment of type {type(a).__name__}")
 
 
-def _path_opener(path: Path) -> Callable[[], BinaryIO]:
+def _path_opener(path: Path) -> Callable[[], ReadStream]:
     return lambda: open(path, "rb")
 
 
-def _scan(opener: Callable[[], BinaryIO], limits: Limits, what: str,
+def _scan(opener: Callable[[], ReadStream], limits: Limits, what: str,
           want_sha: bool) -> tuple[int, str | None, int, bytes]:  # fmt: skip
     """(size, sha256 or None, crc32, first 512 bytes) in one read of the content; the SHA-256
     only when ``want_sha`` (a known one is checked while writing instead)."""
@@ -835,6 +836,15 @@ def _scan(opener: Callable[[], BinaryIO], limits: Limits, what: str,
     except OSError as exc:
         raise BundleWriteError("attachment_unreadable", detail=f"{what}: {exc}") from exc
     return n, (sha.hexdigest() if sha is not None else None), crc, head
+
+
+class _ListedMember(TypedDict):
+    """One entry of the manifest's ``members`` list."""
+
+    path: str
+    size: int
+    sha256: str
+    media_type: NotRequired[str]
 
 
 def _prepare(
@@ -878,14 +888,17 @@ def _prepare(
 
     def file_member(path_name: str | None, src: Any, want_sha: str | None, what: str,
                     media_type: str | None = None, known_size: int | None = None) -> _OutMember:
-        opener: Callable[[], BinaryIO] | None = None
+        opener: Callable[[], ReadStream] | None = None
+        sha: str | None
+        content: bytes | Callable[[], ReadStream]
         if isinstance(src, (bytes, bytearray, memoryview)):
             blob = bytes(src)
             if len(blob) > limits.max_member_bytes:
                 raise BundleWriteError("too_large", detail=f"{what} is too large")
             size, sha, crc, head, payload = len(blob), hashlib.sha256(blob).hexdigest(), zlib.crc32(blob), blob[:512], blob
+            content = blob
         else:
-            opener = src if callable(src) else _path_opener(Path(src))
+            opener = content = src if callable(src) else _path_opener(Path(src))
             trusted = callable(src) and want_sha is not None
             size, sha, crc, head = _scan(opener, limits, what, want_sha=not trusted)
             if trusted:
@@ -903,7 +916,7 @@ def _prepare(
             if not bytes(head[:4]) == b"PK\x03\x04":
                 raise BundleWriteError("office_invalid", detail=f"{what} is declared {media_type} but is not a ZIP file")
             try:
-                _check_office(payload if payload is not None else opener, media_type, limits)
+                _check_office(content, media_type, limits)
             except _Reject as r:
                 raise BundleWriteError("office_invalid", detail=f"{what}: {r.detail}") from None
         elif kind_:
@@ -926,7 +939,7 @@ def _prepare(
         if att.media_type is not None:
             media_types.setdefault(m.path, att.media_type)
 
-    listed = [{"path": p, "size": m.usize, "sha256": m.sha256} for p, m in members.items()]
+    listed: list[_ListedMember] = [{"path": p, "size": m.usize, "sha256": m.sha256} for p, m in members.items()]
     for e in listed:
         if e["path"] in media_types:
             e["media_type"] = media_types[e["path"]]
@@ -980,7 +993,7 @@ def _prepare(
     return manifest, ordered, created
 
 
-def _read_head(opener: Callable[[], BinaryIO] | None, n: int, what: str) -> bytes:
+def _read_head(opener: Callable[[], ReadStream] | None, n: int, what: str) -> bytes:
     assert opener is not None
     try:
         with opener() as f:
@@ -1309,7 +1322,7 @@ def sweep_stale_parts(
     the same inbox right now), and only ``sender``'s if given. Returns what was removed."""
     root = Path(folder)
     now = time.time() if now is None else now
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(root))
     except OSError:
@@ -1483,14 +1496,19 @@ class _Content:
     head: bytes = b""  # the first 512 bytes, for sniffing
     spooled: Any = None  # a finished SpooledMember holding the bytes instead of ``data``
 
-    def open(self) -> BinaryIO:
-        return self.spooled.open() if self.spooled is not None else io.BytesIO(self.data)  # type: ignore[arg-type]
+    def open(self) -> ReadStream:
+        return self.spooled.open() if self.spooled is not None else io.BytesIO(self.held())
 
     def read(self) -> bytes:
         if self.spooled is None:
-            return bytes(self.data)  # type: ignore[arg-type]
+            return bytes(self.held())
         with self.spooled.open() as f:
             return f.read()
+
+    def held(self) -> bytes | bytearray | memoryview:
+        """The bytes of a member kept in memory (not spooled)."""
+        assert self.data is not None, "a member is either held or spooled"
+        return self.data
 
 
 #: Members larger than this go to the spool (never the manifest, its signature or SHA256SUMS,
@@ -1716,9 +1734,9 @@ class _ZipStream(io.RawIOBase):
                 if not self.entries:
                     raise _Reject("zip_malformed", "empty archive" if sig == _EOCD_SIG else "not a ZIP archive")
                 if sig in (_CDH_SIG, _EOCD_SIG, _Z64_EOCD_SIG, _Z64_LOC_SIG):
-                    self._start_tail()
-                    self.tail += data
-                    if len(self.tail) > self.tail_cap:
+                    tail = self._start_tail()
+                    tail += data
+                    if len(tail) > self.tail_cap:
                         raise _Reject("zip_malformed", "data after the central directory")
                     return
                 raise _Reject("zip_malformed", f"unaccounted bytes at offset {self.pos}")
@@ -1730,12 +1748,13 @@ class _ZipStream(io.RawIOBase):
                     continue
             self._start_member()
 
-    def _start_tail(self) -> None:
-        self.tail = bytearray(self.hdr)
+    def _start_tail(self) -> bytearray:
+        self.tail = tail = bytearray(self.hdr)
         self.tail_start = self.pos - len(self.hdr)
         # every central record is bounded by the local one it repeats (name) plus extras
         self.tail_cap = 1024 + sum(_CDH.size + len(e.name) + _MAX_EXTRA_BYTES for e in self.entries)
         self.hdr = bytearray()
+        return tail
 
     def _start_member(self) -> None:
         h = bytes(self.hdr)
@@ -1816,11 +1835,12 @@ class _ZipStream(io.RawIOBase):
         self.contents[name] = c
         index = len(self.entries) - 1
         if index == 1:
-            self.signed = self.verify(bytes(self.contents[MANIFEST].data), bytes(c.data))
+            self.signed = self.verify(self.contents[MANIFEST].read(), c.read())
             return
         if index == 0:
             return
-        want = self.signed[name]  # type: ignore[index]
+        assert self.signed is not None  # set from the signature member, index 1
+        want = self.signed[name]
         if c.sha256 != want["sha256"]:
             raise _Reject("hash_mismatch", name)
         kind = _archive_kind(c.head)
@@ -1904,7 +1924,7 @@ def _json_items_estimate(raw: bytes | bytearray | memoryview) -> int:
     return b.count(b",") + b.count(b"[") + b.count(b"{") + 1
 
 
-def _strict_json(data: bytes | bytearray | memoryview, what: str, reason: str, limits: Limits = None) -> Any:  # type: ignore[assignment]
+def _strict_json(data: bytes | bytearray | memoryview, what: str, reason: str, limits: Limits | None = None) -> Any:
     """Strict JSON: UTF-8 without BOM, no duplicate keys, no NaN/Infinity and no number that
     overflows to one, at most ``limits.max_json_items`` values (estimated before parsing, so the
     parse's memory stays proportional to the text)."""
@@ -2054,12 +2074,12 @@ class Bundle:
     def view(self, path: str) -> memoryview:
         """Read-only view of a member (zero-copy unless it was spooled: then it is read whole)."""
         c = self._contents[path]
-        return memoryview(c.data if c.spooled is None else c.read()).toreadonly()  # type: ignore[arg-type]
+        return memoryview(c.held() if c.spooled is None else c.read()).toreadonly()
 
     def read(self, path: str) -> bytes:
         return self._contents[path].read()
 
-    def open(self, path: str) -> BinaryIO:
+    def open(self, path: str) -> ReadStream:
         """A seekable reader of a member; a spooled one is read from its spool piece by piece."""
         return self._contents[path].open()
 
@@ -2302,9 +2322,9 @@ def _stage_schema(st: _State, expected_recipient: str | None, limits: Limits, **
         if p.startswith("data/"):
             if e["size"] > limits.max_json_bytes:
                 raise _Reject("data_invalid", f"{p} too large")
-            _strict_json(c.data if c.spooled is None else c.read(), p, "data_invalid", limits)  # type: ignore[arg-type]
+            _strict_json(c.held() if c.spooled is None else c.read(), p, "data_invalid", limits)
         elif c.archive == "zip":
-            _check_office(c.data if c.spooled is None else c.open, e["media_type"], limits, budget)
+            _check_office(c.open, e["media_type"], limits, budget)
     if REPORT in st.contents and st.contents[REPORT].head[:5] != b"%PDF-":
         raise _Reject("report_invalid", "report.pdf does not start with %PDF-")
     if expected_recipient is not None and st.manifest["recipient_unit"] != expected_recipient:

@@ -467,16 +467,18 @@ def _materialize(session: AppSession, row_id: int) -> None:
         sha, size = sha256_file(existing)
         name = existing.name
     else:
-        store = evidence_store(session) if evidence else None
-        attachments, seen = [], set()
-        for sha, store_name, mime, size in evidence:
-            if sha in seen:
-                continue
-            seen.add(sha)
-            # streamed from the store, one decrypted chunk at a time (never the whole file)
-            attachments.append(Attachment.from_stream(functools.partial(store.open_plaintext, store_name), sha, size,
-                                                      media_type=mime if mime in OFFICE_MEDIA_TYPES else None))
-        pdf = _report_pdf(session, report_id) if kind == "report" and payload.get("pdf") else None
+        attachments: list[Attachment] = []
+        if evidence:
+            store, seen = evidence_store(session), set()
+            for sha, store_name, mime, size in evidence:
+                if sha in seen:
+                    continue
+                seen.add(sha)
+                # streamed from the store, one decrypted chunk at a time (never the whole file)
+                attachments.append(Attachment.from_stream(functools.partial(store.open_plaintext, store_name), sha,
+                                                          size, media_type=mime if mime in OFFICE_MEDIA_TYPES else None))
+        pdf = (_report_pdf(session, report_id) if kind == "report" and report_id is not None and payload.get("pdf")
+               else None)
         try:
             written = write_bundle(folder, sender=keys, recipient=recipient, kind=kind, period=period, seq=seq,
                                    prev_sha256=prev, data=payload["data"], attachments=attachments, report_pdf=pdf,
@@ -486,7 +488,7 @@ def _materialize(session: AppSession, row_id: int) -> None:
                                 detail=exc.detail) from exc
         sha, size, name = written.file_sha256, written.size, written.filename
     with session.db.session() as s:
-        row = s.get(OutboxBundle, row_id)
+        row = s.get_one(OutboxBundle, row_id)
         st = _stream(s, me.code, recipient_code)
         row.state, row.filename, row.file_sha256, row.size, row.written_at = READY, name, sha, size, _now()
         st.last_seq, st.last_sha256, st.updated_at = seq, sha, _now()
@@ -508,8 +510,7 @@ def _deliver(session: AppSession, row_id: int, to_dir: Path | None = None) -> Ex
         row = s.get(OutboxBundle, row_id)
         if row is None or row.state != READY:
             return ExportResult(_item(row) if row else None, False)
-        recipient, filename, sha = row.recipient_unit, row.filename, row.file_sha256
-    src = outbox_dir(session, recipient) / filename
+        recipient, filename, sha, src = row.recipient_unit, row.filename, row.file_sha256, _written_path(session, row)
     reason = message = None
     dest: Path | None = None
     if to_dir is not None:
@@ -527,14 +528,14 @@ def _deliver(session: AppSession, row_id: int, to_dir: Path | None = None) -> Ex
                 pass
     if reason is None and not src.is_file():
         reason = "outbox_file_missing"
-    if reason is None:
+    if reason is None and dest is not None:  # dest is None only with a reason
         try:
             publish_copy(src, dest, expected_sha256=sha)
         except BundleWriteError as exc:
             reason, message = exc.reason, exc.message_vi
             log.info("delivery of %s failed: %s", filename, exc.reason)
     with session.db.session() as s:
-        row = s.get(OutboxBundle, row_id)
+        row = s.get_one(OutboxBundle, row_id)
         row.attempts += 1
         if reason is None:
             row.state, row.delivered_at, row.delivered_to = DELIVERED, _now(), str(dest)
@@ -545,6 +546,13 @@ def _deliver(session: AppSession, row_id: int, to_dir: Path | None = None) -> Ex
     if reason is None and item.kind == "return":
         _remove_quietly(src)  # reports wait for an acknowledgement, receipts are kept to be sent again
     return ExportResult(item, reason is None, reason, item.last_error_message or "")
+
+
+def _written_path(session: AppSession, row: OutboxBundle) -> Path:
+    """The local outbox file of a written (ready or later) bundle."""
+    if row.filename is None:
+        raise ExchangeError("outbox_file_missing")
+    return outbox_dir(session, row.recipient_unit) / row.filename
 
 
 def _remove_quietly(path: Path) -> None:
@@ -565,12 +573,13 @@ def _process_recipient(session: AppSession, recipient: str, to_dir: Path | None 
         try:
             _materialize(session, rid)
         except (ExchangeError, BundleWriteError) as exc:
+            message = exc.message if isinstance(exc, ExchangeError) else exc.message_vi
             with session.db.session() as s:
-                row = s.get(OutboxBundle, rid)
+                row = s.get_one(OutboxBundle, rid)
                 row.attempts += 1
                 row.last_error = exc.reason
-                row.last_error_message = getattr(exc, "message", None) or getattr(exc, "message_vi", "")
-                results[rid] = ExportResult(_item(row), False, exc.reason, row.last_error_message)
+                row.last_error_message = message
+                results[rid] = ExportResult(_item(row), False, exc.reason, message)
             break
     with session.db.session() as s:
         ready = [r.id for r in s.scalars(select(OutboxBundle).where(
@@ -619,8 +628,8 @@ def resend(session: AppSession, outbox_id: int) -> ExportResult:
             raise NotFound(_t("Không có gói tin này trong hộp thư đi."))
         if row.state != DELIVERED or row.kind != "report":
             raise ValidationError(_t("Chỉ gửi lại được báo cáo đã chuyển mà chưa được xác nhận."))
-        recipient, filename, sha = row.recipient_unit, row.filename, row.file_sha256
-    src = outbox_dir(session, recipient) / filename
+        recipient, sha, src = row.recipient_unit, row.file_sha256, _written_path(session, row)
+    filename = src.name
     root = share_root(session)
     reason = message = None
     if root is None:
@@ -633,7 +642,7 @@ def resend(session: AppSession, outbox_id: int) -> ExportResult:
         except BundleWriteError as exc:
             reason, message = exc.reason, exc.message_vi
     with session.db.session() as s:
-        row = s.get(OutboxBundle, outbox_id)
+        row = s.get_one(OutboxBundle, outbox_id)
         row.attempts += 1
         if reason is None:
             row.delivered_at = _now()
@@ -659,6 +668,8 @@ def sendable_reports(session: AppSession) -> list[SendableReport]:
 
 
 def _report_payload(s, r: Report) -> dict:
+    if r.approved_snapshot is None:
+        raise ValidationError(_t("Báo cáo chưa có bản đã duyệt để gửi."), _t("Hãy trình và duyệt báo cáo trước khi gửi."))
     snap = json.loads(r.approved_snapshot)
     entries = {}
     # one query each for the report's entries, their evidence links and the blobs (not per target)
@@ -739,7 +750,7 @@ def _result_for(session: AppSession, row_id: int, results: dict[int, ExportResul
     """The outcome for one outbox row after processing its recipient: an error if it could not
     even be written (nothing was sent), else whether the copy to the share succeeded."""
     with session.db.session() as s:
-        item = _item(s.get(OutboxBundle, row_id))
+        item = _item(s.get_one(OutboxBundle, row_id))
     failure = results.get(row_id) or next((x for x in results.values() if not x.ok), None)
     if item.state == RESERVED:
         raise ExchangeError(failure.reason if failure and failure.reason else "io_error",
@@ -1092,7 +1103,7 @@ def _apply(session: AppSession, b: Bundle, prep: _Prepared, gap: bool, me_code: 
             receipt_id = _reserve(s, session, me_code, b.sender_unit, "receipt", b.period, b.plan_id, b.plan_version,
                                   {"data": {"receipt": receipt}}, report_id=r.id, revision=rep["revision"]).id
         elif b.kind == "receipt":
-            ob = s.get(OutboxBundle, prep.outbox_id)
+            ob = s.get_one(OutboxBundle, prep.outbox_id)
             if ob.state != ACKNOWLEDGED:
                 ob.state, ob.acknowledged_at = ACKNOWLEDGED, now
             r = s.get(Report, ob.report_id) if ob.report_id else None
@@ -1101,9 +1112,9 @@ def _apply(session: AppSession, b: Bundle, prep: _Prepared, gap: bool, me_code: 
                 transition(s, _uid(session), r, RECEIVED, _t("Cấp trên đã nhận (gói số {0})").format(ob.seq))
         elif b.kind == "return":
             doc = prep.doc
-            ob = s.get(OutboxBundle, prep.outbox_id)
+            ob = s.get_one(OutboxBundle, prep.outbox_id)
             ob.state, ob.acknowledged_at = ACKNOWLEDGED, now
-            r = s.get(Report, prep.report_id)
+            r = s.get_one(Report, prep.report_id)
             r.return_comments = json.dumps({"general": nfc(doc["general"]),
                                             "targets": {k: nfc(v) for k, v in doc["targets"].items()}},
                                            ensure_ascii=False, sort_keys=True)
@@ -1119,7 +1130,7 @@ def _apply(session: AppSession, b: Bundle, prep: _Prepared, gap: bool, me_code: 
                       "out_of_order": out_of_order})
     if b.kind in ("receipt", "return"):
         with session.db.session() as s:
-            ob = s.get(OutboxBundle, prep.outbox_id)
+            ob = s.get_one(OutboxBundle, prep.outbox_id)
             local = outbox_dir(session, ob.recipient_unit) / ob.filename if ob.filename else None
         if local is not None:
             _remove_quietly(local)  # acknowledged: the outbox no longer needs to keep it
@@ -1382,7 +1393,9 @@ def scan_inbox(session: AppSession, progress: Callable[[int, int], None] | None 
         entries = list(os.scandir(folders["inbox"]))
     except OSError as exc:
         raise ExchangeError("share_unreachable", reason_message("share_unreachable"), detail=str(exc)) from exc
-    files, packages, unknown = [], [], []
+    files: list[Path] = []
+    packages: list[Path] = []
+    unknown: list[Path] = []
     for e in entries:
         if e.name.endswith(".part") or e.name.startswith("."):
             continue  # another office is writing it; swept when stale
@@ -1424,7 +1437,7 @@ def _take_package(session: AppSession, path: Path, folders: dict[str, Path],
     try:
         preview = keystore.apply_confirmed_package(session, path)
     except AppError as exc:
-        reason = getattr(exc, "reason", None) or getattr(exc, "code", "enrolment")
+        reason: str = getattr(exc, "reason", None) or exc.code
         where = _quarantine(session, path, True, reason, str(getattr(exc, "details", "") or ""), _file_sha(path),
                             None, budget, exc.message)
         return ImportOutcome(path.name, REJECTED, reason, exc.message, kind="enrolment", moved_to=where)
@@ -1470,7 +1483,7 @@ def _refresh_matrix(session: AppSession, report_id: int) -> None:
     from . import consolidation
 
     with session.db.session() as s:
-        r = s.get(Report, report_id)
+        r = s.get_one(Report, report_id)
         plan_id, unit_code, period_key = r.plan_id, r.unit_code, r.period_key
     consolidation.refresh_unit(session, plan_id, unit_code, since=period_key)
 

@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from desktop.models.domain.errors import AppError, StorageError, ValidationError
-from desktop.fsutil import SeekableReader, fsync_dir, is_disk_full, makedirs_durable
+from desktop.fsutil import ReadStream, SeekableReader, fsync_dir, is_disk_full, makedirs_durable
 from desktop.models.domain.i18n import nfc, tr
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class StoredBlob:
     size: int
 
 
-def _hkdf(key: bytes, salt: bytes | None, info: bytes) -> bytes:
+def _hkdf(key: bytes | bytearray, salt: bytes | None, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(bytes(key))
 
 
@@ -114,7 +114,7 @@ class EvidenceStore:
             raise EvidenceError(tr("Evidence", "Không đọc được tệp {0} (tệp đang mở ở chương trình khác hoặc đã bị xóa).")
                                 .format(source.name)) from exc
 
-    def put_stream(self, stream: BinaryIO, max_bytes: int) -> StoredBlob:
+    def put_stream(self, stream: ReadStream, max_bytes: int) -> StoredBlob:
         pending = self.begin_put(max_bytes)
         try:
             while True:
