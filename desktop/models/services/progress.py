@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 
 from desktop.models.domain import workflow
@@ -448,8 +448,9 @@ def approved_values(session: AppSession, report_id: int) -> dict:
 
 
 # ------------------------------------------------------------------ history
-def _user_names(s) -> dict[int, str]:
-    """Who did it, as people read it: the full name (the login name when none was given)."""
+def _user_names(s) -> dict[int | None, str]:
+    """Who did it, as people read it: the full name (the login name when none was given);
+    keyed by user id, so a record without a user (``None``) finds no name."""
     return {uid: full or username for uid, full, username in s.execute(select(User.id, User.full_name, User.username))}
 
 
@@ -476,10 +477,10 @@ def report_transitions(session: AppSession, report_id: int) -> list[TransitionVi
 
 # ------------------------------------------------------------------ evidence
 def evidence_store(session: AppSession) -> EvidenceStore:
-    store = getattr(session, "_evidence_store", None)
+    store = session.evidence_store
     if store is None:
         store = EvidenceStore(session.folder.root / "evidence", session.master_key())
-        session._evidence_store = store
+        session.evidence_store = store
         session.on_lock(store.sweep_temp)
         session.on_lock(store.close)
     return store
@@ -548,7 +549,7 @@ def open_evidence_copy(session: AppSession, evidence_id: int) -> Path:
         link = s.get(EvidenceLink, evidence_id)
         if link is None:
             raise NotFound(tr("Progress", "Không tìm thấy minh chứng."))
-        blob = s.get(EvidenceBlob, link.sha256)
+        blob = s.get_one(EvidenceBlob, link.sha256)  # a link's blob exists (foreign key)
         store_name, filename = blob.store_name, link.filename
     return evidence_store(session).open_temp_copy(store_name, filename)
 
@@ -620,7 +621,8 @@ def store_received_report(session: AppSession, unit_code: str, plan_id: str, pla
             if revision < r.revision:
                 raise ValidationError(tr("Progress", "Bản gửi cũ hơn bản đang có (lần sửa {0} < {1}).")
                                       .format(revision, r.revision))
-            s.execute(ProgressEntry.__table__.delete().where(ProgressEntry.report_id == r.id))
+            s.execute(delete(ProgressEntry).where(ProgressEntry.report_id == r.id)
+                      .execution_options(synchronize_session=False))
         else:
             r = Report(plan_id=plan_id, plan_version=plan_version, period_key=period_key, unit_code=unit_code,
                        narrative="{}", revision=revision, created_at=now, updated_at=now)

@@ -54,6 +54,8 @@ from .keyslots import (KdfParams, SlotError, SlotFile, generate_master_key, gene
 if TYPE_CHECKING:  # the session holds the insider service's signer (the recorded vault -> insider debt)
     from desktop.models.services.insider import Signer
 
+    from .evidence import EvidenceStore
+
 log = logging.getLogger(__name__)
 
 
@@ -231,10 +233,11 @@ class AppSession:
         self.slots = slots
         self.user = user
         self.kdf_template = kdf_template
-        self._lock_callbacks: list[Callable[[], None]] = []
+        self._lock_callbacks: list[Callable[[], object]] = []
         self.signer: Signer | None = None  # the personal key: administrators and approvers only
         self.warnings: list[str] = []  # shown after login (uncertified role, unopenable signing key)
         self.anchor_store = None  # anchors.AnchorStore; None: the OS user's default
+        self.evidence_store: EvidenceStore | None = None  # opened on first use (services.progress.evidence_store)
         self._rekey_old_master: bytearray | None = None
 
     @property
@@ -255,7 +258,8 @@ class AppSession:
                 .format(self.user.username, self.user.role.label),
                 tr("Vault", "Hãy nhờ người có thẩm quyền thực hiện."))
 
-    def on_lock(self, callback: Callable[[], None]) -> None:
+    def on_lock(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` when the session locks (its result is ignored)."""
         self._lock_callbacks.append(callback)
 
     def audit(self, action: str, subject: str = "", detail: dict | None = None) -> None:
