@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, delete, select
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, delete, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from desktop.models.domain import workflow
@@ -116,11 +116,17 @@ class MatrixCells(Mapping):
 
     def __iter__(self):
         for unit_code in self._spans:
-            for target_code in self._unit(unit_code):
-                yield unit_code, target_code
+            yield from ((unit_code, target_code) for target_code in self._cells_of(unit_code))
 
     def __len__(self) -> int:
-        return sum(len(self._unit(unit_code)) for unit_code in self._spans)
+        return sum(len(self._cells_of(unit_code)) for unit_code in self._spans)
+
+    def _cells_of(self, unit_code: str) -> dict[str, CellView]:
+        """The cells of a counted unit (one of ``spans``)."""
+        cells = self._unit(unit_code)
+        if cells is None:
+            raise KeyError(unit_code)
+        return cells
 
 
 @dataclass(frozen=True)
@@ -197,8 +203,8 @@ class Matrix:
 def subordinate_units(session: AppSession) -> list[Unit]:
     me = own_unit(session)
     with session.db.session() as s:
-        rows = s.scalars(select(Unit).where(Unit.parent_code == me.code, Unit.active.is_(True))
-                         .order_by(Unit.code)).all()
+        rows = list(s.scalars(select(Unit).where(Unit.parent_code == me.code, Unit.active.is_(True))
+                              .order_by(Unit.code)))
         s.expunge_all()
         return rows
 
@@ -262,7 +268,7 @@ def refresh_unit(session: AppSession, plan_id: str, unit_code: str, plan: Plan |
         conn = s.connection()  # plain statements: no ORM bookkeeping for rows nobody holds
         conn.execute(stale)
         if rows:
-            conn.execute(MatrixCellRow.__table__.insert(), rows)
+            conn.execute(insert(MatrixCellRow), rows)
     return len(rows)
 
 
@@ -422,8 +428,8 @@ def compare(session: AppSession, plan_id: str, period_a: ReportingPeriod | str, 
     b = matrix(session, plan_id, period_b)
     out = {}
     for key in set(a.cells) | set(b.cells):
-        sa = a.cells.get(key).status if key in a.cells else None
-        sb = b.cells.get(key).status if key in b.cells else None
+        sa = a.cells[key].status if key in a.cells else None
+        sb = b.cells[key].status if key in b.cells else None
         if sa != sb:
             out[key] = (sa, sb)
     return out

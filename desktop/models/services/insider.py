@@ -37,6 +37,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Protocol, Sequence
 
 from sqlalchemy import select
 
@@ -485,6 +486,28 @@ def snapshot_digest(snapshot: dict) -> str:
     return hashlib.sha256(canonical({"entries": entries, "narrative": narrative})).hexdigest()
 
 
+class ReportFacts(Protocol):
+    """What the integrity check reads of a report: a `Report`, or a row of these columns (the
+    matrix reads 1,000 reports as rows, not ORM objects)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def unit_code(self) -> str: ...
+    @property
+    def plan_id(self) -> str: ...
+    @property
+    def period_key(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def revision(self) -> int: ...
+    @property
+    def approved_snapshot(self) -> str | None: ...
+    @property
+    def approved_at(self) -> datetime | None: ...
+
+
 def _report_subject(unit_code: str, plan_id: str, period: str) -> str:
     return f"{unit_code}|{plan_id}|{period}"
 
@@ -514,7 +537,7 @@ def sign_manual_copy(s, session, r: Report) -> SignedAct:
                     approval_payload(r, digest))
 
 
-def _latest_act(s, kind: str, r: Report) -> SignedAct | None:
+def _latest_act(s, kind: str, r: ReportFacts) -> SignedAct | None:
     return s.scalars(select(SignedAct).where(SignedAct.kind == kind,
                                              SignedAct.subject == _report_subject(r.unit_code, r.plan_id, r.period_key))
                      .order_by(SignedAct.id.desc())).first()
@@ -535,7 +558,7 @@ def _entry_rows(s, report_ids) -> dict[int, dict[str, tuple]]:
     return out
 
 
-def _entries_match_snapshot(s, r: Report, snapshot: dict, rows: dict[str, tuple] | None = None) -> str:
+def _entries_match_snapshot(s, r: ReportFacts, snapshot: dict, rows: dict[str, tuple] | None = None) -> str:
     from .progress import ENTRY_FIELDS, _encode
 
     rows = rows if rows is not None else _entry_rows(s, [r.id])[r.id]
@@ -563,7 +586,7 @@ SIGNED_STATUSES = ("da_duyet", "da_gui", "da_nhan", "bi_tra_lai", "da_chap_nhan"
 class _Context:
     """Prefetched acts, entries and verified certificates for checking many reports at once."""
 
-    def __init__(self, s, reports: list[Report] | None = None):
+    def __init__(self, s, reports: Sequence[ReportFacts] | None = None):
         self.self_code = _self_unit(s).code
         self.acts: dict[tuple[str, str], SignedAct] | None = None
         self.entries: dict[int, dict[str, tuple]] | None = None
@@ -590,7 +613,7 @@ class _Context:
             self._legacy_read = True
         return self._legacy_since
 
-    def act(self, s, kind: str, r: Report) -> SignedAct | None:
+    def act(self, s, kind: str, r: ReportFacts) -> SignedAct | None:
         if self.acts is None:
             return _latest_act(s, kind, r)
         return self.acts.get((kind, _report_subject(r.unit_code, r.plan_id, r.period_key)))
@@ -609,7 +632,7 @@ class _Context:
         return self.certs[key]
 
 
-def report_problem(s, r: Report, ctx: _Context | None = None) -> str:
+def report_problem(s, r: ReportFacts, ctx: _Context | None = None) -> str:
     """Why an approved (or received, accepted) report can no longer be trusted; empty: intact.
     Called wherever a report is read: report page, matrix, print, send."""
     if r.status not in SIGNED_STATUSES or not r.approved_snapshot:
@@ -650,7 +673,7 @@ def report_problem(s, r: Report, ctx: _Context | None = None) -> str:
     return _entries_match_snapshot(s, r, snapshot, ctx.entries.get(r.id) if ctx.entries is not None else None)
 
 
-def report_problems_in(s, reports: list[Report], session_cache: bool = False) -> dict[int, str]:
+def report_problems_in(s, reports: Sequence[ReportFacts], session_cache: bool = False) -> dict[int, str]:
     """`report_problem` for many reports with a few queries (`verify_history`, the matrix). A
     report may be a `Report` or a row of the columns `report_problem` reads (id, unit_code,
     plan_id, period_key, status, revision, approved_snapshot, approved_at).
@@ -675,7 +698,7 @@ def report_problems_in(s, reports: list[Report], session_cache: bool = False) ->
                                             .where(SignedAct.subject.in_(subjects[i:i + 500]))):
             acts.setdefault(subject, []).append((a_id, sig))
 
-    def key(r: Report):
+    def key(r: ReportFacts):
         return (r.status, r.revision, hashlib.sha256((r.approved_snapshot or "").encode("utf-8")).digest(),
                 tuple(sorted(acts.get(_report_subject(r.unit_code, r.plan_id, r.period_key), ()))))
 
@@ -698,7 +721,7 @@ def report_problems_in(s, reports: list[Report], session_cache: bool = False) ->
     return found
 
 
-def _legacy_report(s, r: Report, ctx: _Context | None = None) -> bool:
+def _legacy_report(s, r: ReportFacts, ctx: _Context | None = None) -> bool:
     """Reports approved before revision 0006 carry no signature: accepted as they are, once."""
     ctx = ctx or _Context(s)
     since = ctx.legacy_since(s)
