@@ -430,6 +430,12 @@ def _dedupe(entries: Sequence[EntryValue], attr: str) -> list[EntryValue]:
     return sorted(chosen, key=lambda e: e.period.start)
 
 
+def _counted(e: EntryValue) -> float:
+    """The count of an entry `_dedupe(…, "count")` kept: always a finite number there."""
+    n = _finite(e.count)
+    return 0.0 if n is None else n
+
+
 @dataclass
 class _Unit:
     """A span the count is judged on: a `per` window, or a reported period longer than it."""
@@ -456,7 +462,7 @@ def _count(ctx: _Ctx) -> StatusResult:
     if per == "plan":
         u = _Unit(_t("cả kỳ kế hoạch"), ctx.start, ctx.horizon,
                   max(1, _months_between(ctx.start, ctx.horizon) + 1), minimum)
-        u.value = sum(_finite(e.count) for e in entries)
+        u.value = sum(_counted(e) for e in entries)
         units.append(u)
     else:
         per_months = PERIOD_MONTHS[per]
@@ -469,18 +475,18 @@ def _count(ctx: _Ctx) -> StatusResult:
                     continue
                 covered.update(inside)
                 units.append(_Unit(e.period.label, e.period.start, e.period.end, e.period.months,
-                                   minimum * len(inside), _finite(e.count), e.period.months, e.period))
+                                   minimum * len(inside), _counted(e), e.period.months, e.period))
         for w in windows:
             if w in covered:
                 continue
             u = _Unit(w.label, w.start, w.end, w.months, minimum, period=w)
             for e in entries:
                 if _subset(e.period, w):
-                    u.value += _finite(e.count)
+                    u.value += _counted(e)
                     u.covered_months += e.period.months
                     if not m.cumulative and e.period.months < w.months and e.period.end < ctx.as_of:
                         own = m.minimum_for(e.period) if m.minimum is not None else 0
-                        if own and _finite(e.count) + _EPS < own:
+                        if own and _counted(e) + _EPS < own:
                             sub_missed.append(e.period)
             units.append(u)
         units.sort(key=lambda u: u.start)
@@ -560,8 +566,8 @@ def _period_value(ctx: _Ctx, p: ReportingPeriod) -> tuple[bool, str]:
     if m.type == "ratio":
         target = _finite(m.target_percent)
         target = 100.0 if target is None else target
-        usable = [(e, _finite(e.numerator), _finite(e.denominator)) for e in inside or around]
-        usable = [(e, n, d) for e, n, d in usable if n is not None and d is not None and d > 0]
+        usable = [(e, n, d) for e in inside or around
+                  if (n := _finite(e.numerator)) is not None and (d := _finite(e.denominator)) is not None and d > 0]
         if not usable:
             return False, ""
         _, n, d = max(usable, key=lambda x: (x[0].period.end, -x[0].period.months))
@@ -572,10 +578,9 @@ def _period_value(ctx: _Ctx, p: ReportingPeriod) -> tuple[bool, str]:
         minimum = max(0, int(m.minimum or 0))
         per = m.per if m.per in PERIOD_MONTHS else None
         need = minimum if per is None else (m.minimum_for(p) or math.ceil(minimum * p.months / PERIOD_MONTHS[per]))
-        counted = [_finite(e.count) for e in inside if _finite(e.count) is not None]
+        counted = [c for e in inside if (c := _finite(e.count)) is not None]
         if not counted:
-            counted = [_finite(e.count) / max(1, e.period.months // p.months)
-                       for e in around if _finite(e.count) is not None]
+            counted = [c / max(1, e.period.months // p.months) for e in around if (c := _finite(e.count)) is not None]
         got = sum(counted)
         return (bool(counted) and got + _EPS >= need), (f"{_fmt_number(got)}/{need}" if counted else "")
     done = any(e.done is True and not (isinstance(e.done_date, date) and e.done_date > ctx.as_of)
