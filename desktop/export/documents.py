@@ -25,7 +25,7 @@ import datetime as _dt
 import enum
 import re
 from dataclasses import dataclass, field, fields
-from typing import Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Literal, Mapping, Sequence
 
 from desktop.models.domain.status import Progress
 
@@ -40,6 +40,9 @@ from .vnformat import (
     place_date_line,
     short_hash,
 )
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = [
     "Progress",
@@ -91,9 +94,9 @@ def _is_text(value: object) -> bool:
     return isinstance(value, str) and not isinstance(value, enum.Enum)
 
 
-def _freeze(obj: object) -> None:
+def _freeze(obj: DataclassInstance) -> None:
     """NFC every str field, turn lists into tuples (used in ``__post_init__``)."""
-    for f in fields(obj):  # type: ignore[arg-type]
+    for f in fields(obj):
         value = getattr(obj, f.name)
         if _is_text(value):
             object.__setattr__(obj, f.name, nfc(value))

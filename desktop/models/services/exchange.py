@@ -1229,13 +1229,14 @@ class _EvidenceSpool(MemberSpool):
     (report.pdf) go to the default encrypted temporary files."""
 
     def __init__(self, session: AppSession):
-        super().__init__(session.folder.root / "tmp")
+        self._tmp = session.folder.root / "tmp"
+        super().__init__(self._tmp)
         self.session = session
         self._store: Any = None
 
     def create(self, path: str, size: int) -> Any:
         if not path.startswith("attachments/"):
-            Path(self.folder).mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
+            self._tmp.mkdir(parents=True, exist_ok=True)
             return super().create(path, size)
         if self._store is None:
             self._store = evidence_store(self.session)

@@ -386,7 +386,7 @@ _TYPE_NAMES = {"string": "chuỗi văn bản", "integer": "số nguyên", "numbe
                "array": "danh sách", "object": "đối tượng", "null": "null"}
 
 
-def _type_name(t) -> str:
+def _type_name(t: str | list[str]) -> str:
     if isinstance(t, list):
         return _t(" hoặc ").join(_t(_TYPE_NAMES.get(x, x)) for x in t)
     return _t(_TYPE_NAMES.get(t, t))
@@ -711,7 +711,7 @@ def install_builtin_plans(session: AppSession) -> InstallReport:
                 PlanRow, (PlanRow.id == PlanVersion.plan_id) & (PlanRow.current_version == PlanVersion.version)))}
         for name, raw in files:
             doc, problems = _validated(name, hashlib.sha256(raw).hexdigest(), raw)
-            if problems:
+            if problems or doc is None:
                 report.problems += problems
                 log.warning("built-in plan %s has %d problems; skipped", name, len(problems))
                 continue
@@ -900,7 +900,7 @@ def list_versions(session: AppSession, plan_id: str) -> list[PlanVersionInfo]:
     session.require(Permission.VIEW)
     with session.db.session() as s:
         row = _plan_row(s, plan_id)
-        users = {u.id: (u.full_name or u.username) for u in s.scalars(select(User))}
+        users: dict[int | None, str] = {u.id: (u.full_name or u.username) for u in s.scalars(select(User))}
         counts = dict(s.execute(select(PlanTarget.version, func.count()).where(PlanTarget.plan_id == plan_id)
                                 .group_by(PlanTarget.version)).all())
         out = []
@@ -1222,7 +1222,8 @@ def _render(fieldname: str, value: Any, year: int) -> str:
         return "; ".join(_t("{0}: {1} ngày").format(tr("Domain", PERIOD_TYPE_LABELS.get(k, k)), value[k])
                          for k in PERIOD_TYPES if k in value)
     if fieldname == "period_types" and isinstance(value, list):
-        return ", ".join(tr("Domain", PERIOD_TYPE_LABELS.get(k, k)) for k in value)
+        periods: list[str] = value  # period type codes (the plan schema)
+        return ", ".join(tr("Domain", PERIOD_TYPE_LABELS.get(k, k)) for k in periods)
     if fieldname == "applies_to_levels":
         return ", ".join(tr("Domain", LEVEL_LABELS.get(v, v)) for v in value)
     if fieldname == "reporting_units":
@@ -1372,7 +1373,7 @@ def import_previewed(session: AppSession, preview: XlsxPreview, group_titles: Ma
     session.require(Permission.MANAGE_PLANS)
     preview = preview.named(group_titles)
     name = preview.source_name
-    if not preview.ok:
+    if not preview.ok or preview.document is None:  # ok: a document and no problems
         raise PlanFormatError(preview.problems or [PlanProblem(name, _t("Không đọc được bảng tính."))], name)
     doc = copy.deepcopy(preview.document)
     problems = validate_document(doc, name)  # names typed by the user are checked like the rest
