@@ -252,9 +252,10 @@ def test_permissions_and_preconditions(two_offices):
 
 
 def test_approved_report_without_its_snapshot_is_refused_cleanly(two_offices):
-    """A report marked approved whose approved copy is gone (an insider cleared the column; the
-    integrity check has nothing to compare) is refused with a message, not a TypeError, and
-    nothing is reserved, written or recorded."""
+    """A report marked approved whose approved copy is gone (an insider cleared the column) is
+    flagged by the integrity check and refused with a message, not a TypeError, and nothing is
+    reserved, written or recorded."""
+    from desktop.models.services import insider
     from desktop.models.storage.schema import Report
     from exchange_fixtures import tree
 
@@ -270,7 +271,8 @@ def test_approved_report_without_its_snapshot_is_refused_cleanly(two_offices):
     files_before = tree(o.root, skip)
     with pytest.raises(ValidationError) as ei:
         exchange.export_report(unit.approver, PLAN, PERIOD, include_pdf=False)
-    assert "bản đã duyệt" in ei.value.message
+    assert "Bản đã duyệt bị xóa" in ei.value.message
+    assert insider.check_report(unit.admin, rid) == "Bản đã duyệt bị xóa khỏi báo cáo."
     assert db_dump(unit.admin) == db_before
     assert tree(o.root, skip) == files_before
     assert exchange.list_outbox(unit.admin) == []

@@ -635,11 +635,17 @@ class _Context:
 def report_problem(s, r: ReportFacts, ctx: _Context | None = None) -> str:
     """Why an approved (or received, accepted) report can no longer be trusted; empty: intact.
     Called wherever a report is read: report page, matrix, print, send."""
-    if r.status not in SIGNED_STATUSES or not r.approved_snapshot:
+    if r.status not in SIGNED_STATUSES:
         return ""
     ctx = ctx or _Context(s)
     if r.status == "bi_tra_lai" and r.unit_code == ctx.self_code:
         return ""  # returned for revision: editable again, re-approved before it is sent
+    if not r.approved_snapshot:
+        # every approval and every received copy stores its snapshot: a signed-state report
+        # without one had it cleared (only a legacy report approved before 0006 may lack it)
+        if _legacy_report(s, r, ctx):
+            return ""
+        return _t("Bản đã duyệt bị xóa khỏi báo cáo.")
     try:
         snapshot = json.loads(r.approved_snapshot)
     except ValueError:
