@@ -363,8 +363,9 @@ class UnitReportDialog(QDialog):
     # --- reading -----------------------------------------------------------------------------------------------------
     def _show(self, report: progress.ReportView) -> None:
         self.report = report
-        self.header.setText(self.tr("<b>{0}</b> · {1} · {2} · lần sửa {3} · trạng thái: <b>{4}</b>").format(
-            self.unit_name, self.plan_title, self.period_label, report.revision, _state(report.status)))
+        revised = self.tr(" · gửi lại lần {0}").format(report.revision) if report.revision else ""
+        self.header.setText(self.tr("<b>{0}</b> · {1} · {2}{3} · trạng thái: <b>{4}</b>").format(
+            self.unit_name, self.plan_title, self.period_label, revised, _state(report.status)))
         entries = sorted(report.entries.values(), key=lambda e: e.target_code)
         self.entries.set_rows(entries)
         rows = [EvidenceRow(e.target_code, info) for e in entries for info in e.evidence]

@@ -1055,15 +1055,17 @@ def _apply(session: AppSession, b: Bundle, prep: _Prepared, gap: bool, me_code: 
             snapshot = {"entries": {code: {f: e[f] for f in ENTRY_FIELDS} | {"evidence": [x["sha256"] for x in e["evidence"]]}
                                     for code, e in rep["entries"].items()},
                         "narrative": rep["narrative"]}
+            sender_row = s.get(Unit, b.sender_unit)  # the history names the unit, not its code
+            sender = sender_row.name if sender_row is not None and sender_row.name else b.sender_unit
             if r is None:
                 r = Report(plan_id=b.plan_id, plan_version=b.plan_version, period_key=b.period, unit_code=b.sender_unit,
                            narrative="{}", revision=rep["revision"], created_at=now, updated_at=now)
-                transition(s, _uid(session), r, RECEIVED, _t("Nhận từ {0}, gói số {1}").format(b.sender_unit, b.seq), now=now)
+                transition(s, _uid(session), r, RECEIVED, _t("Nhận từ {0}, gói số {1}").format(sender, b.seq), now=now)
             else:
                 s.execute(delete(ProgressEntry).where(ProgressEntry.report_id == r.id))
                 s.flush()
                 transition(s, _uid(session), r, RECEIVED, _t("Nhận từ {0}, gói số {1} (lần {2})").format(
-                    b.sender_unit, b.seq, rep["revision"] + 1))
+                    sender, b.seq, rep["revision"] + 1))
             r.plan_version = b.plan_version
             r.narrative = json.dumps(rep["narrative"], ensure_ascii=False, sort_keys=True)
             r.revision = rep["revision"]
