@@ -326,3 +326,24 @@ def test_no_plan_id_or_period_key_on_the_exchange_screens(qtbot, two_offices):
     dlg = ReturnDialog(report, page, plan_title=page._titles[PLAN])
     qtbot.addWidget(dlg)
     assert raw_codes(dlg, [PLAN]) == []
+
+
+def test_outbox_and_scan_results_name_units_not_codes(qtbot, two_offices):
+    """The outbox's "Gửi đến" and a scan's "Từ" show the unit's full name from the roster."""
+    from desktop.models.services import units
+
+    o = two_offices
+    code = next(c for c, m in report_targets(o.unit).items() if m == "ratio")
+    approved_report(o.unit, {code: {"numerator": 1, "denominator": 2}})
+    exchange.export_report(o.unit.approver, PLAN, PERIOD, include_pdf=False)
+    page = ExchangePage(o.unit.admin)
+    qtbot.addWidget(page)
+    page.refresh()
+    names = units.unit_names(o.unit.admin)
+    shown = page.outbox_model.index(0, 1).data()
+    assert shown in names.values() and shown not in names
+    prov = ExchangePage(o.province.admin)
+    qtbot.addWidget(prov)
+    prov.scan_button.click()
+    senders = {prov.result_model.index(r, 1).data() for r in range(prov.result_model.rowCount())}
+    assert senders and all(s in units.unit_names(o.province.admin).values() for s in senders), senders

@@ -67,15 +67,20 @@ class SendableReportModel(RowTableModel):
 
 
 class OutboxModel(RowTableModel):
-    columns = [
-        ("Lập lúc", lambda i: fmt_datetime(i.written_at or i.created_at), lambda i: i.written_at or i.created_at),
-        ("Gửi đến", lambda i: i.recipient_unit),
-        ("Loại", lambda i: i.kind_label),
-        ("Kỳ", lambda i: fmt_period(i.period), lambda i: period_order(i.period)),
-        ("Số", lambda i: i.seq),
-        ("Trạng thái", lambda i: i.state_label),
-        ("Lỗi gần nhất", lambda i: (i.last_error_message or "") if i.pending else ""),
-    ]
+    """Bundles written for the share; `names` (unit code → name, kept up to date by the page)."""
+
+    def __init__(self, parent=None, names: dict[str, str] | None = None):
+        super().__init__(parent)
+        n = self.names = names if names is not None else {}
+        self.columns = [
+            ("Lập lúc", lambda i: fmt_datetime(i.written_at or i.created_at), lambda i: i.written_at or i.created_at),
+            ("Gửi đến", lambda i: n.get(i.recipient_unit, i.recipient_unit)),
+            ("Loại", lambda i: i.kind_label),
+            ("Kỳ", lambda i: fmt_period(i.period), lambda i: period_order(i.period)),
+            ("Số", lambda i: i.seq),
+            ("Trạng thái", lambda i: i.state_label),
+            ("Lỗi gần nhất", lambda i: (i.last_error_message or "") if i.pending else ""),
+        ]
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if role == Qt.ItemDataRole.ForegroundRole and index.isValid() and 0 <= index.row() < len(self._rows):
@@ -86,14 +91,20 @@ class OutboxModel(RowTableModel):
 
 
 class ImportResultModel(RowTableModel):
-    columns = [
-        ("Kết quả", lambda x: x.verdict_label),
-        ("Từ", lambda x: x.sender_unit or ""),
-        ("Loại", lambda x: x.kind_label),
-        ("Số", lambda x: x.seq or ""),
-        ("Lý do / ghi chú", lambda x: " ".join(p for p in (x.message if x.reason else "", x.warning) if p) or x.message),
-        ("Tệp", lambda x: x.source),
-    ]
+    """What one scan did with each file; `names` as in OutboxModel (an unknown sender keeps its code)."""
+
+    def __init__(self, parent=None, names: dict[str, str] | None = None):
+        super().__init__(parent)
+        n = self.names = names if names is not None else {}
+        self.columns = [
+            ("Kết quả", lambda x: x.verdict_label),
+            ("Từ", lambda x: n.get(x.sender_unit, x.sender_unit) if x.sender_unit else ""),
+            ("Loại", lambda x: x.kind_label),
+            ("Số", lambda x: x.seq or ""),
+            ("Lý do / ghi chú", lambda x: " ".join(p for p in (x.message if x.reason else "", x.warning) if p)
+             or x.message),
+            ("Tệp", lambda x: x.source),
+        ]
 
     COLOURS = {exchange.APPLIED: theme.OK, exchange.APPLIED_GAP: theme.WARNING, exchange.REPLAY: theme.CODE,
                exchange.REJECTED: theme.ERROR, exchange.ERROR: theme.ERROR}
@@ -291,7 +302,8 @@ class ExchangePage(QWidget):
         r.addStretch(1)
         lay.addLayout(r)
 
-        self.outbox_model = OutboxModel(self)
+        self._unit_names: dict[str, str] = {}  # unit code → name, for the tables (filled by refresh)
+        self.outbox_model = OutboxModel(self, self._unit_names)
         self.outbox_view = _table(self.outbox_model)
         _stretch(self.outbox_view, 6)
         self.retry_button = QPushButton(self.tr("Chuyển lại các gói đang chờ"), objectName="retryOutbox")
@@ -310,7 +322,7 @@ class ExchangePage(QWidget):
         lay.addLayout(r)
 
         # receiving
-        self.result_model = ImportResultModel(self)
+        self.result_model = ImportResultModel(self, self._unit_names)
         self.result_view = _table(self.result_model)
         _stretch(self.result_view, 4, last_width=170)
         self.result_summary = QLabel(self.tr("Chưa nhận lần nào trong phiên này."), objectName="importSummary")
@@ -441,6 +453,8 @@ class ExchangePage(QWidget):
             info = keystore.own_key_info(self.session)
             self._titles.clear()
             self._titles.update({p.id: p.title for p in plans.list_plans(self.session, include_archived=True)})
+            self._unit_names.clear()
+            self._unit_names.update(units.unit_names(self.session))
             sendable = exchange.sendable_reports(self.session)
             self.report_model.set_rows(sendable)
             outbox = exchange.list_outbox(self.session)

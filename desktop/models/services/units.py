@@ -61,6 +61,13 @@ def own_unit(session: AppSession) -> UnitInfo:
         return _info(s, own_unit_row(s))
 
 
+def unit_names(session: AppSession) -> dict[str, str]:
+    """Code → full name of every unit in the roster (screens name units, never show codes)."""
+    session.require(Permission.VIEW)
+    with session.db.session() as s:
+        return {code: name for code, name in s.execute(select(Unit.code, Unit.name)) if name}
+
+
 def get_unit(session: AppSession, code: str) -> UnitInfo | None:
     session.require(Permission.VIEW)
     with session.db.session() as s:
