@@ -237,6 +237,74 @@ def test_incremental_refresh_equals_full_refresh(province):
     assert cons.refresh_unit(s, PLAN, "VKS-KV1-THA", since="2025-02") == 2 * written
 
 
+def _all_cells(s):
+    from sqlalchemy import select
+
+    m = cons.MatrixCellRow
+    with s.db.session() as db:
+        return sorted(db.execute(select(m.unit_code, m.period_key, m.target_code, m.status, m.percent, m.reason,
+                                        m.report_id)).all())
+
+
+def _cell_ids(s, unit_code, period_key):
+    from sqlalchemy import select
+
+    m = cons.MatrixCellRow
+    with s.db.session() as db:
+        return dict(db.execute(select(m.target_code, m.id).where(m.unit_code == unit_code, m.period_key == period_key)).all())
+
+
+def test_refresh_after_imports_equals_rebuild_from_scratch(province):
+    """Cells kept current report by report (out of order, a late month, a resend changing a few
+    figures, a stray second copy of a cell) are exactly what a rebuild from nothing gives; a
+    resend rewrites only the cells that changed."""
+    from sqlalchemy import delete, insert
+
+    v, s = province
+    plan = plans.get_plan(s, PLAN)
+    kv1, kv2 = "VKS-KV1-THA", "VKS-KV2-THA"
+
+    def receive(unit, month, entries, revision=0):
+        progress.store_received_report(s, unit, PLAN, plan.version, month, entries, revision=revision,
+                                       received_at=datetime(2025, int(month[-2:]) + 1, 3))
+        return cons.refresh_unit(s, PLAN, unit, since=month)
+
+    assert receive(kv1, "2025-01", _entries(plan, 0.2, 1)) > 0
+    receive(kv2, "2025-01", _entries(plan, 0.9, 2))
+    receive(kv1, "2025-03", _entries(plan, 1.0, 4))  # March before February
+    receive(kv1, "2025-02", _entries(plan, 0.4, 0))  # February late: February and March again
+    feb = _cell_ids(s, kv1, "2025-02")
+    # the resend changes one ratio target's figures only
+    ratio = next(t.code for t in plan.targets if t.measure.type == "ratio" and t.code in feb)
+    resent = _entries(plan, 0.4, 0)
+    resent[ratio] = {"numerator": "100", "denominator": "100"}
+    receive(kv1, "2025-02", resent, revision=1)
+    after = _cell_ids(s, kv1, "2025-02")
+    assert after.keys() == feb.keys()
+    assert after[ratio] != feb[ratio]  # rewritten
+    assert sum(after[c] == feb[c] for c in feb) == len(feb) - 1  # the others untouched
+    # a stray second copy of a cell goes at the next refresh of its period
+    with s.db.session() as db:
+        row = db.execute(_select_cells_of(kv2, "2025-01")).first()
+        db.execute(insert(cons.MatrixCellRow), [dict(row._mapping)])
+    receive(kv2, "2025-01", _entries(plan, 0.9, 2), revision=1)
+    incremental = _all_cells(s)
+    assert len(incremental) == len(set(incremental))
+    assert {c[1] for c in incremental if c[0] == kv1} == {"2025-01", "2025-02", "2025-03"}
+    with s.db.session() as db:
+        db.execute(delete(cons.MatrixCellRow))
+    assert cons.rebuild(s, PLAN) == len(incremental)
+    assert _all_cells(s) == incremental
+
+
+def _select_cells_of(unit_code, period_key):
+    from sqlalchemy import select
+
+    m = cons.MatrixCellRow
+    return select(m.plan_id, m.period_key, m.unit_code, m.target_code, m.status, m.percent, m.reason,
+                  m.report_id).where(m.unit_code == unit_code, m.period_key == period_key)
+
+
 def _return(s, unit_code: str, period: str) -> None:
     """What exchange.return_report leaves at the province: the copy in state Bị trả lại."""
     from sqlalchemy import select
