@@ -249,11 +249,12 @@ def refresh_unit(session: AppSession, plan_id: str, unit_code: str, plan: Plan |
 
             session.require(Permission.VIEW)
             plan = plans.plan_in(session, s, plan_id)[0]
-        unit = s.execute(select(Unit.code, Unit.level, Unit.name, Unit.short_name)
-                         .where(Unit.code == unit_code)).first()
+        conn = s.connection()  # Core statements: the ORM has no objects to track here
+        unit = conn.execute(select(Unit.code, Unit.level, Unit.name, Unit.short_name)
+                            .where(Unit.code == unit_code)).first()
         targets = [] if unit is None else applicability(plan, [UnitIdentity(
             unit.code, unit.level, tuple(n for n in (unit.name, unit.short_name) if n))]).get(unit_code, [])
-        reports = [(ReportingPeriod.parse(key), report_id) for key, report_id in s.execute(
+        reports = [(ReportingPeriod.parse(key), report_id) for key, report_id in conn.execute(
             select(Report.period_key, Report.id).where(Report.plan_id == plan_id, Report.unit_code == unit_code))]
         if since is not None:
             reports = [(p, rid) for p, rid in reports if p.end >= since.end]
