@@ -211,20 +211,21 @@ def _setup_app(app: Path) -> None:
     from desktop.models.storage.keyslots import KdfParams
     from desktop.models.storage.vault import UnitIdentity
 
-    demo.DEMO_PASSWORD = PASSWORD  # noqa: the demo helpers use it for every account
+    demo.DEMO_PASSWORD = PASSWORD  # the demo helpers use it for every account
     kdf = KdfParams(1, 8192, 1, b"\0" * 16)  # logins are not what is measured
     (app / "share").mkdir(parents=True)
     prov = demo._create_office(app, UnitIdentity(PROVINCE, "Viện kiểm sát nhân dân tỉnh Thanh Hóa", level="tinh"), kdf)
     unit = demo._create_office(app, UnitIdentity(UNIT, "Viện kiểm sát nhân dân khu vực 1", parent_code=PROVINCE,
                                                  level="khu_vuc"), kdf)  # fmt: skip
-    demo._enrol(prov, unit, app / "share")
-    p = prov.login("quantri")
+    p = prov.login("quantri")  # the unit's key request was written when it was created
+    demo._enrol_children(p, [unit], app / "share")
     plans.create_own_plan(p, PLAN_BASE, PLAN)
     p.lock()
     p = prov.login("lanhdao")
     exchange.publish_plans(p, [PLAN])
     p.lock()
     s = unit.login("quantri")
+    demo._receive_package(s, unit)
     settings.set_value(s, "evidence_max_mb", 500)
     s.lock()
     s = unit.login("lanhdao")

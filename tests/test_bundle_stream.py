@@ -11,18 +11,21 @@ from __future__ import annotations
 import hashlib
 import os
 import tracemalloc
+import zlib
 from pathlib import Path
 
 import pytest
 from bundle_helpers import craft_bundle, entry, keys, lookup, sha
-from exchange_fixtures import PERIOD, PLAN, approved_report, office_templates, province_and_units, report_targets, two_offices  # noqa: F401
-from test_exchange_attacks import _public
+from exchange_fixtures import PERIOD, PLAN, approved_report, db_dump, tree, office_templates, province_and_units, report_targets, two_offices  # noqa: F401
+from test_exchange_attacks import _public, _skip
 from test_exchange_trust import assert_only_rejected
 
 from desktop.export import bundle as bm
 from desktop.export.bundle import Attachment, BundleRejected, BundleWriteError, MemberSpool, open_bundle, write_bundle
 from desktop.models.services import exchange, keystore
-from desktop.models.storage.evidence import EvidenceStore
+from desktop.models.storage.evidence import BlobReader, EvidenceStore
+from desktop.models.domain.workflow import ReportState
+from desktop.models.storage.schema import EvidenceBlob, OutboxBundle, Report
 from desktop.models.services.progress import evidence_store
 
 MiB = 1024 * 1024
@@ -194,6 +197,53 @@ def test_stream_attachment_is_read_twice_and_checked(tmp_path: Path) -> None:
     assert list(other.iterdir()) == []
 
 
+def test_stream_attachment_with_known_crc_is_read_once_and_checked(tmp_path: Path) -> None:
+    """Size, SHA-256 and CRC-32 known (the evidence store keeps them): the content is read once
+    while writing (plus its first 512 bytes for the archive check), and every one of the three is
+    still checked then; a wrong one is ``source_changed`` and nothing is published."""
+    import io
+
+    data = _pdf_like(3 * MiB)
+    read: list[int] = []
+
+    class Counting(io.BytesIO):
+        def read(self, n: int | None = -1) -> bytes:
+            out = super().read(n)
+            read.append(len(out))
+            return out
+
+        def readinto(self, b) -> int:  # type: ignore[override]
+            got = super().readinto(b)
+            read.append(got)
+            return got
+
+    def opener():
+        return Counting(data)
+
+    out = tmp_path / "out"
+    out.mkdir()
+    crc = zlib.crc32(data)
+    w = write_bundle(out, sender=keys("sender"), recipient=keys("recipient").public(), kind="report",
+                     period="2025-Q1", seq=1,
+                     attachments=[Attachment.from_stream(opener, sha(data), len(data), crc32=crc)])
+    assert sum(read) == len(data) + 512
+    with open_bundle(w.path, keys("recipient"), lookup()) as b:
+        assert b.read(f"attachments/{sha(data)}") == data
+    for i, (digest, size, crc_) in enumerate([(sha(data), len(data), crc ^ 1), ("0" * 64, len(data), crc),
+                                              (sha(data), len(data) - 1, crc), (sha(data), len(data) + 1, crc)]):
+        other = tmp_path / f"other{i}"
+        other.mkdir()
+        with pytest.raises(BundleWriteError) as ei:
+            write_bundle(other, sender=keys("sender"), recipient=keys("recipient").public(), kind="report",
+                         period="2025-Q1", seq=1,
+                         attachments=[Attachment.from_stream(opener, digest, size, crc32=crc_)])
+        assert ei.value.reason == "source_changed", i
+        assert list(other.iterdir()) == []
+    with pytest.raises(BundleWriteError) as ei:
+        Attachment.from_stream(opener, sha(data), len(data), crc32=1 << 32)
+    assert ei.value.reason == "invalid_input"
+
+
 # ------------------------------------------------------------------ the evidence store
 def test_pending_blob_matches_put_stream_and_discard_leaves_nothing(tmp_path: Path) -> None:
     store = EvidenceStore(tmp_path / "evidence", b"k" * 32)
@@ -206,7 +256,7 @@ def test_pending_blob_matches_put_stream_and_discard_leaves_nothing(tmp_path: Pa
         with p.open() as f:
             assert f.read() == data
         blob = p.commit()
-        assert blob.sha256 == sha(data) and blob.size == n
+        assert blob.sha256 == sha(data) and blob.size == n and blob.crc32 == zlib.crc32(data)
         assert store.read_bytes(blob.store_name) == data
         with store.open_plaintext(blob.store_name) as f:
             f.seek(n // 2)
@@ -245,6 +295,94 @@ def test_big_evidence_streams_from_store_to_bundle_to_store(two_offices, tmp_pat
     store = evidence_store(o.province.admin)
     assert store.read_bytes(store.store_name(sha(data))) == data
     assert not list((o.province.data_dir / "evidence").rglob(".put-*"))
+
+
+def _approved_with_evidence(o, tmp_path: Path, data: bytes, name: str = "Báo cáo.pdf") -> int:
+    f = tmp_path / name
+    f.write_bytes(data)
+    code = next(c for c, m in report_targets(o.unit).items() if m == "ratio")
+    return approved_report(o.unit, {code: {"numerator": 1, "denominator": 2}}, evidence={code: [f]})
+
+
+def _crc_row(office, digest: str) -> int | None:
+    with office.admin.db.session() as s:
+        return s.get_one(EvidenceBlob, digest).crc32
+
+
+def _set_crc_row(office, digest: str, crc: int | None) -> None:
+    with office.admin.db.session() as s:
+        s.get_one(EvidenceBlob, digest).crc32 = crc
+
+
+def _count_decrypted_chunks(monkeypatch) -> list[int]:
+    """Chunks of evidence actually decrypted (a reader's cached chunk is not counted again)."""
+    counted: list[int] = []
+    real = BlobReader._chunk
+
+    def counting(self, index: int) -> bytes:
+        if not (self._cached is not None and self._cached[0] == index):
+            counted.append(index)
+        return real(self, index)
+
+    monkeypatch.setattr(BlobReader, "_chunk", counting)
+    return counted
+
+
+def test_evidence_crc_is_kept_when_stored_and_export_decrypts_once(two_offices, tmp_path, monkeypatch) -> None:
+    """Attaching keeps the blob's CRC-32 with its SHA-256; the export then decrypts each chunk of
+    the evidence once (plus the first chunk again for the archive check), not twice; the
+    importing office keeps the CRC-32 too."""
+    o = two_offices
+    data = _pdf_like(5 * MiB + 123)
+    _approved_with_evidence(o, tmp_path, data)
+    assert _crc_row(o.unit, sha(data)) == zlib.crc32(data)
+
+    chunks = _count_decrypted_chunks(monkeypatch)
+    res = exchange.export_report(o.unit.approver, PLAN, PERIOD, include_pdf=False)
+    assert res.delivered
+    assert sorted(chunks) == [0, 0, 1, 2, 3, 4, 5]
+    monkeypatch.undo()
+    out = exchange.scan_inbox(o.province.admin)
+    assert [x.verdict for x in out] == ["applied"], out
+    assert _crc_row(o.province, sha(data)) == zlib.crc32(data)
+
+
+def test_evidence_stored_without_crc_gets_it_at_its_first_export(two_offices, tmp_path, monkeypatch) -> None:
+    """A blob stored before revision 0009 (no CRC-32): the export computes it (one more pass, as
+    before) and keeps it once the write has checked it with the SHA-256."""
+    o = two_offices
+    data = _pdf_like(2 * MiB + 5)
+    _approved_with_evidence(o, tmp_path, data)
+    _set_crc_row(o.unit, sha(data), None)
+    chunks = _count_decrypted_chunks(monkeypatch)
+    assert exchange.export_report(o.unit.approver, PLAN, PERIOD, include_pdf=False).delivered
+    assert sorted(chunks) == [0, 0, 0, 1, 1, 2, 2]  # CRC pass, archive check, write
+    assert _crc_row(o.unit, sha(data)) == zlib.crc32(data)
+    monkeypatch.undo()
+    assert [x.verdict for x in exchange.scan_inbox(o.province.admin)] == ["applied"]
+    store = evidence_store(o.province.admin)
+    assert store.read_bytes(store.store_name(sha(data))) == data
+
+
+def test_wrong_stored_crc_is_refused_and_nothing_is_sent(two_offices, tmp_path) -> None:
+    """A CRC-32 in the database that the blob does not have (a damaged or edited row): the write
+    pass refuses it (source_changed); no bundle in the outbox or on the share, the report stays
+    approved, only the outbox reservation records the failed attempt."""
+    o = two_offices
+    data = _pdf_like(2 * MiB)
+    rid = _approved_with_evidence(o, tmp_path, data)
+    _set_crc_row(o.unit, sha(data), zlib.crc32(data) ^ 0x10)
+    files_before = tree(o.root, _skip)
+    with pytest.raises(exchange.ExchangeError) as ei:
+        exchange.export_report(o.unit.approver, PLAN, PERIOD, include_pdf=False)
+    assert ei.value.reason == "source_changed"
+    assert tree(o.root, _skip) == files_before
+    assert not [p for p in o.root.rglob("*.cdsb*")]
+    after = db_dump(o.unit.admin)
+    with o.unit.admin.db.session() as s:
+        assert s.get_one(Report, rid).status == ReportState.APPROVED
+    assert _crc_row(o.unit, sha(data)) == zlib.crc32(data) ^ 0x10  # not "repaired" from the content
+    assert len(after[OutboxBundle.__tablename__]) == 1  # the reservation, retried later
 
 
 def test_evidence_hash_mismatch_is_refused_and_nothing_is_kept(two_offices) -> None:

@@ -759,6 +759,7 @@ class Attachment:
     sha256: str | None = None
     media_type: str | None = None
     size: int | None = None  # known size of an opened source (``from_stream``)
+    crc32: int | None = None  # known CRC-32 of an opened source (``from_stream``)
 
     @classmethod
     def from_path(cls, path: str | os.PathLike[str], sha256: str | None = None,
@@ -771,15 +772,18 @@ class Attachment:
 
     @classmethod
     def from_stream(cls, opener: Callable[[], ReadStream], sha256: str, size: int,
-                    media_type: str | None = None) -> "Attachment":
+                    media_type: str | None = None, crc32: int | None = None) -> "Attachment":
         """Content that ``opener()`` opens afresh for each read (a decrypting reader of the
         evidence store). Its SHA-256 and size are known, so the writer reads it twice, not three
         times: once for the CRC-32 the ZIP header needs first, once while writing, when the
-        SHA-256 is checked; a mismatch is ``source_changed`` and nothing is published. Office
-        documents (``media_type``) need a seekable reader."""
-        if not callable(opener) or not isinstance(sha256, str) or not isinstance(size, int) or size < 0:
+        SHA-256 is checked; a mismatch is ``source_changed`` and nothing is published. With
+        ``crc32`` known too it is read once (plus its first 512 bytes for the archive check),
+        and the write checks the CRC-32 as well as the SHA-256 and size. Office documents
+        (``media_type``) need a seekable reader."""
+        if not callable(opener) or not isinstance(sha256, str) or not isinstance(size, int) or size < 0 or (
+                crc32 is not None and (not isinstance(crc32, int) or not 0 <= crc32 <= 0xFFFFFFFF)):
             raise BundleWriteError("invalid_input", detail="from_stream needs an opener, a SHA-256 and a size")
-        return cls(opener, sha256, media_type, size)
+        return cls(opener, sha256, media_type, size, crc32)
 
 
 @dataclass(frozen=True)
@@ -887,7 +891,8 @@ def _prepare(
         members[f"data/{name}.json"] = _memory_member(f"data/{name}.json", blob, compress=True)
 
     def file_member(path_name: str | None, src: Any, want_sha: str | None, what: str,
-                    media_type: str | None = None, known_size: int | None = None) -> _OutMember:
+                    media_type: str | None = None, known_size: int | None = None,
+                    known_crc: int | None = None) -> _OutMember:
         opener: Callable[[], ReadStream] | None = None
         sha: str | None
         content: bytes | Callable[[], ReadStream]
@@ -900,7 +905,13 @@ def _prepare(
         else:
             opener = content = src if callable(src) else _path_opener(Path(src))
             trusted = callable(src) and want_sha is not None
-            size, sha, crc, head = _scan(opener, limits, what, want_sha=not trusted)
+            if trusted and known_crc is not None and known_size is not None:
+                # size, SHA-256 and CRC-32 known: no pass before the write, which checks all three
+                if known_size > limits.max_member_bytes:
+                    raise BundleWriteError("too_large", detail=f"{what} is larger than {limits.max_member_bytes} bytes")
+                size, sha, crc, head = known_size, want_sha, known_crc, _read_head(opener, 512, what)
+            else:
+                size, sha, crc, head = _scan(opener, limits, what, want_sha=not trusted)
             if trusted:
                 if size != known_size:
                     raise BundleWriteError("source_changed", detail=f"{what} is {size} bytes, {known_size} expected")
@@ -934,7 +945,7 @@ def _prepare(
     for a in attachments:
         att = _as_attachment(a)
         label = att.source if isinstance(att.source, Path) else "<stream>" if callable(att.source) else "<bytes>"
-        m = file_member(None, att.source, att.sha256, f"attachment {label}", att.media_type, att.size)
+        m = file_member(None, att.source, att.sha256, f"attachment {label}", att.media_type, att.size, att.crc32)
         members.setdefault(m.path, m)  # content-addressed: the same file twice is stored once
         if att.media_type is not None:
             media_types.setdefault(m.path, att.media_type)

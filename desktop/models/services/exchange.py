@@ -65,7 +65,7 @@ from desktop.export.bundle import (
 )
 
 from desktop.models.storage import audit, evidence_policy
-from desktop.models.storage.evidence import PendingBlob
+from desktop.models.storage.evidence import PendingBlob, record_blob
 from desktop.models.services import keystore
 from desktop.models.domain.plan import ReportingPeriod, plan_from_document
 from desktop.models.domain.errors import AppError, NotFound, ValidationError
@@ -450,19 +450,20 @@ def _materialize(session: AppSession, row_id: int) -> None:
                                 .format(row.recipient_unit))
         keys = keystore.active_keys_in(s, session)
         payload = json.loads(row.payload)
-        evidence: list[tuple[str, str, str, int]] = []
+        evidence: list[tuple[str, str, str, int, int | None]] = []
         if row.kind == "report":
             for e in payload["data"]["report"]["report"]["entries"].values():
                 for ev in e["evidence"]:
                     blob = s.get(EvidenceBlob, ev["sha256"])
                     if blob is None:
                         raise ExchangeError("attachment_unreadable", _t("Thiếu tệp minh chứng {0}.").format(ev["filename"]))
-                    evidence.append((ev["sha256"], blob.store_name, ev["mime"], blob.size))
+                    evidence.append((ev["sha256"], blob.store_name, ev["mime"], blob.size, blob.crc32))
         kind, period, seq, bundle_id = row.kind, row.period, row.seq, row.bundle_id
         plan_id, plan_version, recipient_code, report_id = row.plan_id, row.plan_version, row.recipient_unit, row.report_id
     folder = outbox_dir(session, recipient_code)
     folder.mkdir(parents=True, exist_ok=True)
     existing = _written_file(folder, me.code, row)
+    new_crcs: dict[str, int] = {}
     if existing is not None:
         sha, size = sha256_file(existing)
         name = existing.name
@@ -470,13 +471,17 @@ def _materialize(session: AppSession, row_id: int) -> None:
         attachments: list[Attachment] = []
         if evidence:
             store, seen = evidence_store(session), set()
-            for sha, store_name, mime, size in evidence:
+            for sha, store_name, mime, size, crc in evidence:
                 if sha in seen:
                     continue
                 seen.add(sha)
-                # streamed from the store, one decrypted chunk at a time (never the whole file)
+                if crc is None:  # stored before revision 0009: computed once, kept once the write checked it
+                    crc = new_crcs[sha] = store.crc32_of(store_name)
+                # streamed from the store, one decrypted chunk at a time (never the whole file); the
+                # write checks size, SHA-256 and CRC-32 against what the store recorded
                 attachments.append(Attachment.from_stream(functools.partial(store.open_plaintext, store_name), sha,
-                                                          size, media_type=mime if mime in OFFICE_MEDIA_TYPES else None))
+                                                          size, media_type=mime if mime in OFFICE_MEDIA_TYPES else None,
+                                                          crc32=crc))
         pdf = (_report_pdf(session, report_id) if kind == "report" and report_id is not None and payload.get("pdf")
                else None)
         try:
@@ -492,6 +497,10 @@ def _materialize(session: AppSession, row_id: int) -> None:
         st = _stream(s, me.code, recipient_code)
         row.state, row.filename, row.file_sha256, row.size, row.written_at = READY, name, sha, size, _now()
         st.last_seq, st.last_sha256, st.updated_at = seq, sha, _now()
+        for blob_sha, crc in new_crcs.items():
+            blob_row = s.get(EvidenceBlob, blob_sha)
+            if blob_row is not None and blob_row.crc32 is None:
+                blob_row.crc32 = crc
         if kind == "report" and report_id is not None:
             r = s.get(Report, report_id)
             if r is not None and r.status in (APPROVED, SENT):
@@ -1089,9 +1098,7 @@ def _apply(session: AppSession, b: Bundle, prep: _Prepared, gap: bool, me_code: 
                 s.flush()
                 for ev in e["evidence"]:
                     blob = blobs[ev["sha256"]]
-                    if s.get(EvidenceBlob, blob.sha256) is None:
-                        s.add(EvidenceBlob(sha256=blob.sha256, store_name=blob.store_name, size=blob.size, created_at=now))
-                        s.flush()
+                    record_blob(s, blob, now)
                     name = _safe_filename(ev["filename"])
                     s.add(EvidenceLink(entry_id=pe.id, sha256=blob.sha256, filename=name,
                                        mime=mimetypes.guess_type(name)[0] or "application/octet-stream", added_at=now,

@@ -29,7 +29,7 @@ from desktop.models.domain.plan import Plan, ReportingPeriod, Target
 from desktop.models.domain.entry_rules import (COUNT_LIMIT_PER_MONTH, ENTRY_FIELDS, TEXT_FIELDS,  # noqa: F401
                                                FieldProblem, validate_entry)
 from desktop.models.domain.errors import NotFound, PermissionDenied, ValidationError
-from desktop.models.storage.evidence import EvidenceStore, guess_mime
+from desktop.models.storage.evidence import EvidenceStore, guess_mime, record_blob
 from desktop.models.domain.i18n import nfc, tr
 from desktop.models.storage.queries import own_unit_row
 from desktop.models.storage.schema import (EntryRevision, EvidenceBlob, EvidenceLink, ProgressEntry, Report, ReportTransition,
@@ -508,8 +508,7 @@ def attach_evidence(session: AppSession, report_id: int, target_code: str, path:
                               updated_at=now, updated_by=session.user.id or None)
             s.add(e)
             s.flush()
-        if s.get(EvidenceBlob, blob.sha256) is None:
-            s.add(EvidenceBlob(sha256=blob.sha256, store_name=blob.store_name, size=blob.size, created_at=now))
+        record_blob(s, blob, now)
         link = EvidenceLink(entry_id=e.id, sha256=blob.sha256, filename=filename, mime=guess_mime(filename),
                             added_at=now, added_by=session.user.id or None)
         s.add(link)

@@ -27,6 +27,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +37,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from sqlalchemy.orm import Session
 
 from desktop.models.domain.errors import AppError, StorageError, ValidationError
 from desktop.fsutil import ReadStream, SeekableReader, fsync_dir, is_disk_full, makedirs_durable
@@ -60,6 +63,21 @@ class StoredBlob:
     sha256: str
     store_name: str
     size: int
+    crc32: int  # of the plaintext: the ZIP header of an exported bundle needs it before the data
+
+
+def record_blob(s: Session, blob: StoredBlob, now: datetime) -> None:
+    """The ``evidence_blobs`` row of a blob just stored (once per content); a row kept from
+    before revision 0009 gets its CRC-32 now."""
+    from .schema import EvidenceBlob
+
+    row = s.get(EvidenceBlob, blob.sha256)
+    if row is None:
+        s.add(EvidenceBlob(sha256=blob.sha256, store_name=blob.store_name, size=blob.size, created_at=now,
+                           crc32=blob.crc32))
+        s.flush()
+    elif row.crc32 is None:
+        row.crc32 = blob.crc32
 
 
 def _hkdf(key: bytes | bytearray, salt: bytes | None, info: bytes) -> bytes:
@@ -163,6 +181,13 @@ class EvidenceStore:
             fh.close()
             raise
 
+    def crc32_of(self, store_name: str) -> int:
+        """CRC-32 of a blob's plaintext, for blobs stored before it was kept (revision 0009)."""
+        crc = 0
+        for block in self.iter_plaintext(store_name):
+            crc = zlib.crc32(block, crc)
+        return crc
+
     def read_bytes(self, store_name: str) -> bytes:
         return b"".join(self.iter_plaintext(store_name))
 
@@ -231,6 +256,7 @@ class PendingBlob:
         self._header = MAGIC + salt
         self._aead = AESGCM(_hkdf(store._key, salt, b"blob"))
         self._digest = hashlib.sha256()
+        self._crc = 0
         self._buf = bytearray()
         self._index = 0
         self.size = 0
@@ -258,6 +284,7 @@ class PendingBlob:
             self.discard()
             raise EvidenceError(tr("Evidence", "Tệp vượt giới hạn {0} MB.").format(_mb(self.max_bytes)))
         self._digest.update(data)
+        self._crc = zlib.crc32(data, self._crc)
         self._buf += data
         try:
             while len(self._buf) > CHUNK:  # a full chunk is final only if nothing follows it
@@ -308,7 +335,7 @@ class PendingBlob:
             self.store._disk_error(exc)
             raise
         self.tmp = None
-        return StoredBlob(self.sha256, name, self.size)
+        return StoredBlob(self.sha256, name, self.size, self._crc)
 
     def discard(self) -> None:
         """Remove the temporary file (nothing happens after ``commit``)."""

@@ -202,6 +202,10 @@ class EvidenceBlob(Base):
     store_name: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     size: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    # CRC-32 of the plaintext (revision 0009), kept when the blob is stored so a bundle export
+    # does not decrypt the blob once more only for the ZIP header; NULL for older blobs until
+    # their first export computes it.
+    crc32: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class EvidenceLink(Base):
