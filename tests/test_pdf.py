@@ -649,3 +649,43 @@ def test_subject_never_splits_a_word_or_a_year():
     assert lines == ["Kết quả thực hiện Kế hoạch chuyển đổi số",
                      "của ngành Kiểm sát nhân dân năm 2025",
                      "và phương hướng, nhiệm vụ năm 2026"]
+
+
+@pytest.mark.parametrize("limit", [1.0, -1.0], ids=["first-fits", "none-fits"])
+def test_unit_report_writes_the_chosen_probe_instead_of_laying_it_out_again(out, monkeypatch, limit):
+    """The chart's place is found by laying the report out with the chart after each section in
+    turn; the chosen layout is written as it was laid out (no extra build), and it is the same
+    document a fresh build with that placement gives (text, pages, signature spaces)."""
+    from desktop.export.pdf import unit_report as ur
+
+    doc = rs.sample_unit_report(12)
+    assert doc.group_completion
+    monkeypatch.setattr(ur, "MAX_BLANK_SHARE", limit)
+    builds: list[str] = []
+    real_build = ur.build_unit_report
+
+    def counting(d, template, chart_after="II"):
+        builds.append(chart_after)
+        return real_build(d, template, chart_after)
+
+    monkeypatch.setattr(ur, "build_unit_report", counting)
+    buf = io.BytesIO()
+    spaces = ur.render_unit_report(doc, buf)
+    keys = [k for k in ur.SECTION_KEYS if ur.SECTION_KEYS.index(k) >= ur.SECTION_KEYS.index("II")]
+    assert builds == (["II"] if limit > 0 else keys)  # one layout per placement tried, none more
+    chosen = "II"  # the first placement tried fits
+    if limit < 0:  # none fits: the least blank placement, whichever it was
+        shares = {}
+        for key in keys:
+            probe = ur._template(io.BytesIO(), doc.header)
+            probe.build(real_build(doc, probe, key))
+            shares[key] = probe.worst_blank_share()
+        chosen = min(keys, key=lambda k: shares[k])
+    fresh = io.BytesIO()
+    template = ur._template(fresh, doc.header)
+    template.build(real_build(doc, template, chosen))
+    assert spaces == list(template.signature_spaces) and spaces
+    got, want = out / f"probe-{limit}.pdf", out / f"fresh-{limit}.pdf"
+    got.write_bytes(buf.getvalue())
+    want.write_bytes(fresh.getvalue())
+    assert pdftext(got) == pdftext(want)

@@ -277,19 +277,24 @@ def render_unit_report(doc: UnitReportDoc, stream: BinaryIO) -> list[tuple]:
 
     h = doc.header
     keys = [k for k in SECTION_KEYS if SECTION_KEYS.index(k) >= SECTION_KEYS.index("II")]
-    best: tuple[float, str] | None = None
+    # (worst blank share, section key, the probe's PDF, its signature spaces): the chosen probe
+    # is the document itself, so it is written out, not laid out a second time
+    best: tuple[float, str, bytes, list[tuple]] | None = None
     if doc.group_completion:
         for key in keys:
-            probe = _template(io.BytesIO(), h)
+            buf = io.BytesIO()
+            probe = _template(buf, h)
             probe.build(build_unit_report(doc, probe, key))
             worst = probe.worst_blank_share()
-            if worst <= MAX_BLANK_SHARE:
-                best = (worst, key)
-                break
             if best is None or worst < best[0]:
-                best = (worst, key)
+                best = (worst, key, buf.getvalue(), list(probe.signature_spaces))
+            if worst <= MAX_BLANK_SHARE:
+                break
+    if best is not None:
+        stream.write(best[2])
+        return best[3]
     template = _template(stream, h)
-    template.build(build_unit_report(doc, template, best[1] if best else "II"))
+    template.build(build_unit_report(doc, template, "II"))
     return list(template.signature_spaces)
 
 
