@@ -442,10 +442,8 @@ def _preload_storage_in_background() -> None:
     """Load SQLAlchemy and the schema while the user types the password (daemon thread)."""
     import threading
 
-    def preload() -> None:  # the vault module itself is imported here too, not before the window
-        from desktop.models.storage import vault as vault_module
-
-        vault_module.preload()
+    def preload() -> None:  # importing the vault imports the storage stack (not before the window)
+        import desktop.models.storage.vault  # noqa: F401
 
     threading.Thread(target=preload, name="preload-storage", daemon=True).start()
 

@@ -42,6 +42,7 @@ from . import audit
 from . import backups as _bk
 from . import db as dbmod
 from . import schema as _schema
+from .datafolder import DB_NAME, SLOTS_NAME, THROTTLE_NAME, DataFolder  # noqa: F401  (re-exported)
 from desktop.models.domain.errors import (AppError, DamagedDatabase, LoginFailed, LoginThrottled, PermissionDenied, RollbackDetected,
                      StorageError,
                      ValidationError, VaultDamaged, VaultMissing)
@@ -64,11 +65,6 @@ def is_damage_error(exc: BaseException) -> bool:
     return dbmod.is_damage_error(exc)
 
 
-def preload() -> None:
-    """Import the storage stack (call from a background thread while the user types). Importing
-    this module does it: the login window imports the vault only after it is on screen."""
-
-from .datafolder import DB_NAME, SLOTS_NAME, THROTTLE_NAME, DataFolder  # noqa: E402,F401  (re-exported)
 BACKUP_KEEP = 10
 BACKUP_INTERVAL_S = 24 * 3600
 MIN_PASSWORD_LEN = 10
