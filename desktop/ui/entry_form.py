@@ -769,7 +769,7 @@ class EntryForm(QWidget):
     # ================================================================== the editor
     def select_target(self, code: str) -> bool:
         """Select a target shown in the list and open its editor (False when it is not shown)."""
-        if not self.targets.select(code):
+        if not self.targets.select_target(code):
             return False
         if self._current_code != code:
             self._show_editor(code)

@@ -151,7 +151,7 @@ class TargetList(QWidget):
         self.match_label.setText(self.tr("{0}/{1} mục tiêu").format(self.model.target_count(), total)
                                  if self.filter_active() and total else "")
 
-    def select(self, code: str) -> bool:
+    def select_target(self, code: str) -> bool:
         """Select a target shown (False when it is filtered out or unknown)."""
         index = self.model.index_of(code)
         if not index.isValid():
