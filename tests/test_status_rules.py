@@ -567,3 +567,11 @@ def test_raising_a_count_never_worse(minimum, per, cumulative, deadline, entries
     raised[i] = EntryValue(entries[i].period, count=entries[i].count + data.draw(st.integers(1, 5)))
     r0, r1 = evaluate(target, YEAR, entries, as_of), evaluate(target, YEAR, raised, as_of)
     assert RANK[r1.status] <= RANK[r0.status], (r0, r1)
+
+
+def test_a_ratio_too_large_for_a_float_is_shown_as_a_dash_not_an_error():
+    """Found by test_evaluate_never_raises: 1 / 2.2e-308 overflows to infinity; the reason shows '–'."""
+    from desktop.models.domain.status import _fmt_pct
+
+    assert _fmt_pct(float("inf"), 1.0) == "–"
+    assert _fmt_pct(float("nan")) == "–"

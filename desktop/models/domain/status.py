@@ -217,7 +217,10 @@ def _fmt_pct(value: float, target: float | None = None) -> str:
     A measured value (``target`` given) is written like every other figure on screen and paper
     (`export.vnformat.fmt_percent`): one decimal, except exactly 0% and 100% ("Đạt 80,0%" next to
     the cell's "80,0%"). A goal or an expected level keeps at most one decimal ("chỉ tiêu 80%").
-    Never rounds onto the target from either side: 99.96 against 100 prints '99,9%'."""
+    Never rounds onto the target from either side: 99.96 against 100 prints '99,9%'. A value
+    that does not fit a float (1 / 2.2e-308) prints '–', as `fmt_percent` does."""
+    if not math.isfinite(value):
+        return "–"
     r = math.floor(value * 10 + 0.5) / 10
     if target is not None:
         if value < target - _EPS and r >= target:
