@@ -336,10 +336,9 @@ class ExchangePage(QWidget):
         self.received_view = _table(self.received_model)
         # long unit names and plan titles are elided (full text in the tooltip) so the period,
         # state and time stay on screen at 1366×768
-        # (the unit takes the free width; plan and signature get a set, user-resizable width)
+        # (unit and plan share the free width; the signature gets a set, user-resizable width)
         _stretch(self.received_view, 0, last_width=100)
-        self.received_view.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
-        self.received_view.setColumnWidth(1, 100)
+        self.received_view.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.received_view.setWordWrap(False)
         self.open_report_button = QPushButton(self.tr("Xem, chấp nhận hoặc trả lại…"), objectName="openUnitReport")
         self.open_report_button.setToolTip(self.tr("Mở báo cáo của đơn vị: số liệu, minh chứng, lịch sử, chữ ký số; "
