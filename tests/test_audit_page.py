@@ -92,3 +92,17 @@ def test_verify_reports_intact(qtbot, office):
     qtbot.addWidget(page)
     page.verify_button.click()
     assert "nguyên vẹn" in page.result.text()
+
+
+def test_subjects_in_words_and_codes_still_searchable(qtbot, office):
+    v, s = office
+    page = AuditPage(s)
+    qtbot.addWidget(page)
+    rows = page.visible_rows()
+    create = next(r for r in rows if r.action == "vault.create")
+    shown = page.proxy.index(rows.index(create), 4).data()
+    assert shown == "Viện kiểm sát nhân dân khu vực 9" and "VKS-KV9-THA" not in shown
+    added = next(r for r in rows if r.action == "user.add")
+    assert page.proxy.index(rows.index(added), 4).data() == "Trần Thị Nhập (nhaplieu)"
+    page.search.setText("VKS-KV9")  # an administrator may still search by the recorded code
+    assert [r.action for r in page.visible_rows()] == ["vault.create"]

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSizePolicy, QSpinBox,
                                QTableView, QVBoxLayout, QWidget)
 
-from desktop.models.services import accounts, settings, units
+from desktop.models.services import accounts, auditlog, settings, units
 from desktop.models.storage import audit
 from desktop.models.domain.errors import AppError
 from desktop.export.vnformat import fmt_datetime, fmt_int
@@ -48,21 +48,24 @@ class AuditRow:
     user: str
     action: str
     action_label: str
-    subject: str
+    subject: str  # in words (unit and plan names, the report's period)
+    raw_subject: str = ""  # as recorded: codes and ids stay searchable
 
     @property
     def search_key(self) -> str:
-        return fold(f"{self.user} {self.action_label} {self.subject}")
+        return fold(f"{self.user} {self.action_label} {self.subject} {self.raw_subject}")
 
 
-def audit_rows(entries, names: dict[int, str]) -> list[AuditRow]:
+def audit_rows(entries, names: dict[int, str], subjects: dict[int, str] | None = None) -> list[AuditRow]:
+    subjects = subjects or {}
     out = []
     for e in entries:
         when = datetime.fromisoformat(e.ts)
         if when.tzinfo is None:
             when = when.replace(tzinfo=timezone.utc)
         user = names.get(e.user_id, "") if e.user_id else QCoreApplication.translate("Audit", "(hệ thống)")
-        out.append(AuditRow(e.id, when.astimezone().replace(tzinfo=None), user, e.action, e.label, e.subject))
+        out.append(AuditRow(e.id, when.astimezone().replace(tzinfo=None), user, e.action, e.label,
+                            subjects.get(e.id, e.subject), e.subject))
     return out
 
 
@@ -420,7 +423,8 @@ class AuditPage(QWidget):
                 w.setEnabled(False)
             return
         names = {u.id: (u.full_name or u.username) for u in accounts.list_users(self.session)}
-        self._all = audit_rows(audit.list_entries(self.session, self.LIMIT), names)
+        entries = audit.list_entries(self.session, self.LIMIT)
+        self._all = audit_rows(entries, names, auditlog.subjects(self.session, entries))
         current = self.action.currentData()
         self.action.blockSignals(True)
         self.action.clear()

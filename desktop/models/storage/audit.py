@@ -83,6 +83,16 @@ ACTION_LABELS = {
     "role.uncertified": "Vai trò không có chứng thư hợp lệ",
     "signing_key.mismatch": "Khóa ký cá nhân không mở được",
     "history.problem": "Lịch sử đơn vị cấp dưới bất thường",
+    "bundle.release": "Áp dụng gói tin đang cách ly",
+    "bundle.resend": "Gửi lại gói tin",
+    "key.discard": "Bỏ khóa đang chờ xác nhận",
+    "pdfsign.trust_add": "Thêm chứng thư gốc tin cậy cho chữ ký số",
+    "pdfsign.trust_remove": "Gỡ chứng thư gốc tin cậy cho chữ ký số",
+    "report.pdf_signed": "Ký số bản in báo cáo",
+    "report.pdf_checked": "Kiểm tra chữ ký số bản in nhận được",
+    "report.pdf_confirmed": "Xác nhận người ký bản in nhận được",
+    "unit.recode": "Đổi mã đơn vị",
+    "unit.update": "Sửa thông tin đơn vị",
 }
 
 
