@@ -79,3 +79,19 @@ def test_clerk_sees_why_settings_are_read_only(qtbot, office):
     assert "Chỉ tài khoản Quản trị" in page.readonly_note.text()
     assert page.share.isReadOnly() and not page.auto_lock.isEnabled()
     clerk.lock()
+
+
+def test_inbox_check_interval_is_saved_and_bounded(qtbot, office):
+    from desktop.models.domain.errors import ValidationError
+
+    v, s = office
+    page = SettingsPage(s)
+    qtbot.addWidget(page)
+    assert page.inbox_minutes.value() == 5 and page.inbox_minutes.maximum() == 120
+    page.inbox_minutes.setValue(15)
+    MessageBox.set_next_answer(None)
+    page.save_button.click()
+    assert settings.get(s, "inbox_check_minutes") == 15
+    with pytest.raises(ValidationError):
+        settings.set_value(s, "inbox_check_minutes", 0)
+    assert settings.get(s, "inbox_check_minutes") == 15

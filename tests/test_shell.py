@@ -382,6 +382,16 @@ def test_data_entry_officer_gets_no_inbox_check(qtbot, created):
     session.lock()
 
 
+def test_inbox_check_interval_follows_the_setting(qtbot, ctl):
+    from desktop.models.services import settings
+
+    _login(qtbot, ctl)
+    assert ctl.main.inbox.timer.interval() == 5 * 60_000  # the default
+    settings.set_value(ctl.session, "inbox_check_minutes", 30)
+    ctl._apply_settings()  # what the settings page calls after saving
+    assert ctl.main.inbox.timer.interval() == 30 * 60_000
+
+
 # ------------------------------------------------------------------ 7. dashboard charts
 def test_dashboard_charts_by_group_and_period_with_a_table_fallback(qtbot, qtmodeltester, created):
     from desktop.demo_data import fill_unit_progress

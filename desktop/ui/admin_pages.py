@@ -538,6 +538,11 @@ class SettingsPage(QWidget):
         self.share_status.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         sf.addRow(self.tr(settings.SPECS["share_folder"].label), row)
         sf.addRow("", self.share_status)
+        self.inbox_minutes = self._spin("inboxCheckMinutes", settings.SPECS["inbox_check_minutes"], values,
+                                        self.tr(" phút"))
+        self.inbox_minutes.setToolTip(self.tr("Khi đặt thư mục dùng chung, phần mềm tự xem có báo cáo, xác nhận "
+                                              "hoặc kế hoạch mới gửi đến sau mỗi khoảng thời gian này."))
+        sf.addRow(self.tr(settings.SPECS["inbox_check_minutes"].label), self.inbox_minutes)
         self.browse.clicked.connect(self._browse_share)
         self.test_share.clicked.connect(self.check_share)
         outer.addWidget(share_box)
@@ -578,7 +583,7 @@ class SettingsPage(QWidget):
             for w in (self.unit_name, self.unit_short, self.unit_place, self.unit_symbol, self.parent_code,
                       self.parent_name, self.share):
                 w.setReadOnly(True)
-            for w in (self.auto_lock, self.evidence_mb, self.backup_keep, self.browse):
+            for w in (self.auto_lock, self.evidence_mb, self.backup_keep, self.inbox_minutes, self.browse):
                 w.setEnabled(False)
 
     @staticmethod
@@ -624,6 +629,7 @@ class SettingsPage(QWidget):
             settings.set_value(self.session, "auto_lock_minutes", self.auto_lock.value())
             settings.set_value(self.session, "evidence_max_mb", self.evidence_mb.value())
             settings.set_value(self.session, "backup_keep", self.backup_keep.value())
+            settings.set_value(self.session, "inbox_check_minutes", self.inbox_minutes.value())
             settings.set_value(self.session, "share_folder", self.share.text().strip())
             self.signing.save()
         except Exception as exc:

@@ -315,6 +315,8 @@ class AppController(QObject):
         from desktop.models.services import settings
 
         self.idle.set_minutes(settings.get(self.session, "auto_lock_minutes"))
+        if self.main is not None:
+            self.main.inbox.set_minutes(settings.get(self.session, "inbox_check_minutes"))
 
     def _show_idle_warning(self, seconds: int) -> None:
         if self.session is None:

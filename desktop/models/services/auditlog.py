@@ -20,7 +20,7 @@ from desktop.models.storage.audit import AuditEntry
 from desktop.models.storage.queries import find_own_unit_row
 from desktop.models.storage.schema import Report, TrustedUnitKey, User
 
-from . import plans, units
+from . import plans, settings, units
 from desktop.models.storage.vault import Permission
 
 _REPORT_REF = re.compile(r"^report (\d+)$")
@@ -94,6 +94,8 @@ def _describe(names: _Names, e: AuditEntry) -> str:
         if action == "cert.revoke":
             return tr("Audit", "Chứng thư số {serial}").format(serial=subject)
         return names.user(subject)
+    if action == "settings" and subject in settings.SPECS:
+        return tr("Settings", settings.SPECS[subject].label)
     if group == "key":
         return names.key(subject, detail)
     if action == "bundle.import" and detail.get("kind", "").startswith("enrolment"):

@@ -34,6 +34,7 @@ class SettingSpec:
 SPECS: dict[str, SettingSpec] = {s.key: s for s in [
     SettingSpec("auto_lock_minutes", 10, int, "Tự khóa sau (phút không thao tác)", 1, 120),
     SettingSpec("share_folder", "", str, "Thư mục dùng chung trên mạng (đường dẫn hoặc \\\\máy-chủ\\thư-mục)"),
+    SettingSpec("inbox_check_minutes", 5, int, "Tự kiểm tra gói tin đến mỗi (phút)", 1, 120),
     SettingSpec("backup_second_folder", "", str, "Nơi sao lưu thứ hai (ổ đĩa khác hoặc thư mục dùng chung)"),
     SettingSpec("backup_keep", 10, int, "Số bản sao lưu tự động giữ lại", 3, 100),
     SettingSpec("evidence_max_mb", 50, int, "Dung lượng tối đa mỗi tệp minh chứng (MB)", 1, 500),
