@@ -3,7 +3,10 @@
 The SQLCipher database is keyed with a random 256-bit master key that never leaves memory in
 plain form. Each user account owns one slot: the master key encrypted with AES-256-GCM under a
 key derived from the user's password with Argon2id. One extra slot is opened by the recovery
-code printed at setup. Changing a password rewraps one slot; the database is never re-encrypted.
+code printed at setup; that code is a random ~122-bit key, not a password, so its slot derives
+its wrapping key with HKDF-SHA256 (`RecoveryKdf`, docs/security.md "Recovery slot"); recovery
+slots written before keep their Argon2id parameters and open with them. Changing a password
+rewraps one slot; the database is never re-encrypted.
 
 The slot file must be readable before unlock, so it lives beside the database in plain JSON. It
 holds no user data: slot ids are salted hashes of the user name (a leak scan for a user name
@@ -89,6 +92,51 @@ class KdfParams:
         return cls(int(d["t"]), int(d["m"]), int(d["p"]), _unb64(d["salt"]))
 
 
+@dataclass(frozen=True)
+class RecoveryKdf:
+    """HKDF-SHA256 for the recovery slot only: its secret is the generated recovery code, 25
+    symbols of a 30-letter alphabet (log2(30^25) ≈ 122.7 bits), never a chosen password.
+
+    A memory-hard KDF buys a password a constant factor (about 2^20 here: one Argon2id run of
+    0.6 s against one HMAC of under a microsecond) against an offline guesser; a 122-bit random
+    key is out of reach of brute force with or without that factor (2^122 HMAC-SHA256 runs), so
+    the slot does not pay 0.6 s of CPU at every vault creation for it. The salt is random per
+    slot and the info binds the purpose; password slots stay Argon2id (`KdfParams`)."""
+
+    salt: bytes
+
+    ALG = "hkdf-sha256"
+    INFO = b"vks-cds-recovery-slot"
+
+    @classmethod
+    def new(cls) -> "RecoveryKdf":
+        return cls(secrets.token_bytes(16))
+
+    def derive(self, secret: str) -> bytes:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=self.salt,
+                    info=self.INFO).derive(normalize_secret(secret).encode("utf-8"))
+
+    def with_new_salt(self) -> "RecoveryKdf":
+        return RecoveryKdf.new()
+
+    def to_json(self) -> dict:
+        return {"alg": self.ALG, "salt": _b64(self.salt)}
+
+
+#: What derives a slot's wrapping key: Argon2id (passwords; recovery slots written before the
+#: recovery KDF) or HKDF-SHA256 (recovery slots since).
+SlotKdf = KdfParams | RecoveryKdf
+
+
+def slot_kdf_from_json(d: dict) -> SlotKdf:
+    if d.get("alg") == RecoveryKdf.ALG:
+        return RecoveryKdf(_unb64(d["salt"]))
+    return KdfParams.from_json(d)
+
+
 def normalize_secret(secret: str) -> str:
     # The same password typed on two keyboards must derive the same key.
     return unicodedata.normalize("NFC", secret)
@@ -158,7 +206,7 @@ def normalize_recovery_code(code: str) -> str:
 class KeySlot:
     slot_id: str
     kind: str  # "user" or "recovery"
-    kdf: KdfParams
+    kdf: SlotKdf  # RecoveryKdf only on a recovery slot (`put_keyed` refuses it elsewhere)
     nonce: bytes
     ciphertext: bytes
     created_at: float = field(default_factory=time.time)
@@ -187,7 +235,7 @@ class KeySlot:
         return cls(
             slot_id=str(d["id"]),
             kind=str(d["kind"]),
-            kdf=KdfParams.from_json(d["kdf"]),
+            kdf=slot_kdf_from_json(d["kdf"]),
             nonce=_unb64(d["nonce"]),
             ciphertext=_unb64(d["ct"]),
             created_at=float(d.get("created_at", 0)),
@@ -301,19 +349,22 @@ class SlotFile:
         return f"{SLOT_FILE_FORMAT}|{self.vault_id}|{slot_id}".encode("utf-8")
 
     def put(self, slot_id: str, kind: str, secret: str, master_key: bytes | bytearray,
-            kdf: KdfParams) -> KeySlot:
+            kdf: SlotKdf) -> KeySlot:
         """Create or replace the slot `slot_id` wrapping `master_key` under `secret`."""
         slot, account_secret = self.put_keyed(slot_id, kind, secret, master_key, kdf)
         wipe(account_secret)
         return slot
 
     def put_keyed(self, slot_id: str, kind: str, secret: str, master_key: bytes | bytearray,
-                  kdf: KdfParams) -> tuple[KeySlot, bytearray]:
+                  kdf: SlotKdf) -> tuple[KeySlot, bytearray]:
         """`put` with a fresh account secret (version 2); returns the slot and that secret (the
-        caller wipes it), from which personal keys are wrapped (desktop/models/services/insider.py)."""
+        caller wipes it), from which personal keys are wrapped (desktop/models/services/insider.py).
+        A password slot needs Argon2id: HKDF is for the generated recovery code only."""
         from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+        if isinstance(kdf, RecoveryKdf) and (kind != "recovery" or slot_id != self.recovery_slot_id):
+            raise SlotError("hkdf is for the recovery slot only")
         params = kdf.with_new_salt()
         wrapping_key = bytearray(params.derive(secret))
         account = X25519PrivateKey.generate()
@@ -358,7 +409,7 @@ class SlotFile:
         """Unwrap the master key from slot `slot_id`; SlotError when the secret is wrong.
 
         An unknown slot still pays for one Argon2id run so that timing does not tell which
-        user names exist.
+        user names exist. The recovery slot's HKDF opens only the recovery slot.
         """
         slot = self.find(slot_id)
         if slot is None:
@@ -369,15 +420,22 @@ class SlotFile:
 
     def open_keyed(self, slot_id: str, secret: str) -> tuple[bytearray, bytearray | None]:
         """`open` that also returns the account secret of a version-2 slot (None for version 1);
-        the caller wipes both. Same single Argon2id run as `open`."""
+        the caller wipes both. Same single key derivation as `open`."""
         slot = self.find(slot_id)
         if slot is None:
             self._refuse_unknown(secret)
         return self._open_slot(slot, secret)
 
+    def password_kdf(self) -> KdfParams | None:
+        """The Argon2id parameters of the first slot that has them (a password slot, or a
+        recovery slot written before the recovery KDF); None when there is none."""
+        return next((s.kdf for s in self.slots if isinstance(s.kdf, KdfParams)), None)
+
     def _refuse_unknown(self, secret: str) -> NoReturn:
-        """An unknown slot pays for one Argon2id run, as a known one would, then SlotError."""
-        template = self.slots[0].kdf if self.slots else KdfParams(1, MIN_MEMORY_KIB, 2, b"\0" * 16)
+        """An unknown slot pays for one Argon2id run, as a known user's would, then SlotError.
+        The template is a password slot's, never the recovery slot's HKDF (which may come first
+        once a password was changed): an unknown name must not answer faster than a known one."""
+        template = self.password_kdf() or KdfParams(1, MIN_MEMORY_KIB, 2, b"\0" * 16)
         template.derive(secret)
         raise SlotError("no such slot")
 
@@ -386,6 +444,8 @@ class SlotFile:
         from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+        if isinstance(slot.kdf, RecoveryKdf) and (slot.kind != "recovery" or slot.slot_id != self.recovery_slot_id):
+            raise SlotError("hkdf on a password slot")  # never written so: a forged slot
         wrapping_key = bytearray(slot.kdf.derive(secret))
         aad = self._aad(slot.slot_id)
         try:

@@ -49,7 +49,7 @@ from desktop.models.domain.errors import (AppError, DamagedDatabase, LoginFailed
 from desktop.models.domain.plan import UnitCodeError, normalize_unit_code
 from desktop.fsutil import atomic_write_bytes, fsync_dir, is_disk_full, makedirs_durable
 from desktop.models.domain.i18n import nfc, tr
-from .keyslots import (KdfParams, SlotError, SlotFile, generate_master_key, generate_recovery_code,
+from .keyslots import (KdfParams, RecoveryKdf, SlotError, SlotFile, generate_master_key, generate_recovery_code,
                        normalize_recovery_code, normalize_username, tune_kdf, wipe)
 
 if TYPE_CHECKING:  # the session holds the insider service's signer (the recorded vault -> insider debt)
@@ -322,8 +322,9 @@ class Vault:
         slots = SlotFile.new(self.folder.slots_path)
         user_slot = slots.user_slot_id(username)
         _, admin_secret = slots.put_keyed(user_slot, "user", admin_password, master, kdf)
+        # The recovery code is a random ~122-bit key, not a password: HKDF, not Argon2id (keyslots.RecoveryKdf)
         _, recovery_secret = slots.put_keyed(slots.recovery_slot_id, "recovery", normalize_recovery_code(recovery_code),
-                                             master, kdf)
+                                             master, RecoveryKdf.new())
         database = None
         try:
             database = dbmod.Database(self.folder.db_path, master)
@@ -453,7 +454,7 @@ class Vault:
             self._auto_backup_if_due(database)
             with database.session() as s:
                 tmpl = s.get(_schema.Setting, "kdf_template")
-                kdf = KdfParams.from_json(json.loads(tmpl.value)) if tmpl else slots.slots[0].kdf
+                kdf = KdfParams.from_json(json.loads(tmpl.value)) if tmpl else (slots.password_kdf() or tune_kdf())
                 user: _schema.User | None = None  # None: unlocked with the recovery code
                 if slot_id is not None:
                     user = s.scalars(_sa.select(_schema.User).where(_schema.User.slot_id == slot_id)).first()
