@@ -8,6 +8,7 @@ Skipped only when Debian's softhsm2 is not installed.
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 from datetime import datetime, timedelta, timezone
@@ -134,6 +135,7 @@ def test_head_signs_at_approval_and_province_verifies(two_offices, token, pki, t
     v = pdfsign.check_received(prov.admin, copy_id, pdfsign.archived_pdf(prov.admin, copy_id), HEAD)
     assert v.ok and v.head_match and HEAD in v.summary() and "Khớp với lãnh đạo" in v.summary()
     assert v.signed_at_text.endswith("+07:00")
+    assert re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d \+07:00", v.signed_at_text)  # dd/MM/yyyy on screen
     assert pdfsign.import_warning(v) == ""
     consolidation.accept_report(prov.approver, copy_id)  # nothing to confirm: accepted
     assert pdfsign.signature_views(prov.admin, [copy_id])[copy_id].ok
@@ -431,6 +433,7 @@ def test_placement_follows_the_signer_block_and_content_is_unchanged(token, pki,
 
 def test_iso_time_in_vietnam_zone():
     assert pades.iso_vn(datetime(2026, 12, 31, 20, 0, 5, 123, tzinfo=timezone.utc)) == "2027-01-01T03:00:05+07:00"
+    assert pades.text_vn(datetime(2026, 12, 31, 20, 0, 5, 123, tzinfo=timezone.utc)) == "01/01/2027 03:00:05 +07:00"
 
 
 def test_signature_modules_never_import_qt():

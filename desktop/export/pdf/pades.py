@@ -37,7 +37,7 @@ from reportlab.lib.colors import Color
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas as rl_canvas
 
-from ..vnformat import upper
+from ..vnformat import fmt_date, upper
 from ._fonts import BOLD, REGULAR, register_fonts
 
 VN_TZ = timezone(timedelta(hours=7), "+07:00")
@@ -49,11 +49,23 @@ ATTACHMENT_BOX = (78 * mm, 17 * mm)
 FIELD_SIGNER, FIELD_SEAL, FIELD_APPENDIX = "ChuKySo_NguoiKy", "ChuKySo_CoQuan", "ChuKySo_CoQuan_PhuLuc"
 
 
-def iso_vn(moment: datetime) -> str:
-    """ISO 8601 with the Vietnamese time zone, to the second: 2026-12-02T09:30:00+07:00."""
+def _in_vn(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         moment = moment.astimezone()
-    return moment.astimezone(VN_TZ).replace(microsecond=0).isoformat()
+    return moment.astimezone(VN_TZ).replace(microsecond=0)
+
+
+def iso_vn(moment: datetime) -> str:
+    """ISO 8601 with the Vietnamese time zone, to the second: 2026-12-02T09:30:00+07:00 (what
+    the signature images show, Nghị định 30/2020)."""
+    return _in_vn(moment).isoformat()
+
+
+def text_vn(moment: datetime) -> str:
+    """The same moment as screens and messages show dates (dd/MM/yyyy), with its zone:
+    02/12/2026 09:30:00 +07:00."""
+    vn = _in_vn(moment)
+    return f"{fmt_date(vn)} {vn:%H:%M:%S} +07:00"
 
 
 # ------------------------------------------------------------------ finding the signing place

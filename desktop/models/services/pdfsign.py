@@ -500,7 +500,7 @@ class SignatureView:
 
     @property
     def signed_at_text(self) -> str:
-        return pades.iso_vn(self.signed_at) if self.signed_at else ""
+        return pades.text_vn(self.signed_at) if self.signed_at else ""  # dd/MM/yyyy, as screens show dates
 
     def summary(self) -> str:
         """One paragraph for the officer: result, signer, certificate, head of unit."""
