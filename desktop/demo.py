@@ -285,7 +285,8 @@ def run_demo(out: Path, kdf=None) -> int:
     try:
         # One login per person and sitting, as people work (issue 20): each administrator's first
         # sitting sets the office up (accounts, plans, token, key request); the enrolment and the
-        # plans then take one sitting per administrator and leader, in the order the files travel.
+        # plans then take one sitting per administrator, in the order the files travel (the
+        # administrator who creates a plan sends it in the same sitting).
         _say("1. Tạo dữ liệu mã hóa cho 5 đơn vị…")
         global TOKENS
         TOKENS = DemoTokens(out)
@@ -306,15 +307,11 @@ def run_demo(out: Path, kdf=None) -> int:
             short_name=f"VKSND KV{i}", level="khu_vuc"), kdf, TOKENS) for i in (1, 2, 3)]
 
         _say("2. Đăng ký khóa, đối chiếu vân tay như trên phiếu giấy; cấp trên giao kế hoạch xuống…")
-        n = national.login("quantri")
+        n = national.login("quantri")  # enrols the province, creates the plan and sends it in one sitting
         try:
             _enrol_children(n, [province], share)
             plans.create_own_plan(n, "vkstc-cds-2024", NATIONAL_PLAN, title="Kế hoạch chuyển đổi số ngành Kiểm sát nhân dân năm 2025",
                                   year=2025)
-        finally:
-            n.lock()
-        n = national.login("lanhdao")
-        try:
             exchange.publish_plans(n, [NATIONAL_PLAN])
         finally:
             n.lock()
@@ -328,11 +325,7 @@ def run_demo(out: Path, kdf=None) -> int:
             plans.update_plan_info(p, PLAN, {"submission_deadlines": {"month": 5, "quarter": 10, "half_year": 15, "year": 20}},
                                    "Hạn nộp báo cáo do VKSND tỉnh quy định")
             results = exchange.scan_inbox(p)  # the national plan arrives
-        finally:
-            p.lock()
-        p = province.login("lanhdao")
-        try:
-            published = exchange.publish_plans(p, [PLAN])
+            published = exchange.publish_plans(p, [PLAN])  # the plan's creator sends it at once
         finally:
             p.lock()
         for u in units:

@@ -4,6 +4,8 @@ receipts back, consolidated PDF and xlsx, bundle up) — exactly what `vks-cds d
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
 
 from desktop.demo import DEMO_PASSWORD, NATIONAL_PLAN, PERIOD, PLAN, run_demo
@@ -19,6 +21,8 @@ def test_full_cycle(tmp_path, capsys):
     assert run_demo(out, kdf=KDF) == 0
     printed = capsys.readouterr().out
     assert "đã chạy trọn chu trình" in printed
+    # dates as users read them (dd/MM/yyyy), never ISO, in what the demo prints
+    assert not re.search(r"\d{4}-\d\d-\d\d(T| \d)", printed), printed
     for name in ("bao-cao-tong-hop-2025-03.pdf", "don-doc-chua-gui-bao-cao.pdf", "phieu-ma-khoi-phuc-KV1.pdf"):
         assert (out / name).read_bytes().startswith(b"%PDF"), name
     assert (out / "bao-cao-tong-hop-2025-03.xlsx").read_bytes()[:2] == b"PK"
@@ -73,6 +77,11 @@ def test_full_cycle(tmp_path, capsys):
         assert {"bao-cao-tong-hop-2025-03.pdf", "bao-cao-tong-hop-2025-03.xlsx"} <= names
     finally:
         national.lock()
+
+    # every office: the recovery slot under HKDF (a random 122-bit code), the passwords under Argon2id
+    for code in ("VKSTC", "VKS-THA", "VKS-KV1-THA", "VKS-KV2-THA", "VKS-KV3-THA"):
+        algs = {s["kind"] + ":" + s["kdf"]["alg"] for s in json.loads((out / code / "keyslots.json").read_text())["slots"]}
+        assert algs == {"recovery:hkdf-sha256", "user:argon2id"}, code
 
     # nothing the users typed is readable on the share: only encrypted bundles and signed packages
     for p in (out / "share").rglob("*"):
