@@ -4,7 +4,7 @@ The SQLCipher database is keyed with a random 256-bit master key that never leav
 plain form. Each user account owns one slot: the master key encrypted with AES-256-GCM under a
 key derived from the user's password with Argon2id. One extra slot is opened by the recovery
 code printed at setup; that code is a random ~122-bit key, not a password, so its slot derives
-its wrapping key with HKDF-SHA256 (`RecoveryKdf`, docs/security.md "Recovery slot"); recovery
+its wrapping key with HKDF-SHA256 (`RecoveryKdf`; docs/security.md §7, "The recovery slot"); recovery
 slots written before keep their Argon2id parameters and open with them. Changing a password
 rewraps one slot; the database is never re-encrypted.
 
