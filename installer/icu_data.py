@@ -30,7 +30,7 @@ Vietnamese and opens the windows-1258 converter inside the frozen app, so a filt
 too much fails the frozen check.
 
 If the tools are missing the build stops with a message naming the Debian packages; set
-`VKS_ICU_FULL=1` to bundle the unfiltered library instead (the onedir is then ~26 MiB larger and
+`VKS_ICU_FULL=1` to bundle the unfiltered library instead (the onedir is then ~28 MiB larger and
 over its budget). Windows builds are untouched: Qt there uses the ICU that Windows ships.
 
 Command line (for inspection): `python installer/icu_data.py LIB OUTDIR` prints what is kept.
@@ -242,7 +242,7 @@ def filtered_or_full(lib: Path, outdir: Path) -> Path:
     try:
         res = build_filtered_library(lib, outdir)
     except IcuFilterError as exc:
-        raise SystemExit(f"icu_data: {exc}\n(VKS_ICU_FULL=1 bundles the unfiltered ICU data: +26 MiB)") from None
+        raise SystemExit(f"icu_data: {exc}\n(VKS_ICU_FULL=1: đóng gói dữ liệu ICU đầy đủ, thêm ~28 MiB)") from None
     print(f"icu_data: {lib.name} {res.full_bytes / 2**20:.2f} -> {res.filtered_bytes / 2**20:.2f} MiB "
           f"({len(res.kept)} of {len(res.kept) + len(res.dropped)} items)", file=sys.stderr)
     return res.library
