@@ -5,7 +5,9 @@
 #   DIST=/tmp/d WORK=/tmp/w installer/build_linux.sh
 #
 # Needs the project venv (.venv, `make test` creates it) and PyInstaller, installed here from
-# the `build` extra if missing. Prints the folder size at the end.
+# the `build` extra if missing; and Debian's icu-devtools, gcc and binutils, with which the spec
+# builds the filtered ICU data library (installer/icu_data.py; VKS_ICU_FULL=1 bundles the full
+# one instead). Prints the folder size at the end.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,6 +19,13 @@ cd "$ROOT"
 if [ ! -x "$PY" ]; then
     echo "Không thấy $PY: hãy chạy 'make test' (tạo .venv) hoặc đặt PYTHON=..." >&2
     exit 2
+fi
+if [ "${VKS_ICU_FULL:-0}" != 1 ]; then   # fail now rather than after PyInstaller's analysis
+    missing="$("$PY" -c 'import sys; sys.path.insert(0, "installer"); import icu_data; print(" ".join(icu_data.missing_tools()))')"
+    if [ -n "$missing" ]; then
+        echo "Thiếu công cụ để lọc dữ liệu ICU: apt-get install $missing (hoặc VKS_ICU_FULL=1)" >&2
+        exit 2
+    fi
 fi
 if ! "$PY" -c "import PyInstaller" 2>/dev/null; then
     echo "Cài PyInstaller (nhóm phụ thuộc 'build')..."

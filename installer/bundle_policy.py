@@ -137,6 +137,11 @@ LINUX_SYSTEM_LIBS = re.compile(
     r"^lib(cups|gnutls|unistring|p11-kit|krb5|krb5support|k5crypto|gssapi_krb5|com_err|keyutils"
     r"|avahi-client|avahi-common|gmp|nettle|hogweed|idn2|tasn1)\.so(\.|$)")
 
+# Linux only: ICU's data library, which libQt6Core links (30.6 MiB for every language), is replaced at
+# build time by one holding what Qt reads for Vietnamese and English (installer/icu_data.py, 2.8 MiB).
+# Windows Qt uses the ICU that Windows ships, so no ICU is bundled there.
+ICU_DATA_LIBRARY = re.compile(r"^libicudata\.so\.\d+$")
+
 # ------------------------------------------------------------------ Qt plugins and translations
 # Plugin type -> plugin base names to keep ("*" = all of that type). Every other plugin type is
 # dropped before dependency analysis, so the libraries they would drag in are never collected.

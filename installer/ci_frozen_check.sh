@@ -10,7 +10,9 @@
 #   3. `vks-cds --bundle-check` (installer/vks_cds_main.py): what the trimming kept really works
 #      frozen: Qt image formats for evidence files, PDFium page rendering, printing to a PDF
 #      printer, Alembic revision files, resources through importlib.resources (plans, fonts,
-#      icons and the F1 user guide resources/help/huong-dan-su-dung.md)
+#      icons and the F1 user guide resources/help/huong-dan-su-dung.md), Vietnamese text in Qt
+#      (QCollator sorting as vi_sort_key does, a Vietnamese time zone name, windows-1258: what the
+#      filtered ICU data of installer/icu_data.py must still hold)
 #   4. runs the frozen `demo` (plans from resources/, reports, XLSX, backup) and `init` + a
 #      start to the login window (`--startup-probe`), all offscreen
 #   5. prints the onedir size against the 150 MiB budget

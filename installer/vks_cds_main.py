@@ -12,7 +12,8 @@ The benchmark subtracts the time it launched the process: cold start to the wind
 `--bundle-check` as the first argument checks what the packaging trimmed or added, inside the
 frozen app (installer/ci_frozen_check.sh): Qt image formats kept for evidence files, printing to
 a PDF printer, PDF pages rasterised with PDFium, Alembic migrations present as files, resources
-found through importlib.resources. Exit 0 when all pass. `vks-cds selftest` covers the rest.
+found through importlib.resources, Vietnamese text in Qt (on Linux through the filtered ICU data
+of installer/icu_data.py). Exit 0 when all pass. `vks-cds selftest` covers the rest.
 """
 
 from __future__ import annotations
@@ -162,11 +163,59 @@ def bundle_check() -> int:
         loaded = QTranslator().load("qtbase_vi", path)
         return "qtbase_vi có" if loaded else "Qt không phát hành qtbase_vi (nút hộp thoại chuẩn theo chữ của ứng dụng)"
 
+    def vietnamese_text():
+        """Vietnamese text in Qt. Everywhere: numbers, a long date and word boundaries in decomposed
+        text (Qt's own tables). On Linux also what reads the ICU data the build filters
+        (installer/icu_data.py): people sorted by QCollator as the app sorts them (vi_sort_key), a
+        time zone name, the windows-1258 converter. On Windows Qt collates and names zones with
+        Windows' own NLS, not ICU (and Wine's sort keys are not Windows'), so those are not checked."""
+        import unicodedata
+
+        from PySide6.QtCore import (QCollator, QDate, QDateTime, QLocale, QStringDecoder, QTextBoundaryFinder,
+                                    QTime, QTimeZone)
+
+        from desktop.models.domain.i18n import given_name_first, vi_sort_key
+
+        vi = QLocale(QLocale.Language.Vietnamese, QLocale.Country.Vietnam)
+        assert vi.toString(1234567.5, "f", 1) == "1.234.567,5"
+        day = vi.toString(QDate(2026, 12, 3), QLocale.FormatType.LongFormat)
+        assert day.startswith("Thứ Năm") and "tháng 12" in day, day
+        words, start = [], 0
+        text = unicodedata.normalize("NFD", "Nguyễn Văn Ánh")   # tone marks as combining characters
+        finder = QTextBoundaryFinder(QTextBoundaryFinder.BoundaryType.Word, text)
+        while (pos := finder.toNextBoundary()) != -1:
+            if finder.boundaryReasons() & QTextBoundaryFinder.BoundaryReason.EndOfItem:
+                words.append(unicodedata.normalize("NFC", text[start:pos]))
+            start = pos
+        assert words == ["Nguyễn", "Văn", "Ánh"], words
+        detail = "số, ngày, ranh giới từ"
+        if not sys.platform.startswith("linux"):
+            return detail
+        # People are listed by given name, the Vietnamese way (a < ă < â, d < đ, tones break ties);
+        # the root collation (what ICU falls back to without its vi data) orders these differently.
+        people = ["Đỗ Văn An", "Dương Thị Bình", "Nguyễn Thị Ánh", "Trần Văn Anh", "Lê Thị Ăn", "Phạm Ân",
+                  "Vũ Hà", "Hồ Hạ", "Lý Hả", "Mai Hã", "Tô Há", "Đinh Ha", "Ơn", "Ôn", "On", "Ưng", "Uy", "anh"]
+        collator = QCollator(vi)
+        by_qt = sorted(people, key=lambda n: collator.sortKey(given_name_first(n)))
+        by_app = sorted(people, key=lambda n: vi_sort_key(given_name_first(n)))
+        assert by_qt == by_app, f"QCollator(vi) {by_qt} != vi_sort_key {by_app}"
+        assert QStringDecoder("windows-1258").isValid(), "thiếu bảng mã windows-1258"
+        detail += ", sắp xếp tên (QCollator), bảng mã windows-1258"
+        zone = QTimeZone(b"Asia/Ho_Chi_Minh")
+        if zone.isValid():   # needs the system's tzdata; the name itself comes from ICU's vi data
+            name = zone.displayName(QTimeZone.TimeType.StandardTime, QTimeZone.NameType.LongName, vi)
+            assert name == "Giờ Đông Dương", name
+            stamp = vi.toString(QDateTime(QDate(2026, 12, 3), QTime(8, 30), zone), QLocale.FormatType.LongFormat)
+            assert stamp.endswith("Giờ Đông Dương"), stamp
+            detail += ", tên múi giờ"
+        return detail
+
     check("Tài nguyên qua importlib.resources", resources_found)
     check("Alembic: tệp migration đi kèm", migrations)
     check("Định dạng ảnh minh chứng (plugin imageformats)", image_formats)
     check("PDFium (pypdfium2) và in (QtPrintSupport)", pdfium_and_print)
     check("Bản dịch Qt tiếng Việt", translations)
+    check("Chữ tiếng Việt trong Qt (số, ngày, ranh giới từ; Linux: ICU)", vietnamese_text)
     app.processEvents()
     ok = all(results)
     print("KIỂM TRA GÓI: " + ("ĐẠT" if ok else "KHÔNG ĐẠT"))

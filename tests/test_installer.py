@@ -202,6 +202,116 @@ def test_qt_plugin_and_translation_filters(policy):
     assert {os.path.basename(s) for s, _ in policy.filter_qt_datas(datas)} == {"qtbase_vi.qm", "other.txt"}
 
 
+# ------------------------------------------------------------------ ICU data filter (Linux onedir)
+@pytest.fixture(scope="module")
+def icu_data():
+    return _load("icu_data", INSTALLER / "icu_data.py")
+
+
+def test_icu_locale_ids_and_shared_tables(icu_data):
+    for stem in ("root", "vi", "vi_VN", "en_US_POSIX", "sr_Latn_BA", "zh_Hant_TW", "es_419", "de_",
+                 "no_NO_NY", "ca_ES_VALENCIA", "yue_Hans"):
+        assert icu_data.is_locale_id(stem), stem
+    for stem in ("pool", "res_index", "supplementalData", "zoneinfo64", "metaZones", "tzdbNames",
+                 "icuver", "units", "plurals", "likelySubtags"):
+        assert not icu_data.is_locale_id(stem), stem
+
+
+def test_icu_filter_keeps_vietnamese_english_and_what_qt_reads(icu_data):
+    keep = icu_data.keep_item
+    for item in ("root.res", "vi.res", "vi_VN.res", "en.res", "en_US_POSIX.res", "pool.res", "res_index.res",
+                 "supplementalData.res", "zoneinfo64.res", "metaZones.res", "cnvalias.icu",
+                 "coll/ucadata.icu", "coll/root.res", "coll/vi.res", "coll/res_index.res",
+                 "zone/vi.res", "zone/en.res", "zone/pool.res", "zone/tzdbNames.res",
+                 "somethingNew.res", "somethingNew.icu"):          # unknown tables stay (safe default)
+        assert keep(item), item
+    for item in ("fr.res", "zh_Hant_TW.res", "en_GB.res", "en_001.res", "coll/ja.res", "coll/de_.res",
+                 "zone/de.res", "brkitr/root.res", "brkitr/word.brk", "brkitr/thaidict.dict",
+                 "curr/vi.res", "lang/vi.res", "region/vi.res", "unit/vi.res", "rbnf/vi.res",
+                 "translit/root.res", "unames.icu", "uemoji.icu", "ulayout.icu", "confusables.cfu",
+                 "nfkc.nrm", "uts46.nrm", "rfc3491.spp"):
+        assert not keep(item), item
+    assert keep("ibm-5354_P100-1998.cnv", single_byte=True)
+    assert not keep("gb18030.cnv", single_byte=False)
+    with pytest.raises(ValueError):
+        keep("gb18030.cnv")
+    assert all(keep(i, single_byte=True) for i in icu_data.REQUIRED_ITEMS)
+
+
+def _cnv_item(max_bytes: int) -> bytes:
+    header = bytes([32, 0, 0xDA, 0x27]) + bytes(8) + b"cnvt" + bytes(16)      # 32-byte data header
+    static = (100).to_bytes(4, "little") + b"windows-1258".ljust(60, b"\0") + (1258).to_bytes(4, "little")
+    return header + static + bytes([1, 2, 1, max_bytes]) + bytes(28)
+
+
+def test_icu_converter_width_from_the_table_header(icu_data):
+    assert icu_data.cnv_max_bytes_per_char(_cnv_item(1)) == 1
+    assert icu_data.cnv_max_bytes_per_char(_cnv_item(4)) == 4
+    with pytest.raises(ValueError):
+        icu_data.cnv_max_bytes_per_char(b"\x20\x00\xda\x27" + bytes(8) + b"ResB" + bytes(100))
+
+
+def test_icu_filter_fails_loudly_without_its_tools(icu_data, monkeypatch, tmp_path):
+    monkeypatch.setattr(icu_data.shutil, "which", lambda tool: None)
+    with pytest.raises(icu_data.IcuFilterError, match="apt-get install .*icu-devtools"):
+        icu_data.build_filtered_library(tmp_path / "libicudata.so.73", tmp_path / "out")
+    lib = tmp_path / "libicudata.so.73"
+    lib.write_bytes(b"x")
+    monkeypatch.delenv("VKS_ICU_FULL", raising=False)
+    with pytest.raises(SystemExit, match="VKS_ICU_FULL=1"):
+        icu_data.filtered_or_full(lib, tmp_path / "out")
+    monkeypatch.setenv("VKS_ICU_FULL", "1")
+    assert icu_data.filtered_or_full(lib, tmp_path / "out") == lib
+
+
+def test_spec_swaps_in_the_filtered_icu_data(policy):
+    text = SPEC.read_text(encoding="utf-8")
+    assert "icu_data.filtered_or_full(" in text and "_icu_filtered(e) for e in a.binaries" in text
+    assert policy.ICU_DATA_LIBRARY.match("libicudata.so.73")
+    assert not policy.ICU_DATA_LIBRARY.match("libicuuc.so.73")
+    assert "icu-devtools" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def _wheel_icu_data() -> Path | None:
+    try:
+        import PySide6
+    except ImportError:  # pragma: no cover
+        return None
+    libs = sorted((Path(PySide6.__file__).parent / "Qt" / "lib").glob("libicudata.so.*"))
+    return libs[0] if libs else None
+
+
+def test_icu_filtered_library_serves_vietnamese_qt(icu_data, tmp_path):
+    """Build the filtered library from the wheel's and load Qt against it: Vietnamese collation
+    (as vi_sort_key orders), a Vietnamese time zone name and windows-1258 still work, and it is
+    far smaller; converters of other scripts are gone."""
+    lib = _wheel_icu_data()
+    if lib is None or icu_data.missing_tools():
+        pytest.skip("no ICU in the PySide6 wheel, or icupkg/gcc/binutils missing")
+    res = icu_data.build_filtered_library(lib, tmp_path / "icu")
+    assert res.library.name == lib.name and res.filtered_bytes < 4 * 2**20 < 25 * 2**20 < res.full_bytes
+    assert set(icu_data.REQUIRED_ITEMS) <= set(res.kept)
+    probe = """
+import sys
+from PySide6.QtCore import QCollator, QLocale, QStringDecoder, QTimeZone
+from desktop.models.domain.i18n import vi_sort_key
+vi = QLocale(QLocale.Language.Vietnamese, QLocale.Country.Vietnam)
+names = ["Đỗ", "Dương", "Ánh", "anh", "Ăn", "Ân", "Hà", "Hạ", "Ha", "Ơn", "Ôn", "On", "Ưng", "Uy"]
+c = QCollator(vi)
+assert sorted(names, key=c.sortKey) == sorted(names, key=vi_sort_key), sorted(names, key=c.sortKey)
+assert QStringDecoder("windows-1258").isValid()
+assert not QStringDecoder("Shift_JIS").isValid()
+tz = QTimeZone(b"Asia/Ho_Chi_Minh")
+if tz.isValid():
+    assert tz.displayName(QTimeZone.TimeType.StandardTime, QTimeZone.NameType.LongName, vi) == "Giờ Đông Dương"
+print("ok")
+"""
+    env = {**os.environ, "LD_LIBRARY_PATH": str(res.library.parent), "PYTHONPATH": str(ROOT),
+           "QT_QPA_PLATFORM": "offscreen"}
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr
+
+
 def test_qt_hook_overrides_use_the_policy():
     for mod in ("PySide6", "PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets"):
         text = (INSTALLER / "hooks" / f"hook-{mod}.py").read_text(encoding="utf-8")
