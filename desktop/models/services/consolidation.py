@@ -426,22 +426,30 @@ def cells_as_of(session: AppSession, plan: Plan, period: ReportingPeriod, as_of:
     non-cumulative counts, and the milestones whose completion date does; a unit without
     materialised cells (or a document dated inside the period) is evaluated in full."""
     plan_id, days = plan.id, dict(plan.submission_deadlines)
-    wanted = {u: {t.code for t in ts} for u, ts in targets_of.items()}
+    sets: dict[int, frozenset[str]] = {}  # units of one level share one list of targets: one set per list
+    wanted = {u: sets.get(id(ts)) or sets.setdefault(id(ts), frozenset(t.code for t in ts))
+              for u, ts in targets_of.items()}
     by_code = {t.code: t for ts in targets_of.values() for t in ts}
     cells: dict[tuple[str, str], CellView] = {}
-    by_value = _PROGRESS_BY_VALUE
-    with session.db.session() as s:
+    have: set[str] = set()  # units with materialised cells
+    stale: set[tuple[str, str]] = set()  # their cells to evaluate here
+    by_value, new = _PROGRESS_BY_VALUE, tuple.__new__
+    with session.db.session() as s, _bulk():
         if as_of >= period.end:
             for unit, blob in s.connection().execute(
                     select(MatrixRow.unit_code, MatrixRow.cells)
                     .where(MatrixRow.plan_id == plan_id, MatrixRow.period_key == period.key)):
                 codes = wanted.get(unit)
-                if codes:
-                    for code, (status, percent, reason) in unpack_cells(blob).items():
-                        if code in codes:
-                            cells[(unit, code)] = CellView(by_value[status], percent, reason)
-        have = {u for u, _code in cells}
-        stale = {(u, c) for u in have for c in wanted[u] if (u, c) not in cells}
+                if not codes:
+                    continue
+                row = unpack_cells(blob)
+                before = len(cells)
+                cells.update(((unit, code), new(CellView, (by_value[status], percent, reason)))
+                             for code, (status, percent, reason) in row.items() if code in codes)
+                if len(cells) > before:
+                    have.add(unit)
+                    if len(cells) - before < len(codes):
+                        stale.update((unit, c) for c in codes if c not in row)
         redo = {c for c, t in by_code.items() if as_of > period.end and _date_bound(t, plan, period, as_of)}
         if as_of > period.end:  # a milestone done after the period's end but by `as_of` counts
             dated = [c for c, t in by_code.items() if t.measure.type in ("milestone", "qualitative")]
