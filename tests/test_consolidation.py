@@ -199,14 +199,21 @@ def test_matrix_page(qtbot, qtmodeltester, province):
     head.lock()
 
 
-def _cells(s, unit_code):
+def _stored(s, unit_code=None):
+    """(unit, period, target, status, percent, reason, report id) of every stored cell, unpacked."""
     from sqlalchemy import select
 
+    m = cons.MatrixRow
+    q = select(m.unit_code, m.period_key, m.report_id, m.cells)
+    if unit_code is not None:
+        q = q.where(m.unit_code == unit_code)
     with s.db.session() as db:
-        return sorted(db.execute(select(cons.MatrixCellRow.period_key, cons.MatrixCellRow.target_code,
-                                        cons.MatrixCellRow.status, cons.MatrixCellRow.percent,
-                                        cons.MatrixCellRow.reason)
-                                 .where(cons.MatrixCellRow.unit_code == unit_code)).all())
+        return sorted((unit, key, target, *cell, report_id) for unit, key, report_id, blob in db.execute(q)
+                      for target, cell in cons.unpack_cells(blob).items())
+
+
+def _cells(s, unit_code):
+    return [c[1:6] for c in _stored(s, unit_code)]
 
 
 def test_incremental_refresh_equals_full_refresh(province):
@@ -238,27 +245,27 @@ def test_incremental_refresh_equals_full_refresh(province):
 
 
 def _all_cells(s):
-    from sqlalchemy import select
-
-    m = cons.MatrixCellRow
-    with s.db.session() as db:
-        return sorted(db.execute(select(m.unit_code, m.period_key, m.target_code, m.status, m.percent, m.reason,
-                                        m.report_id)).all())
+    return _stored(s)
 
 
-def _cell_ids(s, unit_code, period_key):
-    from sqlalchemy import select
+def _writes(monkeypatch):
+    """The period keys of every row `refresh_unit` writes from now on."""
+    written: list[str] = []
+    write = cons._write_rows
 
-    m = cons.MatrixCellRow
-    with s.db.session() as db:
-        return dict(db.execute(select(m.target_code, m.id).where(m.unit_code == unit_code, m.period_key == period_key)).all())
+    def spy(*args, **kwargs):
+        keys = write(*args, **kwargs)
+        written.extend(keys)
+        return keys
+    monkeypatch.setattr(cons, "_write_rows", spy)
+    return written
 
 
-def test_refresh_after_imports_equals_rebuild_from_scratch(province):
+def test_refresh_after_imports_equals_rebuild_from_scratch(province, monkeypatch):
     """Cells kept current report by report (out of order, a late month, a resend changing a few
-    figures, a stray second copy of a cell) are exactly what a rebuild from nothing gives; a
-    resend rewrites only the cells that changed."""
-    from sqlalchemy import delete, insert
+    figures, a stray row of a period without a report) are exactly what a rebuild from nothing
+    gives; a resend rewrites only the rows (periods) whose cells changed."""
+    from sqlalchemy import delete, insert, select
 
     v, s = province
     plan = plans.get_plan(s, PLAN)
@@ -273,36 +280,57 @@ def test_refresh_after_imports_equals_rebuild_from_scratch(province):
     receive(kv2, "2025-01", _entries(plan, 0.9, 2))
     receive(kv1, "2025-03", _entries(plan, 1.0, 4))  # March before February
     receive(kv1, "2025-02", _entries(plan, 0.4, 0))  # February late: February and March again
-    feb = _cell_ids(s, kv1, "2025-02")
-    # the resend changes one ratio target's figures only
+    feb = {c[2]: c[3:6] for c in _stored(s, kv1) if c[1] == "2025-02"}
+    written = _writes(monkeypatch)
+    # the same figures again: nothing is written
+    receive(kv1, "2025-02", _entries(plan, 0.4, 0), revision=1)
+    assert written == []
+    # the resend changes one ratio target's figures only: February's row is rewritten, that cell changed
     ratio = next(t.code for t in plan.targets if t.measure.type == "ratio" and t.code in feb)
     resent = _entries(plan, 0.4, 0)
     resent[ratio] = {"numerator": "100", "denominator": "100"}
-    receive(kv1, "2025-02", resent, revision=1)
-    after = _cell_ids(s, kv1, "2025-02")
+    receive(kv1, "2025-02", resent, revision=2)
+    assert "2025-02" in written and "2025-01" not in written
+    after = {c[2]: c[3:6] for c in _stored(s, kv1) if c[1] == "2025-02"}
     assert after.keys() == feb.keys()
-    assert after[ratio] != feb[ratio]  # rewritten
-    assert sum(after[c] == feb[c] for c in feb) == len(feb) - 1  # the others untouched
-    # a stray second copy of a cell goes at the next refresh of its period
+    assert [c for c in feb if after[c] != feb[c]] == [ratio]
+    # a stray row of a period the unit has no report for goes at the next refresh of the unit
     with s.db.session() as db:
-        row = db.execute(_select_cells_of(kv2, "2025-01")).first()
-        db.execute(insert(cons.MatrixCellRow), [dict(row._mapping)])
-    receive(kv2, "2025-01", _entries(plan, 0.9, 2), revision=1)
+        row = db.execute(select(cons.MatrixRow.plan_id, cons.MatrixRow.unit_code, cons.MatrixRow.done,
+                                cons.MatrixRow.cells).where(cons.MatrixRow.unit_code == kv2)).first()
+        db.execute(insert(cons.MatrixRow), [dict(row._mapping, period_key="2025-05", report_id=None)])
+    assert "2025-05" in {c[1] for c in _stored(s, kv2)}
+    cons.refresh_unit(s, PLAN, kv2)
     incremental = _all_cells(s)
     assert len(incremental) == len(set(incremental))
     assert {c[1] for c in incremental if c[0] == kv1} == {"2025-01", "2025-02", "2025-03"}
+    assert {c[1] for c in incremental if c[0] == kv2} == {"2025-01"}
     with s.db.session() as db:
-        db.execute(delete(cons.MatrixCellRow))
+        db.execute(delete(cons.MatrixRow))
     assert cons.rebuild(s, PLAN) == len(incremental)
     assert _all_cells(s) == incremental
 
 
-def _select_cells_of(unit_code, period_key):
-    from sqlalchemy import select
+def test_packed_cells_round_trip_and_deleted_report_takes_its_row(province):
+    """`unpack_cells(pack_cells(x)) == x` (floats exactly, Vietnamese reasons); a unit's row of a
+    period goes with its report (ON DELETE CASCADE), like the cells did."""
+    from sqlalchemy import delete, func, select
 
-    m = cons.MatrixCellRow
-    return select(m.plan_id, m.period_key, m.unit_code, m.target_code, m.status, m.percent, m.reason,
-                  m.report_id).where(m.unit_code == unit_code, m.period_key == period_key)
+    from desktop.models.storage.schema import Report
+
+    cells = {"A1": ["hoan_thanh", 1.0, ""], "A2": ["cham_tien_do", 0.1 + 0.2, "Chưa đạt 30% — tỷ lệ 1/3"],
+             "A3": ["chua_thuc_hien", None, ""]}
+    assert cons.unpack_cells(cons.pack_cells(cells)) == cells
+    v, s = province
+    plan = plans.get_plan(s, PLAN)
+    progress.store_received_report(s, "VKS-KV1-THA", PLAN, plan.version, "2025-01", _entries(plan, 0.2, 1),
+                                   received_at=datetime(2025, 2, 3))
+    cons.refresh_unit(s, PLAN, "VKS-KV1-THA")
+    with s.db.session() as db:
+        assert db.scalar(select(func.count()).select_from(cons.MatrixRow)) == 1
+        db.execute(delete(Report).where(Report.unit_code == "VKS-KV1-THA"))
+    with s.db.session() as db:
+        assert db.scalar(select(func.count()).select_from(cons.MatrixRow)) == 0
 
 
 def _return(s, unit_code: str, period: str) -> None:
@@ -450,3 +478,47 @@ def test_matrix_page_sorts_in_the_model(qtbot, qtmodeltester, province):
     page.search.setText("khu vuc 1")
     assert shown() == ["VKS-KV1-THA"]
     qtmodeltester.check(page.model)
+
+
+def test_migration_packs_matrix_cells_and_downgrade_unpacks_them(tmp_path):
+    """0011_matrix turns the per-cell table into one packed row per unit and period (a stray
+    second copy of a cell: the later one) and drops it; the downgrade gives the cells back."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import text
+
+    from desktop.models.storage import db as dbmod
+    from desktop.models.storage.keyslots import generate_master_key
+
+    cfg = dbmod._alembic_config()
+    before = ScriptDirectory.from_config(cfg).get_revision("0011_matrix").down_revision
+    db = dbmod.Database(tmp_path / "old.db", generate_master_key())
+    dbmod.upgrade(db, before)
+    cells = [("P", "2025-01", "KV1", "T1", "hoan_thanh", 1.0, ""),
+             ("P", "2025-01", "KV1", "T2", "cham_tien_do", 0.3, "Mới đạt 30%"),
+             ("P", "2025-01", "KV2", "T1", "chua_thuc_hien", None, ""),
+             ("P", "2025-02", "KV1", "T1", "qua_han", 0.5, "Quá hạn")]
+    insert = text("INSERT INTO matrix_cells (plan_id, period_key, unit_code, target_code, status, percent, reason) "
+                  "VALUES (:p, :k, :u, :t, :s, :pct, :r)")
+    with db.session() as s:
+        s.execute(insert, [dict(zip(("p", "k", "u", "t", "s", "pct", "r"), c)) for c in cells])
+        s.execute(insert, dict(p="P", k="2025-02", u="KV1", t="T1", s="dung_tien_do", pct=0.6, r=""))  # stray copy
+    dbmod.upgrade(db, "0011_matrix")
+    with db.session() as s:
+        rows = {(p, k, u): (done, cons.unpack_cells(blob)) for p, k, u, done, blob in s.execute(
+            text("SELECT plan_id, period_key, unit_code, done, cells FROM matrix_rows"))}
+        tables = {r[0] for r in s.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
+    assert "matrix_cells" not in tables
+    assert rows == {("P", "2025-01", "KV1"): (1, {"T1": ["hoan_thanh", 1.0, ""], "T2": ["cham_tien_do", 0.3, "Mới đạt 30%"]}),
+                    ("P", "2025-01", "KV2"): (0, {"T1": ["chua_thuc_hien", None, ""]}),
+                    ("P", "2025-02", "KV1"): (0, {"T1": ["dung_tien_do", 0.6, ""]})}
+    with db._open_engine().begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, before)
+    with db.session() as s:
+        back = sorted(tuple(r) for r in s.execute(text(
+            "SELECT plan_id, period_key, unit_code, target_code, status, percent, reason FROM matrix_cells")))
+        tables = {r[0] for r in s.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
+    assert "matrix_rows" not in tables
+    assert back == sorted(cells[:3] + [("P", "2025-02", "KV1", "T1", "dung_tien_do", 0.6, "")])
+    db.close()

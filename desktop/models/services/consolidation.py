@@ -3,8 +3,11 @@ reporting rate and timeliness, period comparison, chasing, and accepting reports
 
 Reports received from subordinate units are stored in the same `reports`/`progress_entries`
 tables with `unit_code` = the sending unit. Evaluating 355 units × 60 targets on every open
-would take about a second, so the status of each cell is materialised in `matrix_cells` when a
-unit's report is applied (`refresh_unit`) and the matrix opens with one indexed query. A cell is
+would take about a second, so the status of each cell is materialised when a unit's report is
+applied (`refresh_unit`) and the matrix opens with one indexed query. A unit's cells of one plan
+and period are stored packed in one row of `matrix_rows` (`pack_cells`: zlib-compressed JSON),
+so a 1,000-unit matrix reads 1,000 rows, not 60,000, and a new month writes one row, not sixty
+(each row written or read costs SQLCipher's memory security far more than its bytes). A cell is
 evaluated as at the end of its period, so it never goes stale with the calendar; it changes only
 when that unit's data (or the plan version) changes.
 
@@ -17,13 +20,15 @@ This module must never import Qt.
 from __future__ import annotations
 
 import gc
+import json
+import zlib
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from desktop.models.domain import workflow
@@ -44,23 +49,35 @@ RECEIVED = ReportState.RECEIVED
 RETURNED = ReportState.RETURNED
 
 
-class MatrixCellRow(Base):
-    """Materialised status of one unit × target × period (revision 0005)."""
+class MatrixRow(Base):
+    """The materialised cells of one unit for one plan and period, packed (revision 0011_matrix).
 
-    __tablename__ = "matrix_cells"
-    # the matrix reads a period's cells from the covering index alone (revision 0008_perf_cover)
-    __table_args__ = (Index("ix_matrix_cells_period", "plan_id", "period_key", "unit_code", "target_code", "status",
-                            "percent", "reason"),
-                      Index("ix_matrix_cells_unit", "plan_id", "unit_code", "period_key"))
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    plan_id: Mapped[str] = mapped_column(String(64), nullable=False)
-    period_key: Mapped[str] = mapped_column(String(16), nullable=False)
-    unit_code: Mapped[str] = mapped_column(String(40), nullable=False)
-    target_code: Mapped[str] = mapped_column(String(32), nullable=False)
-    status: Mapped[str] = mapped_column(String(20), nullable=False)
-    percent: Mapped[float | None] = mapped_column(Float, nullable=True)
-    reason: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    `cells` is `pack_cells` of target code -> [status, percent, reason] for the targets the unit
+    reports on; `done` counts its HOAN_THANH cells (the matrix's completion column without
+    unpacking); `report_id` is the unit's report of the period (its cells go with it). The table
+    is clustered on its key (`WITHOUT ROWID`): a period's rows lie together, so the matrix
+    decrypts the pages of that period only."""
+
+    __tablename__ = "matrix_rows"
+    __table_args__ = (Index("ix_matrix_rows_unit", "plan_id", "unit_code", "period_key"),
+                      {"sqlite_with_rowid": False})
+    plan_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(40), primary_key=True)
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), nullable=True)
+    done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    cells: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
+def pack_cells(cells: Mapping[str, list | tuple]) -> bytes:
+    """target code -> (status value, percent, reason), as stored in `matrix_rows.cells`."""
+    return zlib.compress(json.dumps({code: list(cell) for code, cell in cells.items()}, ensure_ascii=False,
+                                    separators=(",", ":")).encode("utf-8"))
+
+
+def unpack_cells(blob: bytes) -> dict[str, list]:
+    """The inverse of `pack_cells`: target code -> [status value, percent, reason]."""
+    return json.loads(zlib.decompress(blob))
 
 
 class CellView(NamedTuple):
@@ -75,29 +92,28 @@ _PROGRESS_BY_VALUE = {p.value: p for p in Progress}
 
 
 class MatrixCells(Mapping):
-    """(unit code, target code) -> CellView of one matrix, built a unit at a time on first use.
+    """(unit code, target code) -> CellView of one matrix, unpacked a unit at a time on first use.
 
     A 1,000-unit matrix has 60,000 cells; the page shows about 40 units and sorts by unit, so
-    building every CellView when the matrix opens cost more than reading the cells. `rows` are
-    (target, status, percent, reason) sorted by unit (from the covering index); `spans` the slice
-    of each counted unit, `applies` the targets each must report on (other cells are not
-    applicable)."""
+    unpacking every unit's row when the matrix opens cost more than reading the rows. `packed`
+    holds each counted unit's `matrix_rows.cells`, `applies` the targets each must report on
+    (other cells are not applicable)."""
 
-    __slots__ = ("_rows", "_spans", "_applies", "_built")
+    __slots__ = ("_packed", "_applies", "_built")
 
-    def __init__(self, rows: list[tuple], spans: dict[str, tuple[int, int]], applies: dict[str, frozenset[str]]):
-        self._rows, self._spans, self._applies = rows, spans, applies
+    def __init__(self, packed: dict[str, bytes], applies: dict[str, frozenset[str]]):
+        self._packed, self._applies = packed, applies
         self._built: dict[str, dict[str, CellView]] = {}
 
     def _unit(self, unit_code: str) -> dict[str, CellView] | None:
         built = self._built.get(unit_code)
         if built is None:
-            span = self._spans.get(unit_code)
-            if span is None:
+            blob = self._packed.get(unit_code)
+            if blob is None:
                 return None
             by_value, new, ts = _PROGRESS_BY_VALUE, tuple.__new__, self._applies[unit_code]
             built = self._built[unit_code] = {t: new(CellView, (by_value[st], pct, why))
-                                              for t, st, pct, why in self._rows[span[0]:span[1]] if t in ts}
+                                              for t, (st, pct, why) in unpack_cells(blob).items() if t in ts}
         return built
 
     def get(self, key, default=None):
@@ -115,14 +131,14 @@ class MatrixCells(Mapping):
         return cells is not None and key[1] in cells
 
     def __iter__(self):
-        for unit_code in self._spans:
+        for unit_code in self._packed:
             yield from ((unit_code, target_code) for target_code in self._cells_of(unit_code))
 
     def __len__(self) -> int:
-        return sum(len(self._cells_of(unit_code)) for unit_code in self._spans)
+        return sum(len(self._cells_of(unit_code)) for unit_code in self._packed)
 
     def _cells_of(self, unit_code: str) -> dict[str, CellView]:
-        """The cells of a counted unit (one of ``spans``)."""
+        """The cells of a counted unit (one of ``packed``)."""
         cells = self._unit(unit_code)
         if cells is None:
             raise KeyError(unit_code)
@@ -238,9 +254,9 @@ def refresh_unit(session: AppSession, plan_id: str, unit_code: str, plan: Plan |
     A cell is evaluated as at the end of its period from the unit's entries up to that period, so
     a report for period P can change the cells of P and of later periods only. Applying a bundle
     passes its period: the work is one transaction with indexed reads of the unit's entries and
-    cells, independent of the number of units and (for reports arriving in order) of history.
-    Only the cells that differ are written (SQLCipher's memory security makes each written row
-    cost ~0.1 ms: a resent report that changes three figures rewrites three cells, not sixty)."""
+    rows, independent of the number of units and (for reports arriving in order) of history.
+    Only the periods whose cells differ are written (one packed row each, `MatrixRow`): a resent
+    report that changes nothing rewrites nothing."""
     if isinstance(since, str):
         since = ReportingPeriod.parse(since)
     with session.db.session() as s:
@@ -260,30 +276,28 @@ def refresh_unit(session: AppSession, plan_id: str, unit_code: str, plan: Plan |
             reports = [(p, rid) for p, rid in reports if p.end >= since.end]
         values = entry_values(s, plan_id, unit_code, None) if reports and targets else {}
         days = dict(plan.submission_deadlines)
-        want: dict[tuple[str, str], tuple] = {}
+        want: dict[str, tuple[int, dict[str, list]]] = {}
         for period, report_id in reports:
-            key, end = period.key, period.end
+            end, cells = period.end, {}
             for t in targets:
                 entries = [e for e in values.get(t.code, ()) if e.period.end <= end]
                 result = evaluate(t, plan.year, entries, end, period, submission_days=days)
-                want[(key, t.code)] = (result.status.value, result.percent, result.reason, report_id)
-        _write_cells(s, plan_id, unit_code, want, None if since is None else [since.key] + [p.key for p, _ in reports])
-    return len(want)
+                cells[t.code] = [result.status.value, result.percent, result.reason]
+            if cells:
+                want[period.key] = (report_id, cells)
+        _write_rows(s, plan_id, unit_code, want, None if since is None else [since.key] + [p.key for p, _ in reports])
+    return sum(len(cells) for _report_id, cells in want.values())
 
 
-#: rows per INSERT statement (8 parameters each: under SQLite's historical limit of 999)
-_INSERT_CHUNK = 120
-
-
-def _write_cells(s, plan_id: str, unit_code: str, want: dict[tuple[str, str], tuple],
-                 period_keys: list[str] | None) -> None:
-    """Make the unit's cells of `period_keys` (every period when None) exactly `want`:
-    (period key, target code) -> (status, percent, reason, report id), touching only the rows
-    that differ. Plain driver statements: no ORM bookkeeping for rows nobody holds."""
+def _write_rows(s, plan_id: str, unit_code: str, want: dict[str, tuple[int, dict[str, list]]],
+                period_keys: list[str] | None) -> list[str]:
+    """Make the unit's rows of `period_keys` (every period when None) exactly `want`: period key
+    -> (report id, target code -> [status, percent, reason]), writing only the rows that differ
+    and deleting those of periods not wanted. Returns the period keys written. Plain driver
+    statements: no ORM bookkeeping for rows nobody holds."""
     cursor = s.connection().connection.cursor()
     try:
-        sql = ("SELECT id, period_key, target_code, status, percent, reason, report_id FROM matrix_cells "
-               "WHERE plan_id = ? AND unit_code = ?")
+        sql = "SELECT period_key, report_id, cells FROM matrix_rows WHERE plan_id = ? AND unit_code = ?"
         params: list = [plan_id, unit_code]
         if period_keys is not None:
             keys = sorted(set(period_keys))
@@ -291,21 +305,24 @@ def _write_cells(s, plan_id: str, unit_code: str, want: dict[tuple[str, str], tu
             params += keys
         todo = dict(want)
         gone = []
-        for row_id, key, code, *cell in cursor.execute(sql, params).fetchall():
-            if todo.get((key, code)) == tuple(cell):
-                del todo[(key, code)]  # already right (a second copy of a cell is not: it goes)
-            else:
-                gone.append((row_id,))
+        for key, report_id, blob in cursor.execute(sql, params).fetchall():
+            if key not in todo:
+                gone.append((plan_id, key, unit_code))
+            elif todo[key][0] == report_id and unpack_cells(blob) == todo[key][1]:
+                del todo[key]  # already right
         if gone:
-            cursor.executemany("DELETE FROM matrix_cells WHERE id = ?", gone)
-        rows = [(plan_id, key, unit_code, code, *cell) for (key, code), cell in todo.items()]
-        for at in range(0, len(rows), _INSERT_CHUNK):
-            chunk = rows[at:at + _INSERT_CHUNK]
-            cursor.execute("INSERT INTO matrix_cells (plan_id, period_key, unit_code, target_code, status, percent, "
-                           "reason, report_id) VALUES " + ",".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk)),
-                           [x for row in chunk for x in row])
+            cursor.executemany("DELETE FROM matrix_rows WHERE plan_id = ? AND period_key = ? AND unit_code = ?", gone)
+        done = Progress.HOAN_THANH.value
+        if todo:
+            cursor.executemany(
+                "INSERT INTO matrix_rows (plan_id, period_key, unit_code, report_id, done, cells) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (plan_id, period_key, unit_code) DO UPDATE SET "
+                "report_id = excluded.report_id, done = excluded.done, cells = excluded.cells",
+                [(plan_id, key, unit_code, report_id, sum(c[0] == done for c in cells.values()), pack_cells(cells))
+                 for key, (report_id, cells) in todo.items()])
     finally:
         cursor.close()
+    return sorted(todo)
 
 
 def rebuild(session: AppSession, plan_id: str) -> int:
@@ -336,29 +353,18 @@ def matrix(session: AppSession, plan_id: str, period: ReportingPeriod | str) -> 
         reports = {r.unit_code: r for r in s.execute(select(*_REPORT_COLUMNS).where(
             Report.plan_id == plan_id, Report.period_key == period.key))}
         returned = {code for code, r in reports.items() if r.status == RETURNED}
-        # 60,000 cells at 1,000 units: read through the driver's cursor (plain tuples: SQLAlchemy's
-        # rows cost more than the read), built by comprehensions and tuple.__new__ (CellView is a
-        # NamedTuple); a returned report's figures count only once re-sent.
-        # both reads in this session's one transaction (db.py: BEGIN on the first statement), so the
-        # per-unit counts match the rows; both walk the covering index in unit order
+        # one packed row per unit (1,000 at 1,000 units: 60,000 cells), read through the driver's
+        # cursor (plain tuples) and unpacked a unit at a time when the page asks (MatrixCells); a
+        # returned report's figures count only once re-sent
         cursor = s.connection().connection.cursor()
         try:
-            counts = cursor.execute("SELECT unit_code, count(*), sum(status = ?) FROM matrix_cells "
-                                    "WHERE plan_id = ? AND period_key = ? GROUP BY unit_code ORDER BY unit_code",
-                                    (Progress.HOAN_THANH.value, plan_id, period.key)).fetchall()
-            # the unit of each row is known from the counts: 60,000 strings fewer to make
-            rows = cursor.execute("SELECT target_code, status, percent, reason FROM matrix_cells "
-                                  "WHERE plan_id = ? AND period_key = ? ORDER BY unit_code",
+            rows = cursor.execute("SELECT unit_code, done, cells FROM matrix_rows WHERE plan_id = ? AND period_key = ?",
                                   (plan_id, period.key)).fetchall()
         finally:
             cursor.close()
-        spans, done_count, at = {}, {}, 0
-        for code, n, done in counts:
-            if code in applies and code not in returned:
-                spans[code] = (at, at + n)
-                done_count[code] = done
-            at += n
-        cells = MatrixCells(rows, spans, applies)
+        packed = {code: blob for code, _done, blob in rows if code in applies and code not in returned}
+        done_count = {code: done for code, done, _blob in rows}
+        cells = MatrixCells(packed, applies)
         from . import insider
 
         found = insider.report_problems_in(s, list(reports.values()), session_cache=True)
@@ -420,20 +426,30 @@ def cells_as_of(session: AppSession, plan: Plan, period: ReportingPeriod, as_of:
     non-cumulative counts, and the milestones whose completion date does; a unit without
     materialised cells (or a document dated inside the period) is evaluated in full."""
     plan_id, days = plan.id, dict(plan.submission_deadlines)
-    wanted = {u: {t.code for t in ts} for u, ts in targets_of.items()}
+    sets: dict[int, frozenset[str]] = {}  # units of one level share one list of targets: one set per list
+    wanted = {u: sets.get(id(ts)) or sets.setdefault(id(ts), frozenset(t.code for t in ts))
+              for u, ts in targets_of.items()}
     by_code = {t.code: t for ts in targets_of.values() for t in ts}
     cells: dict[tuple[str, str], CellView] = {}
-    by_value = _PROGRESS_BY_VALUE
-    with session.db.session() as s:
+    have: set[str] = set()  # units with materialised cells
+    stale: set[tuple[str, str]] = set()  # their cells to evaluate here
+    by_value, new = _PROGRESS_BY_VALUE, tuple.__new__
+    with session.db.session() as s, _bulk():
         if as_of >= period.end:
-            for unit, code, status, percent, reason in s.connection().execute(
-                    select(MatrixCellRow.unit_code, MatrixCellRow.target_code, MatrixCellRow.status,
-                           MatrixCellRow.percent, MatrixCellRow.reason)
-                    .where(MatrixCellRow.plan_id == plan_id, MatrixCellRow.period_key == period.key)):
-                if code in wanted.get(unit, ()):
-                    cells[(unit, code)] = CellView(by_value[status], percent, reason)
-        have = {u for u, _code in cells}
-        stale = {(u, c) for u in have for c in wanted[u] if (u, c) not in cells}
+            for unit, blob in s.connection().execute(
+                    select(MatrixRow.unit_code, MatrixRow.cells)
+                    .where(MatrixRow.plan_id == plan_id, MatrixRow.period_key == period.key)):
+                codes = wanted.get(unit)
+                if not codes:
+                    continue
+                row = unpack_cells(blob)
+                before = len(cells)
+                cells.update(((unit, code), new(CellView, (by_value[status], percent, reason)))
+                             for code, (status, percent, reason) in row.items() if code in codes)
+                if len(cells) > before:
+                    have.add(unit)
+                    if len(cells) - before < len(codes):
+                        stale.update((unit, c) for c in codes if c not in row)
         redo = {c for c, t in by_code.items() if as_of > period.end and _date_bound(t, plan, period, as_of)}
         if as_of > period.end:  # a milestone done after the period's end but by `as_of` counts
             dated = [c for c, t in by_code.items() if t.measure.type in ("milestone", "qualitative")]

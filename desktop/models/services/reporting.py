@@ -265,11 +265,13 @@ def consolidated_report_doc(session: AppSession, plan_id: str, period: Reporting
     with session.db.session() as s:
         subs = s.scalars(select(Unit).where(Unit.parent_code == me.code, Unit.active.is_(True)).order_by(Unit.code)).all()
         per_unit = unit_targets(session, plan, list(subs))  # a unit with nothing to report is not expected
+        only = None if unit_codes is None else set(unit_codes)
         units = [UnitRef(u.code, u.name, u.short_name) for u in subs
-                 if (unit_codes is None or u.code in set(unit_codes)) and u.code in per_unit]
-        reports = {r.unit_code: r for r in s.scalars(select(Report).where(
-            Report.plan_id == plan_id, Report.period_key == period.key, Report.unit_code.in_([u.code for u in units])))}
-        rep_info = {code: (r.received_at or r.sent_at or r.updated_at, r.status) for code, r in reports.items()}
+                 if (only is None or u.code in only) and u.code in per_unit]
+        wanted_units = {u.code for u in units}  # the columns only: no ORM objects (and snapshots) for 1,000 reports
+        rep_info = {code: (received or sent or updated, status) for code, received, sent, updated, status in s.execute(
+            select(Report.unit_code, Report.received_at, Report.sent_at, Report.updated_at, Report.status).where(
+                Report.plan_id == plan_id, Report.period_key == period.key)) if code in wanted_units}
     days = dict(plan.submission_deadlines).get(period.type, 0)
     deadline = period.submission_deadline(days)
     from .consolidation import cells_as_of
@@ -280,7 +282,7 @@ def consolidated_report_doc(session: AppSession, plan_id: str, period: Reporting
     counted = []
     on_time = late = received = returned = 0
     for u in units:
-        if u.code not in reports:
+        if u.code not in rep_info:
             continue
         received_at, status = rep_info[u.code]
         if status == RETURNED:
@@ -294,7 +296,10 @@ def consolidated_report_doc(session: AppSession, plan_id: str, period: Reporting
         late += 0 if ok else 1
         submissions[u.code] = Submission(submitted_on=received_at.date() if received_at else None, on_time=ok)
     # the figures speak as at the deadline (or the document's date, if earlier)
-    cells = {key: MatrixCell(status=cell.status, value=cell.percent)
+    # 60,000 cells at 1,000 units; a MatrixCell is immutable, so cells of equal status and value share one
+    made: dict[tuple, MatrixCell] = {}
+    cells = {key: made.get((cell.status, cell.percent)) or made.setdefault((cell.status, cell.percent),
+                                                                           MatrixCell(cell.status, cell.percent))
              for key, cell in cells_as_of(session, plan, period, min(as_of, deadline),
                                           {code: per_unit[code] for code in counted}).items()}
     rate = ReportingRate(expected=len(units), received=received, on_time=on_time, late=late, returned=returned)
