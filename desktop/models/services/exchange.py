@@ -415,22 +415,14 @@ def _written_file(folder: Path, sender: str, row: OutboxBundle) -> Path | None:
 
 
 def _report_pdf(session: AppSession, report_id: int) -> bytes | None:
-    """The printed report (lazily: the reporting module is optional for the exchange)."""
-    from . import pdfsign
+    """The printed report: the head's token-signed copy when it was signed, else the copy kept
+    at approval while it still matches its signed `report.print` act, else rendered now."""
+    from . import pdfsign, print_copy
 
-    signed = pdfsign.archived_pdf(session, report_id)  # the head's signed copy, when it was signed
+    signed = pdfsign.archived_pdf(session, report_id)
     if signed is not None:
         return signed
-    try:
-        from . import reporting
-        from desktop.export.documents import Verification
-    except ImportError:
-        return None
-    fn = getattr(reporting, "unit_report_pdf", None)
-    if fn is None:
-        return None
-    fp = keystore.own_fingerprint(session) or ""
-    return fn(session, report_id, Verification(bundle_sha256=None, key_fingerprint=fp))
+    return print_copy.export_pdf(session, report_id)
 
 
 def _materialize(session: AppSession, row_id: int) -> None:
