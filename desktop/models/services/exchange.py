@@ -606,32 +606,32 @@ def _process_recipient(session: AppSession, recipient: str, to_dir: Path | None 
     with session.db.session() as s:
         reserved = [r.id for r in s.scalars(select(OutboxBundle).where(
             OutboxBundle.recipient_unit == recipient, OutboxBundle.state == RESERVED).order_by(OutboxBundle.seq))]
-    pending: dict[int, PendingCopy] = {}
-    for rid in reserved:
-        try:
-            copy = _materialize(session, rid, to_dir)
-            if copy is not None:
-                pending[rid] = copy
-        except (ExchangeError, BundleWriteError) as exc:
-            message = exc.message if isinstance(exc, ExchangeError) else exc.message_vi
-            with session.db.session() as s:
-                row = s.get_one(OutboxBundle, rid)
-                row.attempts += 1
-                row.last_error = exc.reason
-                row.last_error_message = message
-                results[rid] = ExportResult(_item(row), False, exc.reason, message)
-            break
-    with session.db.session() as s:
-        ready = [r.id for r in s.scalars(select(OutboxBundle).where(
-            OutboxBundle.recipient_unit == recipient, OutboxBundle.state == READY).order_by(OutboxBundle.seq))]
+    pending: dict[int, PendingCopy] = {}  # copies written alongside, published in seq order
     try:
+        for rid in reserved:
+            try:
+                copy = _materialize(session, rid, to_dir)
+                if copy is not None:
+                    pending[rid] = copy
+            except (ExchangeError, BundleWriteError) as exc:
+                message = exc.message if isinstance(exc, ExchangeError) else exc.message_vi
+                with session.db.session() as s:
+                    row = s.get_one(OutboxBundle, rid)
+                    row.attempts += 1
+                    row.last_error = exc.reason
+                    row.last_error_message = message
+                    results[rid] = ExportResult(_item(row), False, exc.reason, message)
+                break
+        with session.db.session() as s:
+            ready = [r.id for r in s.scalars(select(OutboxBundle).where(
+                OutboxBundle.recipient_unit == recipient, OutboxBundle.state == READY).order_by(OutboxBundle.seq))]
         for rid in ready:
             res = _deliver(session, rid, to_dir, pending.pop(rid, None))
             results[rid] = res
             if not res.delivered:
                 break
     finally:
-        for copy in pending.values():  # not delivered in seq order after an earlier failure
+        for copy in pending.values():  # not published: an earlier seq was not delivered, or an error
             copy.discard()
     return results
 
