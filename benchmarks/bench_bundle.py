@@ -20,6 +20,9 @@ peak is the largest child's max RSS and the CPU their user + system time. Steps 
   leaves the printed report out.
 * export, CLI: ``minisign -S`` + ``age -r`` + fsync (``sync FILE``) of the plain ZIP of the same
   bundle (decrypted from ours, not timed) — the issue's baseline.
+* export, two-file CLI (with the app steps only; a second, separately labelled comparison, never
+  the issue's baseline): the same tools writing what the app writes, the outbox copy and the
+  share copy — ``minisign -S`` + ``age -r … | tee SHARE > OUTBOX`` + ``sync`` of both.
 * import, library: ``open_bundle`` (decrypt, ZIP checks, signature first, every member against
   its signed size and hash, members over 1 MiB spooled encrypted to a temporary file).
 * import, app: ``exchange.scan_inbox`` at the province with that one bundle waiting (all of the
@@ -129,6 +132,19 @@ def child(step: str, work: Path, arg: str) -> dict:
         for n in ("z.minisig", "z.age"):
             (cli / n).unlink(missing_ok=True)
         return _measure(cli_export)
+    if step == "cli-export-2":  # the same tools writing what the app writes: two files
+        share = cli / "share"
+        share.mkdir(exist_ok=True)
+
+        def cli_export_two() -> None:
+            _run(["minisign", "-S", "-s", cli / "cli.key", "-m", cli / "bundle.zip", "-x", cli / "z.minisig"])
+            _run(["sh", "-c", 'age -r "$1" "$2" | tee "$3" > "$4"', "sh", (cli / "recipient.txt").read_text().strip(),
+                  cli / "bundle.zip", share / "z.age", cli / "z.age"])
+            _run(["sync", cli / "z.age", share / "z.age"])
+
+        for p in (cli / "z.minisig", cli / "z.age", share / "z.age"):
+            p.unlink(missing_ok=True)
+        return _measure(cli_export_two)
     if step == "cli-import":
         bundle = next((work / "out").glob("*.cdsb"))
         x = cli / "x"
@@ -316,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
                 if r == 0:  # the plain ZIP of our bundle, for the CLI baseline (not timed)
                     _run(["age", "-d", "-i", cli / "key.txt", "-o", cli / "bundle.zip", next((work / "out").glob("*.cdsb"))])
                 res.setdefault("cli-export", []).append(_spawn("cli-export", work))
+                if not args.no_app:
+                    res.setdefault("cli-export-2", []).append(_spawn("cli-export-2", work))
                 res.setdefault("lib-import", []).append(_spawn("lib-import", work))
                 res.setdefault("cli-import", []).append(_spawn("cli-import", work))
                 if not args.no_app:
@@ -338,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
                                ("lib-import", "cli-import"), ("app-import", "cli-import")):
                 if ours in med:
                     parts.append(f"{ours} {med[ours]['wall'] / med[base]['wall']:.2f}x / {med[ours]['peak']:.0f} MiB")
+            if "cli-export-2" in med:
+                parts.append(f"(app-export vs the two-file CLI {med['app-export']['wall'] / med['cli-export-2']['wall']:.2f}x)")
             print("  ".join(parts))
     return 0
 
@@ -345,14 +365,19 @@ def main(argv: list[str] | None = None) -> int:
 def _print(size: int, med: dict, repeat: int) -> None:
     print(f"\n{size} MiB of evidence, median of {repeat} (wall s / CPU s / peak MiB; ratios against the CLI)")
     label = {"lib-export": "export, write_bundle", "app-export": "export, exchange.export_report",
-             "cli-export": "export, minisign -S + age -r + sync", "lib-import": "import, open_bundle",
+             "cli-export": "export, minisign -S + age -r + sync",
+             "cli-export-2": "export, two files: age | tee + sync (2nd baseline)",
+             "lib-import": "import, open_bundle",
              "app-import": "import, exchange.scan_inbox", "cli-import": "import, age -d + unzip + minisign -V + sha256sum -c"}
-    for k in ("cli-export", "lib-export", "app-export", "cli-import", "lib-import", "app-import"):
+    for k in ("cli-export", "cli-export-2", "lib-export", "app-export", "cli-import", "lib-import", "app-import"):
         if k not in med:
             continue
         m = med[k]
         base = med["cli-export" if "export" in k else "cli-import"]
         ratio = "" if k.startswith("cli") else f"   {m['wall'] / base['wall']:.2f}x wall, {m['cpu'] / base['cpu']:.2f}x CPU"
+        if k == "app-export" and "cli-export-2" in med:
+            two = med["cli-export-2"]
+            ratio += f"; vs two files {m['wall'] / two['wall']:.2f}x wall, {m['cpu'] / two['cpu']:.2f}x CPU"
         print(f"  {label[k]:52s}{m['wall']:8.2f}{m['cpu']:8.2f}{m['peak']:8.1f}{ratio}")
 
 

@@ -196,7 +196,8 @@ def _approve(office: Office, head, report_id: int, comment: str) -> None:
     """The head approves and signs with the USB token (when the demo has one)."""
     from desktop.models.services import progress
 
-    progress.approve_report(head, report_id, comment)
+    # with a token the signed copy is what is sent: no need to keep the printed copy as well
+    progress.approve_report(head, report_id, comment, keep_print=TOKENS is None)
     if TOKENS is not None:
         TOKENS.sign(office, head, report_id)
 

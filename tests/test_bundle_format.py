@@ -706,3 +706,75 @@ def test_publish_copy_is_atomic_and_never_overwrites(tmp_path: Path) -> None:
         bm.publish_copy(w.path, tmp_path / "missing")
     assert ei.value.reason == "share_unreachable"
     assert sorted(p.name for p in share.iterdir()) == [w.filename]  # no .part left behind
+
+
+# --------------------------------------------------------------------------- the copy written in the same pass
+def _folders(tmp_path: Path) -> tuple[Path, Path]:
+    outbox, share = tmp_path / "outbox", tmp_path / "share"
+    outbox.mkdir()
+    share.mkdir()
+    return outbox, share
+
+
+def test_copy_to_writes_the_same_bytes_and_publishes_only_when_asked(tmp_path: Path) -> None:
+    outbox, share = _folders(tmp_path)
+    w = _write(outbox, attachments=[os.urandom(900_000)], copy_to=share)
+    assert w.copy_error is None and w.copy is not None
+    # complete and fsynced, but under a .part name: no reader takes it yet
+    assert [p.name for p in share.iterdir()] == [w.copy.part.name] and w.copy.part.name.endswith(".cdsb.part")
+    assert w.copy.part.read_bytes() == w.path.read_bytes()
+    final = w.copy.publish()
+    assert final == share / w.filename and final.read_bytes() == w.path.read_bytes()
+    assert sorted(p.name for p in share.iterdir()) == [w.filename]
+    open_bundle(final, keys("recipient"), lookup()).close()
+
+
+def test_copy_discarded_or_published_over_an_identical_file(tmp_path: Path) -> None:
+    outbox, share = _folders(tmp_path)
+    w = _write(outbox, copy_to=share)
+    assert w.copy is not None
+    w.copy.discard()
+    assert list(share.iterdir()) == []
+    (tmp_path / "outbox2").mkdir()
+    w2 = _write(tmp_path / "outbox2", copy_to=share)
+    bm.publish_copy(w2.path, share)  # an earlier delivery of the same bytes
+    assert w2.copy is not None and w2.copy.publish() == share / w2.filename
+    assert sorted(p.name for p in share.iterdir()) == [w2.filename]
+
+
+@pytest.mark.parametrize("limit", [0, 200, 65_600, 500_000])
+def test_a_failing_copy_leaves_no_part_and_the_main_file_is_written(tmp_path: Path, monkeypatch, limit: int) -> None:
+    outbox, share = _folders(tmp_path)
+    real = bm._open_part
+    monkeypatch.setattr(bm, "_open_part", lambda p: FailingFile(p, limit) if p.parent == share else real(p))
+    w = _write(outbox, attachments=[os.urandom(900_000)], copy_to=share)
+    assert w.copy is None and w.copy_error is not None and w.copy_error.reason == "disk_full"
+    assert list(share.iterdir()) == []
+    assert [p.name for p in outbox.iterdir()] == [w.filename]
+    open_bundle(w.path, keys("recipient"), lookup()).close()
+
+
+def test_an_unreachable_copy_folder_does_not_stop_the_export(tmp_path: Path) -> None:
+    outbox, _ = _folders(tmp_path)
+    w = _write(outbox, copy_to=tmp_path / "not-mounted" / "inbox")
+    assert w.copy is None and w.copy_error is not None and w.copy_error.reason == "share_unreachable"
+    assert [p.name for p in outbox.iterdir()] == [w.filename]
+
+
+@pytest.mark.parametrize("limit", [0, 200, 65_600, 500_000])
+def test_a_failing_main_file_leaves_neither_part(tmp_path: Path, monkeypatch, limit: int) -> None:
+    outbox, share = _folders(tmp_path)
+    real = bm._open_part
+    monkeypatch.setattr(bm, "_open_part", lambda p: FailingFile(p, limit) if p.parent == outbox else real(p))
+    with pytest.raises(BundleWriteError) as ei:
+        _write(outbox, attachments=[os.urandom(900_000)], copy_to=share)
+    assert ei.value.reason == "disk_full"
+    assert list(outbox.iterdir()) == [] and list(share.iterdir()) == []
+
+
+def test_cancel_leaves_neither_part(tmp_path: Path) -> None:
+    outbox, share = _folders(tmp_path)
+    with pytest.raises(BundleWriteError) as ei:
+        _write(outbox, attachments=[os.urandom(3_000_000)], copy_to=share, cancel=lambda: True)
+    assert ei.value.reason == "cancelled"
+    assert list(outbox.iterdir()) == [] and list(share.iterdir()) == []

@@ -304,6 +304,68 @@ def test_crash_after_writing_adopts_the_file_instead_of_rewriting(two_offices, m
     assert exchange.scan_inbox(o.province.admin)[0].verdict == "applied"
 
 
+def test_share_copy_is_written_in_the_same_pass_and_published_after_the_record(two_offices, monkeypatch):
+    """The superior's copy is written alongside the outbox file (the outbox file is not read and
+    hashed again) and appears in its inbox only once the bundle is recorded (docs/exchange.md §5)."""
+    o = two_offices
+    unit = o.unit
+    approved_report(unit, {_ratio_codes(unit, 1)[0]: {"numerator": 2, "denominator": 3}})
+    inbox = o.inbox(o.province)
+    monkeypatch.setattr(exchange, "publish_copy", lambda *a, **k: pytest.fail("the outbox file was copied again"))
+    at_record: list[list[str]] = []
+    real_transition = exchange.transition
+
+    def spy(*a, **k):
+        at_record.append(sorted(p.name for p in inbox.iterdir()))
+        return real_transition(*a, **k)
+
+    monkeypatch.setattr(exchange, "transition", spy)
+    res = exchange.export_report(unit.approver, PLAN, PERIOD, include_pdf=False)
+    assert res.delivered and res.item.state == exchange.DELIVERED
+    assert len(at_record) == 1 and len(at_record[0]) == 1 and at_record[0][0].endswith(".cdsb.part")
+    outbox_file = exchange.outbox_dir(unit.admin, "VKS-THA") / res.item.filename
+    assert sorted(p.name for p in inbox.iterdir()) == [res.item.filename]
+    assert (inbox / res.item.filename).read_bytes() == outbox_file.read_bytes()
+    assert exchange.scan_inbox(o.province.admin)[0].verdict == "applied"
+
+
+def test_a_failed_record_leaves_nothing_on_the_share(two_offices, monkeypatch):
+    o = two_offices
+    unit = o.unit
+    approved_report(unit, {_ratio_codes(unit, 1)[0]: {"numerator": 2, "denominator": 3}})
+
+    def fail(*a, **k):
+        raise OSError(errno.EIO, "database disk I/O error")
+
+    monkeypatch.setattr(exchange, "_record_written", fail)
+    with pytest.raises(OSError):
+        exchange.export_report(unit.approver, PLAN, PERIOD, include_pdf=False)
+    assert list(o.inbox(o.province).iterdir()) == []  # the copy written alongside was removed
+    monkeypatch.undo()
+    assert exchange.list_outbox(unit.admin)[0].state == exchange.RESERVED
+    assert exchange.retry_outbox(unit.admin)[0].delivered  # adopts the outbox file, copies it
+    assert exchange.scan_inbox(o.province.admin)[0].verdict == "applied"
+
+
+def test_a_failed_share_copy_falls_back_to_copying_the_outbox_file(two_offices, monkeypatch):
+    o = two_offices
+    unit = o.unit
+    approved_report(unit, {_ratio_codes(unit, 1)[0]: {"numerator": 2, "denominator": 3}})
+    real_open, share, failed = bm._open_part, str(o.share), []
+
+    def fail_once(path):
+        if str(path).startswith(share) and not failed:
+            failed.append(path)
+            raise OSError(errno.EHOSTDOWN, "host is down", str(path))
+        return real_open(path)
+
+    monkeypatch.setattr(bm, "_open_part", fail_once)
+    res = exchange.export_report(unit.approver, PLAN, PERIOD, include_pdf=False)
+    assert failed and res.delivered
+    assert sorted(p.name for p in o.inbox(o.province).iterdir()) == [res.item.filename]
+    assert exchange.scan_inbox(o.province.admin)[0].verdict == "applied"
+
+
 def test_process_killed_mid_export_leaves_no_final_file_and_resumes(two_offices):
     """SIGKILL while the bundle is being encrypted into the outbox: no file under a final name
     anywhere, the seq stays reserved, the next start writes it and the province applies it."""

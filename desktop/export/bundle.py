@@ -67,6 +67,7 @@ __all__ = [
     "OFFICE_MEDIA_TYPES",
     "REJECT_REASONS",
     "WRITE_REASONS",
+    "PendingCopy",
     "WrittenBundle",
     "bundle_filename",
     "check_stream",
@@ -716,12 +717,26 @@ class _ChunkReader(io.RawIOBase):
         return n
 
 
+def _write_all(out: BinaryIO, view: memoryview) -> None:
+    done = 0
+    while done < len(view):  # raw files may write short
+        w = out.write(view[done:])
+        if w is None:  # non-blocking stream full: not something we support
+            raise OSError(errno.EAGAIN, "short write")
+        done += w
+
+
 class _HashingSink(io.RawIOBase):
     """Write-side adapter: counts, hashes and forwards ciphertext; keeps the original OSError
-    (pyrage would otherwise turn ENOSPC into a plain EncryptError string)."""
+    (pyrage would otherwise turn ENOSPC into a plain EncryptError string).
 
-    def __init__(self, out: BinaryIO):
+    ``copy``: a second file that gets the same bytes in the same pass (the share copy next to
+    the outbox copy). A failure there only stops the copy (``copy_error``); the main file goes on."""
+
+    def __init__(self, out: BinaryIO, copy: BinaryIO | None = None):
         self._out = out
+        self.copy = copy
+        self.copy_error: OSError | None = None
         self.sha = hashlib.sha256()
         self.size = 0
         self.error: BaseException | None = None
@@ -732,15 +747,15 @@ class _HashingSink(io.RawIOBase):
     def write(self, b: Any) -> int:
         view = memoryview(b).cast("B")
         try:
-            done = 0
-            while done < len(view):  # raw files may write short
-                w = self._out.write(view[done:])
-                if w is None:  # non-blocking stream full: not something we support
-                    raise OSError(errno.EAGAIN, "short write")
-                done += w
+            _write_all(self._out, view)
         except BaseException as exc:
             self.error = exc
             raise
+        if self.copy is not None:
+            try:
+                _write_all(self.copy, view)
+            except OSError as exc:
+                self.copy_error, self.copy = exc, None
         self.sha.update(view)
         self.size += len(view)
         return len(view)
@@ -788,13 +803,19 @@ class Attachment:
 
 @dataclass(frozen=True)
 class WrittenBundle:
-    """What was written: ``path`` is None for ``write_bundle_to`` (stream output)."""
+    """What was written: ``path`` is None for ``write_bundle_to`` (stream output).
+
+    With ``write_bundle(copy_to=…)``: ``copy`` is the second copy, complete and fsynced under a
+    ``.part`` name until its ``publish()`` (or ``discard()``); ``copy_error`` says why there is
+    none (the main file is written all the same)."""
 
     manifest: dict[str, Any]
     file_sha256: str
     size: int
     filename: str
     path: Path | None = None
+    copy: "PendingCopy | None" = None
+    copy_error: "BundleWriteError | None" = None
 
     @property
     def bundle_id(self) -> str:
@@ -1020,6 +1041,7 @@ def _encrypt_members(
     recipient: PublicUnitKeys,
     progress: Callable[[int, int], None] | None,
     cancel: Callable[[], bool] | None,
+    copy: BinaryIO | None = None,
 ) -> _HashingSink:
     total = sum(m.csize for m in members)
     done = 0
@@ -1033,7 +1055,7 @@ def _encrypt_members(
             progress(done, total)
 
     reader = _ChunkReader(_zip_chunks(members, _dos_datetime(created), on_bytes))
-    sink = _HashingSink(out)
+    sink = _HashingSink(out, copy)
     try:
         # pyrage pulls 8 KiB and pushes 64 KiB at a time: C-level buffers save most Python calls
         bsink = io.BufferedWriter(sink, _CHUNK)
@@ -1120,6 +1142,11 @@ def _map_os_error(exc: BaseException, where: str) -> BundleError:
     return BundleWriteError("io_error", detail=detail)
 
 
+def _write_error(exc: BaseException, where: str) -> BundleWriteError:
+    err = _map_os_error(exc, where)
+    return err if isinstance(err, BundleWriteError) else BundleWriteError("io_error", detail=f"{where}: {exc}")
+
+
 def _open_part(path: Path) -> BinaryIO:
     """Create the ``.part`` file; O_EXCL so two writers can never share one. (A seam for the
     fault-injection tests.)"""
@@ -1148,6 +1175,85 @@ _fsync_dir = fsync_dir
 _sha256_file = sha256_file
 
 
+def _need_folder(folder: Path) -> None:
+    try:
+        st = os.stat(folder)
+    except OSError as exc:
+        raise _map_os_error(exc, f"destination {folder}") from exc
+    if not stat.S_ISDIR(st.st_mode):
+        raise BundleWriteError("share_unreachable", detail=f"{folder} is not a folder")
+
+
+def _part_name(sender: str, kind: str, period: str, seq: int) -> str:
+    return f"{sender}_{kind}_{period}_{seq:06d}_{secrets.token_hex(8)}{BUNDLE_SUFFIX}{PART_SUFFIX}"
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass  # left for sweep_stale_parts
+
+
+def _publish_part(part: Path, final: Path, digest: str) -> Path:
+    """Rename a complete, fsynced ``.part`` to ``final`` without replacing anything, then fsync
+    the folder. A file already there with the same SHA-256 is an earlier copy whose bookkeeping
+    was lost: the ``.part`` is dropped and that file returned. Another file → ``name_exists``."""
+    try:
+        _rename_noreplace(part, final)
+    except FileExistsError:
+        try:
+            existing, _ = _sha256_file(final)
+        except OSError as exc:
+            raise _map_os_error(exc, f"read {final.name}") from exc
+        if existing != digest:
+            raise BundleWriteError("name_exists", detail=str(final)) from None
+        os.unlink(part)
+        return final
+    except OSError as exc:
+        raise _map_os_error(exc, f"rename to {final.name}") from exc
+    _fsync_dir(final.parent)
+    return final
+
+
+@dataclass(frozen=True)
+class PendingCopy:
+    """The second copy ``write_bundle(copy_to=…)`` wrote in the same pass: complete, fsynced
+    and size-checked, still under its ``.part`` name so that no reader takes it before the
+    caller has recorded the bundle. ``publish()`` renames it as ``publish_copy`` would
+    (``BundleWriteError`` on failure, the ``.part`` removed); ``discard()`` removes it."""
+
+    part: Path
+    final: Path
+    sha256: str
+
+    def publish(self) -> Path:
+        try:
+            return _publish_part(self.part, self.final, self.sha256)
+        except BaseException:
+            _unlink_quietly(self.part)
+            raise
+
+    def discard(self) -> None:
+        _unlink_quietly(self.part)
+
+
+def _finish_copy(f: BinaryIO, sink: _HashingSink, name: str) -> BundleWriteError | None:
+    """Flush, fsync and size-check the second copy; its failure is returned, not raised."""
+    try:
+        with f:
+            if sink.copy_error is not None:
+                raise sink.copy_error
+            f.flush()
+            os.fsync(f.fileno())
+            _check_written(f, sink.size, name)
+    except BundleWriteError as exc:
+        return exc
+    except OSError as exc:
+        return _write_error(exc, f"write {name}")
+    return None
+
+
 def write_bundle(
     dest_dir: str | os.PathLike[str],
     *,
@@ -1168,41 +1274,52 @@ def write_bundle(
     limits: Limits = DEFAULT_LIMITS,
     progress: Callable[[int, int], None] | None = None,
     cancel: Callable[[], bool] | None = None,
+    copy_to: str | os.PathLike[str] | None = None,
 ) -> WrittenBundle:
     """Export one bundle into ``dest_dir`` (the recipient's inbox on the share).
 
-    Writes ``<sender>_<kind>_<period>_<seq>_<random>.cdsb.part``, fsyncs it, reads it back and
-    compares its SHA-256 with what was written, renames it to ``bundle_filename(…)`` without ever
-    replacing an existing file, and fsyncs the folder. On any failure the ``.part`` file is
-    removed (if the process is killed, ``sweep_stale_parts`` removes it later) and a
-    ``BundleWriteError`` is raised; nothing ever appears under a final name unless complete.
+    Writes ``<sender>_<kind>_<period>_<seq>_<random>.cdsb.part``, fsyncs it, checks its size,
+    renames it to ``bundle_filename(…)`` without ever replacing an existing file, and fsyncs the
+    folder. On any failure the ``.part`` file is removed (if the process is killed,
+    ``sweep_stale_parts`` removes it later) and a ``BundleWriteError`` is raised; nothing ever
+    appears under a final name unless complete.
+
+    ``copy_to``: a second folder (the recipient's inbox, when ``dest_dir`` is the local outbox)
+    that gets a ``.part`` with the same bytes in the same pass (no second read and hash of the
+    file), fsynced and size-checked, returned as ``WrittenBundle.copy`` for the caller to
+    ``publish()`` once it has recorded the bundle. A failure of the copy alone does not fail the
+    export: there is no copy, ``copy_error`` says why and its ``.part`` is removed. A failure of
+    the main file removes both ``.part`` files.
     """
     folder = Path(dest_dir)
-    try:
-        st = os.stat(folder)
-    except OSError as exc:
-        raise _map_os_error(exc, f"destination {folder}") from exc
-    if not stat.S_ISDIR(st.st_mode):
-        raise BundleWriteError("share_unreachable", detail=f"{folder} is not a folder")
-
+    _need_folder(folder)
     manifest, members, created = _prepare(
         sender=sender, recipient=recipient, kind=kind, period=period, seq=seq, prev_sha256=prev_sha256,
         data=data or {}, attachments=attachments, report_pdf=report_pdf, plan_id=plan_id,
         plan_version=plan_version, bundle_id=bundle_id, created_at=created_at, app_version=app_version,
         limits=limits,
     )  # fmt: skip
-    stem = f"{manifest['sender_unit']}_{kind}_{period}_{seq:06d}_{secrets.token_hex(8)}"
-    part = folder / f"{stem}{BUNDLE_SUFFIX}{PART_SUFFIX}"
+    part = folder / _part_name(manifest["sender_unit"], kind, period, seq)
     created_part = False
+    copy_part: Path | None = None
+    copy_f: BinaryIO | None = None
+    copy_error: BundleWriteError | None = None
     try:
         try:
             f = _open_part(part)
         except OSError as exc:
             raise _map_os_error(exc, f"create {part.name}") from exc
         created_part = True
+        if copy_to is not None:
+            copy_part = Path(copy_to) / _part_name(manifest["sender_unit"], kind, period, seq)
+            try:
+                _need_folder(copy_part.parent)
+                copy_f = _open_part(copy_part)
+            except (OSError, BundleWriteError) as exc:
+                copy_error, copy_part = _write_error(exc, f"create {copy_part.name}"), None
         with f:
             try:
-                sink = _encrypt_members(f, members, created, recipient, progress, cancel)
+                sink = _encrypt_members(f, members, created, recipient, progress, cancel, copy_f)
                 f.flush()
                 os.fsync(f.fileno())
                 _check_written(f, sink.size, part.name)
@@ -1210,6 +1327,13 @@ def write_bundle(
                 raise
             except OSError as exc:
                 raise _map_os_error(exc, f"write {part.name}") from exc
+        if copy_f is not None and copy_part is not None:
+            cf: BinaryIO = copy_f
+            copy_f = None  # _finish_copy closes it
+            copy_error = _finish_copy(cf, sink, copy_part.name)
+            if copy_error is not None:
+                _unlink_quietly(copy_part)
+                copy_part = None
         digest = sink.sha.hexdigest()
         final = folder / bundle_filename(manifest, digest)
         try:
@@ -1220,12 +1344,17 @@ def write_bundle(
         _fsync_dir(folder)
     except BaseException:
         if created_part:
+            _unlink_quietly(part)
+        if copy_f is not None:
             try:
-                os.unlink(part)
+                copy_f.close()
             except OSError:
-                pass  # left for sweep_stale_parts
+                pass
+        if copy_part is not None:
+            _unlink_quietly(copy_part)
         raise
-    return WrittenBundle(manifest, digest, sink.size, final.name, final)
+    pending = PendingCopy(copy_part, copy_part.parent / final.name, digest) if copy_part is not None else None
+    return WrittenBundle(manifest, digest, sink.size, final.name, final, pending, copy_error)
 
 
 def publish_copy(
@@ -1236,9 +1365,10 @@ def publish_copy(
 ) -> Path:
     """Copy a finished ``.cdsb`` file (from the local outbox) into ``dest_dir`` (a recipient's
     inbox on the share) under the same name, published the way ``write_bundle`` publishes:
-    ``NAME.part`` with O_EXCL → flush + fsync → read back and compare SHA-256 → rename without
-    replacing → fsync the folder. Errors are ``BundleWriteError`` with the reasons of §10
-    (share_unreachable, read_only, disk_full, …); the ``.part`` is removed on failure.
+    ``NAME.part`` with O_EXCL → flush + fsync → size check, the source hashed while copied and
+    compared with ``expected_sha256`` → rename without replacing → fsync the folder. Errors are
+    ``BundleWriteError`` with the reasons of §10 (share_unreachable, read_only, disk_full, …);
+    the ``.part`` is removed on failure.
 
     A file already there under the same name with the same SHA-256 is an earlier copy whose
     bookkeeping was lost: it is returned as is. A different file of that name → ``name_exists``.
@@ -1248,15 +1378,8 @@ def publish_copy(
     if fields is None:
         raise BundleWriteError("invalid_input", detail=f"{src.name} is not a bundle file name")
     folder = Path(dest_dir)
-    try:
-        st = os.stat(folder)
-    except OSError as exc:
-        raise _map_os_error(exc, f"destination {folder}") from exc
-    if not stat.S_ISDIR(st.st_mode):
-        raise BundleWriteError("share_unreachable", detail=f"{folder} is not a folder")
-    final = folder / src.name
-    stem = f"{fields['sender']}_{fields['kind']}_{fields['period']}_{fields['seq']:06d}_{secrets.token_hex(8)}"
-    part = folder / f"{stem}{BUNDLE_SUFFIX}{PART_SUFFIX}"
+    _need_folder(folder)
+    part = folder / _part_name(fields["sender"], fields["kind"], fields["period"], fields["seq"])
     created_part = False
     try:
         try:
@@ -1278,14 +1401,8 @@ def publish_copy(
                         got = fin.readinto(buf)
                         if not got:
                             break
-                        chunk = view[:got]
-                        done = 0
-                        while done < got:
-                            w = out.write(chunk[done:])
-                            if w is None:
-                                raise OSError(errno.EAGAIN, "short write")
-                            done += w
-                        sha.update(chunk)
+                        _write_all(out, view[:got])
+                        sha.update(view[:got])
                         n += got
                     out.flush()
                     os.fsync(out.fileno())
@@ -1295,28 +1412,11 @@ def publish_copy(
         digest = sha.hexdigest()
         if expected_sha256 is not None and digest != expected_sha256:
             raise BundleWriteError("verify_failed", detail=f"source {src.name} is {digest}, expected {expected_sha256}")
-        try:
-            _rename_noreplace(part, final)
-        except FileExistsError:
-            try:
-                existing, _ = _sha256_file(final)
-            except OSError as exc:
-                raise _map_os_error(exc, f"read {final.name}") from exc
-            if existing != digest:
-                raise BundleWriteError("name_exists", detail=str(final)) from None
-            os.unlink(part)
-            created_part = False
-            return final
-        except OSError as exc:
-            raise _map_os_error(exc, f"rename to {final.name}") from exc
+        final = _publish_part(part, folder / src.name, digest)
         created_part = False
-        _fsync_dir(folder)
     except BaseException:
         if created_part:
-            try:
-                os.unlink(part)
-            except OSError:
-                pass  # left for sweep_stale_parts
+            _unlink_quietly(part)
         raise
     return final
 

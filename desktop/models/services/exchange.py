@@ -54,6 +54,7 @@ from desktop.export.bundle import (
     Bundle,
     BundleRejected,
     BundleWriteError,
+    PendingCopy,
     MemberSpool,
     check_stream,
     open_bundle,
@@ -415,30 +416,24 @@ def _written_file(folder: Path, sender: str, row: OutboxBundle) -> Path | None:
 
 
 def _report_pdf(session: AppSession, report_id: int) -> bytes | None:
-    """The printed report (lazily: the reporting module is optional for the exchange)."""
-    from . import pdfsign
+    """The printed report: the head's token-signed copy when it was signed, else the copy kept
+    at approval while it still matches its signed `report.print` act, else rendered now."""
+    from . import pdfsign, print_copy
 
-    signed = pdfsign.archived_pdf(session, report_id)  # the head's signed copy, when it was signed
+    signed = pdfsign.archived_pdf(session, report_id)
     if signed is not None:
         return signed
-    try:
-        from . import reporting
-        from desktop.export.documents import Verification
-    except ImportError:
-        return None
-    fn = getattr(reporting, "unit_report_pdf", None)
-    if fn is None:
-        return None
-    fp = keystore.own_fingerprint(session) or ""
-    return fn(session, report_id, Verification(bundle_sha256=None, key_fingerprint=fp))
+    return print_copy.export_pdf(session, report_id)
 
 
-def _materialize(session: AppSession, row_id: int) -> None:
-    """Write a reserved bundle into the local outbox and record it (report → Đã gửi)."""
+def _materialize(session: AppSession, row_id: int, to_dir: Path | None = None) -> PendingCopy | None:
+    """Write a reserved bundle into the local outbox and record it (report → Đã gửi). The copy
+    for the recipient's inbox (or ``to_dir``) is written in the same pass when that folder is
+    reachable, and returned unpublished (a ``.part``) for `_deliver` to publish in seq order."""
     with session.db.session() as s:
         row = s.get(OutboxBundle, row_id)
         if row is None or row.state != RESERVED:
-            return
+            return None
         me = _self_unit(s)
         st = _stream(s, me.code, row.recipient_unit)
         if st.last_seq != row.seq - 1:
@@ -464,6 +459,7 @@ def _materialize(session: AppSession, row_id: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     existing = _written_file(folder, me.code, row)
     new_crcs: dict[str, int] = {}
+    pending: PendingCopy | None = None
     if existing is not None:
         sha, size = sha256_file(existing)
         name = existing.name
@@ -484,16 +480,34 @@ def _materialize(session: AppSession, row_id: int) -> None:
                                                           crc32=crc))
         pdf = (_report_pdf(session, report_id) if kind == "report" and report_id is not None and payload.get("pdf")
                else None)
+        copy_to, unreachable = _delivery_folder(session, recipient_code, to_dir)
         try:
             written = write_bundle(folder, sender=keys, recipient=recipient, kind=kind, period=period, seq=seq,
                                    prev_sha256=prev, data=payload["data"], attachments=attachments, report_pdf=pdf,
-                                   plan_id=plan_id, plan_version=plan_version, bundle_id=bundle_id)
+                                   plan_id=plan_id, plan_version=plan_version, bundle_id=bundle_id,
+                                   copy_to=copy_to if unreachable is None else None)
         except BundleWriteError as exc:
             raise ExchangeError(exc.reason, _t("Không lập được gói tin trong hộp thư đi: {0}").format(exc.message_vi),
                                 detail=exc.detail) from exc
-        sha, size, name = written.file_sha256, written.size, written.filename
+        sha, size, name, pending = written.file_sha256, written.size, written.filename, written.copy
+        if written.copy_error is not None:  # `_deliver` copies the outbox file instead
+            log.info("the copy of %s written alongside failed: %s", name, written.copy_error.reason)
+    try:
+        _record_written(session, row_id, seq, sha, size, name, new_crcs)
+    except BaseException:
+        if pending is not None:
+            pending.discard()  # nothing reaches the share before the bundle is recorded
+        raise
+    return pending
+
+
+def _record_written(session: AppSession, row_id: int, seq: int, sha: str, size: int, name: str,
+                    new_crcs: dict[str, int]) -> None:
+    """Step 3 of docs/exchange.md §5: the row is ready, the stream moves on, the report is Đã gửi."""
     with session.db.session() as s:
         row = s.get_one(OutboxBundle, row_id)
+        me = _self_unit(s)
+        kind, recipient_code, report_id, bundle_id = row.kind, row.recipient_unit, row.report_id, row.bundle_id
         st = _stream(s, me.code, recipient_code)
         row.state, row.filename, row.file_sha256, row.size, row.written_at = READY, name, sha, size, _now()
         st.last_seq, st.last_sha256, st.updated_at = seq, sha, _now()
@@ -512,34 +526,48 @@ def _materialize(session: AppSession, row_id: int) -> None:
                      {"kind": kind, "to": recipient_code, "seq": seq, "sha256": sha, "bundle_id": bundle_id})
 
 
-def _deliver(session: AppSession, row_id: int, to_dir: Path | None = None) -> ExportResult:
-    """Copy a written bundle into the recipient's inbox (or ``to_dir``). Failure leaves it in the
+def _delivery_folder(session: AppSession, recipient: str, to_dir: Path | None) -> tuple[Path | None, str | None]:
+    """Where a bundle for ``recipient`` is delivered (``to_dir``, else its inbox on the share),
+    or the reason it cannot be now."""
+    if to_dir is not None:
+        return Path(to_dir), None
+    root = share_root(session)
+    if root is None:
+        return None, "share_not_configured"
+    dest = unit_folders(root, recipient)["inbox"]
+    try:
+        if root.is_dir() and not dest.is_dir():
+            return dest, "recipient_inbox_missing"
+    except OSError:
+        pass
+    return dest, None
+
+
+def _deliver(session: AppSession, row_id: int, to_dir: Path | None = None,
+             pending: PendingCopy | None = None) -> ExportResult:
+    """Copy a written bundle into the recipient's inbox (or ``to_dir``): publish the copy written
+    alongside the outbox file (``pending``), else copy the outbox file. Failure leaves it in the
     outbox with the reason."""
     with session.db.session() as s:
         row = s.get(OutboxBundle, row_id)
         if row is None or row.state != READY:
+            if pending is not None:
+                pending.discard()
             return ExportResult(_item(row) if row else None, False)
         recipient, filename, sha, src = row.recipient_unit, row.filename, row.file_sha256, _written_path(session, row)
     reason = message = None
-    dest: Path | None = None
-    if to_dir is not None:
-        dest = Path(to_dir)
-    else:
-        root = share_root(session)
-        if root is None:
-            reason = "share_not_configured"
-        else:
-            dest = unit_folders(root, recipient)["inbox"]
-            try:
-                if root.is_dir() and not dest.is_dir():
-                    reason = "recipient_inbox_missing"
-            except OSError:
-                pass
-    if reason is None and not src.is_file():
+    dest, reason = _delivery_folder(session, recipient, to_dir)
+    if pending is not None and (reason is not None or pending.final.parent != dest or pending.sha256 != sha):
+        pending.discard()  # written for another folder than the one delivered to now
+        pending = None
+    if reason is None and pending is None and not src.is_file():
         reason = "outbox_file_missing"
     if reason is None and dest is not None:  # dest is None only with a reason
         try:
-            publish_copy(src, dest, expected_sha256=sha)
+            if pending is not None:
+                pending.publish()
+            else:
+                publish_copy(src, dest, expected_sha256=sha)
         except BundleWriteError as exc:
             reason, message = exc.reason, exc.message_vi
             log.info("delivery of %s failed: %s", filename, exc.reason)
@@ -578,26 +606,33 @@ def _process_recipient(session: AppSession, recipient: str, to_dir: Path | None 
     with session.db.session() as s:
         reserved = [r.id for r in s.scalars(select(OutboxBundle).where(
             OutboxBundle.recipient_unit == recipient, OutboxBundle.state == RESERVED).order_by(OutboxBundle.seq))]
-    for rid in reserved:
-        try:
-            _materialize(session, rid)
-        except (ExchangeError, BundleWriteError) as exc:
-            message = exc.message if isinstance(exc, ExchangeError) else exc.message_vi
-            with session.db.session() as s:
-                row = s.get_one(OutboxBundle, rid)
-                row.attempts += 1
-                row.last_error = exc.reason
-                row.last_error_message = message
-                results[rid] = ExportResult(_item(row), False, exc.reason, message)
-            break
-    with session.db.session() as s:
-        ready = [r.id for r in s.scalars(select(OutboxBundle).where(
-            OutboxBundle.recipient_unit == recipient, OutboxBundle.state == READY).order_by(OutboxBundle.seq))]
-    for rid in ready:
-        res = _deliver(session, rid, to_dir)
-        results[rid] = res
-        if not res.delivered:
-            break
+    pending: dict[int, PendingCopy] = {}  # copies written alongside, published in seq order
+    try:
+        for rid in reserved:
+            try:
+                copy = _materialize(session, rid, to_dir)
+                if copy is not None:
+                    pending[rid] = copy
+            except (ExchangeError, BundleWriteError) as exc:
+                message = exc.message if isinstance(exc, ExchangeError) else exc.message_vi
+                with session.db.session() as s:
+                    row = s.get_one(OutboxBundle, rid)
+                    row.attempts += 1
+                    row.last_error = exc.reason
+                    row.last_error_message = message
+                    results[rid] = ExportResult(_item(row), False, exc.reason, message)
+                break
+        with session.db.session() as s:
+            ready = [r.id for r in s.scalars(select(OutboxBundle).where(
+                OutboxBundle.recipient_unit == recipient, OutboxBundle.state == READY).order_by(OutboxBundle.seq))]
+        for rid in ready:
+            res = _deliver(session, rid, to_dir, pending.pop(rid, None))
+            results[rid] = res
+            if not res.delivered:
+                break
+    finally:
+        for copy in pending.values():  # not published: an earlier seq was not delivered, or an error
+            copy.discard()
     return results
 
 

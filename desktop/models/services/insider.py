@@ -537,6 +537,19 @@ def sign_manual_copy(s, session, r: Report) -> SignedAct:
                     approval_payload(r, digest))
 
 
+def sign_print(s, session, r: Report, pdf_sha256: str, inputs: dict) -> SignedAct:
+    """The approver's signature over the printed report kept at approval (print_copy.py): its
+    SHA-256, the approved revision and values, and what else shaped the page."""
+    digest = stored_snapshot_digest(r.approved_snapshot or "{}")
+    return sign_act(s, session, "report.print", _report_subject(r.unit_code, r.plan_id, r.period_key),
+                    approval_payload(r, digest) | {"pdf_sha256": pdf_sha256, "inputs": inputs})
+
+
+def latest_report_act(s, kind: str, r: ReportFacts) -> SignedAct | None:
+    """The newest act of `kind` over report `r`'s unit, plan and period."""
+    return _latest_act(s, kind, r)
+
+
 def _latest_act(s, kind: str, r: ReportFacts) -> SignedAct | None:
     return s.scalars(select(SignedAct).where(SignedAct.kind == kind,
                                              SignedAct.subject == _report_subject(r.unit_code, r.plan_id, r.period_key))

@@ -368,9 +368,11 @@ def submit_report(session: AppSession, report_id: int, comment: str = "") -> Rep
         return _report_view(s, r)
 
 
-def approve_report(session: AppSession, report_id: int, comment: str = "") -> ReportView:
-    """The unit head approves: the values are frozen into a snapshot."""
-    from . import insider
+def approve_report(session: AppSession, report_id: int, comment: str = "", keep_print: bool = True) -> ReportView:
+    """The unit head approves: the values are frozen into a snapshot. With ``keep_print`` the
+    printed report is rendered now and kept, signed by the head, for the export to send
+    (print_copy.py: the export then does not lay it out again)."""
+    from . import insider, print_copy
 
     session.require(Permission.APPROVE_REPORT)
     insider.require_signer(session)
@@ -388,7 +390,10 @@ def approve_report(session: AppSession, report_id: int, comment: str = "") -> Re
         r.approved_at = datetime.now()
         insider.sign_approval(s, session, r)  # the approver's personal signature over the frozen values
         transition(s, session.user.id, r, APPROVED, comment)
-        return _report_view(s, r)
+        view = _report_view(s, r)
+    if keep_print:  # after the approval is committed: the page shows the approved state
+        print_copy.keep(session, report_id)
+    return view
 
 
 def send_back(session: AppSession, report_id: int, comment: str) -> ReportView:

@@ -91,6 +91,7 @@ ACTION_LABELS = {
     "report.pdf_signed": "Ký số bản in báo cáo",
     "report.pdf_checked": "Kiểm tra chữ ký số bản in nhận được",
     "report.pdf_confirmed": "Xác nhận người ký bản in nhận được",
+    "report.print_mismatch": "Bản in lưu khi duyệt không khớp chữ ký, đã in lại",
     "unit.recode": "Đổi mã đơn vị",
     "unit.update": "Sửa thông tin đơn vị",
 }

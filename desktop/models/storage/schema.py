@@ -375,6 +375,19 @@ class SignedReportPdf(Base):
     confirm_note: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
 
+class ApprovedReportPdf(Base):
+    """The printed report rendered when the head approved it (revision 0010), so an export does
+    not lay it out again. Bound to the approved revision by a `report.print` act the approver
+    signs over its SHA-256 (services/print_copy.py); a copy that no longer matches is not used."""
+
+    __tablename__ = "approved_report_pdfs"
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
 # ------------------------------------------------------------------ insider protection (revision 0006)
 class UserCert(Base):
     """A personal Ed25519 key's certificate: the unit key's signature over (unit, user, name,

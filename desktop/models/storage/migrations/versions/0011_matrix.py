@@ -12,7 +12,7 @@ The packing is written out here, not imported from the services: a migration mus
 whatever the code of later versions does (`consolidation.pack_cells` writes the same format).
 
 Revision ID: 0011_matrix
-Revises: 0009_evidence_crc
+Revises: 0010_export_pdf
 """
 
 import json
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0011_matrix'
-down_revision = '0009_evidence_crc'
+down_revision = '0010_export_pdf'
 branch_labels = None
 depends_on = None
 
