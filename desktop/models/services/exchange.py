@@ -43,7 +43,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 
 from desktop.export.bundle import (
     DEFAULT_LIMITS,
@@ -1023,10 +1023,6 @@ def _safe_filename(name: str) -> str:
     return evidence_policy.clean_name(name)
 
 
-#: entries per INSERT statement (13 parameters each: under SQLite's historical limit of 999)
-_ENTRY_CHUNK = 60
-
-
 def _apply(session: AppSession, b: Bundle, prep: _Prepared, gap: bool, me_code: str,
            out_of_order: bool = False) -> tuple[str, int | None, int | None]:
     """Apply a verified bundle in one transaction. Returns (verdict, report id, receipt outbox id).
@@ -1090,27 +1086,21 @@ def _apply(session: AppSession, b: Bundle, prep: _Prepared, gap: bool, me_code: 
             r.return_comments = None
             r.last_bundle_sha256 = b.file_sha256
             r.updated_at = now
-            uid = _uid(session)
-            rows = [dict(report_id=r.id, target_code=code,
-                         numerator=float(e["numerator"]) if e["numerator"] is not None else None,
-                         denominator=float(e["denominator"]) if e["denominator"] is not None else None,
-                         count=int(float(e["count"])) if e["count"] is not None else None,
-                         done=None if e["done"] is None else e["done"] == "1", done_date=e["done_date"],
-                         result_text=nfc(e["result_text"] or ""), difficulties=nfc(e["difficulties"] or ""),
-                         proposals=nfc(e["proposals"] or ""), updated_at=now, updated_by=uid)
-                    for code, e in rep["entries"].items()]
-            # multi-row INSERTs (the ORM wrote one statement per entry); ids read back for the links
-            for at in range(0, len(rows), _ENTRY_CHUNK):
-                s.execute(insert(ProgressEntry).values(rows[at:at + _ENTRY_CHUNK]))
-            with_evidence = {code: e for code, e in rep["entries"].items() if e["evidence"]}
-            entry_ids = dict(s.execute(select(ProgressEntry.target_code, ProgressEntry.id)
-                                       .where(ProgressEntry.report_id == r.id)).all()) if with_evidence else {}
-            for code, e in with_evidence.items():
+            for code, e in rep["entries"].items():
+                pe = ProgressEntry(report_id=r.id, target_code=code,
+                                   numerator=float(e["numerator"]) if e["numerator"] is not None else None,
+                                   denominator=float(e["denominator"]) if e["denominator"] is not None else None,
+                                   count=int(float(e["count"])) if e["count"] is not None else None,
+                                   done=None if e["done"] is None else e["done"] == "1", done_date=e["done_date"],
+                                   result_text=nfc(e["result_text"] or ""), difficulties=nfc(e["difficulties"] or ""),
+                                   proposals=nfc(e["proposals"] or ""), updated_at=now, updated_by=_uid(session))
+                s.add(pe)
+                s.flush()
                 for ev in e["evidence"]:
                     blob = blobs[ev["sha256"]]
                     record_blob(s, blob, now)
                     name = _safe_filename(ev["filename"])
-                    s.add(EvidenceLink(entry_id=entry_ids[code], sha256=blob.sha256, filename=name,
+                    s.add(EvidenceLink(entry_id=pe.id, sha256=blob.sha256, filename=name,
                                        mime=mimetypes.guess_type(name)[0] or "application/octet-stream", added_at=now,
                                        added_by=_uid(session)))
             report_id = r.id
