@@ -17,6 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
@@ -27,41 +28,18 @@ def main() -> int:
     args = ap.parse_args()
 
     from desktop import demo
-    from desktop.models.services import exchange, plans
-    from desktop.models.storage.keyslots import KdfParams
-    from desktop.models.storage.vault import UnitIdentity
+    from desktop.models.services import exchange
+    from exchange_setup import inbox, make_offices, send_reports
 
-    kdf = KdfParams(1, 65536, 2, b"\0" * 16)  # unlock cost is not what is measured here
     tmp = Path(tempfile.mkdtemp(prefix="vks-bench-import-"))
     try:
-        (tmp / "share").mkdir()
-        province = demo._create_office(tmp, UnitIdentity("VKS-THA", "Viện kiểm sát nhân dân tỉnh Thanh Hóa",
-                                                         level="tinh"), kdf)
-        units = [demo._create_office(tmp, UnitIdentity(f"VKS-KV{i}-THA", f"Viện kiểm sát nhân dân khu vực {i}",
-                                                       parent_code="VKS-THA", level="khu_vuc"), kdf)
-                 for i in range(1, args.units + 1)]
-        p = province.login("quantri")  # the units wrote their key requests when they were set up
-        demo._enrol_children(p, units, tmp / "share")
-        plans.create_own_plan(p, demo.PLAN_BASE, demo.PLAN)
-        p.lock()
-        for u in units:
-            s = u.login("quantri")
-            demo._receive_package(s, u)
-            s.lock()
-        p = province.login("lanhdao")
-        exchange.publish_plans(p, [demo.PLAN])
-        p.lock()
-        for u in units:
-            s = u.login("lanhdao")
-            exchange.scan_inbox(s)
-            s.lock()
+        province, units = make_offices(tmp, args.units)
         t0 = time.perf_counter()
         for i, u in enumerate(units):
-            for m in range(1, args.months + 1):
-                demo._fill_and_send(u, demo.PLAN, f"2025-{m:02d}", 0.8, seed=i * 100 + m)
+            send_reports(u, [(demo.PLAN, f"2025-{m:02d}", 0.8, i * 100 + m) for m in range(1, args.months + 1)])
         made = time.perf_counter() - t0
-        n = len(list((tmp / "share" / "VKS-THA" / "inbox").glob("*.cdsb")))
-        size = sum(f.stat().st_size for f in (tmp / "share" / "VKS-THA" / "inbox").glob("*.cdsb"))
+        n = len(list(inbox(tmp).glob("*.cdsb")))
+        size = sum(f.stat().st_size for f in inbox(tmp).glob("*.cdsb"))
         p = province.login("lanhdao")
         t0 = time.perf_counter()
         outcomes = exchange.scan_inbox(p)

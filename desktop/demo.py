@@ -202,40 +202,53 @@ def _approve(office: Office, head, report_id: int, comment: str) -> None:
         TOKENS.sign(office, head, report_id)
 
 
-def _fill_and_send(office: Office, plan_id: str, period: str, share_of_done: float, seed: int) -> int:
+def _fill_report(e, plan_id: str, period: str, share_of_done: float, seed: int) -> int:
+    """In a data-entry sitting `e`: record the period's report (about `share_of_done` of it done)
+    and submit it for approval. Returns the report id."""
     from desktop.demo_data import NARRATIVE
-    from desktop.models.services import exchange, progress
+    from desktop.models.services import progress
     import random
 
     rng = random.Random(seed)
+    report = progress.open_report(e, plan_id, period)
+    for t in progress.report_targets(e, report):
+        mt = t.measure.type
+        if mt == "ratio":
+            den = rng.randint(120, 3400)
+            values = {"numerator": int(den * min(1.0, share_of_done + rng.uniform(0, 0.05))), "denominator": den}
+        elif mt == "count":
+            values = {"count": 1 if share_of_done > 0.6 else 0}
+        elif mt in ("milestone", "qualitative"):
+            values = {"done": rng.random() < share_of_done, "result_text": "Đã triển khai theo kế hoạch."}
+            if values["done"]:
+                values["done_date"] = "2025-03-14"
+        else:
+            values = {"done": True}
+        progress.record_progress(e, report.id, t.code, **values)
+    progress.save_narrative(e, report.id, {k: v.format(year=2025) for k, v in NARRATIVE.items()})
+    progress.submit_report(e, report.id)
+    return report.id
+
+
+def _approve_and_send(office: Office, head, report_id: int, plan_id: str, period: str) -> None:
+    """In the head's sitting `head`: approve (and sign) the report and send it to the superior."""
+    from desktop.models.services import exchange
+
+    _approve(office, head, report_id, "Đồng ý gửi")
+    result = exchange.export_report(head, plan_id, period)
+    if not result.delivered:
+        raise RuntimeError(result.message)
+
+
+def _fill_and_send(office: Office, plan_id: str, period: str, share_of_done: float, seed: int) -> int:
     e = office.login("nhaplieu")
     try:
-        report = progress.open_report(e, plan_id, period)
-        for t in progress.report_targets(e, report):
-            mt = t.measure.type
-            if mt == "ratio":
-                den = rng.randint(120, 3400)
-                values = {"numerator": int(den * min(1.0, share_of_done + rng.uniform(0, 0.05))), "denominator": den}
-            elif mt == "count":
-                values = {"count": 1 if share_of_done > 0.6 else 0}
-            elif mt in ("milestone", "qualitative"):
-                values = {"done": rng.random() < share_of_done, "result_text": "Đã triển khai theo kế hoạch."}
-                if values["done"]:
-                    values["done_date"] = "2025-03-14"
-            else:
-                values = {"done": True}
-            progress.record_progress(e, report.id, t.code, **values)
-        progress.save_narrative(e, report.id, {k: v.format(year=2025) for k, v in NARRATIVE.items()})
-        progress.submit_report(e, report.id)
-        rid = report.id
+        rid = _fill_report(e, plan_id, period, share_of_done, seed)
     finally:
         e.lock()
     head = office.login("lanhdao")
     try:
-        _approve(office, head, rid, "Đồng ý gửi")
-        result = exchange.export_report(head, plan_id, period)
-        if not result.delivered:
-            raise RuntimeError(result.message)
+        _approve_and_send(office, head, rid, plan_id, period)
     finally:
         head.lock()
     return rid
