@@ -36,6 +36,7 @@ EXE = ".exe" if os.name == "nt" else ""
 SIZE_BUDGET_MIB = 150
 RATIO_BUDGET = 1.3
 PASSWORD = "mat-khau-do-hieu-nang-2025"
+ENV_DATA_DIR = "VKS_CDS_DATA_DIR"   # desktop/paths.py
 
 
 def folder_size(path: Path) -> int:
@@ -162,7 +163,9 @@ def main() -> int:
         if r.returncode != 0:
             print(f"init failed ({r.returncode}): {r.stderr}", file=sys.stderr)
             return 1
-        app_cmd = [str(app), "--startup-probe", "--data-dir", str(data)]
+        # started as a shortcut starts it (no arguments), the data folder given by the environment
+        app_cmd = [str(app), "--startup-probe"]
+        env = {**env, ENV_DATA_DIR: str(data)}
         min_cmd = [str(minimal)]
         first_app, first_min = shown_after(app_cmd, env), shown_after(min_cmd, env)
         app_t, min_t, app_life, min_life = [], [], [], []

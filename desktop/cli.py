@@ -753,8 +753,15 @@ def main(argv: list[str] | None = None) -> int:
     from desktop.stdio import ensure_utf8_stdio
 
     ensure_utf8_stdio()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    if argv is None:
+        argv = sys.argv[1:]
+    if not argv:
+        # The usual start (a shortcut, no arguments): the window. Building the parser of every
+        # command costs 15 ms (argparse looks for its own translations once per sub-parser), paid
+        # before the window shows; without arguments it has nothing to parse.
+        args = argparse.Namespace(data_dir=None, command=None)
+    else:
+        args = build_parser().parse_args(argv)
     stdin = _Stdin(getattr(args, "password_stdin", False) or getattr(args, "recovery_code_stdin", False))
     try:
         return COMMANDS[args.command](args, stdin) or 0

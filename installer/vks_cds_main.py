@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     probe = argv[:1] == ["--startup-probe"]
     if probe:
         argv = argv[1:]
-    if probe or _gui_requested(argv):
+    if probe or not argv or _gui_requested(argv):   # no arguments: the window, no parser needed
         _prepare_gui(probe)
     from desktop.cli import main as cli_main
 
