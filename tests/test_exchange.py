@@ -5,6 +5,7 @@ recovery after a crash or a kill mid-export, files opened by hand, verify, and t
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
 import os
 import signal
@@ -327,6 +328,40 @@ def test_share_copy_is_written_in_the_same_pass_and_published_after_the_record(t
     assert sorted(p.name for p in inbox.iterdir()) == [res.item.filename]
     assert (inbox / res.item.filename).read_bytes() == outbox_file.read_bytes()
     assert exchange.scan_inbox(o.province.admin)[0].verdict == "applied"
+
+
+def test_share_writer_swaps_the_copy_before_it_is_published_it_is_refused(two_offices, monkeypatch):
+    """Attack: someone who can write on the share finds the `.part` written alongside and puts
+    their own bytes there before it is renamed. The superior refuses the file, applies nothing,
+    and the unit's outbox copy (the one a resend sends) is untouched."""
+    o = two_offices
+    unit = o.unit
+    approved_report(unit, {_ratio_codes(unit, 1)[0]: {"numerator": 2, "denominator": 3}})
+    inbox = o.inbox(o.province)
+    real_publish = bm.PendingCopy.publish
+
+    def swap_then_publish(self):
+        self.part.write_bytes(b"not the unit's bundle" * 100)
+        return real_publish(self)
+
+    monkeypatch.setattr(bm.PendingCopy, "publish", swap_then_publish)
+    res = exchange.export_report(unit.approver, PLAN, PERIOD, include_pdf=False)
+    outbox_file = exchange.outbox_dir(unit.admin, "VKS-THA") / res.item.filename
+    kept = outbox_file.read_bytes()
+    assert hashlib.sha256(kept).hexdigest() == res.item.file_sha256
+    data = ("reports", "progress_entries", "entry_revisions", "report_transitions", "evidence_blobs",
+            "evidence_links", "signed_acts", "trusted_keys", "bundle_streams")
+
+    def province_data():
+        dump = db_dump(o.province.admin)
+        return {t: dump[t] for t in data}
+
+    before = province_data()
+    out = exchange.scan_inbox(o.province.admin)
+    assert out and all(r.verdict != "applied" for r in out)
+    assert province_data() == before
+    assert outbox_file.read_bytes() == kept
+    assert not any(p.name == res.item.filename for p in inbox.iterdir())
 
 
 def test_a_failed_record_leaves_nothing_on_the_share(two_offices, monkeypatch):
