@@ -12,11 +12,14 @@ Without a build (and without --build) it prints why it is skipped and exits 0, s
 stays quick. --check exits 1 when a budget is exceeded.
 
 How start-up is measured: both frozen programs print `startup-probe: <Window> shown at <t>`
-(time.time()) from the event loop once their first window has been shown (vks-cds via its
-`--startup-probe` first argument, see installer/vks_cds_main.py); the benchmark subtracts the
-time.time() at which it launched the process. The login window appears because the data
-folder was initialised first with the frozen `init` command. Runs alternate between the two
-programs; the first run of each (disk cache cold) is reported separately, the medians exclude it.
+(time.time()) from a timer posted before their window is shown, which fires on the event loop's
+first pass, after the window has been shown (vks-cds via its `--startup-probe` first argument,
+see installer/vks_cds_main.py); the benchmark subtracts the time.time() at which it launched the
+process. The login window appears because the data folder was initialised first with the frozen
+`init` command. Runs alternate between the two programs; the first run of each (disk cache cold)
+is reported separately, the medians exclude it. The ratio of the medians is the budget; the
+median of the back-to-back pairs' ratios is printed beside it (this machine's noise moves both
+programs together within a pair).
 """
 
 from __future__ import annotations
@@ -118,7 +121,7 @@ def shown_after(cmd: list[str], env: dict) -> tuple[float, float]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dist", default=str(ROOT / "dist" / "vks-cds"), help="onedir folder (default dist/vks-cds)")
-    ap.add_argument("--runs", type=int, default=11)
+    ap.add_argument("--runs", type=int, default=21)
     ap.add_argument("--build", action="store_true", help="build the app and the baseline if missing")
     ap.add_argument("--check", action="store_true", help="exit 1 if a budget is exceeded")
     args = ap.parse_args()
@@ -182,7 +185,9 @@ def main() -> int:
           f"VKS CĐS login {first_app[0] * 1000:6.1f} ms")
     print(f"Start to window, minimal (frozen):  median {med_min * 1000:6.1f} ms  (n={args.runs})")
     print(f"Start to window, VKS CĐS login:     median {med_app * 1000:6.1f} ms")
-    print(f"Ratio login/minimal: {ratio:.2f}x  (budget ≤ {RATIO_BUDGET}x)")
+    pairs = statistics.median(a / m for a, m in zip(app_t, min_t))
+    print(f"Ratio login/minimal: {ratio:.2f}x  (budget ≤ {RATIO_BUDGET}x); "
+          f"median of the {args.runs} back-to-back pairs: {pairs:.2f}x")
     print(f"Whole process (start, show, quit):  minimal {statistics.median(min_life) * 1000:6.1f} ms, "
           f"VKS CĐS {statistics.median(app_life) * 1000:6.1f} ms "
           f"({statistics.median(app_life) / statistics.median(min_life):.2f}x)")

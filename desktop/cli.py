@@ -11,7 +11,6 @@ Exit codes: 0 ok, 1 operation failed (message printed), 2 usage error, 3 login f
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
@@ -407,6 +406,8 @@ def cmd_audit(args, stdin):
 
 
 def cmd_plans(args, stdin):
+    import json
+
     from desktop.models.services import plans
 
     vault, session = _login(args, stdin)
@@ -448,6 +449,7 @@ def cmd_plans(args, stdin):
 
 
 def cmd_progress(args, stdin):
+    import json
     from datetime import date
 
     from desktop.export.vnformat import fmt_percent

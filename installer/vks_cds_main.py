@@ -38,43 +38,32 @@ def _gui_requested(argv: list[str]) -> bool:
 
 
 def _prepare_gui(probe: bool) -> None:
-    """Create the QApplication early (run_gui reuses it) to set the icon and, for the probe, a hook."""
-    from PySide6.QtGui import QIcon
-
-    from desktop.resources import resource_path
+    """Create the QApplication early (run_gui reuses it: make_app sets it up once, with the
+    application icon found through importlib.resources) and, for the probe, a hook."""
     from desktop.ui.app import make_app
 
     app = make_app()
-    icon = QIcon()
-    for name in ("vks-cds.png", "vks-cds-512.png"):
-        path = resource_path("icons", name)
-        if path.is_file():
-            icon.addFile(str(path))
-    if not icon.isNull():
-        app.setWindowIcon(icon)
     if probe:
-        from PySide6.QtCore import QEvent, QObject, QTimer
+        # Measured as the minimal window measures itself (installer/minimal_window.py): a timer
+        # posted before the window is shown fires on the event loop's first pass, after the
+        # window has been shown. No event filter: it would add a Python call per event.
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication
 
-        class _FirstWindowProbe(QObject):
-            def eventFilter(self, obj, event):  # noqa: N802 - Qt API
-                if event.type() == QEvent.Type.Show and obj.isWidgetType() and obj.isWindow():
-                    app.removeEventFilter(self)
-                    name = type(obj).__name__
+        def done():
+            import time
 
-                    def done():
-                        import time
+            shown = [w for w in QApplication.topLevelWidgets() if w.isVisible()]
+            if not shown:   # nothing on screen yet (not expected): look again on the next pass
+                QTimer.singleShot(0, done)
+                return
+            print(f"startup-probe: {type(shown[0]).__name__} shown at {time.time():.6f}", flush=True)
+            # exit(), not quit(): on Windows's offscreen platform (seen under Wine), Qt 6.12's
+            # quit() tries to close every window first and never returns (a bare PySide6 window
+            # too); exit() leaves the event loop directly.
+            app.exit(0)
 
-                        print(f"startup-probe: {name} shown at {time.time():.6f}", flush=True)
-                        # exit(), not quit(): on Windows's offscreen platform (seen under Wine),
-                        # Qt 6.12's quit() tries to close every window first and never returns
-                        # (a bare PySide6 window too); exit() leaves the event loop directly.
-                        app.exit(0)
-
-                    QTimer.singleShot(0, done)
-                return False
-
-        app._vks_probe = _FirstWindowProbe(app)  # keep a reference
-        app.installEventFilter(app._vks_probe)
+        QTimer.singleShot(0, done)
 
 
 def bundle_check() -> int:

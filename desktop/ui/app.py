@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QLibraryInfo, QLocale, QObject, QTimer, QTranslator, Signal
-from PySide6.QtGui import QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QApplication, QDialog, QLabel, QWidget
+from PySide6.QtCore import QLocale, QObject, QTimer, QTranslator, Signal
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from desktop import APP_ID, APP_NAME, ORG_NAME
 from desktop.models.storage.datafolder import DataFolder
@@ -29,8 +28,23 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_INPUT_EVENTS = {QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove,
-                 QEvent.Type.Wheel, QEvent.Type.TouchBegin}
+# QEvent, QKeySequence, QDialog and QGuiApplication are first used once a session is open: not
+# imported before the login window (importing a PySide6 class builds its Python enums: QEvent.Type
+# alone has 179 members).
+_input_events: frozenset | None = None
+_key_press = None
+
+
+def _event_types() -> tuple[frozenset, object]:
+    """(the input events that restart the idle period, QEvent.Type.KeyPress), built once."""
+    global _input_events, _key_press
+    if _input_events is None:
+        from PySide6.QtCore import QEvent
+
+        t = QEvent.Type
+        _input_events = frozenset({t.KeyPress, t.MouseButtonPress, t.MouseMove, t.Wheel, t.TouchBegin})
+        _key_press = t.KeyPress
+    return _input_events, _key_press
 
 
 class IdleWatcher(QObject):
@@ -92,7 +106,7 @@ class IdleWatcher(QObject):
         self.idle.emit()
 
     def eventFilter(self, obj, event) -> bool:
-        if event.type() in _INPUT_EVENTS and (self.timer.isActive() or self.warning_active):
+        if event.type() in _event_types()[0] and (self.timer.isActive() or self.warning_active):
             self.restart()
         return False
 
@@ -128,6 +142,8 @@ class IdleWarning(QLabel):
                    "Nhấn phím bất kỳ hoặc di chuột để tiếp tục làm việc.").format(seconds))
         self.adjustSize()
         if not self.isVisible():
+            from PySide6.QtGui import QGuiApplication
+
             area = over.frameGeometry() if over is not None and over.isVisible() else None
             screen = (over.screen() if over is not None else None) or QGuiApplication.primaryScreen()
             if area is None and screen is not None:
@@ -147,11 +163,13 @@ class ModalShortcuts(QObject):
         self.controller = controller
 
     def eventFilter(self, obj, event) -> bool:
-        if event.type() != QEvent.Type.KeyPress or QApplication.activeModalWidget() is None:
+        if event.type() != _event_types()[1] or QApplication.activeModalWidget() is None:
             return False
         main = self.controller.main
         if main is None or self.controller.session is None:
             return False
+        from PySide6.QtGui import QKeySequence
+
         pressed = QKeySequence(event.keyCombination())
         for action, act in ((main.lock_action, self.controller.lock_now), (main.logout_action, self.controller.logout)):
             if pressed.matches(action.shortcut()) == QKeySequence.SequenceMatch.ExactMatch:
@@ -341,6 +359,8 @@ class AppController(QObject):
         """Close every dialog of the session (a preview, a message, the guide) before locking:
         `reject()` lets each clean up (the preview deletes its temporary copy) and ends a
         blocking `exec()` before the window it belongs to is deleted."""
+        from PySide6.QtWidgets import QDialog
+
         for w in QApplication.topLevelWidgets():
             if isinstance(w, QDialog) and w.isVisible() and w is not self.login and w is not self.wizard:
                 w.reject()
@@ -456,6 +476,8 @@ def install_translations(app: QApplication) -> None:
     Qt ships no qtbase_vi catalogue, so the app carries its own (resources/i18n/qt_vi.ts,
     compiled to qt_vi.qm with pyside6-lrelease); a system catalogue is used if one exists.
     """
+    from PySide6.QtCore import QLibraryInfo
+
     from desktop.resources import resource_path
 
     QLocale.setDefault(QLocale(QLocale.Language.Vietnamese, QLocale.Country.Vietnam))
@@ -468,7 +490,12 @@ def install_translations(app: QApplication) -> None:
 
 
 def make_app(argv=None) -> QApplication:
+    """The QApplication, named, translated and with its icon; set up once (the frozen entry point
+    creates it before the command line is read, run_gui calls this again)."""
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    if app.property("vksConfigured"):
+        return app
+    app.setProperty("vksConfigured", True)
     app.setOrganizationName(ORG_NAME)
     app.setApplicationName(APP_ID)
     app.setApplicationDisplayName(APP_NAME)
@@ -477,14 +504,17 @@ def make_app(argv=None) -> QApplication:
 
     from desktop.resources import resource_path
 
-    icon = resource_path("icons", "vks-cds.png")
-    if icon.exists():
-        app.setWindowIcon(QIcon(str(icon)))
+    icon = QIcon()   # files are read when a size is first drawn, not here
+    for name in ("vks-cds.png", "vks-cds-512.png"):
+        path = resource_path("icons", name)
+        if path.is_file():
+            icon.addFile(str(path))
+    if not icon.isNull():
+        app.setWindowIcon(icon)
     return app
 
 
 def run_gui(data_dir: str | None) -> int:
-    from desktop.logsetup import setup_logging
     from desktop.paths import resolve_data_dir
 
     app = make_app()
@@ -508,7 +538,9 @@ def run_gui(data_dir: str | None) -> int:
     def after_window() -> None:
         """Once the first window is up (before anyone can type a password): logging, and the
         interrupted writes of an earlier run swept (we hold the instance lock; the sweep touches
-        no file under a final name, so the wizard/login choice made above is unaffected)."""
+        no file under a final name, so the wizard/login choice made above is unaffected).
+        logging.handlers (socket, pickle, queue: 8 ms frozen) is imported here, not before."""
+        from desktop.logsetup import setup_logging
         from desktop.models.storage.backups import sweep_leftovers
 
         setup_logging(root)

@@ -8,11 +8,22 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+from typing import TYPE_CHECKING
 
 from desktop.models.domain.errors import AppError
 
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
 log = logging.getLogger(__name__)
+
+
+def _qmb():
+    """QMessageBox, imported when a message is first shown: not before the login window (the
+    class and its enums cost a few milliseconds of every start)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    return QMessageBox
 
 
 class MessageBox:
@@ -28,29 +39,30 @@ class MessageBox:
         cls.shown.append((title, text))
         if cls._next_answers:
             return cls._next_answers.pop(0)
-        box = QMessageBox(icon, title, text, buttons, parent)
+        box = _qmb()(icon, title, text, buttons, parent)
         box.setDefaultButton(default)
         return box.exec()
 
     @classmethod
     def error(cls, parent: QWidget | None, title: str, text: str):
-        return cls._show(parent, QMessageBox.Icon.Critical, title, text, QMessageBox.StandardButton.Ok,
-                         QMessageBox.StandardButton.Ok)
+        mb = _qmb()
+        return cls._show(parent, mb.Icon.Critical, title, text, mb.StandardButton.Ok, mb.StandardButton.Ok)
 
     @classmethod
     def info(cls, parent: QWidget | None, title: str, text: str):
-        return cls._show(parent, QMessageBox.Icon.Information, title, text, QMessageBox.StandardButton.Ok,
-                         QMessageBox.StandardButton.Ok)
+        mb = _qmb()
+        return cls._show(parent, mb.Icon.Information, title, text, mb.StandardButton.Ok, mb.StandardButton.Ok)
 
     @classmethod
     def warning(cls, parent: QWidget | None, title: str, text: str):
-        return cls._show(parent, QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok,
-                         QMessageBox.StandardButton.Ok)
+        mb = _qmb()
+        return cls._show(parent, mb.Icon.Warning, title, text, mb.StandardButton.Ok, mb.StandardButton.Ok)
 
     @classmethod
     def question(cls, parent: QWidget | None, title: str, text: str) -> bool:
-        yes, no = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
-        return cls._show(parent, QMessageBox.Icon.Question, title, text, yes | no, no) == yes
+        mb = _qmb()
+        yes, no = mb.StandardButton.Yes, mb.StandardButton.No
+        return cls._show(parent, mb.Icon.Question, title, text, yes | no, no) == yes
 
 
 _damage_handler = None
