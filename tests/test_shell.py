@@ -206,6 +206,28 @@ def test_idle_watcher_countdown_alone(qtbot):
     assert not w.timer.isActive() and not w.ticker.isActive()
 
 
+def test_idle_countdown_ends_when_the_mouse_moves_over_another_program(qtbot):
+    """The countdown shows over other programs, whose input never reaches the app: a pointer that
+    moved anywhere on the screen ends it like input in the app; a still pointer lets it run out."""
+    from desktop.ui.app import IdleWatcher
+
+    pointer = [(100, 100)]
+    w = IdleWatcher(0.01, warn_seconds=3, tick_ms=20, cursor_pos=lambda: pointer[0])   # 600 ms, 60 counted
+    seen: list[int] = []
+    w.warning.connect(seen.append)
+    qtbot.waitUntil(lambda: w.warning_active, timeout=2000)
+    assert seen[:1] == [3]
+    with qtbot.waitSignal(w.resumed, timeout=2000):
+        pointer[0] = (640, 380)          # moved over another window
+    assert not w.warning_active and w.timer.isActive() and not w.ticker.isActive()
+    # left still, the next countdown runs to the end
+    seen.clear()
+    with qtbot.waitSignal(w.idle, timeout=3000):
+        pass
+    assert seen == [3, 2, 1]
+    w.stop()
+
+
 # ------------------------------------------------------------------ 5. Ctrl+L in the print preview
 def test_ctrl_l_locks_from_the_print_preview_and_closes_it_first(qtbot, ctl, monkeypatch, tmp_path):
     from PySide6.QtPrintSupport import QPrinter

@@ -52,15 +52,20 @@ class IdleWatcher(QObject):
 
     The last `warn_seconds` are a visible countdown: `warning(seconds_left)` once per tick
     (`tick_ms`, one second in the app; tests shorten it), and `resumed` when input ends it.
-    Any input restarts the whole period.
+    Any input restarts the whole period. The countdown shows over other programs, whose input
+    the app never receives: there a mouse movement anywhere on the screen (the pointer's
+    position, read at each tick through `cursor_pos`) also ends it.
     """
 
     idle = Signal()
     warning = Signal(int)
     resumed = Signal()
 
-    def __init__(self, minutes: float, parent=None, warn_seconds: int = 30, tick_ms: int = 1000):
+    def __init__(self, minutes: float, parent=None, warn_seconds: int = 30, tick_ms: int = 1000,
+                 cursor_pos=None):
         super().__init__(parent)
+        self.cursor_pos = cursor_pos or _screen_cursor_pos
+        self._pointer_at = None
         self.warn_seconds = warn_seconds
         self.tick_ms = tick_ms
         self.warning_active = False
@@ -92,11 +97,15 @@ class IdleWatcher(QObject):
         warn_ms = self._warn_ms()
         self.seconds_left = max(1, -(-warn_ms // self.tick_ms))  # whole ticks, at least one
         self.warning_active = True
+        self._pointer_at = self.cursor_pos()
         self.ticker.setInterval(max(1, warn_ms // self.seconds_left))
         self.ticker.start()
         self.warning.emit(self.seconds_left)
 
     def _tick(self) -> None:
+        if self.cursor_pos() != self._pointer_at:   # the mouse moved, over this app or another
+            self.restart()
+            return
         self.seconds_left -= 1
         if self.seconds_left > 0:
             self.warning.emit(self.seconds_left)
@@ -116,6 +125,14 @@ class IdleWatcher(QObject):
         if self.warning_active:
             self.warning_active = False
             self.resumed.emit()
+
+
+def _screen_cursor_pos() -> tuple[int, int]:
+    """Where the mouse pointer is on the screen, whichever program it is over."""
+    from PySide6.QtGui import QCursor
+
+    p = QCursor.pos()
+    return p.x(), p.y()
 
 
 class IdleWarning(QLabel):
@@ -139,7 +156,7 @@ class IdleWarning(QLabel):
     def show_countdown(self, seconds: int, over: QWidget | None) -> None:
         self.setText(QApplication.translate(
             "App", "Ứng dụng sẽ tự khóa sau {0} giây do không thao tác.\n"
-                   "Nhấn phím bất kỳ hoặc di chuột để tiếp tục làm việc.").format(seconds))
+                   "Di chuột hoặc nhấn một phím trong VKS CĐS để tiếp tục làm việc.").format(seconds))
         self.adjustSize()
         if not self.isVisible():
             from PySide6.QtGui import QGuiApplication
