@@ -150,6 +150,12 @@ def test_signed_pdf_is_what_is_reprinted_and_a_new_revision_needs_a_new_signatur
     assert view.signatures == 1 and view.verdict == "untrusted"  # no anchors installed at the unit
     signed = pdfsign.archived_pdf(unit.approver, rid)
     assert exchange._report_pdf(unit.approver, rid) == signed
+    # the head signed the very pages kept at approval (not laid out again): they are the file's
+    # first revision, the signature appended after them
+    from desktop.models.services import print_copy
+
+    kept = print_copy.stored(unit.approver, rid)
+    assert kept is not None and signed.startswith(kept) and len(signed) > len(kept)
     # a report that is no longer "approved" is not signed again
     exchange.export_report(unit.approver, PLAN, PERIOD)
     with pytest.raises(pdfsign.SigningError) as e:

@@ -615,9 +615,16 @@ def sign_report(session: AppSession, report_id: int, pin: str, agency_pin: str |
         agency_name, place_name = me.name, me.place_name or ""
     module = module if module is not None else configured_module(session)
     doc = reporting.unit_report_doc(session, report_id, reporting.default_verification(session, None))
-    buf = io.BytesIO()
-    render_unit_report(doc, buf)
-    pdf = buf.getvalue()
+    # The copy kept at approval, when it is still the approved revision's and its signed act
+    # checks (print_copy.stored): the head signs the very pages rendered when they approved,
+    # and the report is not laid out a second time. Otherwise it is rendered now.
+    from . import print_copy
+
+    pdf = print_copy.stored(session, report_id)
+    if pdf is None:
+        buf = io.BytesIO()
+        render_unit_report(doc, buf)
+        pdf = buf.getvalue()
     place = pades.locate_signer(pdf, doc.signature.name, doc.signature.title or doc.signature.authority)
     if place is None:
         raise SigningError("no_place")
