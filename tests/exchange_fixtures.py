@@ -28,11 +28,10 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import text
 
 from conftest import ADMIN_PW, APPROVER_PW, ENTRY_PW, FAST_KDF, UNIT
 from desktop.models.services import accounts, exchange, keystore, plans, progress, settings
-from desktop.models.storage.schema import Base
 from desktop.models.storage.vault import AppSession, Role, UnitIdentity, Vault
 
 PLAN = "thanhhoa-cds-2025"
@@ -242,13 +241,19 @@ def approval_for(office: Office, report_doc: dict) -> dict:
 
 
 def db_dump(session: AppSession) -> dict[str, list[tuple]]:
-    """Every row of every table, to prove an operation changed nothing."""
+    """Every row of every table in the database file, to prove an operation changed nothing.
+    The tables are read from the file itself (sqlite_master), not from the ORM's metadata: a
+    table whose model is declared in a module not imported yet (`matrix_rows` lives in
+    consolidation.py) or one made by a migration alone is compared too."""
     out = {}
     with session.db.session() as s:
-        for table in Base.metadata.sorted_tables:
-            cols = list(table.columns)
-            rows = s.execute(select(*cols).order_by(*table.primary_key.columns)).all()
-            out[table.name] = [tuple(r) for r in rows]
+        names = s.execute(text("SELECT name FROM sqlite_master WHERE type = 'table' "
+                               "AND name NOT LIKE 'sqlite_%' ORDER BY name")).scalars().all()
+        for name in names:
+            info = s.execute(text(f'PRAGMA table_info("{name}")')).all()   # (cid, name, type, notnull, default, pk)
+            key = [f'"{c[1]}"' for c in sorted((c for c in info if c[5]), key=lambda c: c[5])] or ["rowid"]
+            rows = s.execute(text(f'SELECT * FROM "{name}" ORDER BY {", ".join(key)}')).all()
+            out[name] = [tuple(r) for r in rows]
     return out
 
 
