@@ -187,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="thư mục đích (mặc định: backups/ trong thư mục dữ liệu và nơi sao lưu thứ hai nếu đã đặt)")
     sp = command(sub, "restore", "khôi phục từ một bản sao lưu (chỉ Quản trị); dữ liệu đang dùng được giữ lại trong damaged/")
     sp.add_argument("file", metavar=TEP, help="tệp sao lưu .db")
-    sp.add_argument("--user", metavar=TK, help="tên đăng nhập của Quản trị (hoặc dùng --recovery-code-stdin)")
+    sp.add_argument("--user", metavar=TK, help="tên đăng nhập của Quản trị (không cần khi dùng mã khôi phục)")
     sp.add_argument("--password-stdin", action="store_true", help="đọc mật khẩu từ đầu vào chuẩn")
     sp.add_argument("--recovery-code-stdin", action="store_true",
                     help="đọc mã khôi phục từ đầu vào chuẩn thay cho tên đăng nhập và mật khẩu")
@@ -211,8 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--offscreen", action="store_true",
                     help="như --gui nhưng không cần màn hình (Qt offscreen; dùng cho CI, cài đặt im lặng)")
     sp = with_login(command(sub, "audit", "nhật ký kiểm toán"))
-    sp.add_argument("action", choices=["verify", "list"],
-                    help="verify = kiểm tra chuỗi nhật ký còn nguyên vẹn; list = liệt kê các mục")
+    sp.add_argument("action", choices=["verify", "list"], metavar="THAO_TÁC",
+                    help="verify = kiểm tra nhật ký còn nguyên vẹn (chuỗi nhật ký, báo cáo đã ký, thao tác "
+                         "quản trị); list = liệt kê 500 mục gần nhất (thời gian theo giờ máy, dd/mm/yyyy)")
 
     sp = command(sub, "plans", "kế hoạch chuyển đổi số")
     psub = sp.add_subparsers(dest="plans_cmd", metavar="THAO_TÁC", title="Thao tác", required=True)
@@ -272,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("file", metavar=TEP, help="gói tin .cdsb")
     sp = command(sub, "outbox", "hộp thư đi: gói tin chờ chuyển hoặc chờ xác nhận")
     osub = sp.add_subparsers(dest="outbox_cmd", metavar="THAO_TÁC", title="Thao tác", required=True)
-    with_login(command(osub, "list", "liệt kê"))
+    with_login(command(osub, "list", "liệt kê gói tin trong hộp thư đi: số thứ tự, nơi nhận, kỳ, trạng thái"))
     orr = with_login(command(osub, "retry", "chuyển lại các gói tin đang chờ"))
     orr.add_argument("--to", metavar=THU_MUC, help="chép vào thư mục này thay cho thư mục dùng chung")
     ors = with_login(command(osub, "resend", "gửi lại một báo cáo đã chuyển mà chưa được xác nhận"))
@@ -492,6 +493,19 @@ def cmd_users(args, stdin):
     return 0
 
 
+def _fmt_stamp(ts: str) -> str:
+    """An audit time (stored as UTC ISO 8601) as the audit page shows it: dd/MM/yyyy HH:MM:SS, local."""
+    from datetime import datetime, timezone
+
+    from desktop.export.vnformat import fmt_datetime
+
+    try:
+        when = datetime.fromisoformat(ts)
+    except ValueError:
+        return ts
+    return fmt_datetime(when if when.tzinfo else when.replace(tzinfo=timezone.utc), seconds=True)
+
+
 def cmd_audit(args, stdin):
     from desktop.models.storage import audit
 
@@ -506,7 +520,7 @@ def cmd_audit(args, stdin):
             problems = list(history.problems)
         else:
             for e in reversed(audit.list_entries(session, 500)):
-                print(f"{e.id}\t{e.ts}\t{e.user_id or ''}\t{e.label}\t{e.subject}")
+                print(f"{e.id}\t{_fmt_stamp(e.ts)}\t{e.user_id or ''}\t{e.label}\t{e.subject}")
             return 0
     finally:
         session.lock()

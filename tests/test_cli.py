@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import unicodedata
@@ -88,6 +89,10 @@ def test_check_backup_users_audit(initialised, tmp_path):
     assert r.returncode == 0
     r = run(data, "audit", "verify", "--user", ADMIN, "--password-stdin", stdin=PW + "\n")
     assert r.returncode == 0 and "nguyên vẹn" in r.stdout
+    r = run(data, "audit", "list", "--user", ADMIN, "--password-stdin", stdin=PW + "\n")
+    assert r.returncode == 0, r.stderr
+    stamps = [line.split("\t")[1] for line in r.stdout.splitlines()]
+    assert stamps and all(re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d", t) for t in stamps), stamps[:3]
 
 
 def test_wrong_password_exit_code_and_db_unchanged(initialised):
