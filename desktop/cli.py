@@ -72,11 +72,11 @@ def _argparse_in_vietnamese():
         yield                                            # English (tests/test_cli.py says so)
         return
     catalogue = argparse_catalogue()
-    argparse._, argparse.ngettext = catalogue.gettext, catalogue.ngettext  # type: ignore[attr-defined]
+    vars(argparse).update(_=catalogue.gettext, ngettext=catalogue.ngettext)
     try:
         yield
     finally:
-        argparse._, argparse.ngettext = saved  # type: ignore[attr-defined]
+        vars(argparse).update(_=saved[0], ngettext=saved[1])
 
 
 class VietnameseArgumentParser(argparse.ArgumentParser):
