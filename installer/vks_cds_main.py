@@ -102,7 +102,10 @@ def bundle_check() -> int:
 
         guide = guide_path().read_text(encoding="utf-8")  # the F1 user guide
         assert guide.startswith("# Hướng dẫn sử dụng"), "user guide missing"
-        return f"{len(plans)} tệp kế hoạch, phông, biểu tượng, hướng dẫn sử dụng"
+        from desktop.cli import argparse_catalogue  # the command line's own texts in Vietnamese
+
+        assert argparse_catalogue().gettext("usage: ") == "Cách dùng: ", "argparse catalogue missing"
+        return f"{len(plans)} tệp kế hoạch, phông, biểu tượng, hướng dẫn sử dụng, bản dịch dòng lệnh"
 
     def migrations():
         from desktop.models.storage import db

@@ -100,6 +100,7 @@ def test_spec_data_files_cover_migrations_and_resources(policy):
     kinds = {p.parent.name for p in res_files}
     assert {"plans", "fonts", "icons", "help"} <= kinds
     assert ROOT / "resources" / "help" / "huong-dan-su-dung.md" in res_files  # the F1 guide is bundled
+    assert ROOT / "resources" / "i18n" / "vi" / "LC_MESSAGES" / "argparse.mo" in res_files  # the CLI's argparse texts
     assert not any(p.suffix in (".py", ".pyc") for p in res_files)
 
 
