@@ -237,6 +237,8 @@ class LoginWindow(QWidget):
     def _start_unlock(self, accept_rollback: str | None) -> None:
         from desktop.ui import ops  # not at import: not before the window shows
 
+        if not ops.runner().delivering:  # the application is exiting: the op would be refused
+            return
         recovery = self.recovery_mode
         username = self.username.text()
         secret = self.recovery.text() if recovery else self.password.text()
