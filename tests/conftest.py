@@ -39,6 +39,17 @@ def sync_ops():
     ops.set_synchronous(False)
 
 
+@pytest.fixture
+def threaded(sync_ops):
+    """Real background execution, for tests of the threading itself (sync_ops runs ops inline)."""
+    from desktop.ui import ops
+
+    ops.set_synchronous(False)
+    yield ops.runner()
+    assert ops.runner().wait(30_000)
+    ops.set_synchronous(True)
+
+
 @pytest.fixture(autouse=True)
 def _own_config_dir(tmp_path_factory, monkeypatch):
     """Each test has its own OS-user configuration folder (rollback anchors live there)."""

@@ -16,15 +16,6 @@ from desktop.ui.app import AppController
 from desktop.ui.messages import MessageBox
 
 
-@pytest.fixture
-def threaded(sync_ops):
-    """Real background execution (the default fixture runs ops inline)."""
-    ops.set_synchronous(False)
-    yield ops.runner()
-    assert ops.runner().wait(10_000)
-    ops.set_synchronous(True)
-
-
 @pytest.fixture(autouse=True)
 def _messages():
     MessageBox.shown.clear()

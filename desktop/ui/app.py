@@ -454,6 +454,7 @@ class AppController(QObject):
         # Saved here and on lock, not in a hideEvent override (see docs/architecture.md, known debt).
         if self.main is not None:
             self.main.save_geometry()
+        self._end_pending_unlock()
         if self.session is not None:
             from desktop.ui import ops
 
@@ -462,6 +463,30 @@ class AppController(QObject):
                 log.error("an operation was still running at exit; locking anyway")
             self.session.lock()
             self.session = None
+
+
+    def _end_pending_unlock(self) -> None:
+        """Exit while the login window unlocks (the window refuses to close, but the application
+        may still be told to exit): the unlock may be migrating the database, so it is waited for
+        however long it takes (a half-migrated database is never left behind), then the session
+        it opened, which nobody will receive, is locked."""
+        login = self.login
+        if login is None or not login.unlocking:
+            return
+        from desktop.ui import ops
+
+        log.warning("exit during unlock: waiting for it to finish")
+        ops.runner().delivering = False
+        ops.runner().wait(-1)
+        session = login.abandon_unlock()
+        if session is not None:
+            session.lock()
+
+    def session_ending(self, manager) -> None:
+        """The OS ends the user's session (log off, shut down): refused while an unlock runs
+        (Windows then lists the application as preventing the shut-down)."""
+        if self.login is not None and self.login.unlocking and manager.allowsInteraction():
+            manager.cancel()
 
 
 def _route_uncaught_damage(controller: AppController) -> None:
@@ -550,6 +575,7 @@ def run_gui(data_dir: str | None) -> int:
     controller = AppController(DeferredVault(root))
     _route_uncaught_damage(controller)
     app.aboutToQuit.connect(controller.shutdown)
+    app.commitDataRequest.connect(controller.session_ending)
     controller.start()
 
     def after_window() -> None:

@@ -1,7 +1,15 @@
-"""The login window: user name and password, or the recovery code. No 'remember me', ever."""
+"""The login window: user name and password, or the recovery code. No 'remember me', ever.
+
+The unlock runs as an operation (desktop/ui/ops.py) off the GUI thread: Argon2id alone takes
+~0.3 s, and the first unlock after an upgrade writes a full backup and migrates the database
+(minutes at a province). Meanwhile the window repaints, its inputs are disabled, a status line
+says which step runs (with the backup's progress), and closing it is refused: a migration is
+never cut off half-way (AppController.shutdown waits for it when the application must exit).
+"""
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer, Signal
@@ -18,6 +26,36 @@ if TYPE_CHECKING:  # the window shows before the vault (key slots, Argon2, SQLAl
 
 
 _CENTRED = "qproperty-alignment: AlignCenter;"
+_MIGRATING = ("migrate-backup", "migrate")  # vault.PHASE_MIGRATE_BACKUP, PHASE_MIGRATE (not imported here)
+
+
+class _UnlockJob:
+    """One unlock on the worker: what it opened, kept where exit can find it (AppController.shutdown
+    locks a session nobody will receive)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.session: AppSession | None = None
+        self.abandoned = False
+
+    def opened(self, session: AppSession) -> bool:
+        """The worker's result; False: exit gave it up, the worker locks it itself."""
+        with self.lock:
+            if self.abandoned:
+                return False
+            self.session = session
+            return True
+
+    def take(self) -> AppSession | None:
+        with self.lock:
+            session, self.session = self.session, None
+            return session
+
+    def abandon(self) -> AppSession | None:
+        with self.lock:
+            self.abandoned = True
+            session, self.session = self.session, None
+            return session
 
 
 class LoginWindow(QWidget):
@@ -88,6 +126,13 @@ class LoginWindow(QWidget):
         self.error.setObjectName("loginError")
         self.error.setWordWrap(True)
         self.error.setStyleSheet(theme.ERROR_TEXT)
+        # While unlocking: which step runs (the migration after an upgrade can take minutes)
+        self.status = QLabel()
+        self.status.setObjectName("loginStatus")
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet(theme.BUSY_TEXT)
+        self.status.hide()
+        self.progress_bar = None  # a QProgressBar, built at the first unlock (not before the window shows)
         self.login_button = QPushButton(self.tr("Đăng nhập"))
         self.login_button.setObjectName("loginButton")
         self.login_button.setDefault(True)
@@ -107,6 +152,8 @@ class LoginWindow(QWidget):
         inner.addSpacing(12)
         inner.addWidget(self.stack)
         inner.addWidget(self.error)
+        inner.addWidget(self.status)
+        self._card_layout = inner
         inner.addLayout(buttons)
         folder = QLabel(self.tr("Thư mục dữ liệu: {0}").format(vault.folder.root))
         folder.setObjectName("dataFolder")
@@ -139,6 +186,8 @@ class LoginWindow(QWidget):
         self._countdown.setInterval(1000)
         self._countdown.timeout.connect(self._tick)
         self._wait_left = 0
+        self._job: _UnlockJob | None = None  # the unlock running on the worker
+        self._migrating = False
 
         self.login_button.clicked.connect(self.attempt)
         self.password.returnPressed.connect(self.attempt)
@@ -174,56 +223,183 @@ class LoginWindow(QWidget):
             self.error.setText(message)
         (self.password if self.username.text() else self.username).setFocus()
 
+    @property
+    def unlocking(self) -> bool:
+        """An unlock runs on the worker (the inputs are disabled, closing is refused)."""
+        return self._job is not None
+
     def attempt(self) -> None:
-        if self._wait_left > 0:
+        if self._wait_left > 0 or self.unlocking:  # Enter pressed twice starts one unlock
             return
         self.error.clear()
-        self.login_button.setEnabled(False)
-        from PySide6.QtCore import Qt  # not at import: see the logo above
+        self._start_unlock(None)
 
-        self.setCursor(Qt.CursorShape.WaitCursor)
-        try:
-            session = self._unlock(None)
-        except RollbackDetected as exc:
+    def _start_unlock(self, accept_rollback: str | None) -> None:
+        from desktop.ui import ops  # not at import: not before the window shows
+
+        if not ops.runner().delivering:  # the application is exiting: the op would be refused
+            return
+        recovery = self.recovery_mode
+        username = self.username.text()
+        secret = self.recovery.text() if recovery else self.password.text()
+        vault = self.vault  # a DeferredVault imports the storage stack on the worker, at first use
+        job = self._job = _UnlockJob()
+        self._migrating = False
+        self._set_busy(True)
+
+        def work(ctx) -> AppSession:
+            last: list[tuple[str, int]] = []
+
+            def progress(done: int, total: int, phase: str) -> None:
+                # per mille (byte counts do not fit a Qt int), sent only when it changes
+                step = (phase, int(done * 1000 / total) if total > 0 else -1)
+                if not last or last[0] != step:
+                    last[:] = [step]
+                    ctx.progress(max(step[1], 0), 1000 if total > 0 else 0, phase)
+
+            if recovery:
+                session = vault.unlock_with_recovery(secret, accept_rollback=accept_rollback, progress=progress)
+            else:
+                session = vault.unlock(username, secret, accept_rollback=accept_rollback, progress=progress)
+            if not job.opened(session):
+                session.lock()  # the application exited meanwhile: nobody will use it
+            return session
+
+        # finish_on_lock: never cancelled; exit waits for it (a migration must not stop half-way)
+        op = ops.Op(self, work, with_context=True, finish_on_lock=True)
+        op.signals.progressed.connect(self._show_progress)
+        op.success(lambda _session: self._unlock_done(job)).failure(
+            lambda exc: self._unlock_failed(job, exc, accept_rollback)).run()
+
+    def _finish_job(self, job: _UnlockJob) -> bool:
+        """The unlock ended: back to an idle window. False when exit already gave it up."""
+        if self._job is not job or job.abandoned:
+            return False
+        self._job = None
+        self._set_busy(False)
+        self.error.clear()  # a refusal to close said while it ran
+        return True
+
+    def _unlock_done(self, job: _UnlockJob) -> None:
+        session = job.take()
+        if not self._finish_job(job) or session is None:
+            return
+        self.password.clear()
+        self.recovery.clear()
+        self.unlocked.emit(session)
+
+    def _unlock_failed(self, job: _UnlockJob, exc: BaseException, accept_rollback: str | None) -> None:
+        if not self._finish_job(job):
+            return
+        if accept_rollback is None and isinstance(exc, RollbackDetected):
             note = self.ask_rollback_note(exc) if exc.can_accept else None
-            try:
-                if note is None:
-                    raise
-                session = self._unlock(note)
-            except AppError as again:
-                self.password.clear()
-                self.recovery.clear()
-                short = isinstance(again, RollbackDetected)  # the details are for the administrator's dialog
-                self.error.setText(f"{again.message}\n{again.hint}" if short else again.user_text())
+            if note is not None:
+                self._start_unlock(note)
                 return
-        except VaultDamaged as exc:
+        if accept_rollback is not None or isinstance(exc, RollbackDetected):
+            # the administrator's note was asked for (or refused): every error is shown here
+            self.password.clear()
+            self.recovery.clear()
+            if isinstance(exc, AppError):
+                short = isinstance(exc, RollbackDetected)  # the details are for the administrator's dialog
+                self.error.setText(f"{exc.message}\n{exc.hint}" if short else exc.user_text())
+            else:
+                self._unexpected(exc)
+            self._focus_secret()
+            return
+        if isinstance(exc, VaultDamaged):
             self.password.clear()
             self.damaged.emit(exc)
-            return
-        except LoginThrottled as exc:
+        elif isinstance(exc, LoginThrottled):
             self._start_wait(exc.details.get("wait", 1))
             self.error.setText(exc.message)
-            return
-        except AppError as exc:
+        elif isinstance(exc, AppError):
             self.password.clear()
             self.recovery.clear()
             self.error.setText(exc.user_text())
             wait = exc.details.get("wait", 0)
             if wait:
                 self._start_wait(wait)
-            return
-        finally:
-            self.unsetCursor()
-            if self._wait_left <= 0:
-                self.login_button.setEnabled(True)
+        else:
+            self._unexpected(exc)
+        self._focus_secret()
+
+    def _unexpected(self, exc: BaseException) -> None:
+        """Not an AppError (a file the program cannot read, a bug): a Vietnamese message, never a
+        traceback; damage goes to the recovery dialog."""
+        from desktop.ui.messages import show_error
+
         self.password.clear()
         self.recovery.clear()
-        self.unlocked.emit(session)
+        show_error(self, exc, self.tr("Không đăng nhập được"))
 
-    def _unlock(self, accept_rollback: str | None) -> AppSession:
-        if self.recovery_mode:
-            return self.vault.unlock_with_recovery(self.recovery.text(), accept_rollback=accept_rollback)
-        return self.vault.unlock(self.username.text(), self.password.text(), accept_rollback=accept_rollback)
+    def _focus_secret(self) -> None:
+        if self.isVisible():
+            (self.recovery if self.recovery_mode else self.password).setFocus()
+
+    # --- while unlocking ----------------------------------------------------------------------
+    def _set_busy(self, busy: bool) -> None:
+        for w in (self.username, self.password, self.recovery, self.switch_button):
+            w.setEnabled(not busy)
+        self.login_button.setEnabled(not busy and self._wait_left <= 0)
+        if busy:
+            from PySide6.QtCore import Qt  # not at import: see the logo above
+
+            self.setCursor(Qt.CursorShape.BusyCursor)  # the window still answers: not the wait cursor
+            self._show_progress(0, 0, "open")
+        else:
+            self.unsetCursor()
+            self.status.hide()
+            self.status.clear()
+            if self.progress_bar is not None:
+                self.progress_bar.hide()
+
+    def _phase_text(self, phase: str) -> str:
+        upgrading = self.tr("Đang nâng cấp dữ liệu lên phiên bản mới: ")
+        if phase == "migrate-backup":
+            return upgrading + self.tr("sao lưu trước khi nâng cấp…")
+        if phase == "migrate":
+            return upgrading + self.tr("đang chuyển đổi dữ liệu (có thể mất vài phút, không tắt máy)…")
+        if phase == "backup":
+            return self.tr("Đang sao lưu tự động (mỗi ngày một lần)…")
+        if self._migrating:
+            return self.tr("Đã nâng cấp dữ liệu. Đang mở dữ liệu…")
+        return self.tr("Đang mở dữ liệu…")
+
+    def _show_progress(self, done: int, total: int, phase: str) -> None:
+        """A step of the unlock (from the worker, on the GUI thread); total 0: no measure."""
+        if self._job is None:
+            return
+        self._migrating = self._migrating or phase in _MIGRATING
+        self.status.setText(self._phase_text(phase))
+        self.status.show()
+        if self.progress_bar is None:
+            from PySide6.QtWidgets import QProgressBar
+
+            self.progress_bar = QProgressBar()
+            self.progress_bar.setObjectName("loginProgress")
+            self.progress_bar.setTextVisible(False)
+            self.progress_bar.setMaximumHeight(10)
+            self._card_layout.insertWidget(self._card_layout.indexOf(self.status) + 1, self.progress_bar)
+        self.progress_bar.setRange(0, total)  # 0..0: a busy bar that moves while the worker runs
+        self.progress_bar.setValue(min(done, total))
+        self.progress_bar.show()
+
+    def closeEvent(self, event) -> None:
+        """Refused while unlocking: the unlock may be migrating the database, which must finish."""
+        if self.unlocking:
+            event.ignore()
+            self.error.setText(self.tr("Đang nâng cấp dữ liệu, vui lòng đợi… Cửa sổ sẽ đóng được khi "
+                                       "nâng cấp xong; không tắt máy.") if self._migrating else
+                               self.tr("Đang mở dữ liệu, vui lòng đợi…"))
+            return
+        super().closeEvent(event)
+
+    def abandon_unlock(self) -> AppSession | None:
+        """Exit while unlocking (after the worker finished): the session it opened, which nobody
+        will receive now (the caller locks it), or None."""
+        job, self._job = self._job, None
+        return job.abandon() if job is not None else None
 
     def ask_rollback_note(self, exc: RollbackDetected) -> str | None:
         """An administrator decides whether to open data older than seen before; the reason is
@@ -241,6 +417,11 @@ class LoginWindow(QWidget):
         self._wait_left = int(seconds + 0.999)
         self.login_button.setEnabled(False)
         self.login_button.setText(self.tr("Đợi {0} giây").format(self._wait_left))
+        from PySide6.QtCore import Qt  # not at import: see the logo above
+
+        # A coarse timer may fire up to 5% early: the button would come back before the vault's
+        # throttle allows the next try, which then fails with "wait 1 second" again.
+        self._countdown.setTimerType(Qt.TimerType.PreciseTimer)
         self._countdown.start()
 
     def _tick(self) -> None:

@@ -15,6 +15,10 @@ writing. Unlock order: open the slot (Argon2id + AES-GCM), open the database wit
 an encrypted backup when a migration is due (always) or the last one is a day old, migrate,
 then record the login in the audit log.
 
+Unlock can take minutes after an upgrade (a full pre-migration backup, then the migrations), so
+it takes an optional `progress(done, total, phase)` callback (total 0: no measure) reporting
+the UNLOCK_PHASES below; the login window runs it off the GUI thread and shows them.
+
 This module must never import Qt.
 """
 
@@ -66,6 +70,12 @@ def is_damage_error(exc: BaseException) -> bool:
 
 
 BACKUP_KEEP = 10
+# What a slow unlock reports through its `progress` callback, in order of appearance.
+PHASE_OPEN = "open"                      # keys checked, the database being opened (again after the steps below)
+PHASE_MIGRATE_BACKUP = "migrate-backup"  # the full backup before a migration (bytes of evidence copied)
+PHASE_MIGRATE = "migrate"                # the schema migrations (no measure)
+PHASE_BACKUP = "backup"                  # the daily automatic backup (bytes of evidence copied)
+UNLOCK_PHASES = (PHASE_OPEN, PHASE_MIGRATE_BACKUP, PHASE_MIGRATE, PHASE_BACKUP)
 BACKUP_INTERVAL_S = 24 * 3600
 MIN_PASSWORD_LEN = 10
 
@@ -382,10 +392,12 @@ class Vault:
                 tr("Vault", "Hãy khôi phục tệp keyslots.json từ thư mục backups/ (mỗi bản sao lưu có một bản)."),
             ) from exc
 
-    def unlock(self, username: str, password: str, accept_rollback: str | None = None) -> AppSession:
+    def unlock(self, username: str, password: str, accept_rollback: str | None = None,
+               progress: _bk.ProgressFn | None = None) -> AppSession:
         """Open the vault for `username`. When the data is older than seen before (rollback),
         RollbackDetected is raised; an administrator may pass `accept_rollback` (a note) to
-        continue, which is recorded and signed."""
+        continue, which is recorded and signed. `progress(done, total, phase)` hears the
+        UNLOCK_PHASES (called on the calling thread)."""
         slots = self._load_slots()
         slot_id = slots.user_slot_id(username)
         wait = self.throttle.wait_remaining(slot_id)
@@ -405,11 +417,13 @@ class Vault:
             _, account_secret = slots.put_keyed(slot_id, "user", password, master, slots.get(slot_id).kdf)
         try:
             return self._open_session(slots, master, slot_id=slot_id, previous_failures=previous_failures,
-                                      account_secret=account_secret, accept_rollback=accept_rollback)
+                                      account_secret=account_secret, accept_rollback=accept_rollback,
+                                      progress=progress)
         finally:
             wipe(account_secret)
 
-    def unlock_with_recovery(self, recovery_code: str, accept_rollback: str | None = None) -> AppSession:
+    def unlock_with_recovery(self, recovery_code: str, accept_rollback: str | None = None,
+                             progress: _bk.ProgressFn | None = None) -> AppSession:
         """Open the vault with the recovery code: an administrator session meant for resetting a password."""
         slots = self._load_slots()
         slot_id = slots.recovery_slot_id
@@ -426,19 +440,22 @@ class Vault:
         self.throttle.success(slot_id)
         try:
             return self._open_session(slots, master, slot_id=None, previous_failures=0,
-                                      account_secret=account_secret, accept_rollback=accept_rollback)
+                                      account_secret=account_secret, accept_rollback=accept_rollback,
+                                      progress=progress)
         finally:
             wipe(account_secret)
 
     def _open_session(self, slots: SlotFile, master: bytearray, slot_id: str | None,
                       previous_failures: int, account_secret: bytearray | None = None,
-                      accept_rollback: str | None = None) -> AppSession:
+                      accept_rollback: str | None = None, progress: _bk.ProgressFn | None = None) -> AppSession:
         # Decrypted viewer copies left by a crash are removed before anything else happens
         # (one instance per data folder, so no other session can be viewing them).
         from desktop.models.services import insider  # debt: the login verdict is a service check
 
         from .evidence import sweep_temp
 
+        if progress is not None:
+            progress(0, 0, PHASE_OPEN)
         sweep_temp(self.folder.temp)
         # Interrupted writes (.part, .put-*, .restore-*.db, …): the GUI sweeps them all at start-up
         # under the instance lock; here only old ones, as a CLI command may run beside the GUI.
@@ -450,8 +467,10 @@ class Vault:
         database = dbmod.Database(self.folder.db_path, master)
         session = None
         try:
-            self._migrate_if_needed(database)
-            self._auto_backup_if_due(database)
+            slow = self._migrate_if_needed(database, progress)
+            slow = self._auto_backup_if_due(database, progress) or slow
+            if slow and progress is not None:
+                progress(0, 0, PHASE_OPEN)
             with database.session() as s:
                 tmpl = s.get(_schema.Setting, "kdf_template")
                 kdf = KdfParams.from_json(json.loads(tmpl.value)) if tmpl else (slots.password_kdf() or tune_kdf())
@@ -522,17 +541,22 @@ class Vault:
         err.restore_handle = RestoreHandle(self, master, good, slot_id=slot_id)
         return err
 
-    def _migrate_if_needed(self, database: dbmod.Database) -> None:
+    def _migrate_if_needed(self, database: dbmod.Database, progress: _bk.ProgressFn | None = None) -> bool:
+        """Bring the schema to this program's head; True when a migration ran."""
         current = dbmod.current_revision(database)
         head = dbmod.head_revision()
         if current == head:
-            return
+            return False
         # Always keep an encrypted copy of the pre-migration database.
-        self._write_backup(database, reason=f"pre-migrate-{current or 'none'}")
+        self._write_backup(database, reason=f"pre-migrate-{current or 'none'}",
+                           progress=_as_phase(progress, PHASE_MIGRATE_BACKUP))
+        if progress is not None:
+            progress(0, 0, PHASE_MIGRATE)
         dbmod.upgrade(database)
         with database.session() as s:
             audit.append(s, None, "migrate", f"{current} -> {head}")
         log.info("migrated schema %s -> %s", current, head)
+        return True
 
     # --- backups ----------------------------------------------------------------------------
     _backup_lock = threading.Lock()  # one backup, rotation or restore at a time in this process
@@ -561,14 +585,16 @@ class Vault:
                 log.warning("backup rotation failed in one place")
         return stats
 
-    def _auto_backup_if_due(self, database: dbmod.Database) -> None:
+    def _auto_backup_if_due(self, database: dbmod.Database, progress: _bk.ProgressFn | None = None) -> bool:
+        """The daily backup at unlock; True when one was attempted."""
         newest = [b for b in self.list_backups() if b.reason == "auto"]
         if newest and (time.time() - newest[0].created.timestamp()) < BACKUP_INTERVAL_S:
-            return
+            return False
         try:
-            self._write_backup(database, reason="auto")
+            self._write_backup(database, reason="auto", progress=_as_phase(progress, PHASE_BACKUP))
         except StorageError:
             log.warning("automatic backup skipped: storage error")
+        return True
 
     def list_backups(self, place: Path | None = None) -> list[BackupInfo]:
         """Backups in the data folder (or another backup place), newest first."""
@@ -780,6 +806,22 @@ class Vault:
             return self.check(key)
         finally:
             wipe(key)
+
+
+def _as_phase(progress: _bk.ProgressFn | None, phase: str) -> _bk.ProgressFn | None:
+    """A backup's progress ("db" while the database is exported, then bytes of "blobs") reported
+    as one unlock phase: no measure during the export, bytes of evidence after."""
+    if progress is None:
+        return None
+    report = progress
+
+    def relay(done: int, total: int, step: str) -> None:
+        if step == "blobs":
+            report(done, total, phase)
+        else:
+            report(0, 0, phase)
+
+    return relay
 
 
 def _live_generation(database: dbmod.Database) -> int | None:
