@@ -128,3 +128,14 @@ def pytest_collection_finish(session):
 
     gc.collect()
     gc.freeze()
+
+
+@pytest.fixture
+def message_log():
+    """MessageBox's record of shown messages and its pre-answers, empty before and after a test."""
+    from desktop.ui.messages import MessageBox
+
+    MessageBox.shown.clear()
+    MessageBox._next_answers.clear()
+    yield MessageBox.shown
+    MessageBox._next_answers.clear()

@@ -33,11 +33,8 @@ MIGRATING = ("Đang nâng cấp dữ liệu lên phiên bản mới: đang chuy�
 
 
 @pytest.fixture(autouse=True)
-def _messages():
-    MessageBox.shown.clear()
-    MessageBox._next_answers.clear()
-    yield
-    MessageBox._next_answers.clear()
+def _messages(message_log):
+    """No message or pre-answer leaks between tests (conftest.message_log)."""
 
 
 def _type_and_enter(qtbot, login, user="admin", pw=ADMIN_PW):

@@ -17,11 +17,8 @@ from desktop.ui.messages import MessageBox
 
 
 @pytest.fixture(autouse=True)
-def _messages():
-    MessageBox.shown.clear()
-    MessageBox._next_answers.clear()
-    yield
-    MessageBox._next_answers.clear()
+def _messages(message_log):
+    """No message or pre-answer leaks between tests (conftest.message_log)."""
 
 
 def test_work_runs_on_one_worker_thread_and_results_come_back_on_the_gui_thread(qtbot, threaded):
