@@ -464,3 +464,32 @@ def test_name_printed_in_capitals_is_found(tmp_path):
     render_unit_report(doc, buf)
     place = pades.locate_signer(buf.getvalue(), "Lê Thị Hồng Nhung", "Phó Viện trưởng")
     assert place is not None and place.title is not None and place.name.y2 < place.title.y1
+
+
+def test_clerk_swaps_the_kept_printed_copy_the_head_signs_a_fresh_rendering(two_offices, token):
+    """Attack: a clerk (their own password opens the database) replaces the printed copy kept at
+    approval, and its recorded hash, before the head signs with the token. Signing uses the kept
+    copy only while the head's `report.print` act vouches for its bytes: the fake is never signed,
+    the report is laid out afresh, the audit records the mismatch, and the kept row and the signed
+    acts stay exactly as the clerk left them (the evidence of the attack)."""
+    import hashlib
+
+    from desktop.models.services import print_copy
+    from desktop.models.storage.schema import ApprovedReportPdf
+
+    unit = two_offices.unit
+    _configure(unit, token)
+    rid = _approved(unit)
+    fake = b"%PDF-1.7\n% pages the head never approved\n%%EOF\n"
+    with unit.entry.db.session() as s:
+        row = s.get(ApprovedReportPdf, rid)
+        row.pdf, row.sha256 = fake, hashlib.sha256(fake).hexdigest()
+    before = db_dump(unit.admin)
+    view = pdfsign.sign_report(unit.approver, rid, PIN)
+    assert view.signatures == 1
+    signed = pdfsign.archived_pdf(unit.approver, rid)
+    assert not signed.startswith(fake) and fake not in signed
+    after = db_dump(unit.admin)
+    assert [r for r in after["audit_log"] if r[3] == print_copy.MISMATCH]
+    for table in ("approved_report_pdfs", "signed_acts", "progress_entries", "evidence_blobs", "reports"):
+        assert after[table] == before[table], table
